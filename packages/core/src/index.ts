@@ -1,0 +1,29 @@
+// @meprop/core: meProp (Sun et al., ICML 2017) for TensorFlow.js. Sparsified back-propagation through
+// matmuls: the forward pass is unchanged; in the backward, dy keeps only its top-k entries.
+import './kernels/register_all_kernels';
+import { batchMatMulMePropGradient } from './gradients/batch_mat_mul';
+import { fusedMatMulMePropGradient } from './gradients/fused_mat_mul';
+import { registerMePropGradient } from './registry';
+
+registerMePropGradient(batchMatMulMePropGradient);
+registerMePropGradient(fusedMatMulMePropGradient);
+
+export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
+export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
+export { mePropMatMul, mePropMatMulGrads } from './me_prop_mat_mul';
+export {
+  activeMePropConfig,
+  enableMeProp,
+  mePropKernelNames,
+  registerMePropGradient,
+  unregisterMePropGradient,
+  withMeProp,
+} from './registry';
+export type { GradientThunks, MePropGradientContext, MePropGradientSpec, MePropHandle } from './registry';
+export { exactMatMulGrads, mePropMatMulGradThunks } from './sparse_backward';
+export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
+export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
+export { hasMePropKernels } from './selection';
+export { getMePropStats, resetMePropStats } from './stats';
+export type { MePropStats } from './stats';
+export { MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';

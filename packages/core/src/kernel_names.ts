@@ -1,0 +1,24 @@
+// Names and attributes of the kernels @meprop/core registers with tfjs's kernel registry.
+import type { NamedAttrMap } from '@tensorflow/tfjs-core';
+
+/** Selects the kept entries of a 2-D dy: outputs [indices int32 [M, k], values float32 [M, k]]. */
+export const MePropSelect = 'MePropSelect';
+export interface MePropSelectAttrs extends NamedAttrMap {
+  k: number;
+  mode: 'per-example' | 'unified' | 'random';
+  /** uint32 seed for `random` mode (drawn per call from the config's generator). */
+  seed: number;
+}
+
+/** da from the kept entries: inputs {indices, values, b}; output shaped like a. */
+export const MePropSparseGradA = 'MePropSparseGradA';
+/** db from the kept entries: inputs {indices, values, a}; output shaped like b. */
+export const MePropSparseGradB = 'MePropSparseGradB';
+export interface MePropSparseGradAttrs extends NamedAttrMap {
+  transposeA: boolean;
+  transposeB: boolean;
+  /** Rows M, inner K, and output columns N of the forward product X[M,K] @ W[K,N]. */
+  M: number;
+  K: number;
+  N: number;
+}

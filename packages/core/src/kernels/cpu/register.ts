@@ -1,0 +1,25 @@
+// meProp kernels for tfjs's `cpu` backend: plain loops over the backend's own typed arrays.
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { hostKernelConfigs, HostMemoryAdapter, shapeSize } from '../host/host_kernels';
+
+/** The part of tfjs-backend-cpu's MathBackendCPU we use (typed structurally: no dependency on the package). */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array | Int32Array): TensorInfo;
+}
+
+const cpuMemory: HostMemoryAdapter = {
+  alloc(backend, shape, dtype) {
+    const values = dtype === 'int32' ? new Int32Array(shapeSize(shape)) : new Float32Array(shapeSize(shape));
+    return (backend as CpuBackendLike).makeTensorInfo(shape, dtype, values);
+  },
+  view(backend, t) {
+    const values = (backend as CpuBackendLike).data.get(t.dataId).values;
+    if (!(values instanceof Float32Array) && !(values instanceof Int32Array)) {
+      throw new Error(`meProp cpu kernel: tensor of dtype ${t.dtype} has no numeric storage`);
+    }
+    return values;
+  },
+};
+
+export const cpuKernelConfigs = hostKernelConfigs('cpu', cpuMemory);

@@ -1,0 +1,8 @@
+// Registers meProp's kernels for the backends that have them. Importing @meprop/core runs this once.
+import * as tf from '@tensorflow/tfjs-core';
+import { cpuKernelConfigs } from './cpu/register';
+import { wasmKernelConfigs } from './wasm/register';
+
+for (const config of [...cpuKernelConfigs, ...wasmKernelConfigs]) {
+  if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
+}

@@ -1,0 +1,26 @@
+// meProp kernels for tfjs's `wasm` backend. The wasm module has no sparse kernel we could call, and the
+// composite route needs gather-with-batchDims (crashes there) or UnsortedSegmentSum (missing there), so the
+// loops run in JavaScript directly on views of the wasm heap: no copies in or out.
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { hostKernelConfigs, HostMemoryAdapter } from '../host/host_kernels';
+
+/** The part of tfjs-backend-wasm's BackendWasm we use (typed structurally: no dependency on the package). */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): unknown;
+}
+
+const wasmMemory: HostMemoryAdapter = {
+  alloc(backend, shape, dtype) {
+    return (backend as WasmBackendLike).makeOutput(shape, dtype);
+  },
+  view(backend, t) {
+    const v = (backend as WasmBackendLike).typedArrayFromHeap(t);
+    if (!(v instanceof Float32Array) && !(v instanceof Int32Array)) {
+      throw new Error(`meProp wasm kernel: tensor of dtype ${t.dtype} has no numeric storage`);
+    }
+    return v;
+  },
+};
+
+export const wasmKernelConfigs = hostKernelConfigs('wasm', wasmMemory);

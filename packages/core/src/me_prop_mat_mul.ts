@@ -1,0 +1,101 @@
+// mePropMatMul: tf.matMul whose backward is meProp's, with the config given per call (no global state).
+import * as tf from '@tensorflow/tfjs-core';
+import { MePropConfig, validateMePropConfig } from './config';
+import { makeRuntime, mePropMatMulGradThunks, MePropRuntime } from './sparse_backward';
+
+const runtimes = new WeakMap<MePropConfig, MePropRuntime>();
+
+function runtimeFor(config: MePropConfig, fn: string): MePropRuntime {
+  const resolved = validateMePropConfig(config, `${fn}: config`);
+  const cached = runtimes.get(config);
+  if (cached !== undefined && cached.config.k === resolved.k && cached.config.mode === resolved.mode && cached.config.seed === resolved.seed) {
+    return cached;
+  }
+  const r = makeRuntime(resolved);
+  runtimes.set(config, r);
+  return r;
+}
+
+function checkOperand(t: unknown, name: string, fn: string): tf.Tensor {
+  if (!(t instanceof tf.Tensor)) throw new Error(`${fn}: ${name} must be a tf.Tensor, got ${typeof t}`);
+  if (t.dtype !== 'float32') throw new Error(`${fn}: ${name} must have dtype float32, got ${t.dtype}`);
+  if (t.rank !== 2 && t.rank !== 3) throw new Error(`${fn}: ${name} must have rank 2 or 3, got rank ${t.rank} (shape [${t.shape}])`);
+  return t;
+}
+
+function checkShapes(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, fn: string): void {
+  const innerA = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1];
+  const innerB = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2];
+  if (innerA !== innerB) {
+    throw new Error(
+      `${fn}: inner dimensions of a [${a.shape}] and b [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) ` +
+        `must match, got ${innerA} and ${innerB}`,
+    );
+  }
+  if (a.rank === 3 && b.rank === 3 && a.shape[0] !== b.shape[0] && a.shape[0] !== 1 && b.shape[0] !== 1) {
+    throw new Error(`${fn}: batch dimensions of a [${a.shape}] and b [${b.shape}] must match or be 1`);
+  }
+}
+
+function checkFlag(v: unknown, name: string, fn: string): boolean {
+  if (typeof v !== 'boolean') throw new Error(`${fn}: ${name} must be a boolean, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * y = op(a) @ op(b), exactly as tf.matMul. In back-propagation the gradient dy keeps only its top-k entries
+ * (per `config`), and both da and db are computed from that sparse dy; only k columns of b get a gradient
+ * per example. Rank 2, or rank 3 (a batch of matrices, as tfjs-layers feeds Dense with 3-D inputs).
+ */
+export function mePropMatMul(a: tf.Tensor, b: tf.Tensor, config: MePropConfig, transposeA = false, transposeB = false): tf.Tensor {
+  const fn = 'mePropMatMul';
+  const $a = checkOperand(a, 'a', fn);
+  const $b = checkOperand(b, 'b', fn);
+  const tA = checkFlag(transposeA, 'transposeA', fn);
+  const tB = checkFlag(transposeB, 'transposeB', fn);
+  checkShapes($a, $b, tA, tB, fn);
+  const runtime = runtimeFor(config, fn);
+  // The op scope gives the taped node its own name, so no registered gradient can shadow this closure.
+  return mePropMatMulOp($a, $b, runtime, tA, tB);
+}
+
+const mePropMatMulOp = tf.op({
+  mePropMatMul_: (a: tf.Tensor, b: tf.Tensor, runtime: MePropRuntime, transposeA: boolean, transposeB: boolean): tf.Tensor => {
+    const body = (x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x, w]);
+      return {
+        value: tf.matMul(x, w, transposeA, transposeB),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const g = mePropMatMulGradThunks(dy, saved[0], saved[1], transposeA, transposeB, runtime);
+          return [g.a(), g.b()];
+        },
+      };
+    };
+    const f = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
+    return f(a, b) as tf.Tensor;
+  },
+});
+
+/**
+ * The meProp gradients (da, db) of y = op(a) @ op(b) for a given dy, computed eagerly: the building block
+ * for custom layers and for benchmarking the backward alone.
+ */
+export function mePropMatMulGrads(
+  dy: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  config: MePropConfig,
+  transposeA = false,
+  transposeB = false,
+): { da: tf.Tensor; db: tf.Tensor } {
+  const fn = 'mePropMatMulGrads';
+  const $a = checkOperand(a, 'a', fn);
+  const $b = checkOperand(b, 'b', fn);
+  checkOperand(dy, 'dy', fn);
+  checkShapes($a, $b, transposeA, transposeB, fn);
+  const runtime = runtimeFor(config, fn);
+  return tf.tidy(() => {
+    const g = mePropMatMulGradThunks(dy, $a, $b, transposeA, transposeB, runtime);
+    return { da: g.a(), db: g.b() };
+  });
+}

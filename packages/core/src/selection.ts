@@ -1,0 +1,38 @@
+// The kept entries of a 2-D dy, and how they are chosen on the current backend.
+import * as tf from '@tensorflow/tfjs-core';
+import { compositeSelect } from './kernels/fallback';
+import { selectKept } from './kernels/host/top_k';
+import { MePropSelect, MePropSelectAttrs } from './kernel_names';
+import type { MePropMode } from './config';
+
+export interface Selection {
+  /** [M, k] int32 column indices of the kept entries, ascending within each row. */
+  indices: tf.Tensor2D;
+  /** [M, k] the kept values of dy. */
+  values: tf.Tensor2D;
+  /** In unified mode (composite path): the k shared columns; null otherwise. */
+  shared: tf.Tensor1D | null;
+  M: number;
+  N: number;
+  k: number;
+}
+
+/** True when the active backend has meProp's own kernels (cpu and wasm). */
+export function hasMePropKernels(): boolean {
+  return tf.getKernel(MePropSelect, tf.getBackend()) !== undefined;
+}
+
+export function selectEntries(dy: tf.Tensor2D, k: number, mode: MePropMode, seed: number): Selection {
+  const [M, N] = dy.shape;
+  if (hasMePropKernels()) {
+    const attrs: MePropSelectAttrs = { k, mode, seed };
+    const [indices, values] = tf.engine().runKernel(MePropSelect, { dy }, attrs) as tf.Tensor[];
+    return { indices: indices as tf.Tensor2D, values: values as tf.Tensor2D, shared: null, M, N, k };
+  }
+  if (mode === 'random') {
+    const idx = new Int32Array(M * k);
+    selectKept(new Float32Array(M * N), M, N, k, 'random', seed, idx, new Float32Array(M * k));
+    return compositeSelect(dy, k, 'per-example', idx);
+  }
+  return compositeSelect(dy, k, mode);
+}

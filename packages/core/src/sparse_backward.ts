@@ -1,0 +1,118 @@
+// meProp's backward for y = op(a) @ op(b): keep k entries of dy, then compute da and db from those only.
+import * as tf from '@tensorflow/tfjs-core';
+import { keptCount, ResolvedMePropConfig } from './config';
+import { compositeGradA, compositeGradB } from './kernels/fallback';
+import { MePropSparseGradA, MePropSparseGradAttrs, MePropSparseGradB } from './kernel_names';
+import { Rng } from './rng';
+import { hasMePropKernels, selectEntries, Selection } from './selection';
+import { recordBackward } from './stats';
+
+/** Lazily computed input gradients, as tfjs's gradient functions return them. */
+export interface MatMulGradThunks {
+  [inputName: string]: () => tf.Tensor;
+  a: () => tf.Tensor;
+  b: () => tf.Tensor;
+}
+
+/** A resolved config plus the random generator its `random` mode draws from. */
+export interface MePropRuntime {
+  readonly config: ResolvedMePropConfig;
+  readonly rng: Rng;
+}
+
+export function makeRuntime(config: ResolvedMePropConfig): MePropRuntime {
+  const seed = config.seed ?? Math.floor(Math.random() * 0xffffffff);
+  return { config, rng: new Rng(seed) };
+}
+
+/** The exact gradients of y = op(a) @ op(b), as tfjs computes them. */
+export function exactMatMulGrads(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): MatMulGradThunks {
+  if (!transposeA && !transposeB) return { a: () => tf.matMul(dy, b, false, true), b: () => tf.matMul(a, dy, true, false) };
+  if (!transposeA && transposeB) return { a: () => tf.matMul(dy, b, false, false), b: () => tf.matMul(dy, a, true, false) };
+  if (transposeA && !transposeB) return { a: () => tf.matMul(b, dy, false, true), b: () => tf.matMul(a, dy, false, false) };
+  return { a: () => tf.matMul(b, dy, true, true), b: () => tf.matMul(dy, a, true, true) };
+}
+
+function grads2D(
+  dy: tf.Tensor2D,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  transposeA: boolean,
+  transposeB: boolean,
+  k: number,
+  runtime: MePropRuntime,
+): MatMulGradThunks {
+  const [M, N] = dy.shape;
+  const K = transposeA ? a.shape[0] : a.shape[1];
+  const sel: Selection = selectEntries(dy, k, runtime.config.mode, runtime.rng.nextUint32());
+  recordBackward(M, K, N, k);
+  if (hasMePropKernels()) {
+    const attrs: MePropSparseGradAttrs = { transposeA, transposeB, M, K, N };
+    return {
+      a: () => tf.engine().runKernel(MePropSparseGradA, { indices: sel.indices, values: sel.values, b }, attrs) as tf.Tensor,
+      b: () => tf.engine().runKernel(MePropSparseGradB, { indices: sel.indices, values: sel.values, a }, attrs) as tf.Tensor,
+    };
+  }
+  return {
+    a: () => compositeGradA(sel, b, transposeA, transposeB),
+    b: () => compositeGradB(sel, a, transposeA, transposeB),
+  };
+}
+
+/**
+ * The meProp gradients of y = op(a) @ op(b) for dy, following tfjs's matMul conventions: a and b of rank 2
+ * or 3 (a batch of matrices; a batch of 1 broadcasts). Top-k is taken over the last axis of dy, per row.
+ * Selection runs now; the products run when the returned thunks are called, so tfjs skips the ones it
+ * does not need (e.g. dx of a model's first layer).
+ */
+export function mePropMatMulGradThunks(
+  dy: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+  runtime: MePropRuntime,
+): MatMulGradThunks {
+  const N = dy.shape[dy.rank - 1];
+  const k = keptCount(runtime.config.k, N);
+  if (k >= N) return exactMatMulGrads(dy, a, b, transposeA, transposeB);
+
+  if (a.rank === 2 && b.rank === 2) {
+    return grads2D(dy as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB, k, runtime);
+  }
+  const batchA = a.rank === 3 ? a.shape[0] : 1;
+  const batchB = b.rank === 3 ? b.shape[0] : 1;
+  const b2 = b.rank === 3 ? (batchB === 1 ? tf.reshape(b, b.shape.slice(1)) : null) : b;
+  if (b2 !== null && !transposeA) {
+    // One weight matrix for the whole batch (how Dense sees 3-D inputs): fold the batch into the rows.
+    const K = a.shape[a.rank - 1];
+    const g = grads2D(
+      tf.reshape(dy, [-1, N]) as tf.Tensor2D,
+      tf.reshape(a, [-1, K]) as tf.Tensor2D,
+      b2 as tf.Tensor2D,
+      false,
+      transposeB,
+      k,
+      runtime,
+    );
+    return { a: () => tf.reshape(g.a(), a.shape), b: () => tf.reshape(g.b(), b.shape) };
+  }
+  // General batched case: one 2-D backward per batch entry; broadcast inputs sum their gradients.
+  const batch = Math.max(batchA, batchB);
+  const dy3 = tf.reshape(dy, [batch, dy.shape[dy.rank - 2], N]);
+  const a3 = a.rank === 3 ? a : tf.expandDims(a, 0);
+  const b3 = b.rank === 3 ? b : tf.expandDims(b, 0);
+  const parts: MatMulGradThunks[] = [];
+  for (let i = 0; i < batch; i++) {
+    const ai = tf.squeeze(tf.slice(a3, [batchA === 1 ? 0 : i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
+    const bi = tf.squeeze(tf.slice(b3, [batchB === 1 ? 0 : i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
+    const dyi = tf.squeeze(tf.slice(dy3, [i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
+    parts.push(grads2D(dyi, ai, bi, transposeA, transposeB, k, runtime));
+  }
+  const combine = (gs: tf.Tensor[], batchX: number, target: tf.Tensor): tf.Tensor =>
+    tf.reshape(batchX === 1 ? tf.addN(gs) : tf.stack(gs), target.shape);
+  return {
+    a: () => combine(parts.map((p) => p.a()), batchA, a),
+    b: () => combine(parts.map((p) => p.b()), batchB, b),
+  };
+}
