@@ -1,0 +1,172 @@
+// The JSON result document every command writes (bench-out/<command>.json) and `compare` reads.
+// Bump SCHEMA_VERSION on any incompatible change; `compare` refuses documents of another version.
+
+export const SCHEMA_VERSION = 1;
+export const TOOL_NAME = '@meprop/bench';
+
+export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci';
+export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci'];
+
+export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
+export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow'];
+
+export type OptimizerName = 'adam' | 'adagrad';
+export type MnistMethod = 'plain' | 'per-example' | 'unified' | 'random';
+export type KernelMode = 'per-example' | 'unified';
+export type IafPosteriorName = 'diagonal' | 'iaf2' | 'iaf4';
+
+export interface Environment {
+  backend: BackendName;
+  tfjsVersion: string;
+  nodeVersion: string;
+  cpuModel: string;
+  cpuCount: number;
+  platform: string;
+  arch: string;
+  /** ISO 8601, UTC. */
+  date: string;
+}
+
+export type OptionValue = number | string | boolean | null | number[] | string[];
+
+export interface RunConfig {
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  quick: boolean;
+  dataSource: string;
+  /** Every other option of the command, as parsed. */
+  options: Record<string, OptionValue>;
+}
+
+/** Per-step medians over the timed steps, in milliseconds. */
+export interface StepTiming {
+  forwardMs: number;
+  /** Gradient computation minus the separately timed forward pass: the backward of the linear maps dominates it. */
+  backwardMs: number;
+  updateMs: number;
+  /** Gradients plus update (one training step). */
+  stepMs: number;
+  /** Wall time of the whole training loop (every step, batching included; evaluation excluded). */
+  trainSeconds: number;
+  steps: number;
+  timedSteps: number;
+}
+
+/** Plain time / meProp time, measured in the same run; null where the plain run is absent or a time is zero. */
+export interface Speedups {
+  forward: number | null;
+  backward: number | null;
+  update: number | null;
+  step: number | null;
+  train: number | null;
+}
+
+export interface MnistRun {
+  optimizer: OptimizerName;
+  method: MnistMethod;
+  /** Kept entries per hidden layer output; null for plain tfjs. */
+  k: number | null;
+  learningRate: number;
+  testAccuracy: number;
+  /** Test accuracy after each epoch. */
+  accuracyCurve: number[];
+  timing: StepTiming;
+  speedup: Speedups | null;
+}
+
+export interface MnistFigures {
+  hidden: number[];
+  runs: MnistRun[];
+}
+
+export interface KSweepPoint {
+  selection: 'top-k' | 'random-k';
+  k: number;
+  /** k / hidden size. */
+  keptFraction: number;
+  testAccuracy: number;
+}
+
+export interface KSweepFigures {
+  hidden: number;
+  optimizer: OptimizerName;
+  /** Plain tfjs (every gradient kept) with the same settings. */
+  baselineAccuracy: number;
+  points: KSweepPoint[];
+}
+
+export interface KernelCase {
+  label: string;
+  group: string;
+  batch: number;
+  inDim: number;
+  outDim: number;
+  k: number;
+  mode: KernelMode;
+  plainMs: number;
+  mePropMs: number;
+  /** plainMs / mePropMs. */
+  speedup: number | null;
+  /** outDim / k: what a kernel doing only the kept work would reach. */
+  idealSpeedup: number;
+  reps: number;
+}
+
+export interface KernelFigures {
+  /** How the backward alone was isolated (see experiments/kernels.ts). */
+  method: string;
+  cases: KernelCase[];
+}
+
+export interface IafRun {
+  posterior: IafPosteriorName;
+  testElbo: number;
+  testIwLogLik: number;
+  iwSamples: number;
+  secondsPerEpoch: number;
+  trainElboCurve: number[];
+  testElboCurve: number[];
+}
+
+export interface IafFigures {
+  runs: IafRun[];
+}
+
+export type Better = 'higher' | 'lower';
+
+/** One named number, with the direction in which it improves. */
+export interface Metric {
+  name: string;
+  value: number;
+  better: Better;
+  unit: string;
+}
+
+export interface CiCheck {
+  figure: string;
+  value: number | null;
+  threshold: number;
+  comparison: 'min' | 'max';
+  pass: boolean;
+}
+
+export interface CiFigures {
+  thresholdsFile: string;
+  figures: Metric[];
+  checks: CiCheck[];
+  passed: boolean;
+}
+
+export interface BenchResult {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: typeof TOOL_NAME;
+  command: BenchCommand;
+  config: RunConfig;
+  environment: Environment;
+  mnist?: MnistFigures;
+  kSweep?: KSweepFigures;
+  kernels?: KernelFigures;
+  iaf?: IafFigures;
+  ci?: CiFigures;
+}
