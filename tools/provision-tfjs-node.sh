@@ -248,13 +248,31 @@ EOF
   cp -al "$STAGE/deps" "$PKG/deps" 2>/dev/null || cp -a "$STAGE/deps" "$PKG/deps"
 
   # -------------------------------------------------------------------------------------------
-  step build "npm rebuild @tensorflow/tfjs-node --build-from-source (node-gyp, nodedir=$NODEDIR)"
+  step build "npm rebuild @tensorflow/tfjs-node: node-pre-gyp --build-from-source via its install script (node-gyp, nodedir=$NODEDIR)"
   rm -rf "$PKG/build" "$PKG"/lib/napi-v*
+  # tfjs-node's scripts/install.js skips the download because deps/lib/libtensorflow.so.2.9.1 exists,
+  # and a scripts/custom-binary.json with a 'tf-lib' entry (its documented hook for custom libtensorflow
+  # builds) makes it run `node-pre-gyp install --build-from-source` instead of fetching a prebuilt addon.
+  # (Same as `npm rebuild --build-from-source`, without npm's "unknown config" deprecation warning.)
+  echo '{"tf-lib": "deps/ laid out by tools/provision-tfjs-node.sh from the tensorflow-cpu 2.9.1 wheel"}' \
+    > "$PKG/scripts/custom-binary.json"
   # LDFLAGS reaches gyp's make generator: record the shim as DT_NEEDED of the addon.
-  (cd "$ROOT" && LDFLAGS="-Wl,--no-as-needed -L$PKG/deps/lib -ltfjs_pyshim" npm_config_nodedir="$NODEDIR" \
-      locked npm rebuild @tensorflow/tfjs-node --build-from-source --nodedir="$NODEDIR" --foreground-scripts) \
-      > "$CACHE/build.log" 2>&1 ||
-    { tail -30 "$CACHE/build.log" >&2; die "node-gyp build of the addon failed (log: $CACHE/build.log)"; }
+  export LDFLAGS="-Wl,--no-as-needed -L$PKG/deps/lib -ltfjs_pyshim" npm_config_nodedir="$NODEDIR"
+  : > "$CACHE/build.log"
+  if [ "${TFJS_NODE_BUILD_DIRECT:-0}" != 1 ]; then
+    (cd "$ROOT" && locked npm rebuild @tensorflow/tfjs-node --nodedir="$NODEDIR" --foreground-scripts) \
+        >> "$CACHE/build.log" 2>&1 ||
+      { tail -30 "$CACHE/build.log" >&2; die "node-gyp build of the addon failed (log: $CACHE/build.log)"; }
+  fi
+  if [ -z "$(addon_path)" ]; then
+    # npm did not run the install script (e.g. a future npm that blocks dependency scripts not listed
+    # in allowScripts): run it ourselves, with node-pre-gyp from node_modules/.bin and npm's node-gyp.
+    gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+    [ -f "$gyp" ] && export npm_config_node_gyp="$gyp"
+    log "running tfjs-node's scripts/install.js directly${npm_config_node_gyp:+ (node-gyp: $npm_config_node_gyp)}"
+    (cd "$PKG" && PATH="$ROOT/node_modules/.bin:$PATH" locked node scripts/install.js) >> "$CACHE/build.log" 2>&1 ||
+      { tail -30 "$CACHE/build.log" >&2; die "node-gyp build of the addon failed (log: $CACHE/build.log)"; }
+  fi
   ADDON="$(addon_path)"
   [ -n "$ADDON" ] || { tail -30 "$CACHE/build.log" >&2; die "the build produced no lib/napi-v*/tfjs_binding.node (log: $CACHE/build.log)"; }
   mkdir -p "$STAGE/addon"; cp "$ADDON" "$STAGE/addon/tfjs_binding.node"; echo "${ADDON#"$PKG/"}" > "$STAGE/addon/path"
