@@ -21,4 +21,16 @@ export interface MePropSparseGradAttrs extends NamedAttrMap {
   M: number;
   K: number;
   N: number;
+  /** All rows keep the same columns (unified mode). */
+  shared: boolean;
+}
+
+/**
+ * Scatters k rows [k, K] into the kept columns of a zero [K, N] matrix (or the kept rows of [N, K] when
+ * `rowsOut`): the last step of the unified backward. Inputs {rows, indices [k]}.
+ */
+export const MePropScatterColumns = 'MePropScatterColumns';
+export interface MePropScatterColumnsAttrs extends NamedAttrMap {
+  N: number;
+  rowsOut: boolean;
 }

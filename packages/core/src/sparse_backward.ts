@@ -2,7 +2,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { keptCount, ResolvedMePropConfig } from './config';
 import { compositeGradA, compositeGradB } from './kernels/fallback';
-import { MePropSparseGradA, MePropSparseGradAttrs, MePropSparseGradB } from './kernel_names';
+import {
+  MePropScatterColumns,
+  MePropScatterColumnsAttrs,
+  MePropSparseGradA,
+  MePropSparseGradAttrs,
+  MePropSparseGradB,
+} from './kernel_names';
 import { Rng } from './rng';
 import { hasMePropKernels, selectEntries, Selection } from './selection';
 import { recordBackward } from './stats';
@@ -33,6 +39,36 @@ export function exactMatMulGrads(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tran
   return { a: () => tf.matMul(b, dy, true, true), b: () => tf.matMul(dy, a, true, true) };
 }
 
+/**
+ * Unified mode: every row keeps the same k columns, so the backward is two small dense matmuls on the
+ * gathered columns ([M,k] @ [k,K] and [k,M] @ [M,K]) and a scatter of k rows into the weight gradient.
+ */
+function unifiedGrads(sel: Selection, a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): MatMulGradThunks {
+  const shared = sel.shared ?? (tf.reshape(tf.slice(sel.indices, [0, 0], [1, sel.k]), [sel.k]) as tf.Tensor1D);
+  const K = transposeA ? a.shape[0] : a.shape[1];
+  return {
+    a: () => {
+      const wKept = tf.gather(b, shared, transposeB ? 0 : 1);
+      const dX = tf.matMul(sel.values, wKept, false, !transposeB);
+      return transposeA ? tf.transpose(dX) : dX;
+    },
+    b: () => {
+      const rows = tf.matMul(sel.values, a, true, transposeA); // [k, K]
+      if (tf.getKernel(MePropScatterColumns, tf.getBackend()) !== undefined) {
+        const attrs: MePropScatterColumnsAttrs = { N: sel.N, rowsOut: transposeB };
+        return tf.engine().runKernel(MePropScatterColumns, { rows, indices: shared }, attrs) as tf.Tensor;
+      }
+      const scattered = tf.scatterND(tf.expandDims(shared, 1), rows, [sel.N, K]);
+      return transposeB ? scattered : tf.transpose(scattered);
+    },
+  };
+}
+
+/** Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here. */
+function preferGatheredUnified(): boolean {
+  return !hasMePropKernels() || tf.getBackend() === 'wasm';
+}
+
 function grads2D(
   dy: tf.Tensor2D,
   a: tf.Tensor2D,
@@ -44,10 +80,12 @@ function grads2D(
 ): MatMulGradThunks {
   const [M, N] = dy.shape;
   const K = transposeA ? a.shape[0] : a.shape[1];
-  const sel: Selection = selectEntries(dy, k, runtime.config.mode, runtime.rng.nextUint32());
+  const mode = runtime.config.mode;
+  const sel: Selection = selectEntries(dy, k, mode, runtime.rng.nextUint32());
   recordBackward(M, K, N, k);
+  if (mode === 'unified' && preferGatheredUnified()) return unifiedGrads(sel, a, b, transposeA, transposeB);
   if (hasMePropKernels()) {
-    const attrs: MePropSparseGradAttrs = { transposeA, transposeB, M, K, N };
+    const attrs: MePropSparseGradAttrs = { transposeA, transposeB, M, K, N, shared: mode === 'unified' };
     return {
       a: () => tf.engine().runKernel(MePropSparseGradA, { indices: sel.indices, values: sel.values, b }, attrs) as tf.Tensor,
       b: () => tf.engine().runKernel(MePropSparseGradB, { indices: sel.indices, values: sel.values, a }, attrs) as tf.Tensor,

@@ -1,7 +1,7 @@
 // Composite meProp backward from tfjs ops, for backends without a meProp kernel (webgl, webgpu, tensorflow).
 // Per-example and random modes scatter the kept entries into a dense dy and run the dense products: correct,
-// but no faster than plain tfjs. Unified mode gathers the k kept columns and runs two small dense matmuls,
-// which is a real saving on any backend.
+// but no faster than plain tfjs. (Unified mode does not come here: see unifiedGrads in sparse_backward.ts,
+// which is a real saving on any backend.)
 import * as tf from '@tensorflow/tfjs-core';
 import type { Selection } from '../selection';
 
@@ -40,27 +40,13 @@ function denseKept(sel: Selection): tf.Tensor2D {
 
 export function compositeGradA(sel: Selection, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
   return tf.tidy(() => {
-    let dX: tf.Tensor2D;
-    if (sel.shared !== null) {
-      // W = op(b) is [K, N]; its kept columns are rows of b when transposeB.
-      const wKept = tf.gather(b, sel.shared, transposeB ? 0 : 1) as tf.Tensor2D;
-      dX = tf.matMul(sel.values, wKept, false, !transposeB);
-    } else {
-      dX = tf.matMul(denseKept(sel), b, false, !transposeB);
-    }
+    const dX: tf.Tensor2D = tf.matMul(denseKept(sel), b, false, !transposeB);
     return transposeA ? tf.transpose(dX) : dX;
   });
 }
 
 export function compositeGradB(sel: Selection, a: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
   return tf.tidy(() => {
-    if (sel.shared !== null) {
-      // Xᵀ @ dy_kept as [k, K] rows, scattered into rows of an [N, K] zero tensor.
-      const K = transposeA ? a.shape[0] : a.shape[1];
-      const rows = tf.matMul(sel.values, a, true, transposeA); // [k, K]
-      const scattered = tf.scatterND(tf.expandDims(sel.shared, 1), rows, [sel.N, K]) as tf.Tensor2D;
-      return transposeB ? scattered : tf.transpose(scattered);
-    }
     const dyKept = denseKept(sel);
     return transposeB ? tf.matMul(dyKept, a, true, transposeA) : tf.matMul(a, dyKept, !transposeA, false);
   });

@@ -1,7 +1,15 @@
 // Kernel configs for backends whose tensor memory JavaScript can read and write directly (cpu, wasm).
 // Each backend supplies an adapter; the math lives in top_k.ts and sparse_matmul_grad.ts.
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { MePropSelect, MePropSelectAttrs, MePropSparseGradA, MePropSparseGradAttrs, MePropSparseGradB } from '../../kernel_names';
+import {
+  MePropScatterColumns,
+  MePropScatterColumnsAttrs,
+  MePropSelect,
+  MePropSelectAttrs,
+  MePropSparseGradA,
+  MePropSparseGradAttrs,
+  MePropSparseGradB,
+} from '../../kernel_names';
 import { sparseGradA, sparseGradB } from './sparse_matmul_grad';
 import { selectKept } from './top_k';
 
@@ -31,27 +39,47 @@ export function hostKernelConfigs(backendName: string, mem: HostMemoryAdapter): 
   };
   const gradA: KernelFunc = ({ inputs, backend, attrs }) => {
     const { indices, values, b } = inputs as Record<string, TensorInfo>;
-    const { transposeA, transposeB, M, K, N } = attrs as unknown as MePropSparseGradAttrs;
+    const { transposeA, transposeB, M, K, N, shared } = attrs as unknown as MePropSparseGradAttrs;
     const out = mem.alloc(backend, transposeA ? [K, M] : [M, K], 'float32');
     const o = mem.view(backend, out) as Float32Array;
     o.fill(0);
     const idx = mem.view(backend, indices) as Int32Array;
     const val = mem.view(backend, values) as Float32Array;
-    sparseGradA({ idx, val, M, k: indices.shape[1] }, mem.view(backend, b), K, N, transposeA, transposeB, o);
+    sparseGradA({ idx, val, M, k: indices.shape[1], shared }, mem.view(backend, b), K, N, transposeA, transposeB, o);
     return out;
   };
   const gradB: KernelFunc = ({ inputs, backend, attrs }) => {
     const { indices, values, a } = inputs as Record<string, TensorInfo>;
-    const { transposeA, transposeB, M, K, N } = attrs as unknown as MePropSparseGradAttrs;
+    const { transposeA, transposeB, M, K, N, shared } = attrs as unknown as MePropSparseGradAttrs;
     const out = mem.alloc(backend, transposeB ? [N, K] : [K, N], 'float32');
     const o = mem.view(backend, out) as Float32Array;
     o.fill(0);
     const idx = mem.view(backend, indices) as Int32Array;
     const val = mem.view(backend, values) as Float32Array;
-    sparseGradB({ idx, val, M, k: indices.shape[1] }, mem.view(backend, a), K, N, transposeA, transposeB, o);
+    sparseGradB({ idx, val, M, k: indices.shape[1], shared }, mem.view(backend, a), K, N, transposeA, transposeB, o);
+    return out;
+  };
+  const scatter: KernelFunc = ({ inputs, backend, attrs }) => {
+    const { rows, indices } = inputs as Record<string, TensorInfo>;
+    const { N, rowsOut } = attrs as unknown as MePropScatterColumnsAttrs;
+    const [k, K] = rows.shape;
+    const out = mem.alloc(backend, rowsOut ? [N, K] : [K, N], 'float32');
+    const o = mem.view(backend, out) as Float32Array;
+    o.fill(0);
+    const src = mem.view(backend, rows) as Float32Array;
+    const idx = mem.view(backend, indices) as Int32Array;
+    for (let t = 0; t < k; t++) {
+      const j = idx[t];
+      if (rowsOut) {
+        o.set(src.subarray(t * K, (t + 1) * K), j * K);
+      } else {
+        for (let i = 0; i < K; i++) o[i * N + j] = src[t * K + i];
+      }
+    }
     return out;
   };
   return [
+    { kernelName: MePropScatterColumns, backendName, kernelFunc: scatter },
     { kernelName: MePropSelect, backendName, kernelFunc: select },
     { kernelName: MePropSparseGradA, backendName, kernelFunc: gradA },
     { kernelName: MePropSparseGradB, backendName, kernelFunc: gradB },

@@ -11,6 +11,8 @@ export interface SparseDyRows {
   val: Float32Array;
   M: number;
   k: number;
+  /** Every row keeps the same columns (unified mode): lets the loops share the gathered entries. */
+  shared: boolean;
 }
 
 /** da = (dy_kept @ Wᵀ) laid out like a: [M, K], or [K, M] when transposeA. `out` must be zeroed. */
@@ -23,16 +25,30 @@ export function sparseGradA(
   transposeB: boolean,
   out: Float32Array,
 ): void {
-  const { idx, val, M, k } = s;
+  const { idx, val, M, k, shared } = s;
   if (!transposeB) {
-    // W[i, j] = b[i*N + j]: for each (r, i) gather k entries from row i of b.
-    for (let r = 0; r < M; r++) {
-      const o = r * k;
+    // W[i, j] = b[i*N + j]. Row i of b stays in cache while every example reads its kept entries from it.
+    if (shared) {
+      const w = new Float64Array(k);
       for (let i = 0; i < K; i++) {
         const row = i * N;
-        let acc = 0;
-        for (let t = 0; t < k; t++) acc += val[o + t] * b[row + idx[o + t]];
-        out[transposeA ? i * M + r : r * K + i] = acc;
+        for (let t = 0; t < k; t++) w[t] = b[row + idx[t]];
+        for (let r = 0; r < M; r++) {
+          const o = r * k;
+          let acc = 0;
+          for (let t = 0; t < k; t++) acc += val[o + t] * w[t];
+          out[transposeA ? i * M + r : r * K + i] = acc;
+        }
+      }
+    } else {
+      for (let i = 0; i < K; i++) {
+        const row = i * N;
+        for (let r = 0; r < M; r++) {
+          const o = r * k;
+          let acc = 0;
+          for (let t = 0; t < k; t++) acc += val[o + t] * b[row + idx[o + t]];
+          out[transposeA ? i * M + r : r * K + i] = acc;
+        }
       }
     }
   } else {
@@ -66,14 +82,26 @@ export function sparseGradB(
   transposeB: boolean,
   out: Float32Array,
 ): void {
-  const { idx, val, M, k } = s;
+  const { idx, val, M, k, shared } = s;
   if (!transposeB) {
-    for (let r = 0; r < M; r++) {
-      const o = r * k;
+    // Row i of the output stays in cache while every example adds its kept entries to it.
+    if (shared) {
       for (let i = 0; i < K; i++) {
-        const x = transposeA ? a[i * M + r] : a[r * K + i];
         const row = i * N;
-        for (let t = 0; t < k; t++) out[row + idx[o + t]] += x * val[o + t];
+        for (let t = 0; t < k; t++) {
+          let acc = 0;
+          for (let r = 0; r < M; r++) acc += (transposeA ? a[i * M + r] : a[r * K + i]) * val[r * k + t];
+          out[row + idx[t]] = acc;
+        }
+      }
+    } else {
+      for (let i = 0; i < K; i++) {
+        const row = i * N;
+        for (let r = 0; r < M; r++) {
+          const x = transposeA ? a[i * M + r] : a[r * K + i];
+          const o = r * k;
+          for (let t = 0; t < k; t++) out[row + idx[o + t]] += x * val[o + t];
+        }
       }
     }
   } else {
