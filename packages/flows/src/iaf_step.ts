@@ -1,0 +1,100 @@
+// One IAF transformation as a layer: apply(z) or apply([z, h]) gives [z', logDet].
+import * as tf from '@tensorflow/tfjs-core';
+import { layers } from '@tensorflow/tfjs-layers';
+import { FlowActivation } from './activation';
+import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { FlowResult, IafTransform } from './iaf_transform';
+import { InputOrder } from './masks';
+import { assertFinite } from './validate';
+import { defaultLayerName } from './layer_name';
+
+/** Pyro's default: σ = sigmoid(s + 2) starts near 0.88, so each step starts close to the identity. */
+export const DEFAULT_FORGET_BIAS = 2;
+
+export interface IafStepArgs {
+  eventSize: number;
+  hiddenUnits: number[];
+  contextSize?: number;
+  /** true (default): the sigmoid-gated form; false: z' = m + exp(s)⊙z. */
+  stable?: boolean;
+  forgetBias?: number;
+  inputOrder?: InputOrder;
+  activation?: FlowActivation;
+  seed?: number;
+  name?: string;
+  trainable?: boolean;
+}
+
+export function assertStableAndBias(stable: unknown, forgetBias: unknown): void {
+  if (typeof stable !== 'boolean') throw new Error(`stable must be a boolean, got ${String(stable)}`);
+  assertFinite('forgetBias', forgetBias);
+}
+
+export class IafStep extends layers.Layer {
+  static className = 'MePropFlows>IafStep';
+  readonly transform: IafTransform;
+
+  constructor(args: IafStepArgs) {
+    super({ name: defaultLayerName('iaf_step', args?.name), trainable: args?.trainable });
+    const spec = resolveMadeSpec({ ...args, params: 2, activation: args.activation ?? 'elu' });
+    const stable = args.stable ?? true;
+    const forgetBias = args.forgetBias ?? DEFAULT_FORGET_BIAS;
+    assertStableAndBias(stable, forgetBias);
+    this.transform = new IafTransform(new Made(spec), stable, forgetBias);
+  }
+
+  get eventSize(): number {
+    return this.transform.made.spec.eventSize;
+  }
+
+  get contextSize(): number {
+    return this.transform.made.spec.contextSize;
+  }
+
+  override build(inputShape: unknown): void {
+    const { eventSize, contextSize } = this.transform.made.spec;
+    assertInputShapes(inputShape, eventSize, contextSize);
+    this.transform.made.build((n, s, i, t) => this.addWeight(n, s, 'float32', i, undefined, t), '');
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: unknown): (number | null)[][] {
+    const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+    return [shapes[0], [shapes[0][0]]];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+    const { z, h } = splitInputs(inputs);
+    const r = this.transform.forward(z, h);
+    return [r.z, r.logDet];
+  }
+
+  /** z -> {z', log|det ∂z'/∂z|} in one MADE pass. */
+  forward(z: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
+    const [out, logDet] = this.apply(h ? [z, h] : z) as tf.Tensor[];
+    return { z: out as tf.Tensor2D, logDet: logDet as tf.Tensor1D };
+  }
+
+  /** z' -> z in eventSize MADE passes. */
+  inverse(y: tf.Tensor2D, h?: tf.Tensor2D): tf.Tensor2D {
+    ensureBuilt(this, y, h);
+    return this.transform.inverse(y, h);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const { stable, forgetBias, made } = this.transform;
+    return { ...super.getConfig(), ...madeSpecConfig(made.spec), stable, forgetBias };
+  }
+}
+tf.serialization.registerClass(IafStep);
+
+/** Builds a layer's weights from concrete inputs, for the methods that do not go through `apply`. */
+export function ensureBuilt(layer: layers.Layer, z: tf.Tensor2D, h?: tf.Tensor2D): void {
+  if (layer.built) return;
+  const out = layer.apply(h ? [z, h] : z) as tf.Tensor | tf.Tensor[];
+  tf.dispose(out);
+}
+
+export function iafStep(args: IafStepArgs): IafStep {
+  return new IafStep(args);
+}

@@ -1,0 +1,168 @@
+// Masked Autoregressive Flow (Papamakarios et al. 2017): the MADE reads the data side, so the density of
+// external data takes one pass per step and sampling takes eventSize passes per step.
+import * as tf from '@tensorflow/tfjs-core';
+import { layers } from '@tensorflow/tfjs-layers';
+import { FlowActivation } from './activation';
+import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { stepOrders } from './iaf_flow';
+import { ensureBuilt } from './iaf_step';
+import { FlowResult } from './iaf_transform';
+import { assertPermutation, InputOrder } from './masks';
+import { standardNormalLogProb } from './normal';
+import { assertInt } from './validate';
+import { defaultLayerName } from './layer_name';
+
+export interface MafFlowArgs {
+  eventSize: number;
+  hiddenUnits: number[];
+  steps?: number;
+  contextSize?: number;
+  inputOrder?: InputOrder;
+  inputOrders?: number[][];
+  activation?: FlowActivation;
+  seed?: number;
+  name?: string;
+  trainable?: boolean;
+}
+
+/** Sampling direction of one step: x = u⊙exp(s) + m with [m, s] = MADE(x, h). */
+class MafTransform {
+  constructor(readonly made: Made) {}
+
+  /** x -> {u, log|det ∂u/∂x| = −Σ s} in one pass. */
+  toNoise(x: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
+    return tf.tidy(() => {
+      const [m, s] = tf.unstack(this.made.apply(x, h), 2) as tf.Tensor2D[];
+      return { z: tf.mul(tf.sub(x, m), tf.exp(tf.neg(s))) as tf.Tensor2D, logDet: tf.neg(tf.sum(s, 1)) as tf.Tensor1D };
+    });
+  }
+
+  /** u -> {x, log|det ∂x/∂u| = Σ s} in eventSize passes. */
+  toData(u: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
+    return tf.tidy(() => {
+      let x: tf.Tensor2D = tf.zerosLike(u);
+      let s: tf.Tensor2D = tf.zerosLike(u);
+      for (let pass = 0; pass < this.made.spec.eventSize; pass++) {
+        const [m, sNew] = tf.unstack(this.made.apply(x, h), 2) as tf.Tensor2D[];
+        s = sNew;
+        x = tf.add(tf.mul(u, tf.exp(s)), m);
+      }
+      return { z: x, logDet: tf.sum(s, 1) as tf.Tensor1D };
+    });
+  }
+}
+
+export class MafFlow extends layers.Layer {
+  static className = 'MePropFlows>MafFlow';
+  private readonly transforms: MafTransform[];
+
+  constructor(args: MafFlowArgs) {
+    super({ name: defaultLayerName('maf_flow', args?.name), trainable: args?.trainable });
+    const steps = args.steps ?? 1;
+    assertInt('steps', steps, 1);
+    const base = { ...args, params: 2, activation: args.activation ?? 'elu' };
+    let orders: number[][];
+    if (args.inputOrders !== undefined) {
+      if (!Array.isArray(args.inputOrders) || args.inputOrders.length !== steps) {
+        throw new Error(`inputOrders must hold one permutation per step (${steps}), got ${JSON.stringify(args.inputOrders)}`);
+      }
+      args.inputOrders.forEach((o, k) => assertPermutation(`inputOrders[${k}]`, o, args.eventSize));
+      orders = args.inputOrders.map((o) => o.slice());
+    } else {
+      orders = stepOrders(resolveMadeSpec(base).order, steps);
+    }
+    this.transforms = orders.map((order, k) => {
+      const seed = args.seed === undefined ? undefined : args.seed + k;
+      return new MafTransform(new Made(resolveMadeSpec({ ...base, inputOrder: order, seed })));
+    });
+  }
+
+  get eventSize(): number {
+    return this.transforms[0].made.spec.eventSize;
+  }
+
+  get contextSize(): number {
+    return this.transforms[0].made.spec.contextSize;
+  }
+
+  override build(inputShape: unknown): void {
+    const { eventSize, contextSize } = this.transforms[0].made.spec;
+    assertInputShapes(inputShape, eventSize, contextSize);
+    this.transforms.forEach((t, k) => t.made.build((n, s, i, tr) => this.addWeight(n, s, 'float32', i, undefined, tr), `step_${k}/`));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: unknown): (number | null)[] {
+    const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+    return [shapes[0][0]];
+  }
+
+  /** apply(x) or apply([x, h]) gives log p(x | h) per example. */
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const { z, h } = splitInputs(inputs);
+    return tf.tidy(() => {
+      const r = this.noiseOf(z, h);
+      return tf.add(standardNormalLogProb(r.z), r.logDet);
+    });
+  }
+
+  private noiseOf(x: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
+    return tf.tidy(() => {
+      let u = x;
+      let logDet: tf.Tensor1D = tf.zeros([x.shape[0]]);
+      for (let k = this.transforms.length - 1; k >= 0; k--) {
+        const r = this.transforms[k].toNoise(u, h);
+        u = r.z;
+        logDet = tf.add(logDet, r.logDet);
+      }
+      return { z: u, logDet };
+    });
+  }
+
+  /** log p(x | h) of external data, one MADE pass per step. */
+  logProb(x: tf.Tensor2D, h?: tf.Tensor2D): tf.Tensor1D {
+    return this.apply(h ? [x, h] : x) as tf.Tensor1D;
+  }
+
+  /** Data -> noise with log|det ∂u/∂x|, one MADE pass per step. */
+  inverse(x: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
+    ensureBuilt(this, x, h);
+    return this.noiseOf(x, h);
+  }
+
+  /** Noise -> data with log|det ∂x/∂u|, eventSize MADE passes per step. */
+  forward(u: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
+    ensureBuilt(this, u, h);
+    return tf.tidy(() => {
+      let x = u;
+      let logDet: tf.Tensor1D = tf.zeros([u.shape[0]]);
+      for (const t of this.transforms) {
+        const r = t.toData(x, h);
+        x = r.z;
+        logDet = tf.add(logDet, r.logDet);
+      }
+      return { z: x, logDet };
+    });
+  }
+
+  /** Samples given standard-normal noise eps. */
+  sample(eps: tf.Tensor2D, h?: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.forward(eps, h).z);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const spec = madeSpecConfig(this.transforms[0].made.spec);
+    delete spec.inputOrder;
+    return {
+      ...super.getConfig(),
+      ...spec,
+      steps: this.transforms.length,
+      inputOrders: this.transforms.map((t) => t.made.spec.order),
+    };
+  }
+}
+tf.serialization.registerClass(MafFlow);
+
+export function mafFlow(args: MafFlowArgs): MafFlow {
+  return new MafFlow(args);
+}
