@@ -102,7 +102,7 @@ EOF
 )
 verify() { (cd "$ROOT" && node -e "$VERIFY_JS"); }
 installed_version() { node -p "require('$PKG/package.json').version" 2>/dev/null || true; }
-addon_path() { ls "$PKG"/lib/napi-v*/tfjs_binding.node 2>/dev/null | head -1; }
+addon_path() { local f; for f in "$PKG"/lib/napi-v*/tfjs_binding.node; do [ -f "$f" ] && { echo "$f"; return 0; }; done; return 0; }
 
 # ---------------------------------------------------------------------------------------------
 # Fast path: already provisioned and working -> nothing to do.
@@ -282,9 +282,11 @@ fi
 step verify "ldd, then load the backend and compute"
 ADDON="$(addon_path)"
 [ -n "$ADDON" ] || die "no addon in $PKG/lib"
-readelf -d "$ADDON" | grep -q 'NEEDED.*libtfjs_pyshim.so' || die "$ADDON does not link libtfjs_pyshim.so (DT_NEEDED)"
-if ldd "$ADDON" | grep -q 'not found'; then ldd "$ADDON" >&2; die "unresolved shared libraries for $ADDON"; fi
-ldd "$ADDON" | grep -E 'tensorflow|pyshim' | sed 's/^/  /'
+dyn="$(readelf -d "$ADDON")" || die "readelf failed on $ADDON"
+[[ "$dyn" == *"Shared library: [libtfjs_pyshim.so]"* ]] || die "$ADDON does not link libtfjs_pyshim.so (DT_NEEDED)"
+libs="$(ldd "$ADDON")" || die "ldd failed on $ADDON"
+[[ "$libs" != *"not found"* ]] || { echo "$libs" >&2; die "unresolved shared libraries for $ADDON"; }
+echo "$libs" | grep -E 'tensorflow|pyshim' | sed 's/^/  /' || true
 verify || die "require('@tensorflow/tfjs-node') does not give a working 'tensorflow' backend"
 for f in package.json package-lock.json; do
   (cd "$ROOT" && git diff --quiet -- "$f") || log "NOTE: $f differs from git HEAD (not by this script unless warned above)"
