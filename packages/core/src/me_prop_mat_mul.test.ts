@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import { describeEachBackend, expectClose, tensorCountAfter } from '@meprop/test-utils';
+import { mePropMatMul, mePropMatMulGrads, MePropConfig } from './index';
+import { nonZeroColumns, operands, plainGrads, referenceGrads } from './test-helpers/reference';
+
+const TRANSPOSES: Array<[boolean, boolean]> = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+/** Gradients of sum(mePropMatMul(a, b) * dy) through tfjs's autodiff. */
+function mePropGrads(a: tf.Tensor, b: tf.Tensor, dy: tf.Tensor, config: MePropConfig, tA: boolean, tB: boolean): tf.Tensor[] {
+  return tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(mePropMatMul(x, w, config, tA, tB), dy)))([a, b]);
+}
+
+describeEachBackend('mePropMatMul', () => {
+  it.each(TRANSPOSES)('forward equals tf.matMul (transposeA=%p, transposeB=%p)', (tA, tB) => {
+    tf.tidy(() => {
+      const { a, b } = operands(7, 13, 29, tA, tB, 1);
+      expectClose(mePropMatMul(a, b, { k: 5 }, tA, tB), tf.matMul(a, b, tA, tB), 1e-6);
+    });
+  });
+
+  it.each(TRANSPOSES)('k >= dimension gives the exact gradients (transposeA=%p, transposeB=%p)', (tA, tB) => {
+    tf.tidy(() => {
+      const { a, b, dy } = operands(7, 13, 29, tA, tB, 2);
+      const [ga, gb] = plainGrads(a, b, dy, tA, tB);
+      for (const mode of ['per-example', 'unified', 'random'] as const) {
+        const [ma, mb] = mePropGrads(a, b, dy, { k: 29, mode }, tA, tB);
+        expectClose(ma, ga, 1e-5);
+        expectClose(mb, gb, 1e-5);
+      }
+    });
+  });
+
+  describe.each(['per-example', 'unified'] as const)('%s mode, odd shapes 7x13 @ 13x29, k=5', (mode) => {
+    it.each(TRANSPOSES)('equals the brute-force reference (transposeA=%p, transposeB=%p)', (tA, tB) => {
+      tf.tidy(() => {
+        const { a, b, dy } = operands(7, 13, 29, tA, tB, 3);
+        const [ra, rb] = referenceGrads(a, b, dy, 5, mode, tA, tB);
+        const [ma, mb] = mePropGrads(a, b, dy, { k: 5, mode }, tA, tB);
+        expectClose(ma, ra, 1e-5);
+        expectClose(mb, rb, 1e-5);
+        // The reference differs from the exact gradient, so the comparison above is not vacuous.
+        const [ea] = plainGrads(a, b, dy, tA, tB);
+        expect(tf.max(tf.abs(tf.sub(ea, ra))).dataSync()[0]).toBeGreaterThan(1e-2);
+      });
+    });
+
+    it('accepts k as a fraction of the output dimension', () => {
+      tf.tidy(() => {
+        const { a, b, dy } = operands(7, 13, 29, false, false, 4);
+        const [ra, rb] = referenceGrads(a, b, dy, 6, mode, false, false); // round(0.2 * 29) = 6
+        const [ma, mb] = mePropGrads(a, b, dy, { k: 0.2, mode }, false, false);
+        expectClose(ma, ra, 1e-5);
+        expectClose(mb, rb, 1e-5);
+      });
+    });
+  });
+
+  it('unified mode gives the weight gradient exactly k non-zero columns', () => {
+    tf.tidy(() => {
+      const { a, b, dy } = operands(16, 13, 29, false, false, 5);
+      const [, gb] = mePropGrads(a, b, dy, { k: 5, mode: 'unified' }, false, false);
+      expect(nonZeroColumns(gb)).toBe(5);
+    });
+  });
+
+  it('random mode keeps k entries of each row of dy (checked one example at a time)', () => {
+    tf.tidy(() => {
+      const config: MePropConfig = { k: 4, mode: 'random', seed: 9 };
+      const seen = new Set<number>();
+      for (let step = 0; step < 20; step++) {
+        const { a, b, dy } = operands(1, 13, 29, false, false, 10 + step);
+        const [ga, gb] = mePropGrads(a, b, dy, config, false, false);
+        // dW = x^T dy_kept: with x dense, the kept columns are exactly the non-zero columns of dW.
+        const gbv = gb.arraySync() as number[][];
+        const cols = gbv[0].map((_, j) => j).filter((j) => gbv.some((row) => row[j] !== 0));
+        expect(cols.length).toBe(4);
+        cols.forEach((j) => seen.add(j));
+        const mask = tf.tensor2d([Array.from({ length: 29 }, (_, j) => (cols.includes(j) ? 1 : 0))]);
+        const [ra, rb] = plainGrads(a, b, tf.mul(dy, mask), false, false);
+        expectClose(ga, ra, 1e-5);
+        expectClose(gb, rb, 1e-5);
+      }
+      expect(seen.size).toBeGreaterThan(20); // different columns on different steps
+    });
+  });
+
+  it('handles rank-3 inputs with a shared weight (Dense with 3-D inputs) per row', () => {
+    tf.tidy(() => {
+      const a = tf.randomNormal([2, 5, 13], 0, 1, 'float32', 20);
+      const b = tf.randomNormal([13, 29], 0, 1, 'float32', 21);
+      const dy = tf.randomNormal([2, 5, 29], 0, 1, 'float32', 22);
+      const [ma, mb] = mePropGrads(a, b, dy, { k: 5 }, false, false);
+      const [ra, rb] = referenceGrads(tf.reshape(a, [10, 13]), b as tf.Tensor2D, tf.reshape(dy, [10, 29]), 5, 'per-example', false, false);
+      expectClose(ma, tf.reshape(ra, [2, 5, 13]), 1e-5);
+      expectClose(mb, rb, 1e-5);
+    });
+  });
+
+  it('handles a batch of matrices (rank 3 on both sides)', () => {
+    tf.tidy(() => {
+      const a = tf.randomNormal([3, 6, 13], 0, 1, 'float32', 30);
+      const b = tf.randomNormal([3, 13, 11], 0, 1, 'float32', 31);
+      const dy = tf.randomNormal([3, 6, 11], 0, 1, 'float32', 32);
+      const [ma, mb] = mePropGrads(a, b, dy, { k: 3 }, false, false);
+      for (let i = 0; i < 3; i++) {
+        const pick = (t: tf.Tensor) => tf.squeeze(tf.slice(t, [i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
+        const [ra, rb] = referenceGrads(pick(a), pick(b), pick(dy), 3, 'per-example', false, false);
+        expectClose(pick(ma), ra, 1e-5);
+        expectClose(pick(mb), rb, 1e-5);
+      }
+    });
+  });
+
+  it('propagates NaN in dy instead of crashing or hanging', () => {
+    tf.tidy(() => {
+      const { a, b } = operands(4, 6, 10, false, false, 40);
+      const dyv = new Float32Array(40).fill(0.1);
+      dyv[13] = NaN; // row 1, column 3
+      const dy = tf.tensor2d(dyv, [4, 10]);
+      for (const mode of ['per-example', 'unified'] as const) {
+        const { da, db } = mePropMatMulGrads(dy, a, b, { k: 2, mode });
+        const dav = da.arraySync() as number[][];
+        expect(dav[1].every(Number.isNaN)).toBe(true);
+        expect(dav[0].some(Number.isNaN)).toBe(mode === 'unified' ? false : false);
+        const dbv = db.arraySync() as number[][];
+        expect(dbv.every((row) => Number.isNaN(row[3]))).toBe(true);
+      }
+    });
+  });
+
+  it('does not leak tensors across training steps', async () => {
+    const w1 = tf.variable(tf.randomNormal([13, 29], 0, 0.1, 'float32', 50));
+    const w2 = tf.variable(tf.randomNormal([29, 3], 0, 0.1, 'float32', 51));
+    const x = tf.randomNormal([8, 13], 0, 1, 'float32', 52);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
+    const opt = tf.train.adam(0.01);
+    const config: MePropConfig = { k: 5, mode: 'per-example' };
+    const { after1, afterN } = await tensorCountAfter(() => {
+      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, mePropMatMul(tf.relu(mePropMatMul(x, w1, config)), w2, { k: 2 })) as tf.Scalar);
+    }, 50);
+    expect(afterN).toBe(after1);
+    tf.dispose([w1, w2, x, y]);
+    opt.dispose();
+  });
+
+  describe('bad input', () => {
+    const a = () => tf.ones([4, 6]);
+    const b = () => tf.ones([6, 5]);
+    it.each([
+      [() => mePropMatMul(tf.ones([4, 6], 'int32'), b(), { k: 2 }), /mePropMatMul: a must have dtype float32, got int32/],
+      [() => mePropMatMul(a(), tf.ones([6, 5], 'int32'), { k: 2 }), /mePropMatMul: b must have dtype float32, got int32/],
+      [() => mePropMatMul(a(), tf.ones([7, 5]), { k: 2 }), /inner dimensions of a \[4,6\] and b \[7,5\].*got 6 and 7/],
+      [() => mePropMatMul(tf.ones([6]), b(), { k: 2 }), /mePropMatMul: a must have rank 2 or 3, got rank 1/],
+      [() => mePropMatMul(a(), b(), { k: 0 }), /mePropMatMul: config\.k must be > 0.*got 0/],
+      [() => mePropMatMul(a(), b(), { k: NaN }), /config\.k must be a finite number.*got NaN/],
+      [() => mePropMatMul(a(), b(), { k: Infinity }), /config\.k must be a finite number.*got Infinity/],
+      [() => mePropMatMul(a(), b(), { k: 3.5 }), /config\.k must be an integer when greater than 1.*got 3\.5/],
+      [() => mePropMatMul(a(), b(), { k: 2, mode: 'fast' as never }), /config\.mode must be one of.*got 'fast'/],
+      [() => mePropMatMul(a(), b(), { k: 2 }, 'yes' as never), /transposeA must be a boolean, got yes/],
+    ])('throws a clear error (%#)', (fn, message) => {
+      expect(() => tf.tidy(fn)).toThrow(message);
+    });
+  });
+});
