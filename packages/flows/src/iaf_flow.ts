@@ -4,7 +4,7 @@ import { layers } from '@tensorflow/tfjs-layers';
 import { FlowActivation } from './activation';
 import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { assertStableAndBias, DEFAULT_FORGET_BIAS, ensureBuilt } from './iaf_step';
-import { FlowResult, IafTransform } from './iaf_transform';
+import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transform';
 import { assertPermutation, InputOrder } from './masks';
 import { standardNormalLogProb } from './normal';
 import { assertInt } from './validate';
@@ -17,6 +17,8 @@ export interface IafFlowArgs {
   contextSize?: number;
   stable?: boolean;
   forgetBias?: number;
+  /** Bound on |s| in the affine form (default 15). */
+  logScaleClip?: number;
   /** Order of the first step; each later step uses the reverse of the one before. */
   inputOrder?: InputOrder;
   /** Explicit order of every step (what configs store); overrides inputOrder. */
@@ -43,7 +45,8 @@ export class IafFlow extends layers.Layer {
     assertInt('steps', args.steps, 1);
     const stable = args.stable ?? true;
     const forgetBias = args.forgetBias ?? DEFAULT_FORGET_BIAS;
-    assertStableAndBias(stable, forgetBias);
+    const clip = args.logScaleClip ?? DEFAULT_LOG_SCALE_CLIP;
+    assertStableAndBias(stable, forgetBias, clip);
     const base = { ...args, params: 2, activation: args.activation ?? 'elu' };
     let orders: number[][];
     if (args.inputOrders !== undefined) {
@@ -58,7 +61,7 @@ export class IafFlow extends layers.Layer {
     this.transforms = orders.map((order, k) => {
       const seed = args.seed === undefined ? undefined : args.seed + k;
       const spec = resolveMadeSpec({ ...base, inputOrder: order, seed });
-      return new IafTransform(new Made(spec), stable, forgetBias);
+      return new IafTransform(new Made(spec), stable, forgetBias, clip);
     });
   }
 
@@ -139,6 +142,7 @@ export class IafFlow extends layers.Layer {
       inputOrders: this.transforms.map((t) => t.made.spec.order),
       stable: t0.stable,
       forgetBias: t0.forgetBias,
+      logScaleClip: t0.logScaleClip,
     };
   }
 }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { FlowActivation } from './activation';
 import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
-import { FlowResult, IafTransform } from './iaf_transform';
+import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transform';
 import { InputOrder } from './masks';
 import { assertFinite } from './validate';
 import { defaultLayerName } from './layer_name';
@@ -18,6 +18,8 @@ export interface IafStepArgs {
   /** true (default): the sigmoid-gated form; false: z' = m + exp(s)⊙z. */
   stable?: boolean;
   forgetBias?: number;
+  /** Bound on |s| in the affine form (default 15); the stable form needs none. */
+  logScaleClip?: number;
   inputOrder?: InputOrder;
   activation?: FlowActivation;
   seed?: number;
@@ -25,9 +27,15 @@ export interface IafStepArgs {
   trainable?: boolean;
 }
 
-export function assertStableAndBias(stable: unknown, forgetBias: unknown): void {
+export function assertStableAndBias(stable: unknown, forgetBias: unknown, logScaleClip: unknown): void {
   if (typeof stable !== 'boolean') throw new Error(`stable must be a boolean, got ${String(stable)}`);
   assertFinite('forgetBias', forgetBias);
+  assertLogScaleClip(logScaleClip);
+}
+
+export function assertLogScaleClip(logScaleClip: unknown): asserts logScaleClip is number {
+  assertFinite('logScaleClip', logScaleClip);
+  if (logScaleClip <= 0) throw new Error(`logScaleClip must be > 0, got ${logScaleClip}`);
 }
 
 export class IafStep extends layers.Layer {
@@ -39,8 +47,9 @@ export class IafStep extends layers.Layer {
     const spec = resolveMadeSpec({ ...args, params: 2, activation: args.activation ?? 'elu' });
     const stable = args.stable ?? true;
     const forgetBias = args.forgetBias ?? DEFAULT_FORGET_BIAS;
-    assertStableAndBias(stable, forgetBias);
-    this.transform = new IafTransform(new Made(spec), stable, forgetBias);
+    const clip = args.logScaleClip ?? DEFAULT_LOG_SCALE_CLIP;
+    assertStableAndBias(stable, forgetBias, clip);
+    this.transform = new IafTransform(new Made(spec), stable, forgetBias, clip);
   }
 
   get eventSize(): number {
@@ -82,8 +91,8 @@ export class IafStep extends layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    const { stable, forgetBias, made } = this.transform;
-    return { ...super.getConfig(), ...madeSpecConfig(made.spec), stable, forgetBias };
+    const { stable, forgetBias, logScaleClip, made } = this.transform;
+    return { ...super.getConfig(), ...madeSpecConfig(made.spec), stable, forgetBias, logScaleClip };
   }
 }
 tf.serialization.registerClass(IafStep);

@@ -8,22 +8,35 @@ export interface FlowResult {
   logDet: tf.Tensor1D;
 }
 
+/**
+ * One MADE pass split into shift m and log-scale s ([batch, D] each). With a `logScaleClip`, s is clipped to
+ * ±clip (as Pyro does for its affine flows): exp(s) of an unbounded s overflows float32 for large inputs.
+ */
+export function shiftAndLogScale(made: Made, z: tf.Tensor2D, h: tf.Tensor2D | undefined, logScaleClip?: number): [tf.Tensor2D, tf.Tensor2D] {
+  return tf.tidy(() => {
+    const [m, s] = tf.unstack(made.apply(z, h), 2) as tf.Tensor2D[];
+    return [m, logScaleClip === undefined ? s : tf.clipByValue(s, -logScaleClip, logScaleClip)];
+  });
+}
+
+/** Default bound on |s| of the affine forms (IAF affine and MAF): e^±15 spans 13 orders of magnitude. */
+export const DEFAULT_LOG_SCALE_CLIP = 15;
+
 export class IafTransform {
   /**
    * stable: [m, s] = MADE(z, h), σ = sigmoid(s + forgetBias), z' = σ⊙z + (1−σ)⊙m, log|det| = Σ log σ.
-   * affine: z' = m + exp(s)⊙z, log|det| = Σ s.
+   * affine: z' = m + exp(s)⊙z, log|det| = Σ s, with s clipped to ±logScaleClip.
    */
   constructor(
     readonly made: Made,
     readonly stable: boolean,
     readonly forgetBias: number,
+    readonly logScaleClip = DEFAULT_LOG_SCALE_CLIP,
   ) {}
 
-  /** One MADE pass: [m, s] as two [batch, D] tensors. */
   private shiftAndScale(z: tf.Tensor2D, h?: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-    const ms = this.made.apply(z, h);
-    const [m, s] = tf.unstack(ms, 2) as tf.Tensor2D[];
-    return [m, s];
+    // The stable form needs no clip: sigmoid and log-sigmoid are finite everywhere.
+    return shiftAndLogScale(this.made, z, h, this.stable ? undefined : this.logScaleClip);
   }
 
   forward(z: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {

@@ -5,8 +5,8 @@ import { layers } from '@tensorflow/tfjs-layers';
 import { FlowActivation } from './activation';
 import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { stepOrders } from './iaf_flow';
-import { ensureBuilt } from './iaf_step';
-import { FlowResult } from './iaf_transform';
+import { assertLogScaleClip, ensureBuilt } from './iaf_step';
+import { DEFAULT_LOG_SCALE_CLIP, FlowResult, shiftAndLogScale } from './iaf_transform';
 import { assertPermutation, InputOrder } from './masks';
 import { standardNormalLogProb } from './normal';
 import { assertInt } from './validate';
@@ -17,6 +17,8 @@ export interface MafFlowArgs {
   hiddenUnits: number[];
   steps?: number;
   contextSize?: number;
+  /** Bound on |s| (default 15): exp(±s) of an unbounded s overflows for data far out. */
+  logScaleClip?: number;
   inputOrder?: InputOrder;
   inputOrders?: number[][];
   activation?: FlowActivation;
@@ -27,12 +29,15 @@ export interface MafFlowArgs {
 
 /** Sampling direction of one step: x = u⊙exp(s) + m with [m, s] = MADE(x, h). */
 class MafTransform {
-  constructor(readonly made: Made) {}
+  constructor(
+    readonly made: Made,
+    readonly logScaleClip: number,
+  ) {}
 
   /** x -> {u, log|det ∂u/∂x| = −Σ s} in one pass. */
   toNoise(x: tf.Tensor2D, h?: tf.Tensor2D): FlowResult {
     return tf.tidy(() => {
-      const [m, s] = tf.unstack(this.made.apply(x, h), 2) as tf.Tensor2D[];
+      const [m, s] = shiftAndLogScale(this.made, x, h, this.logScaleClip);
       return { z: tf.mul(tf.sub(x, m), tf.exp(tf.neg(s))) as tf.Tensor2D, logDet: tf.neg(tf.sum(s, 1)) as tf.Tensor1D };
     });
   }
@@ -43,7 +48,7 @@ class MafTransform {
       let x: tf.Tensor2D = tf.zerosLike(u);
       let s: tf.Tensor2D = tf.zerosLike(u);
       for (let pass = 0; pass < this.made.spec.eventSize; pass++) {
-        const [m, sNew] = tf.unstack(this.made.apply(x, h), 2) as tf.Tensor2D[];
+        const [m, sNew] = shiftAndLogScale(this.made, x, h, this.logScaleClip);
         s = sNew;
         x = tf.add(tf.mul(u, tf.exp(s)), m);
       }
@@ -60,6 +65,8 @@ export class MafFlow extends layers.Layer {
     super({ name: defaultLayerName('maf_flow', args?.name), trainable: args?.trainable });
     const steps = args.steps ?? 1;
     assertInt('steps', steps, 1);
+    const clip = args.logScaleClip ?? DEFAULT_LOG_SCALE_CLIP;
+    assertLogScaleClip(clip);
     const base = { ...args, params: 2, activation: args.activation ?? 'elu' };
     let orders: number[][];
     if (args.inputOrders !== undefined) {
@@ -73,7 +80,7 @@ export class MafFlow extends layers.Layer {
     }
     this.transforms = orders.map((order, k) => {
       const seed = args.seed === undefined ? undefined : args.seed + k;
-      return new MafTransform(new Made(resolveMadeSpec({ ...base, inputOrder: order, seed })));
+      return new MafTransform(new Made(resolveMadeSpec({ ...base, inputOrder: order, seed })), clip);
     });
   }
 
@@ -158,6 +165,7 @@ export class MafFlow extends layers.Layer {
       ...spec,
       steps: this.transforms.length,
       inputOrders: this.transforms.map((t) => t.made.spec.order),
+      logScaleClip: this.transforms[0].logScaleClip,
     };
   }
 }

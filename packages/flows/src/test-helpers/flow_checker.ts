@@ -2,6 +2,7 @@
 // bijectivity, log-det against an autodiff Jacobian, finiteness at the edges, and no tensor leaks.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
+import { maxRelDiff } from '@meprop/test-utils';
 
 /** What the checker needs from a flow: forward with its log|det J| per example, and an inverse. */
 export interface CheckableFlow {
@@ -49,12 +50,6 @@ export function batchJacobian(f: (z: tf.Tensor2D) => tf.Tensor2D, z: tf.Tensor2D
   return jac;
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
-
 function allFinite(t: tf.Tensor): boolean {
   return Array.from(t.dataSync()).every(Number.isFinite);
 }
@@ -89,14 +84,14 @@ function context(flow: CheckableFlow, batch: number, seed: number): tf.Tensor2D 
   return flow.contextSize > 0 ? tf.randomNormal([batch, flow.contextSize], 0, 1, 'float32', seed + 1) : undefined;
 }
 
-/** inverse(forward(z)) ≈ z. */
+/** inverse(forward(z)) ≈ z, error relative to max(1, |z|) (float32 arithmetic). */
 export function checkRoundTrip(flow: CheckableFlow, opts: CheckFlowOptions = {}): number {
   const { batch = 6, seed = 3, tol = 1e-4, scale = 2 } = opts;
   return tf.tidy(() => {
     const z = tf.randomUniform([batch, flow.eventSize], -scale, scale, 'float32', seed) as tf.Tensor2D;
     const h = context(flow, batch, seed);
     const back = flow.inverse(flow.forward(z, h).z, h);
-    const err = maxAbsDiff(back.dataSync(), z.dataSync());
+    const err = maxRelDiff(back, z);
     if (!(err <= tol)) throw new Error(`inverse(forward(z)) differs from z by ${err} > ${tol}`);
     return err;
   });
