@@ -1,0 +1,71 @@
+// The paper's MNIST model: an MLP 784-h-h-10 (relu hidden layers, softmax output), built with tf.layers from
+// seeded initializers so that the plain and the meProp runs start from identical weights.
+import * as tf from '@tensorflow/tfjs';
+import type { MnistSplit } from '../data/types';
+
+export const MNIST_PIXELS = 784;
+export const MNIST_CLASSES = 10;
+
+export function buildMlp(hidden: readonly number[], seed: number): tf.Sequential {
+  const model = tf.sequential();
+  hidden.forEach((units, i) => {
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        name: `hidden${i + 1}`,
+        inputShape: i === 0 ? [MNIST_PIXELS] : undefined,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 31 + i }),
+        biasInitializer: 'zeros',
+      }),
+    );
+  });
+  model.add(
+    tf.layers.dense({
+      units: MNIST_CLASSES,
+      activation: 'softmax',
+      name: 'output',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 31 + hidden.length }),
+    }),
+  );
+  return model;
+}
+
+/** Mean categorical cross-entropy of softmax outputs (clipped so a saturated output cannot give -log 0). */
+export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar);
+}
+
+/** The digits at `order[start .. start+size)` as an [size, 784] input and a one-hot [size, 10] target. */
+export function makeBatch(split: MnistSplit, order: Int32Array, start: number, size: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const n = Math.min(size, order.length - start);
+  const xs = new Float32Array(n * MNIST_PIXELS);
+  const ys = new Float32Array(n * MNIST_CLASSES);
+  for (let i = 0; i < n; i++) {
+    const idx = order[start + i];
+    xs.set(split.images.subarray(idx * MNIST_PIXELS, (idx + 1) * MNIST_PIXELS), i * MNIST_PIXELS);
+    ys[i * MNIST_CLASSES + split.labels[idx]] = 1;
+  }
+  return { x: tf.tensor2d(xs, [n, MNIST_PIXELS]), y: tf.tensor2d(ys, [n, MNIST_CLASSES]) };
+}
+
+/** Fraction of `split` the model classifies correctly, evaluated in batches. */
+export async function evaluateAccuracy(model: tf.LayersModel, split: MnistSplit, batchSize = 500): Promise<number> {
+  let correct = 0;
+  const order = Int32Array.from({ length: split.n }, (_, i) => i);
+  for (let start = 0; start < split.n; start += batchSize) {
+    const { x, y } = makeBatch(split, order, start, batchSize);
+    const hits = tf.tidy(() => {
+      const pred = (model.apply(x) as tf.Tensor).argMax(-1);
+      return tf.sum(tf.cast(tf.equal(pred, y.argMax(-1)), 'int32'));
+    });
+    correct += (await hits.data())[0];
+    tf.dispose([x, y, hits]);
+  }
+  return correct / split.n;
+}
+
+/** The model's trainable variables, as tf.variableGrads and optimizers take them. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}

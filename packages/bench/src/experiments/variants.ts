@@ -1,0 +1,52 @@
+// The model + optimizer pairs the experiments compare: plain tfjs (tf.train.*) against meProp
+// (mePropify: hidden layers keep k, the output layer stays exact) with the lazy sparse optimizers.
+import * as tf from '@tensorflow/tfjs';
+import { mePropify, sparseAdagrad, sparseAdam } from '@meprop/layers';
+import type { MnistMethod, OptimizerName } from '../results/schema';
+import { buildMlp } from './mlp';
+
+/** The paper's learning rates: Adam 0.001, AdaGrad 0.1 (Sun et al. 2017, section 4). */
+export const PAPER_LEARNING_RATES: Record<OptimizerName, number> = { adam: 0.001, adagrad: 0.1 };
+
+export interface VariantOptions {
+  hidden: readonly number[];
+  seed: number;
+  /** Kept entries per hidden layer output (meProp methods only). */
+  k: number;
+  learningRate: number;
+}
+
+export interface Variant {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  dispose(): void;
+}
+
+function optimizerFor(name: OptimizerName, lr: number, sparse: boolean): tf.Optimizer {
+  if (name === 'adam') return sparse ? sparseAdam(lr) : tf.train.adam(lr);
+  return sparse ? sparseAdagrad(lr) : tf.train.adagrad(lr);
+}
+
+export function makeVariant(method: MnistMethod, optimizer: OptimizerName, opts: VariantOptions): Variant {
+  const base = buildMlp(opts.hidden, opts.seed);
+  let model: tf.LayersModel = base;
+  if (method !== 'plain') {
+    model = mePropify(base, { k: opts.k, mode: method }).model;
+  }
+  const opt = optimizerFor(optimizer, opts.learningRate, method !== 'plain');
+  return {
+    model,
+    optimizer: opt,
+    dispose() {
+      opt.dispose();
+      model.dispose();
+      if (model !== base) {
+        try {
+          base.dispose();
+        } catch {
+          // mePropify may share (and so have disposed) the original's weights.
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// @meprop/bench: the benchmark suite behind the `meprop-bench` CLI, usable as a library.
+export type { MnistData, MnistSplit } from './data/types';
+export { loadMnist } from './data/load_mnist';
+export { loadMnistPackage } from './data/load_mnist_package';
+export { loadMnistIdxDir, MNIST_IDX_FILES } from './data/load_idx_dir';
+export { parseIdxImages, parseIdxLabels } from './data/idx';
+export { IdxFormatError } from './data/idx_format_error';
+export { subsetMnist } from './data/subset';
+export * from './results/schema';
+export { validateBenchResult, SchemaError } from './results/validate';
+export { readResultJson, writeResultJson } from './results/json_io';
+export { metricsOf } from './results/metrics';
+export { compareResults } from './compare/compare';
+export type { CompareResult, CompareRow, RowStatus } from './compare/compare';
+export { formatCompare } from './compare/format_compare';
+export { checkThresholds, describeFailures } from './ci/check_thresholds';
+export { parseThresholds, readThresholds, thresholdsFor, defaultThresholdsPath } from './ci/thresholds';
+export type { BackendThresholds, ThresholdsFile, ThresholdGroup } from './ci/thresholds';
+export { writeReport } from './report/write_report';
+export { chartSpecs } from './report/chart_specs';
+export { renderVegaLiteSvg } from './report/render_svg';
+export { main as runCli } from './cli';

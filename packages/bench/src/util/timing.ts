@@ -1,0 +1,44 @@
+// Honest wall-clock timing: warm-up runs that are thrown away, several measured repetitions, medians.
+// The timed function must force its work to finish (await tensor.data()) before it returns: tfjs backends may
+// run kernels asynchronously, and a time taken before the data exists measures nothing.
+import * as tf from '@tensorflow/tfjs';
+import { performance } from 'perf_hooks';
+import { median } from './stats';
+
+export interface RepeatOptions {
+  warmup: number;
+  reps: number;
+}
+
+/** Milliseconds of one call, after awaiting it. */
+export async function timeOnce(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/**
+ * Times several functions in interleaved rounds (a, b, c, a, b, c, ...) so that a change of machine load hits
+ * all of them alike; returns every sample per function. Ratios between them are then ratios from one run.
+ */
+export async function timeInterleaved(fns: readonly (() => Promise<void>)[], opts: RepeatOptions): Promise<number[][]> {
+  for (let i = 0; i < opts.warmup; i++) {
+    for (const fn of fns) await fn();
+  }
+  const samples = fns.map(() => [] as number[]);
+  for (let r = 0; r < opts.reps; r++) {
+    for (let j = 0; j < fns.length; j++) samples[j].push(await timeOnce(fns[j]));
+  }
+  return samples;
+}
+
+/** Median milliseconds of `fn` over `reps` runs after `warmup` discarded runs. */
+export async function medianMs(fn: () => Promise<void>, opts: RepeatOptions): Promise<number> {
+  const [samples] = await timeInterleaved([fn], opts);
+  return median(samples);
+}
+
+/** Waits until every tensor's values exist (downloads them), which forces all pending kernels to finish. */
+export async function settle(tensors: readonly tf.Tensor[]): Promise<void> {
+  await Promise.all(tensors.map((t) => t.data()));
+}
