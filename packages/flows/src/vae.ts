@@ -15,6 +15,8 @@ export interface IafPosteriorArgs {
   contextSize?: number;
   stable?: boolean;
   forgetBias?: number;
+  /** Nonlinearity of the IAF's MADEs (default 'elu'). */
+  activation?: FlowActivation;
 }
 
 export interface VaeArgs {
