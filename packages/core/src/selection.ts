@@ -17,6 +17,9 @@ export interface Selection {
   k: number;
 }
 
+/** Backends whose tensors live in host memory but have no meProp kernels: select there after one read. */
+const HOST_SELECT_BACKENDS = new Set(['tensorflow']);
+
 /** True when the active backend has meProp's own kernels (cpu and wasm). */
 export function hasMePropKernels(): boolean {
   return tf.getKernel(MePropSelect, tf.getBackend()) !== undefined;
@@ -29,9 +32,18 @@ export function selectEntries(dy: tf.Tensor2D, k: number, mode: MePropMode, seed
     const [indices, values] = tf.engine().runKernel(MePropSelect, { dy }, attrs) as tf.Tensor[];
     return { indices: indices as tf.Tensor2D, values: values as tf.Tensor2D, shared: null, M, N, k };
   }
+  const idx = new Int32Array(M * k);
+  const val = new Float32Array(M * k);
+  if (HOST_SELECT_BACKENDS.has(tf.getBackend())) {
+    // On CPU-resident native backends each tfjs op has a fixed overhead that outweighs a 2-D top-k, so dy
+    // is read once and the selection runs on the host.
+    selectKept(dy.dataSync() as Float32Array, M, N, k, mode, seed, idx, val);
+    const shared = mode === 'unified' ? tf.tensor1d(idx.slice(0, k), 'int32') : null;
+    return { indices: tf.tensor2d(idx, [M, k], 'int32'), values: tf.tensor2d(val, [M, k]), shared, M, N, k };
+  }
   if (mode === 'random') {
-    const idx = new Int32Array(M * k);
-    selectKept(new Float32Array(M * N), M, N, k, 'random', seed, idx, new Float32Array(M * k));
+    // Only the indices come from the host generator; dy stays on the device.
+    selectKept(new Float32Array(M * N), M, N, k, 'random', seed, idx, val);
     return compositeSelect(dy, k, 'per-example', idx);
   }
   return compositeSelect(dy, k, mode);

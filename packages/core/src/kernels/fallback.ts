@@ -1,6 +1,6 @@
 // Composite meProp backward from tfjs ops, for backends without a meProp kernel (webgl, webgpu, tensorflow).
-// Per-example and random modes scatter the kept entries into a dense dy and run the dense products: correct,
-// but no faster than plain tfjs. (Unified mode does not come here: see unifiedGrads in sparse_backward.ts,
+// Per-example and random modes gather the rows the kept entries touch and sum them with segment sums, so the
+// work is M*k*K per product instead of M*N*K. (Unified mode does not come here: see unifiedGrads in sparse_backward.ts,
 // which is a real saving on any backend.)
 import * as tf from '@tensorflow/tfjs-core';
 import type { Selection } from '../selection';
@@ -32,22 +32,31 @@ export function compositeSelect(dy: tf.Tensor2D, k: number, mode: 'per-example' 
   return { indices, values, shared: shared ?? null, M, N, k };
 }
 
-/** dy with only the kept entries, as a dense [M, N] tensor. */
-function denseKept(sel: Selection): tf.Tensor2D {
-  const oneHot = tf.oneHot(sel.indices, sel.N, 1, 0, 'float32'); // [M, k, N]
-  return tf.sum(tf.mul(oneHot, tf.expandDims(sel.values, 2)), 1) as tf.Tensor2D;
+/**
+ * The rows of X = op(a) [M, K] or of Wᵀ = op(b)ᵀ [N, K] that the kept entries touch, scaled by those entries:
+ * [M*k, K]. Gathers only the needed rows, so the work is M*k*K, not M*N*K.
+ */
+function scaledRows(source: tf.Tensor2D, rowIds: tf.Tensor1D, values: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(tf.gather(source, rowIds, 0), tf.reshape(values, [-1, 1]));
 }
 
 export function compositeGradA(sel: Selection, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
   return tf.tidy(() => {
-    const dX: tf.Tensor2D = tf.matMul(denseKept(sel), b, false, !transposeB);
+    const wt: tf.Tensor2D = transposeB ? b : tf.transpose(b); // Wᵀ as [N, K]
+    const K = wt.shape[1];
+    const contrib = scaledRows(wt, tf.reshape(sel.indices, [-1]), sel.values); // [M*k, K]
+    const dX: tf.Tensor2D = tf.sum(tf.reshape(contrib, [sel.M, sel.k, K]), 1);
     return transposeA ? tf.transpose(dX) : dX;
   });
 }
 
 export function compositeGradB(sel: Selection, a: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
   return tf.tidy(() => {
-    const dyKept = denseKept(sel);
-    return transposeB ? tf.matMul(dyKept, a, true, transposeA) : tf.matMul(a, dyKept, !transposeA, false);
+    const x: tf.Tensor2D = transposeA ? tf.transpose(a) : a; // X as [M, K]
+    const rowIds = tf.reshape(tf.tile(tf.reshape(tf.range(0, sel.M, 1, 'int32'), [-1, 1]), [1, sel.k]), [-1]) as tf.Tensor1D;
+    const contrib = scaledRows(x, rowIds, sel.values); // [M*k, K]: row (r, t) is x[r] * dy[r, idx[r, t]]
+    // Segment sums need a native UnsortedSegmentSum (tensorflow, webgl): cpu and wasm never come here.
+    const dWt = tf.unsortedSegmentSum(contrib, tf.reshape(sel.indices, [-1]) as tf.Tensor1D, sel.N) as tf.Tensor2D; // [N, K]
+    return transposeB ? dWt : tf.transpose(dWt);
   });
 }
