@@ -79,10 +79,16 @@ function mnistSpeedups(r: BenchResult): ChartSpec | null {
 function kernelSpeedups(r: BenchResult): ChartSpec | null {
   const cases = r.kernels?.cases ?? [];
   if (cases.length === 0) return null;
-  const values = cases.flatMap((c) => [
-    { shape: c.label, series: `measured, ${c.mode}`, speedup: c.speedup ?? 0 },
-    ...(c.mode === cases.find((d) => d.label === c.label)?.mode ? [{ shape: c.label, series: 'ideal out/k', speedup: c.idealSpeedup }] : []),
-  ]);
+  const measured = cases
+    .filter((c) => c.speedup !== null && c.speedup > 0)
+    .map((c) => ({ shape: c.label, series: `measured, ${c.mode}`, speedup: c.speedup as number }));
+  const labels = [...new Set(cases.map((c) => c.label))];
+  const ideal = labels.map((label) => ({
+    shape: label,
+    series: 'ideal out/k',
+    speedup: (cases.find((c) => c.label === label) as (typeof cases)[number]).idealSpeedup,
+  }));
+  const values = [...measured, ...ideal];
   return {
     name: 'kernel-speedups',
     title: 'Backward kernel speed-up over plain tfjs',

@@ -19,7 +19,7 @@ export function lineProgress(write: (line: string) => void = (l) => process.stde
   return {
     log: (line) => write(line),
     task(label) {
-      let lastTenth = -1;
+      let lastTenth = 0; // the "started" line stands for 0%
       write(`[${stamp()}] ${label}: started`);
       return {
         update(fraction, note) {
