@@ -3,7 +3,7 @@ import * as path from 'path';
 import { main } from './cli';
 import { writeResultJson } from './results/json_io';
 import { sampleResult, slowedDown } from './test-helpers/sample_results';
-import { tempDir } from './test-helpers/idx_fixtures';
+import { tempDir, removeTempDirs } from './test-helpers/idx_fixtures';
 
 async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -73,3 +73,5 @@ describe('meprop-bench CLI', () => {
     expect(fs.readdirSync(out).filter((f) => f.endsWith('.svg')).length).toBe(5);
   });
 });
+
+afterAll(() => removeTempDirs());

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readResultJson, writeResultJson } from '../results/json_io';
 import { sampleResult, slowedDown } from '../test-helpers/sample_results';
-import { tempDir } from '../test-helpers/idx_fixtures';
+import { tempDir, removeTempDirs } from '../test-helpers/idx_fixtures';
 import { compareResults } from './compare';
 import { formatCompare } from './format_compare';
 import { runCompare } from './run_compare';
@@ -70,3 +70,5 @@ describe('compare', () => {
     expect(() => readResultJson(notJson)).toThrow(/not\.json: not valid JSON/);
   });
 });
+
+afterAll(() => removeTempDirs());

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { parseIdxImages, parseIdxLabels } from './idx';
 import { loadMnistIdxDir } from './load_idx_dir';
-import { idxImages, idxLabels, writeIdxDir } from '../test-helpers/idx_fixtures';
+import { idxImages, idxLabels, writeIdxDir, removeTempDirs } from '../test-helpers/idx_fixtures';
 
 describe('IDX parsing', () => {
   it('parses images scaled to [0, 1] and labels', () => {
@@ -79,3 +79,5 @@ describe('loadMnistIdxDir', () => {
     expect(() => loadMnistIdxDir(dir)).toThrow(/no t10k-labels-idx1-ubyte file \(tried t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte\.gz/);
   });
 });
+
+afterAll(() => removeTempDirs());

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readResultJson } from '../results/json_io';
 import { sampleResult } from '../test-helpers/sample_results';
-import { tempDir } from '../test-helpers/idx_fixtures';
+import { tempDir, removeTempDirs } from '../test-helpers/idx_fixtures';
 import { chartSpecs } from './chart_specs';
 import { renderVegaLiteSvg } from './render_svg';
 import { writeReport } from './write_report';
@@ -79,3 +79,5 @@ describe('report writers', () => {
     expect(html).toContain('<td class="num">94.90%</td>');
   });
 });
+
+afterAll(() => removeTempDirs());

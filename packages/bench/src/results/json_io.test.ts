@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { sampleResult } from '../test-helpers/sample_results';
-import { tempDir } from '../test-helpers/idx_fixtures';
+import { tempDir, removeTempDirs } from '../test-helpers/idx_fixtures';
 import { readResultJson, writeResultJson } from './json_io';
 import { metricsOf } from './metrics';
 import { SCHEMA_VERSION } from './schema';
@@ -42,3 +42,5 @@ describe('result JSON', () => {
     expect(env.cpuModel.length).toBeGreaterThan(0);
   });
 });
+
+afterAll(() => removeTempDirs());

@@ -21,8 +21,17 @@ export function idxLabels(labels: number[], magic = 0x801): Buffer {
   return Buffer.concat([header([magic, labels.length]), Buffer.from(labels)]);
 }
 
+const created: string[] = [];
+
+/** A fresh directory under the OS temp dir; removed by removeTempDirs() (call it in afterAll). */
 export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'meprop-bench-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meprop-bench-test-'));
+  created.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Writes the four MNIST files into a fresh directory; `gzip` compresses them as `.gz`. */
