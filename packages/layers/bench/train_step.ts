@@ -1,0 +1,76 @@
+// One training step (forward, backward, update) of a 784-500-500-10 MLP (relu hidden, softmax output),
+// batch 32, Adam, k=20 unified: plain tfjs vs meProp + tfjs's Adam vs meProp + sparseAdam.
+// Run: npx tsx packages/layers/bench/train_step.ts [--backend cpu|wasm] [--steps 30] [--k 20] [--mode unified]
+import * as tf from '@tensorflow/tfjs';
+import { mePropify, sparseAdam } from '../src/index';
+import type { MePropMode } from '@meprop/core';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+function mlp(seed: number): tf.Sequential {
+  const m = tf.sequential();
+  m.add(tf.layers.dense({ inputShape: [784], units: 500, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+  m.add(tf.layers.dense({ units: 500, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+  m.add(tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }));
+  return m;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function timeSteps(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number, warmup: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    await model.trainOnBatch(x, y);
+    const t = performance.now() - t0;
+    if (i >= warmup) times.push(t);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const backend = arg('backend', 'cpu');
+  const steps = Number(arg('steps', '30'));
+  const k = Number(arg('k', '20'));
+  const mode = arg('mode', 'unified') as MePropMode;
+  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
+  await tf.ready();
+  const x = tf.randomUniform([32, 784], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.randomUniform([32], 0, 10, 'int32', 2), 10);
+
+  const plain = mlp(7);
+  plain.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const a = mePropify(plain, { k, mode }).model;
+  a.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const b = mePropify(plain, { k, mode }).model;
+  b.compile({ optimizer: sparseAdam(1e-3), loss: 'categoricalCrossentropy' });
+
+  const rows: Array<[string, number]> = [];
+  // Interleave rounds so background load on the shared machine hits all variants alike.
+  const acc = { plain: [] as number[], adam: [] as number[], sparse: [] as number[] };
+  const rounds = 3;
+  for (let r = 0; r < rounds; r++) {
+    const per = Math.ceil(steps / rounds);
+    acc.plain.push(await timeSteps(plain, x, y, per, r === 0 ? 3 : 1));
+    acc.adam.push(await timeSteps(a, x, y, per, r === 0 ? 3 : 1));
+    acc.sparse.push(await timeSteps(b, x, y, per, r === 0 ? 3 : 1));
+  }
+  rows.push(['plain tfjs + tf.train.adam', median(acc.plain)]);
+  rows.push([`meProp k=${k} ${mode} + tf.train.adam`, median(acc.adam)]);
+  rows.push([`meProp k=${k} ${mode} + sparseAdam`, median(acc.sparse)]);
+  const base = rows[0][1];
+  console.log(`backend=${backend} batch=32 MLP 784-500-500-10 (relu, softmax) steps=${steps} (median of per-round medians)`);
+  for (const [name, ms] of rows) console.log(`${name.padEnd(40)} ${ms.toFixed(1).padStart(7)} ms/step  ${(base / ms).toFixed(2)}x`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
