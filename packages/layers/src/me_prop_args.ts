@@ -28,3 +28,16 @@ export function mePropConfigEntries(config: MePropConfig): { k: number; mode: Me
   if (config.seed !== undefined) out.seed = config.seed;
   return out;
 }
+
+const nameCounts = new Map<string, number>();
+
+/**
+ * tfjs derives a default layer name from the class name, and our class names contain '>' (so they cannot
+ * clash with tfjs's), which is not valid in a tensor name: give unnamed layers `${prefix}_${n}` instead.
+ */
+export function withDefaultName<T extends { name?: string }>(args: T, prefix: string): T {
+  if (args.name !== undefined && args.name !== null) return args;
+  const n = (nameCounts.get(prefix) ?? 0) + 1;
+  nameCounts.set(prefix, n);
+  return { ...args, name: `${prefix}_${n}` };
+}

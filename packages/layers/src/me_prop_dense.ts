@@ -6,7 +6,7 @@ import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { MePropConfig } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
 import { DenseClass } from './tfjs_classes';
-import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs } from './me_prop_args';
+import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
 
 export type MePropDenseArgs = DenseLayerArgs & MePropLayerArgs;
 
@@ -30,7 +30,7 @@ export class MePropDense extends DenseClass {
   constructor(args: MePropDenseArgs) {
     if (args === null || typeof args !== 'object') throw new Error(`mePropDense: args must be an object, got ${String(args)}`);
     const config = layerMePropConfig({ k: args.k, mode: args.mode, seed: args.seed }, 'mePropDense: args');
-    super(args);
+    super(withDefaultName(args, 'me_prop_dense'));
     this.mePropConfig = config;
   }
 

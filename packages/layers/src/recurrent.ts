@@ -13,7 +13,7 @@ import type { GRUCellLayerArgs, GRULayerArgs, LSTMCellLayerArgs, LSTMLayerArgs, 
 import { MePropConfig } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
 import { GRUCellClass, GRUClass, LSTMCellClass, LSTMClass, SimpleRNNCellClass, SimpleRNNClass } from './tfjs_classes';
-import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs } from './me_prop_args';
+import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
 
 type Kwargs = { [key: string]: unknown };
 
@@ -58,7 +58,7 @@ export class MePropLSTMCell extends LSTMCellClass {
 
   constructor(args: MePropLSTMCellArgs) {
     const config = argsConfig(args, 'mePropLSTMCell');
-    super(args);
+    super(withDefaultName(args, 'me_prop_lstm_cell'));
     this.mePropConfig = config;
   }
 
@@ -101,7 +101,7 @@ export class MePropGRUCell extends GRUCellClass {
 
   constructor(args: MePropGRUCellArgs) {
     const config = argsConfig(args, 'mePropGRUCell');
-    super(args);
+    super(withDefaultName(args, 'me_prop_gru_cell'));
     this.mePropConfig = config;
   }
 
@@ -146,7 +146,7 @@ export class MePropSimpleRNNCell extends SimpleRNNCellClass {
 
   constructor(args: MePropSimpleRNNCellArgs) {
     const config = argsConfig(args, 'mePropSimpleRNNCell');
-    super(args);
+    super(withDefaultName(args, 'me_prop_simple_rnn_cell'));
     this.mePropConfig = config;
   }
 
@@ -186,8 +186,10 @@ export class MePropLSTM extends LSTMClass {
   static override className = 'MeProp>LSTM';
   constructor(args: MePropLSTMArgs) {
     argsConfig(args, 'mePropLSTM');
-    super({ ...args });
-    setCell(this, new MePropLSTMCell({ ...args }));
+    const named = withDefaultName(args, 'me_prop_lstm');
+    super({ ...named });
+    // The cell is named after its layer, as tfjs's own cells are (they take the layer's args).
+    setCell(this, new MePropLSTMCell({ ...named }));
   }
 }
 serialization.registerClass(MePropLSTM);
@@ -197,8 +199,10 @@ export class MePropGRU extends GRUClass {
   static override className = 'MeProp>GRU';
   constructor(args: MePropGRUArgs) {
     argsConfig(args, 'mePropGRU');
-    super({ ...args });
-    setCell(this, new MePropGRUCell({ ...args }));
+    const named = withDefaultName(args, 'me_prop_gru');
+    super({ ...named });
+    // The cell is named after its layer, as tfjs's own cells are (they take the layer's args).
+    setCell(this, new MePropGRUCell({ ...named }));
   }
 }
 serialization.registerClass(MePropGRU);
@@ -208,8 +212,10 @@ export class MePropSimpleRNN extends SimpleRNNClass {
   static override className = 'MeProp>SimpleRNN';
   constructor(args: MePropSimpleRNNArgs) {
     argsConfig(args, 'mePropSimpleRNN');
-    super({ ...args });
-    setCell(this, new MePropSimpleRNNCell({ ...args }));
+    const named = withDefaultName(args, 'me_prop_simple_rnn');
+    super({ ...named });
+    // The cell is named after its layer, as tfjs's own cells are (they take the layer's args).
+    setCell(this, new MePropSimpleRNNCell({ ...named }));
   }
 }
 serialization.registerClass(MePropSimpleRNN);

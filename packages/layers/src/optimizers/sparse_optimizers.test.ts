@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs';
+import { describeEachBackend, expectClose } from '@meprop/test-utils';
+import { LazyOptimizer, sparseAdagrad, sparseAdam, SparseAdagradOptimizer, sparseSgd } from '../index';
+import { compositeLazyUpdate } from './composite_update';
+
+type Pair = { name: string; sparse: () => LazyOptimizer; dense: () => tf.Optimizer };
+const PAIRS: Pair[] = [
+  { name: 'adam', sparse: () => sparseAdam(0.01), dense: () => tf.train.adam(0.01) },
+  { name: 'adagrad', sparse: () => sparseAdagrad(0.05), dense: () => tf.train.adagrad(0.05) },
+  { name: 'sgd', sparse: () => sparseSgd(0.1), dense: () => tf.train.sgd(0.1) },
+];
+
+/** A [6, 5] weight and a [5] bias, updated `steps` times with gradients from gradFn(step). */
+function run(opt: tf.Optimizer, steps: number, gradFn: (step: number) => { w: tf.Tensor; b: tf.Tensor }, prefix: string) {
+  const w = tf.variable(tf.randomNormal([6, 5], 0, 1, 'float32', 1), true, `${prefix}_w`);
+  const b = tf.variable(tf.randomNormal([5], 0, 1, 'float32', 2), true, `${prefix}_b`);
+  for (let s = 0; s < steps; s++) {
+    const g = gradFn(s);
+    opt.applyGradients({ [w.name]: g.w, [b.name]: g.b });
+    tf.dispose([g.w, g.b]);
+  }
+  return { w, b };
+}
+
+let uid = 0;
+const name = (s: string) => `${s}_${uid++}`;
+
+/** Gradients whose weight part is non-zero only in `cols` (all columns when null). */
+function grads(step: number, cols: number[] | null) {
+  return tf.tidy(() => {
+    const full = tf.randomNormal([6, 5], 0, 1, 'float32', 10 + step);
+    const mask = tf.tensor1d([0, 1, 2, 3, 4].map((j) => (cols === null || cols.includes(j) ? 1 : 0)));
+    return { w: tf.mul(full, mask), b: tf.randomNormal([5], 0, 1, 'float32', 50 + step) };
+  });
+}
+
+describeEachBackend('sparse optimizers', () => {
+  test.each(PAIRS)('$name: equals the dense optimizer when every column gets a gradient (1e-6)', ({ sparse, dense }) => {
+    const a = run(sparse(), 5, (s) => grads(s, null), name('s'));
+    const b = run(dense(), 5, (s) => grads(s, null), name('d'));
+    expectClose(a.w, b.w, 1e-6);
+    expectClose(a.b, b.b, 1e-6);
+    tf.dispose([a.w, a.b, b.w, b.b]);
+  });
+
+  test('adam: skipped columns keep their weights and slots; touched columns follow Adam', async () => {
+    const opt = sparseAdam(0.01);
+    const ref = tf.train.adam(0.01);
+    // Step 1 touches every column, steps 2-3 only columns 1 and 3.
+    const pattern = (s: number) => (s === 0 ? null : [1, 3]);
+    const a = run(opt, 1, (s) => grads(s, pattern(s)), name('s'));
+    const w1 = a.w.clone();
+    const slots1 = (await opt.getWeights()).slice(1).map((x) => x.tensor.clone());
+    for (let s = 1; s < 3; s++) {
+      const g = grads(s, pattern(s));
+      opt.applyGradients({ [a.w.name]: g.w, [a.b.name]: g.b });
+      tf.dispose([g.w, g.b]);
+    }
+    const slots3 = (await opt.getWeights()).slice(1).map((x) => x.tensor);
+    const cols = (t: tf.Tensor, js: number[]) => tf.gather(t, js, 1);
+    // Columns 0, 2, 4 of w, and of its m and v (slot 0 and 2 are w's m and v: tfjs's order m..., v...).
+    expectClose(cols(a.w, [0, 2, 4]), cols(w1, [0, 2, 4]), 0);
+    expectClose(cols(slots3[0], [0, 2, 4]), cols(slots1[0], [0, 2, 4]), 0);
+    expectClose(cols(slots3[2], [0, 2, 4]), cols(slots1[2], [0, 2, 4]), 0);
+    expect(tf.max(tf.abs(tf.sub(cols(a.w, [1, 3]), cols(w1, [1, 3])))).dataSync()[0]).toBeGreaterThan(0);
+    // Touched columns: per-column Adam with the global step, i.e. tf.train.adam run on those columns alone.
+    const r = run(ref, 3, (s) => grads(s, pattern(s)), name('d'));
+    expectClose(cols(a.w, [1, 3]), cols(r.w, [1, 3]), 1e-6);
+    expectClose(a.b, r.b, 1e-6); // biases: dense update
+    // tf.train.adam keeps moving the untouched columns (momentum), sparseAdam does not.
+    expect(tf.max(tf.abs(tf.sub(cols(r.w, [0, 2, 4]), cols(w1, [0, 2, 4])))).dataSync()[0]).toBeGreaterThan(0);
+  });
+
+  test.each(PAIRS)('$name: a zero-gradient column is untouched (weights and slots)', async ({ sparse }) => {
+    const opt = sparse();
+    const a = run(opt, 1, (s) => grads(s, [0, 2]), name('s'));
+    const w0 = tf.randomNormal([6, 5], 0, 1, 'float32', 1);
+    expectClose(tf.gather(a.w, [1, 3, 4], 1), tf.gather(w0, [1, 3, 4], 1), 0);
+    const slots = (await opt.getWeights()).slice(1);
+    for (const s of slots.filter((x) => x.name.startsWith(a.w.name))) {
+      // (instanceof is useless here: tf.Optimizer's Symbol.hasInstance accepts any optimizer.)
+      const init = opt.getClassName() === SparseAdagradOptimizer.className ? 0.1 : 0;
+      expect([s.name, tf.gather(s.tensor, [1, 3, 4], 1).arraySync()]).toEqual([s.name, tf.fill([6, 3], init).arraySync()]);
+    }
+  });
+
+  test.each(['adam', 'adagrad', 'sgd'] as const)('composite fallback (%s) equals the kernel', (rule) => {
+    const value = tf.randomNormal([4, 6], 0, 1, 'float32', 3);
+    const g = tf.mul(tf.randomNormal([4, 6], 0, 1, 'float32', 4), tf.tensor1d([1, 0, 1, 0, 0, 1]));
+    const slots = rule === 'adam' ? [tf.randomUniform([4, 6], 0, 1, 'float32', 5), tf.randomUniform([4, 6], 0, 1, 'float32', 6)] : rule === 'adagrad' ? [tf.randomUniform([4, 6], 0, 1, 'float32', 7)] : [];
+    const attrs = { rule, learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, correction1: 0.19, correction2: 0.002, rows: 4, cols: 6, lazy: true };
+    const inputs: tf.NamedTensorMap = { value, grad: g };
+    slots.forEach((s, i) => (inputs[`slot${i}`] = s));
+    const viaKernel = tf.engine().runKernel('MePropLazyUpdate', inputs, attrs) as tf.Tensor[];
+    const viaOps = compositeLazyUpdate(value, g, slots, attrs);
+    viaOps.forEach((t, i) => expectClose(viaKernel[i], t, 1e-6));
+    expectClose(tf.gather(viaOps[0], [1, 3, 4], 1), tf.gather(value, [1, 3, 4], 1), 0);
+  });
+
+  test('in model.compile and model.fit, without tensor leaks', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 })] });
+    model.compile({ optimizer: sparseAdam(1e-2), loss: 'meanSquaredError' });
+    const x = tf.randomNormal([8, 4]);
+    const y = tf.randomNormal([8, 3]);
+    await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    const n = tf.memory().numTensors;
+    await model.fit(x, y, { epochs: 5, batchSize: 4, verbose: 0 });
+    expect(tf.memory().numTensors).toBe(n);
+    tf.dispose([x, y]);
+  });
+
+  test('getConfig/fromConfig and getWeights/setWeights round trips', async () => {
+    for (const opt of [sparseAdam(0.003, 0.8, 0.95, 1e-6), sparseAdagrad(0.2, 0.3), sparseSgd(0.4)]) {
+      expect(opt.getClassName()).toMatch(/^MeProp>/);
+      const [ctor, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[opt.getClassName()];
+      const again = fromConfig(ctor, opt.getConfig());
+      expect(Object.getPrototypeOf(again)).toBe(Object.getPrototypeOf(opt));
+      expect((again as tf.Optimizer).getConfig()).toEqual(opt.getConfig());
+    }
+    // Slots saved by one optimizer and loaded into a fresh one continue identically.
+    const opt = sparseAdam(0.01);
+    const a = run(opt, 2, (s) => grads(s, [1, 3]), name('s'));
+    const fresh = sparseAdam(0.01);
+    await fresh.setWeights(await opt.getWeights());
+    expect(fresh.iterations).toBe(2);
+    const start = a.w.clone();
+    const g = grads(7, [1, 2]);
+    opt.applyGradients({ [a.w.name]: g.w });
+    const viaOriginal = a.w.clone();
+    a.w.assign(start);
+    fresh.applyGradients([{ name: a.w.name, tensor: g.w }]);
+    expectClose(a.w, viaOriginal, 0);
+    tf.dispose([start, viaOriginal, g.w, g.b]);
+  });
+
+  test('bad arguments throw Errors naming the argument and value', () => {
+    expect(() => sparseAdam(-1)).toThrow(/learningRate must be a number > 0, got -1/);
+    expect(() => sparseAdam(0.1, 1)).toThrow(/beta1 must be a number in \[0, 1\), got 1/);
+    expect(() => sparseAdam(0.1, 0.9, NaN)).toThrow(/beta2 .*got NaN/);
+    expect(() => sparseAdagrad(0)).toThrow(/sparseAdagrad: learningRate must be a number > 0, got 0/);
+    expect(() => sparseSgd('a' as unknown as number)).toThrow(/sparseSgd: learningRate .*"a"/);
+  });
+});
