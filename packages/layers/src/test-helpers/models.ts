@@ -23,9 +23,9 @@ export function mlp(widths: number[] = [784, 500, 500, 10], hidden: 'relu' | 'si
 }
 
 /** Embedding -> LSTM -> Dense(softmax), as a functional model. */
-export function lstmClassifier(vocab = 50, seqLen = 6, embed = 8, units = 16, classes = 3, seed = 1): tf.LayersModel {
+export function lstmClassifier(vocab = 50, seqLen = 6, embed = 8, units = 16, classes = 3, seed = 1, trainableEmbedding = true): tf.LayersModel {
   const input = tf.input({ shape: [seqLen], dtype: 'int32', name: 'tokens' });
-  const e = tf.layers.embedding({ inputDim: vocab, outputDim: embed, embeddingsInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed }), name: 'embed' }).apply(input);
+  const e = tf.layers.embedding({ inputDim: vocab, outputDim: embed, embeddingsInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed }), name: 'embed', trainable: trainableEmbedding }).apply(input);
   const h = tf.layers.lstm({ units, kernelInitializer: init(seed + 1), recurrentInitializer: init(seed + 2), name: 'lstm' }).apply(e);
   const out = tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init(seed + 3), name: 'out' }).apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });

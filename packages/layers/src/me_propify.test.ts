@@ -1,0 +1,179 @@
+import * as tf from '@tensorflow/tfjs';
+import { getMePropStats, resetMePropStats } from '@meprop/core';
+import { describeEachBackend, expectClose } from '@meprop/test-utils';
+import { mePropify, sparseAdam } from './index';
+import { lstmClassifier, maxAbsDiff, mlp, nonZeroColumns, oneHotLabels, tokens, weightGrads } from './test-helpers/models';
+
+/** One fit step with SGD; returns the new weights. */
+async function sgdStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, lr = 0.1): Promise<tf.Tensor[]> {
+  model.compile({ optimizer: tf.train.sgd(lr), loss: 'categoricalCrossentropy' });
+  await model.fit(x, y, { epochs: 1, batchSize: x.shape[0], shuffle: false, verbose: 0 });
+  return model.getWeights();
+}
+
+describeEachBackend('mePropify', (backend) => {
+  describe('784-500-500-10 MLP', () => {
+    let original: tf.Sequential;
+    let x: tf.Tensor;
+    let y: tf.Tensor;
+    beforeAll(() => {
+      original = mlp();
+      x = tf.randomUniform([8, 784], 0, 1, 'float32', 11);
+      y = oneHotLabels(8, 10, 12);
+    });
+
+    test('converts the hidden Dense layers, leaves the output exact, forward identical', () => {
+      const { model, report } = mePropify(original, { k: 20 });
+      expect(report.converted).toEqual([
+        { name: 'hidden1', className: 'Dense', k: 20, mode: 'per-example' },
+        { name: 'hidden2', className: 'Dense', k: 20, mode: 'per-example' },
+      ]);
+      expect(report.skipped).toEqual([{ name: 'out', className: 'Dense', reason: expect.stringMatching(/output layer/) }]);
+      expect(model.layers.map((l) => l.getClassName())).toEqual(['MeProp>Dense', 'MeProp>Dense', 'Dense']);
+      const p = original.predict(x) as tf.Tensor;
+      const q = model.predict(x) as tf.Tensor;
+      if (backend === 'cpu') expect(maxAbsDiff(p, q)).toBe(0);
+      else expectClose(q, p, 1e-6);
+      model.dispose();
+    });
+
+    test('with k >= width one fit step gives tfjs weights (1e-5); the original is untouched', async () => {
+      const before = original.getWeights().map((w) => w.clone());
+      const { model } = mePropify(original, { k: 500, outputK: 10 });
+      const a = await sgdStep(model, x, y);
+      const reference = mlp();
+      const b = await sgdStep(reference, x, y);
+      a.forEach((w, i) => expectClose(w, b[i], 1e-5));
+      original.getWeights().forEach((w, i) => expect(maxAbsDiff(w, before[i])).toBe(0));
+      model.dispose();
+      reference.dispose();
+    });
+
+    test('per-example, small k: each example moves at most k columns of each hidden kernel', async () => {
+      const { model } = mePropify(original, { k: 20 });
+      for (let i = 0; i < 2; i++) {
+        const xi = tf.slice(x, [i, 0], [1, -1]);
+        const yi = tf.slice(y, [i, 0], [1, -1]);
+        const g = weightGrads(model, xi, yi);
+        for (const kernel of [g[0], g[2]]) {
+          const n = nonZeroColumns(kernel).length;
+          expect(n).toBeGreaterThan(0);
+          expect(n).toBeLessThanOrEqual(20);
+        }
+      }
+      // Measured through the weight change of a real fit step with SGD, too.
+      const w0 = model.getWeights();
+      const w1 = await sgdStep(model, tf.slice(x, [2, 0], [1, -1]), tf.slice(y, [2, 0], [1, -1]));
+      expect(nonZeroColumns(tf.sub(w1[2], w0[2])).length).toBeLessThanOrEqual(20);
+      model.dispose();
+    });
+
+    test('unified, small k: exactly k columns of each hidden kernel gradient for the batch', () => {
+      const { model } = mePropify(original, { k: 20, mode: 'unified' });
+      const g = weightGrads(model, x, y);
+      expect(nonZeroColumns(g[0]).length).toBe(20);
+      expect(nonZeroColumns(g[2]).length).toBe(20);
+      expect(nonZeroColumns(g[4]).length).toBe(10); // exact output layer
+      model.dispose();
+    });
+
+    test('the copy shares no weight memory with the original', () => {
+      const { model } = mePropify(original, { k: 20 });
+      const w = model.getWeights()[0] as tf.Variable;
+      const o = original.getWeights()[0];
+      expect(w.dataId).not.toBe(o.dataId);
+      model.dispose();
+    });
+  });
+
+  describe('LSTM text classifier (Embedding -> LSTM -> Dense)', () => {
+    const T = 6;
+    let original: tf.LayersModel;
+    let x: tf.Tensor;
+    let y: tf.Tensor;
+    beforeAll(() => {
+      // tfjs's wasm backend cannot back-propagate into an embedding (no UnsortedSegmentSum kernel).
+      original = lstmClassifier(50, T, 8, 16, 3, 1, backend !== 'wasm');
+      x = tokens(4, T, 50, 21);
+      y = oneHotLabels(4, 3, 22);
+    });
+
+    test('forward identical, report lists the embedding as skipped', () => {
+      const { model, report } = mePropify(original, { k: 4 });
+      expect(report.converted.map((c) => [c.name, c.className])).toEqual([['lstm', 'LSTM']]);
+      expect(report.skipped.map((s) => s.name).sort()).toEqual(['embed', 'out', 'tokens']);
+      expect(model.getLayer('lstm').getClassName()).toBe('MeProp>LSTM');
+      expectClose(model.predict(x) as tf.Tensor, original.predict(x) as tf.Tensor, 1e-6);
+      model.dispose();
+    });
+
+    test('with k >= 4*units one fit step gives tfjs weights (1e-5)', async () => {
+      const { model } = mePropify(original, { k: 64 });
+      const a = await sgdStep(model, x, y, 0.5);
+      const b = await sgdStep(lstmClassifier(50, T, 8, 16, 3, 1, backend !== 'wasm'), x, y, 0.5);
+      a.forEach((w, i) => expectClose(w, b[i], 1e-5));
+      model.dispose();
+    });
+
+    test('small k: per example, the LSTM kernels get at most T*k gradient columns', () => {
+      const k = 3;
+      const { model } = mePropify(original, { k });
+      resetMePropStats();
+      const g = weightGrads(model, tf.slice(x, [0, 0], [1, -1]), tf.slice(y, [0, 0], [1, -1]));
+      expect(getMePropStats().backwardCalls).toBeGreaterThan(0);
+      // trainable weights: [embeddings], kernel, recurrent kernel, bias, out kernel, out bias
+      const o = backend === 'wasm' ? 0 : 1;
+      for (const kernel of [g[o], g[o + 1]]) {
+        const n = nonZeroColumns(kernel).length;
+        expect(n).toBeGreaterThan(0);
+        expect(n).toBeLessThanOrEqual(T * k);
+      }
+      model.dispose();
+    });
+  });
+
+  test('options: outputK converts the output layer, overrides set or exclude layers', () => {
+    const m = mlp([20, 16, 16, 4]);
+    const { model, report } = mePropify(m, { k: 8, mode: 'unified', outputK: 2, overrides: { hidden1: { k: 3, mode: 'per-example' }, hidden2: false } });
+    expect(report.converted).toEqual([
+      { name: 'hidden1', className: 'Dense', k: 3, mode: 'per-example' },
+      { name: 'out', className: 'Dense', k: 2, mode: 'unified' },
+    ]);
+    expect(report.skipped).toEqual([{ name: 'hidden2', className: 'Dense', reason: expect.stringMatching(/overrides: false/) }]);
+    expect(model.layers.map((l) => l.getClassName())).toEqual(['MeProp>Dense', 'Dense', 'MeProp>Dense']);
+    // Already meProp: left alone.
+    expect(mePropify(model, { k: 5 }).report.skipped.filter((s) => /already/.test(s.reason)).map((s) => s.name)).toEqual(['hidden1', 'out']);
+  });
+
+  test('bad options throw Errors naming the option and value', () => {
+    const m = mlp([6, 5, 3]);
+    expect(() => mePropify(m, { k: 0 })).toThrow(/options\.k must be > 0.*got 0/);
+    expect(() => mePropify(m, { k: -3 })).toThrow(/options\.k must be > 0.*got -3/);
+    expect(() => mePropify(m, { k: NaN })).toThrow(/options\.k must be a finite number.*got NaN/);
+    expect(() => mePropify(m, { k: 2, mode: 'fast' as 'unified' })).toThrow(/options\.mode must be one of .*got 'fast'/);
+    expect(() => mePropify(m, { k: 2, outputK: 0 })).toThrow(/outputK.*k must be > 0.*got 0/);
+    expect(() => mePropify(m, { k: 2, overrides: { nope: false } })).toThrow(/options\.overrides names an unknown layer 'nope'/);
+    expect(() => mePropify(m, { k: 2, overrides: { hidden1: { k: -1 } } })).toThrow(/options\.overrides\['hidden1'\]\.k must be > 0.*got -1/);
+    expect(() => mePropify(m, { k: 2, overrides: { hidden1: true as unknown as false } })).toThrow(/options\.overrides\['hidden1'\] must be false or a partial config.*got true/);
+    expect(() => mePropify(m, { k: 2, kk: 3 } as unknown as { k: number })).toThrow(/options\.kk is not an option/);
+    expect(() => mePropify({} as tf.LayersModel, { k: 2 })).toThrow(/original must be a tf\.LayersModel/);
+  });
+
+  test('no tensor leaks across 50 fit batches (sparseAdam, unified)', async () => {
+    const { model } = mePropify(mlp([30, 40, 40, 5]), { k: 4, mode: 'unified' });
+    model.compile({ optimizer: sparseAdam(1e-3), loss: 'categoricalCrossentropy' });
+    const xs = tf.randomUniform([50 * 4, 30], 0, 1, 'float32', 31);
+    const ys = oneHotLabels(50 * 4, 5, 32);
+    const counts: number[] = [];
+    await model.fit(xs, ys, {
+      epochs: 1,
+      batchSize: 4,
+      verbose: 0,
+      callbacks: { onBatchEnd: async (batch) => void ((batch === 0 || batch === 49) && counts.push(tf.memory().numTensors)) },
+    });
+    expect(counts).toHaveLength(2);
+    expect(counts[1]).toBe(counts[0]);
+    tf.dispose([xs, ys]);
+    model.dispose();
+  });
+});
