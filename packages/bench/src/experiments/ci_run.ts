@@ -1,7 +1,8 @@
 // `ci`: a combined quick run whose figures are checked against thresholds/ci.json.
 //   1. kernels: backward ratio at 32x500 @ 500x500, k=20, per-example and unified;
 //   2. the MLP training-step ratio (meProp unified k=20 + sparse Adam vs plain tfjs Adam, batch 32);
-//   3. a short MNIST accuracy run, plain vs meProp (per-example top-k, the paper's setting), and their gap;
+//   3. a short MNIST accuracy run, plain Adam vs meProp (unified k=20 + sparse Adam, the configuration of 2), and
+//      their gap. (Per-example top-k catches up only over many more steps than a CI run can afford.)
 //   4. a quick IAF run: the best IAF posterior's test ELBO minus the diagonal one's.
 import type { MnistData } from '../data/types';
 import { subsetMnist } from '../data/subset';
@@ -64,12 +65,11 @@ export async function runCi(data: MnistData, opts: CiRunOptions): Promise<CiRunO
     k: s.mnist.k,
     hidden: [500, 500],
     optimizers: ['adam'],
-    methods: ['plain', 'per-example'],
-    timeEvery: 10,
+    methods: ['plain', 'unified'],
     progress: opts.progress,
   });
   const plainAcc = mnist.runs.find((r) => r.method === 'plain')?.testAccuracy ?? NaN;
-  const mePropAcc = mnist.runs.find((r) => r.method === 'per-example')?.testAccuracy ?? NaN;
+  const mePropAcc = mnist.runs.find((r) => r.method === 'unified')?.testAccuracy ?? NaN;
   figures.push({ name: 'mnist.plain.testAccuracy', value: plainAcc, better: 'higher', unit: 'fraction' });
   figures.push({ name: 'mnist.meprop.testAccuracy', value: mePropAcc, better: 'higher', unit: 'fraction' });
   figures.push({ name: 'mnist.accuracyGap', value: plainAcc - mePropAcc, better: 'lower', unit: 'fraction' });

@@ -36,7 +36,6 @@ async function accuracyOf(
       batchSize: opts.batchSize,
       seed: opts.seed,
       warmupSteps: 0,
-      timeEvery: 0,
       onStep: (f) => task.update(f),
     });
     task.done(`acc ${(res.testAccuracy * 100).toFixed(2)}%`);

@@ -20,7 +20,6 @@ export interface MnistExperimentOptions {
   methods: MnistMethod[];
   learningRates?: Partial<Record<OptimizerName, number>>;
   warmupSteps?: number;
-  timeEvery?: number;
   progress: Progress;
 }
 
@@ -51,7 +50,6 @@ export async function runMnistExperiment(data: MnistData, opts: MnistExperimentO
           batchSize: opts.batchSize,
           seed: opts.seed,
           warmupSteps: opts.warmupSteps ?? 5,
-          timeEvery: opts.timeEvery ?? 1,
           onStep: (f) => task.update(f),
         });
         if (method === 'plain') plainTiming = res.timing;

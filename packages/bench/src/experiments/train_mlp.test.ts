@@ -14,11 +14,11 @@ describe('trainMlp (plain tfjs, tiny)', () => {
     const model = buildMlp([32], 3);
     const opt = tf.train.adam(0.01);
     const before = tf.memory().numTensors;
-    const res = await trainMlp(model, opt, data, { epochs: 2, batchSize: 20, seed: 1, warmupSteps: 2, timeEvery: 5 });
+    const res = await trainMlp(model, opt, data, { epochs: 2, batchSize: 20, seed: 1, warmupSteps: 2 });
     expect(res.accuracyCurve).toHaveLength(2);
     expect(res.testAccuracy).toBeGreaterThan(0.5);
     expect(res.timing.steps).toBe(60);
-    expect(res.timing.timedSteps).toBe(12);
+    expect(res.timing.timedSteps).toBe(58);
     for (const v of [res.timing.forwardMs, res.timing.backwardMs, res.timing.updateMs, res.timing.stepMs, res.timing.trainSeconds]) {
       expect(Number.isFinite(v)).toBe(true);
     }

@@ -31,7 +31,7 @@ export function makeVariant(method: MnistMethod, optimizer: OptimizerName, opts:
   const base = buildMlp(opts.hidden, opts.seed);
   let model: tf.LayersModel = base;
   if (method !== 'plain') {
-    model = mePropify(base, { k: opts.k, mode: method }).model;
+    model = mePropify(base, { k: opts.k, mode: method, seed: opts.seed }).model;
   }
   const opt = optimizerFor(optimizer, opts.learningRate, method !== 'plain');
   return {

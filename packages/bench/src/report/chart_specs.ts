@@ -52,7 +52,7 @@ function mnistSpeedups(r: BenchResult): ChartSpec | null {
       .map((phase) => ({ config: `${x.optimizer} ${x.method} k=${x.k}`, phase, speedup: x.speedup?.[phase] as number })),
   );
   return {
-    name: 'mnist-speedups',
+    name: 'training-speedups',
     title: 'Speed-up over plain tfjs, MNIST MLP',
     spec: {
       $schema: SCHEMA,
@@ -144,7 +144,7 @@ function ciFigures(r: BenchResult): ChartSpec | null {
     { figure: c.figure, kind: 'threshold', value: c.threshold },
   ]);
   return {
-    name: 'ci-speedups',
+    name: 'ci-checks',
     title: 'CI speed-ups against thresholds',
     spec: {
       $schema: SCHEMA,

@@ -38,10 +38,10 @@ describe('report writers', () => {
 
   it('writes one SVG per chart, each valid and drawn from the data', () => {
     const names = chartSpecs(doc).map((c) => c.name);
-    expect(names).toEqual(['accuracy-vs-k', 'mnist-speedups', 'kernel-speedups', 'elbo-curves', 'ci-speedups']);
+    expect(names).toEqual(['accuracy-vs-k', 'training-speedups', 'kernel-speedups', 'elbo-curves', 'ci-checks']);
     expect(written.svgs.map((p) => path.basename(p))).toEqual(names.map((n) => `all-${n}.svg`));
     for (const file of written.svgs) expectWellFormedSvg(fs.readFileSync(file, 'utf8'));
-    const speed = fs.readFileSync(path.join(dir, 'all-mnist-speedups.svg'), 'utf8');
+    const speed = fs.readFileSync(path.join(dir, 'all-training-speedups.svg'), 'utf8');
     // Axis labels come from the configurations in the data.
     expect(speed).toContain('adam unified k=20');
     expect(speed).toContain('adagrad unified k=20');
