@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const batchSize = Number(arg('batch', '100'));
   const seed = Number(arg('seed', '1'));
   const lr = Number(arg('lr', '0.001'));
+  const context = Number(arg('context', '0')) || undefined;
   await tf.setBackend(backend);
   await tf.ready();
   const { train, test } = loadBinarizedMnist(nTrain, nTest, seed);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
       inputSize: 784,
       latentSize: latent,
       hiddenUnits: [hidden, hidden],
-      iaf: posterior === 'diagonal' ? undefined : { steps, hiddenUnits: [iafHidden, iafHidden] },
+      iaf: posterior === 'diagonal' ? undefined : { steps, hiddenUnits: [iafHidden, iafHidden], contextSize: context },
       seed,
     });
     const times: number[] = [];

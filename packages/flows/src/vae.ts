@@ -27,6 +27,8 @@ export interface VaeArgs {
   /** Omit for a diagonal Gaussian posterior. */
   iaf?: IafPosteriorArgs;
   activation?: FlowActivation;
+  /** Use this decoder instead of a new one (e.g. a trained one, with `trainable = false`, to compare posteriors). */
+  decoder?: LayersModel;
   /** Seeds the initializers and the reparameterization noise, so runs repeat exactly. */
   seed?: number;
 }
@@ -48,7 +50,7 @@ export class Vae {
     this.noiseSeed = (seed ?? Math.floor(Math.random() * 1e6)) * 7919 + 1;
     const contextSize = args.iaf ? (args.iaf.contextSize ?? args.latentSize) : 0;
     this.encoder = gaussianEncoder({ ...args, contextSize, seed });
-    this.decoder = bernoulliDecoder({
+    this.decoder = args.decoder ?? bernoulliDecoder({
       latentSize: args.latentSize,
       hiddenUnits: args.hiddenUnits.slice().reverse(),
       outputSize: args.inputSize,
