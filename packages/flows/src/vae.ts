@@ -27,8 +27,6 @@ export interface VaeArgs {
   /** Omit for a diagonal Gaussian posterior. */
   iaf?: IafPosteriorArgs;
   activation?: FlowActivation;
-  /** Use this decoder instead of a new one (e.g. a trained one, with `trainable = false`, to compare posteriors). */
-  decoder?: LayersModel;
   /** Seeds the initializers and the reparameterization noise, so runs repeat exactly. */
   seed?: number;
 }
@@ -50,7 +48,7 @@ export class Vae {
     this.noiseSeed = (seed ?? Math.floor(Math.random() * 1e6)) * 7919 + 1;
     const contextSize = args.iaf ? (args.iaf.contextSize ?? args.latentSize) : 0;
     this.encoder = gaussianEncoder({ ...args, contextSize, seed });
-    this.decoder = args.decoder ?? bernoulliDecoder({
+    this.decoder = bernoulliDecoder({
       latentSize: args.latentSize,
       hiddenUnits: args.hiddenUnits.slice().reverse(),
       outputSize: args.inputSize,
@@ -58,7 +56,7 @@ export class Vae {
       seed,
     });
     this.flow = args.iaf
-      ? new IafFlow({ eventSize: args.latentSize, contextSize, ...args.iaf, seed: seed === undefined ? undefined : seed + 1 })
+      ? new IafFlow({ ...args.iaf, eventSize: args.latentSize, contextSize, seed: seed === undefined ? undefined : seed + 1 })
       : null;
     if (this.flow) {
       // Build now, so trainableVariables() is complete before the first step.
