@@ -115,9 +115,14 @@ export function splitInputs(inputs: tf.Tensor | tf.Tensor[]): { z: tf.Tensor2D; 
   throw new Error(`inputs must be z or [z, h], got an array of ${inputs.length} tensors`);
 }
 
+/** The shapes of a layer input `z` or `[z, h]` as a list. */
+export function inputShapes(inputShape: unknown): (number | null)[][] {
+  return (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+}
+
 /** Checks layer input shapes at build time, so a wrong width fails before any weight is made. */
 export function assertInputShapes(inputShape: unknown, eventSize: number, contextSize: number): void {
-  const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+  const shapes = inputShapes(inputShape);
   assertShape('z', shapes[0], [null, eventSize]);
   if (contextSize > 0 && shapes.length < 2) {
     throw new Error(`context: contextSize is ${contextSize}, so inputs must be [z, h], got z alone`);
@@ -160,7 +165,7 @@ export class AutoregressiveNetwork extends layers.Layer {
   }
 
   override computeOutputShape(inputShape: unknown): (number | null)[] {
-    const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+    const shapes = inputShapes(inputShape);
     return [shapes[0][0], this.made.spec.eventSize, this.made.spec.params];
   }
 

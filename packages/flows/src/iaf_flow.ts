@@ -2,10 +2,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { FlowActivation } from './activation';
-import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { assertInputShapes, inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { assertStableAndBias, DEFAULT_FORGET_BIAS, ensureBuilt } from './iaf_step';
 import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transform';
-import { assertPermutation, InputOrder } from './masks';
+import { assertPermutation, InputOrder, resolveOrder } from './masks';
 import { standardNormalLogProb } from './normal';
 import { assertInt } from './validate';
 import { defaultLayerName } from './layer_name';
@@ -29,9 +29,19 @@ export interface IafFlowArgs {
   trainable?: boolean;
 }
 
-/** The explicit order of each of `steps` steps: the first from the arguments, then reversed at every step. */
-export function stepOrders(first: number[], steps: number): number[][] {
-  const orders = [first];
+/**
+ * The explicit order of each of `steps` steps: `inputOrders` as given (what configs store), or the order of
+ * `inputOrder` for the first step and the reverse of the previous one for every later step.
+ */
+export function stepOrders(args: { eventSize: number; inputOrder?: InputOrder; inputOrders?: number[][]; seed?: number }, steps: number): number[][] {
+  if (args.inputOrders !== undefined) {
+    if (!Array.isArray(args.inputOrders) || args.inputOrders.length !== steps) {
+      throw new Error(`inputOrders must hold one permutation per step (${steps}), got ${JSON.stringify(args.inputOrders)}`);
+    }
+    args.inputOrders.forEach((o, k) => assertPermutation(`inputOrders[${k}]`, o, args.eventSize));
+    return args.inputOrders.map((o) => o.slice());
+  }
+  const orders = [resolveOrder(args.inputOrder ?? 'left-to-right', args.eventSize, args.seed ?? 0)];
   for (let k = 1; k < steps; k++) orders.push(orders[k - 1].slice().reverse());
   return orders;
 }
@@ -48,17 +58,7 @@ export class IafFlow extends layers.Layer {
     const clip = args.logScaleClip ?? DEFAULT_LOG_SCALE_CLIP;
     assertStableAndBias(stable, forgetBias, clip);
     const base = { ...args, params: 2, activation: args.activation ?? 'elu' };
-    let orders: number[][];
-    if (args.inputOrders !== undefined) {
-      if (!Array.isArray(args.inputOrders) || args.inputOrders.length !== args.steps) {
-        throw new Error(`inputOrders must hold one permutation per step (${args.steps}), got ${JSON.stringify(args.inputOrders)}`);
-      }
-      args.inputOrders.forEach((o, k) => assertPermutation(`inputOrders[${k}]`, o, args.eventSize));
-      orders = args.inputOrders.map((o) => o.slice());
-    } else {
-      orders = stepOrders(resolveMadeSpec(base).order, args.steps);
-    }
-    this.transforms = orders.map((order, k) => {
+    this.transforms = stepOrders(args, args.steps).map((order, k) => {
       const seed = args.seed === undefined ? undefined : args.seed + k;
       const spec = resolveMadeSpec({ ...base, inputOrder: order, seed });
       return new IafTransform(new Made(spec), stable, forgetBias, clip);
@@ -81,7 +81,7 @@ export class IafFlow extends layers.Layer {
   }
 
   override computeOutputShape(inputShape: unknown): (number | null)[][] {
-    const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+    const shapes = inputShapes(inputShape);
     return [shapes[0], [shapes[0][0]]];
   }
 

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { FlowActivation } from './activation';
-import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { assertInputShapes, inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transform';
 import { InputOrder } from './masks';
 import { assertFinite } from './validate';
@@ -68,7 +68,7 @@ export class IafStep extends layers.Layer {
   }
 
   override computeOutputShape(inputShape: unknown): (number | null)[][] {
-    const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+    const shapes = inputShapes(inputShape);
     return [shapes[0], [shapes[0][0]]];
   }
 

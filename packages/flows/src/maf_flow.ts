@@ -3,11 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { FlowActivation } from './activation';
-import { assertInputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { assertInputShapes, inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { stepOrders } from './iaf_flow';
 import { assertLogScaleClip, ensureBuilt } from './iaf_step';
 import { DEFAULT_LOG_SCALE_CLIP, FlowResult, shiftAndLogScale } from './iaf_transform';
-import { assertPermutation, InputOrder } from './masks';
+import { InputOrder } from './masks';
 import { standardNormalLogProb } from './normal';
 import { assertInt } from './validate';
 import { defaultLayerName } from './layer_name';
@@ -68,17 +68,7 @@ export class MafFlow extends layers.Layer {
     const clip = args.logScaleClip ?? DEFAULT_LOG_SCALE_CLIP;
     assertLogScaleClip(clip);
     const base = { ...args, params: 2, activation: args.activation ?? 'elu' };
-    let orders: number[][];
-    if (args.inputOrders !== undefined) {
-      if (!Array.isArray(args.inputOrders) || args.inputOrders.length !== steps) {
-        throw new Error(`inputOrders must hold one permutation per step (${steps}), got ${JSON.stringify(args.inputOrders)}`);
-      }
-      args.inputOrders.forEach((o, k) => assertPermutation(`inputOrders[${k}]`, o, args.eventSize));
-      orders = args.inputOrders.map((o) => o.slice());
-    } else {
-      orders = stepOrders(resolveMadeSpec(base).order, steps);
-    }
-    this.transforms = orders.map((order, k) => {
+    this.transforms = stepOrders(args, steps).map((order, k) => {
       const seed = args.seed === undefined ? undefined : args.seed + k;
       return new MafTransform(new Made(resolveMadeSpec({ ...base, inputOrder: order, seed })), clip);
     });
@@ -100,7 +90,7 @@ export class MafFlow extends layers.Layer {
   }
 
   override computeOutputShape(inputShape: unknown): (number | null)[] {
-    const shapes = (Array.isArray(inputShape) && Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as (number | null)[][];
+    const shapes = inputShapes(inputShape);
     return [shapes[0][0]];
   }
 

@@ -30,8 +30,11 @@ export interface IafPosteriorResult {
 const POSTERIORS: readonly IafPosterior[] = ['diagonal', 'iaf2', 'iaf4'];
 
 /** Sizes of the full run and of `quick` (a smoke run: well under two minutes on cpu with two cores). */
+/** The full sizes and optimizer are those of packages/flows/bench/mnist_vae.ts, whose numbers are in its README. */
 const FULL = { hidden: 300, iafHidden: 320, maxTrain: Infinity, maxTest: Infinity, maxEpochs: Infinity, iwSamples: 128 };
 const QUICK = { hidden: 100, iafHidden: 64, maxTrain: 1000, maxTest: 200, maxEpochs: 2, iwSamples: 16 };
+const LEARNING_RATE = 3e-3;
+const DEFAULT_BATCH = 50;
 
 /** The first n rows, binarized at 0.5 (the fixed binarization: every posterior sees the same data). */
 function binarizedRows(split: MnistSplit, max: number): Rows {
@@ -56,7 +59,7 @@ export async function runIafExperiment(data: MnistData, opts: IafExperimentOptio
   if (typeof opts.seed !== 'number' || !Number.isInteger(opts.seed) || opts.seed < 0) {
     throw new Error(`iaf: seed must be an integer >= 0, got ${String(opts.seed)}`);
   }
-  const batchSize = positiveInt('batchSize', opts.batchSize ?? 100);
+  const batchSize = positiveInt('batchSize', opts.batchSize ?? DEFAULT_BATCH);
   const latentSize = positiveInt('latentSize', opts.latentSize ?? 32);
   const iwSamples = positiveInt('iwSamples', opts.iwSamples ?? size.iwSamples);
   const posteriors = opts.posteriors ?? [...POSTERIORS];
@@ -85,6 +88,7 @@ export async function runIafExperiment(data: MnistData, opts: IafExperimentOptio
       const trainCurve = await trainVae(model, train, {
         epochs,
         batchSize,
+        learningRate: LEARNING_RATE,
         seed: opts.seed,
         onEpoch: async (epoch, trainElbo, s) => {
           seconds.push(s);
