@@ -75,6 +75,18 @@ describeEachBackend('meProp recurrent layers', () => {
     expect(Number.isFinite(h.history.loss[1] as number)).toBe(true);
   });
 
+  test.each(kinds)('%s with dropout: no tensor leaks across 50 fit batches', async (kind) => {
+    const make = { lstm: mePropLSTM, gru: mePropGRU, simpleRNN: mePropSimpleRNN }[kind];
+    const m = tf.sequential({ layers: [make({ units: 4, inputShape: [3, 2], k: 2, mode: 'unified', dropout: 0.2, recurrentDropout: 0.2 })] });
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const x = tf.randomNormal([100, 3, 2]);
+    const y = tf.randomNormal([100, 4]);
+    const counts: number[] = [];
+    await m.fit(x, y, { batchSize: 2, epochs: 1, verbose: 0, callbacks: { onBatchEnd: async (b) => void ((b === 0 || b === 49) && counts.push(tf.memory().numTensors)) } });
+    expect(counts[1]).toBe(counts[0]);
+    tf.dispose([x, y]);
+  });
+
   test('cells work in tf.layers.rnn and serialize with prefixed names', () => {
     for (const cell of [mePropLSTMCell({ units: 3, k: 1 }), mePropGRUCell({ units: 3, k: 1 }), mePropSimpleRNNCell({ units: 3, k: 1 })]) {
       const m = tf.sequential({ layers: [tf.layers.rnn({ cell, inputShape: [T, IN] })] });
