@@ -88,6 +88,12 @@ describeEachBackend('Vae with an IAF posterior', () => {
     expect(mean(losses.slice(-10))).toBeLessThan(mean(losses.slice(0, 10)));
   });
 
+  it('works without a context when the IAF is given contextSize 0', () => {
+    const model = new Vae({ inputSize: 6, latentSize: 3, hiddenUnits: [5], iaf: { steps: 2, hiddenUnits: [4], contextSize: 0 }, seed: 1 });
+    expect(model.encoder.outputs.length).toBe(2);
+    expect(Number.isFinite(model.elbo(binary(2, 1)).dataSync()[0])).toBe(true);
+  });
+
   it('rejects bad arguments with the argument name and value', () => {
     expect(() => new Vae({ inputSize: 6, latentSize: 0, hiddenUnits: [5] })).toThrow(/latentSize must be an integer >= 1, got 0/);
     expect(() => new Vae({ inputSize: 6, latentSize: 4, hiddenUnits: [5], iaf: { steps: 1, hiddenUnits: [2] } })).toThrow(

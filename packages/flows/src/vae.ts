@@ -62,7 +62,7 @@ export class Vae {
       // Build now, so trainableVariables() is complete before the first step.
       const flow = this.flow;
       tf.tidy(() => {
-        flow.forward(tf.zeros([1, args.latentSize]), tf.zeros([1, contextSize]));
+        flow.forward(tf.zeros([1, args.latentSize]), contextSize > 0 ? tf.zeros([1, contextSize]) : undefined);
       });
     }
   }
@@ -96,7 +96,8 @@ export class Vae {
       let z: tf.Tensor2D = tf.add(mu, tf.mul(tf.exp(logSigma), eps));
       let logQ = tf.sub(standardNormalLogProb(eps), tf.sum(logSigma, 1)) as tf.Tensor1D;
       if (this.flow) {
-        const r = this.flow.forward(z, tile(out[2]));
+        // out[2] is the context h; an IAF posterior with contextSize 0 has none.
+        const r = this.flow.forward(z, out.length > 2 ? tile(out[2]) : undefined);
         z = r.z;
         logQ = tf.sub(logQ, r.logDet);
       }
