@@ -85,6 +85,11 @@ describeEachBackend('sparse optimizers', () => {
   });
 
   test.each(['adam', 'adagrad', 'sgd'] as const)('composite fallback (%s) equals the kernel', (rule) => {
+    if (tf.getKernel('MePropLazyUpdate', tf.getBackend()) === undefined) {
+      // No kernel here (e.g. tensorflow): the optimizers ran the composite path in the tests above.
+      expect(['cpu', 'wasm']).not.toContain(tf.getBackend());
+      return;
+    }
     const value = tf.randomNormal([4, 6], 0, 1, 'float32', 3);
     const g = tf.mul(tf.randomNormal([4, 6], 0, 1, 'float32', 4), tf.tensor1d([1, 0, 1, 0, 0, 1]));
     const slots = rule === 'adam' ? [tf.randomUniform([4, 6], 0, 1, 'float32', 5), tf.randomUniform([4, 6], 0, 1, 'float32', 6)] : rule === 'adagrad' ? [tf.randomUniform([4, 6], 0, 1, 'float32', 7)] : [];
