@@ -145,6 +145,25 @@ describeEachBackend('mePropify', (backend) => {
     expect(mePropify(model, { k: 5 }).report.skipped.filter((s) => /already/.test(s.reason)).map((s) => s.name)).toEqual(['hidden1', 'out']);
   });
 
+  test('converts tf.layers.rnn cells, wrapped layers and layers of nested models', () => {
+    const inner = tf.sequential({ name: 'inner', layers: [tf.layers.dense({ inputShape: [4], units: 6, name: 'innerDense' })] });
+    const input = tf.input({ shape: [3, 4] });
+    const seq = tf.layers.rnn({ cell: tf.layers.gruCell({ units: 4 }), returnSequences: true, name: 'rnn' }).apply(input) as tf.SymbolicTensor;
+    const bi = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as tf.RNN, name: 'bi' }).apply(seq) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, name: 'head' }).apply(inner.apply(bi) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: input, outputs: out });
+    const { model, report } = mePropify(m, { k: 2 });
+    expect(report.converted.map((c) => [c.name, c.className]).sort()).toEqual([['bi', 'Bidirectional(LSTM)'], ['innerDense', 'Dense'], ['rnn', 'RNN']]);
+    expect(report.skipped.find((s) => s.name === 'inner')?.reason).toMatch(/nested model/);
+    expect(report.skipped.find((s) => s.name === 'head')?.reason).toMatch(/output layer/);
+    const rnn = model.getLayer('rnn') as tf.RNN;
+    expect(rnn.cell.getClassName()).toBe('MeProp>GRUCell');
+    const biConfig = model.getLayer('bi').getConfig() as { layer: { className: string } };
+    expect(biConfig.layer.className).toBe('MeProp>LSTM');
+    const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 5);
+    expectClose(model.predict(x) as tf.Tensor, m.predict(x) as tf.Tensor, 1e-6);
+  });
+
   test('bad options throw Errors naming the option and value', () => {
     const m = mlp([6, 5, 3]);
     expect(() => mePropify(m, { k: 0 })).toThrow(/options\.k must be > 0.*got 0/);

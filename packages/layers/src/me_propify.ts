@@ -40,6 +40,7 @@ const CELL_MAP: { [className: string]: string } = {
   SimpleRNNCell: 'MeProp>SimpleRNNCell',
 };
 const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
+const WRAPPERS = new Set(['Bidirectional', 'TimeDistributed']);
 
 interface LayerEntry {
   className: string;
@@ -99,8 +100,8 @@ function checkOptions(options: unknown): { base: MePropConfig; outputK: MePropCo
 }
 
 /**
- * Returns a new model in which every Dense, LSTM, GRU and SimpleRNN layer (also inside nested models, and
- * the cell of a generic tf.layers.rnn) is its meProp version with the same weights (copied: the original
+ * Returns a new model in which every Dense, LSTM, GRU and SimpleRNN layer (also inside nested models,
+ * Bidirectional and TimeDistributed wrappers, and the cell of a generic tf.layers.rnn) is its meProp version with the same weights (copied: the original
  * model is untouched and shares no memory with the copy). The output layer(s) stay exact unless
  * `options.outputK` is given. The copy is not compiled: call `model.compile` on it.
  */
@@ -131,10 +132,28 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
         report.skipped.push({ name, className: cls, reason: 'nested model: its layers are listed separately' });
         continue;
       }
+      // Wrappers (Bidirectional, TimeDistributed) hold one layer config: convert that layer.
+      const wrapped = WRAPPERS.has(cls) ? (entry.config.layer as LayerEntry | undefined) : undefined;
+      if (wrapped !== undefined && LAYER_MAP[wrapped.className] !== undefined) {
+        const choice = configFor(name, outputs.has(name));
+        if ('reason' in choice) {
+          report.skipped.push({ name, className: cls, reason: choice.reason });
+          continue;
+        }
+        const entries = mePropConfigEntries(choice.config);
+        const innerClass = wrapped.className;
+        wrapped.className = LAYER_MAP[innerClass];
+        Object.assign(wrapped.config, entries);
+        report.converted.push({ name, className: `${cls}(${innerClass})`, k: entries.k, mode: entries.mode });
+        continue;
+      }
       const cell = entry.config.cell as LayerEntry | undefined;
       const convertible = LAYER_MAP[cls] !== undefined || (cls === 'RNN' && cell !== undefined && !Array.isArray(cell) && CELL_MAP[cell.className] !== undefined);
       if (!convertible) {
-        const reason = cls.startsWith('MeProp>') ? 'already a meProp layer' : 'no meProp version (not Dense, LSTM, GRU, SimpleRNN or an RNN of their cells)';
+        const reason =
+          cls.startsWith('MeProp>') || (wrapped !== undefined && wrapped.className.startsWith('MeProp>'))
+            ? 'already a meProp layer'
+            : 'no meProp version (not Dense, LSTM, GRU, SimpleRNN, an RNN of their cells, or a wrapper of those)';
         report.skipped.push({ name, className: cls, reason });
         continue;
       }
