@@ -32,3 +32,4 @@ export type { MePropifyOptions, MePropifyReport } from './me_propify';
 export { MePropStatsCallback } from './stats_callback';
 export type { MePropEpochStats, MePropStatsCallbackOptions } from './stats_callback';
 export { folderIO } from './io/folder_io';
+export type { FolderIOHandler } from './io/folder_io';

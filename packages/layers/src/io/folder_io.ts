@@ -18,11 +18,17 @@ function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+/** An IOHandler with both halves present. */
+export interface FolderIOHandler extends tf.io.IOHandler {
+  save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult>;
+  load(): Promise<tf.io.ModelArtifacts>;
+}
+
 /**
  * An IOHandler for `model.save(folderIO(dir))` and `tf.loadLayersModel(folderIO(dir))`: writes
  * `dir/model.json` and `dir/weights.bin` (creating dir), reads them back. Works with any backend.
  */
-export function folderIO(dir: string): tf.io.IOHandler {
+export function folderIO(dir: string): FolderIOHandler {
   if (typeof dir !== 'string' || dir.length === 0) throw new Error(`folderIO: dir must be a non-empty path string, got ${JSON.stringify(dir)}`);
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {

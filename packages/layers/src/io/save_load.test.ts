@@ -69,6 +69,20 @@ describeEachBackend('saving and loading meProp models', (backend) => {
     await expect(tf.loadLayersModel(tf.io.fromMemory(broken))).rejects.toThrow(/Unknown layer: MeProp>NotRegistered/);
   });
 
+  test('folderIO joins weightData given as ArrayBuffer[] and reads it back', async () => {
+    const where = path.join(dir, `parts-${backend}`);
+    const specs: tf.io.WeightsManifestEntry[] = [
+      { name: 'a', shape: [2], dtype: 'float32' },
+      { name: 'b', shape: [3], dtype: 'float32' },
+    ];
+    const parts = [new Float32Array([1, 2]).buffer, new Float32Array([3, 4, 5]).buffer];
+    await folderIO(where).save({ modelTopology: { class_name: 'Sequential' }, weightSpecs: specs, weightData: parts, format: 'layers-model' });
+    const back = await folderIO(where).load();
+    expect(back.weightSpecs).toEqual(specs);
+    expect(Array.from(new Float32Array(tf.io.CompositeArrayBuffer.join(back.weightData!)))).toEqual([1, 2, 3, 4, 5]);
+    expect(back.format).toBe('layers-model');
+  });
+
   test('folderIO validates its argument and reports a missing folder', async () => {
     expect(() => folderIO('')).toThrow(/folderIO: dir must be a non-empty path string, got ""/);
     await expect(tf.loadLayersModel(folderIO(path.join(dir, 'missing')))).rejects.toThrow(/folderIO: cannot read .*model\.json/);
