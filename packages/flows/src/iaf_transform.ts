@@ -70,7 +70,7 @@ export class IafTransform {
           const a = tf.add(s, this.forgetBias);
           return tf.div(tf.sub(y, tf.mul(tf.sigmoid(tf.neg(a)), m)), tf.sigmoid(a));
         });
-        if (pass > 0) prev.dispose();
+        prev.dispose();
       }
       return z;
     });
