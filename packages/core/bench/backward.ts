@@ -14,16 +14,21 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median wall time of fn (which must force completion), after warm-up. */
-function time(fn: () => void, reps: number): number {
-  for (let i = 0; i < 5; i++) fn();
-  const ts: number[] = [];
+/**
+ * Median wall time of each candidate (each must force completion), after warm-up. The candidates run
+ * interleaved, one repetition of each per round, so background load hits them alike and the ratios hold.
+ */
+function timeInterleaved(fns: Array<() => void>, reps: number): number[] {
+  for (let i = 0; i < 5; i++) fns.forEach((f) => f());
+  const ts: number[][] = fns.map(() => []);
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
+    fns.forEach((f, j) => {
+      const t0 = performance.now();
+      f();
+      ts[j].push(performance.now() - t0);
+    });
   }
-  return median(ts);
+  return ts.map(median);
 }
 
 async function main(): Promise<void> {
@@ -39,44 +44,36 @@ async function main(): Promise<void> {
   const w = tf.randomNormal([K, N], 0, 0.05, 'float32', 2);
   const dy = tf.randomNormal([M, N], 0, 1, 'float32', 3);
 
-  const plainBackward = time(() => {
+  const modes: MePropMode[] = ['per-example', 'unified', 'random'];
+  const backward = (mode: MePropMode | null) => () =>
     tf.tidy(() => {
-      const dx = tf.matMul(dy, w, false, true);
-      const dw = tf.matMul(x, dy, true, false);
-      dx.dataSync();
-      dw.dataSync();
+      if (mode === null) {
+        tf.matMul(dy, w, false, true).dataSync();
+        tf.matMul(x, dy, true, false).dataSync();
+      } else {
+        const { da, db } = mePropMatMulGrads(dy, x, w, { k, mode, seed: 1 });
+        da.dataSync();
+        db.dataSync();
+      }
     });
-  }, reps);
-  const plainFwdBwd = time(() => {
+  const configs = new Map(modes.map((m) => [m, { k, mode: m, seed: 1 }]));
+  const forwardBackward = (mode: MePropMode | null) => () =>
     tf.tidy(() => {
-      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a, b), dy)))([x, w]);
+      const mm = (a: tf.Tensor, b: tf.Tensor) => (mode === null ? tf.matMul(a, b) : mePropMatMul(a, b, configs.get(mode)!));
+      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mm(a, b), dy)))([x, w]);
       gx.dataSync();
       gw.dataSync();
     });
-  }, reps);
-  console.log(`backend=${tf.getBackend()} shape=${M}x${K} @ ${K}x${N} k=${k} reps=${reps} (median ms)`);
+  const [plainBackward, ...bwd] = timeInterleaved([backward(null), ...modes.map(backward)], reps);
+  const [plainFwdBwd, ...fb] = timeInterleaved([forwardBackward(null), ...modes.map(forwardBackward)], reps);
+  console.log(`backend=${tf.getBackend()} shape=${M}x${K} @ ${K}x${N} k=${k} reps=${reps} (median ms, interleaved)`);
   console.log(`plain tfjs: backward ${plainBackward.toFixed(3)} ms, forward+backward ${plainFwdBwd.toFixed(3)} ms`);
-  for (const mode of ['per-example', 'unified', 'random'] as MePropMode[]) {
-    const cfg = { k, mode, seed: 1 };
-    const bwd = time(() => {
-      tf.tidy(() => {
-        const { da, db } = mePropMatMulGrads(dy, x, w, cfg);
-        da.dataSync();
-        db.dataSync();
-      });
-    }, reps);
-    const fb = time(() => {
-      tf.tidy(() => {
-        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mePropMatMul(a, b, cfg), dy)))([x, w]);
-        gx.dataSync();
-        gw.dataSync();
-      });
-    }, reps);
+  modes.forEach((mode, i) => {
     console.log(
-      `meProp ${mode.padEnd(11)}: backward ${bwd.toFixed(3)} ms (${(plainBackward / bwd).toFixed(1)}x), ` +
-        `forward+backward ${fb.toFixed(3)} ms (${(plainFwdBwd / fb).toFixed(2)}x); ideal backward ${(N / k).toFixed(0)}x`,
+      `meProp ${mode.padEnd(11)}: backward ${bwd[i].toFixed(3)} ms (${(plainBackward / bwd[i]).toFixed(1)}x), ` +
+        `forward+backward ${fb[i].toFixed(3)} ms (${(plainFwdBwd / fb[i]).toFixed(2)}x); ideal backward ${(N / k).toFixed(0)}x`,
     );
-  }
+  });
 }
 
 main().catch((e) => {
