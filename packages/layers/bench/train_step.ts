@@ -1,8 +1,10 @@
 // One training step (forward, backward, update) of a 784-500-500-10 MLP (relu hidden, softmax output),
 // batch 32, Adam, k=20 unified: plain tfjs vs meProp + tfjs's Adam vs meProp + sparseAdam.
 // Run: npx tsx packages/layers/bench/train_step.ts [--backend cpu|wasm] [--steps 30] [--k 20] [--mode unified]
+//      [--tfjs-forward]  (meProp layers use tf.matMul's own forward kernel: isolates meProp's share on cpu)
 import * as tf from '@tensorflow/tfjs';
 import { mePropify, sparseAdam } from '../src/index';
+import { MePropForwardMatMul } from '../src/kernels/kernel_names';
 import type { MePropMode } from '@meprop/core';
 
 function arg(name: string, fallback: string): string {
@@ -42,6 +44,10 @@ async function main(): Promise<void> {
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
   await tf.ready();
+  if (process.argv.includes('--tfjs-forward') && tf.getKernel(MePropForwardMatMul, backend) !== undefined) {
+    tf.unregisterKernel(MePropForwardMatMul, backend);
+    console.log('meProp layers use tfjs\'s own forward matmul (--tfjs-forward)');
+  }
   const x = tf.randomUniform([32, 784], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([32], 0, 10, 'int32', 2), 10);
 
