@@ -106,10 +106,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<base>', 'base result JSON')
     .argument('<head>', 'head result JSON')
     .option('--tolerance <percent>', 'allowed regression, in percent', percent, 0.1)
-    .action(async (base: string, head: string, opts: { tolerance: number }) => {
+    .option('--gate-times', 'also fail on absolute times (ms, s); by default only ratios, accuracies and ELBOs gate', false)
+    .action(async (base: string, head: string, opts: { tolerance: number; gateTimes: boolean }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runCompare } = require('./compare/run_compare') as typeof import('./compare/run_compare');
-      const res = runCompare(base, head, opts.tolerance);
+      const res = runCompare(base, head, opts.tolerance, { gateTimes: opts.gateTimes });
       process.stdout.write(`${res.text}\n`);
       setExit(res.exitCode);
     });

@@ -11,7 +11,7 @@ export { validateBenchResult, SchemaError } from './results/validate';
 export { readResultJson, writeResultJson } from './results/json_io';
 export { metricsOf } from './results/metrics';
 export { compareResults } from './compare/compare';
-export type { CompareResult, CompareRow, RowStatus } from './compare/compare';
+export type { CompareOptions, CompareResult, CompareRow, RowStatus } from './compare/compare';
 export { formatCompare } from './compare/format_compare';
 export { checkThresholds, describeFailures } from './ci/check_thresholds';
 export { parseThresholds, readThresholds, thresholdsFor, defaultThresholdsPath } from './ci/thresholds';

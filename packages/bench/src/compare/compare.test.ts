@@ -27,8 +27,23 @@ describe('compare', () => {
     const out = runCompare(basePath, headPath, 0.1);
     expect(out.exitCode).toBe(1);
     expect(out.text).toMatch(/FAIL: \d+ metric\(s\) regressed/);
-    expect(out.text).toMatch(/kernels\.32x500x500\.k20\.unified\.mePropMs: 5 -> 6 \(\+20\.0%\)/);
+    // The ratios gate by default; the slower absolute time is shown but not counted.
     expect(out.text).toMatch(/mnist\.adam\.unified\.k20\.speedup\.step.*REGRESSED/);
+    expect(out.text).toMatch(/kernels\.32x500x500\.k20\.unified\.mePropMs.*slower \(time, not gated\)/);
+    expect(out.text).not.toMatch(/kernels\.32x500x500\.k20\.unified\.mePropMs: 5 -> 6/);
+    const gated = runCompare(basePath, headPath, 0.1, { gateTimes: true });
+    expect(gated.exitCode).toBe(1);
+    expect(gated.text).toMatch(/kernels\.32x500x500\.k20\.unified\.mePropMs: 5 -> 6 \(\+20\.0%\)/);
+  });
+
+  it('does not fail when only absolute times moved (a slower machine), unless told to gate them', () => {
+    const slowerMachine = JSON.parse(JSON.stringify(sampleResult())) as ReturnType<typeof sampleResult>;
+    for (const c of slowerMachine.kernels?.cases ?? []) {
+      c.plainMs *= 1.3;
+      c.mePropMs *= 1.3;
+    }
+    expect(compareResults(sampleResult(), slowerMachine, 0.1).regressions).toHaveLength(0);
+    expect(compareResults(sampleResult(), slowerMachine, 0.1, { gateTimes: true }).regressions.length).toBeGreaterThan(0);
   });
 
   it('tolerates a 5% slow-down at 10% and flags it at 1%', () => {

@@ -11,6 +11,7 @@ const STATUS_TEXT: Record<CompareRow['status'], string> = {
   ok: 'ok',
   improved: 'better',
   regressed: 'REGRESSED',
+  slower: 'slower (time, not gated)',
   'missing-in-head': 'missing in head',
   'new-in-head': 'new in head',
 };
@@ -37,6 +38,9 @@ export function formatCompare(result: CompareResult): string {
   const lines: string[] = [];
   for (const w of result.warnings) lines.push(`warning: ${w}`);
   lines.push(tableToText(compareTable(result)));
+  if (!result.gateTimes && result.rows.some((r) => r.status === 'slower')) {
+    lines.push('note: absolute times vary with machine load and only gate with --gate-times; ratios and accuracies gate always');
+  }
   if (result.regressions.length === 0) {
     lines.push(`OK: no metric regressed by more than ${(result.tolerance * 100).toFixed(1)}%`);
   } else {

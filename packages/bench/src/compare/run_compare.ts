@@ -1,11 +1,16 @@
 import { readResultJson } from '../results/json_io';
-import { compareResults } from './compare';
+import { compareResults, CompareOptions } from './compare';
 import { formatCompare } from './format_compare';
 
 /** Reads, validates and compares two result files; exitCode 1 when a metric regressed past the tolerance. */
-export function runCompare(basePath: string, headPath: string, tolerance: number): { text: string; exitCode: number } {
+export function runCompare(
+  basePath: string,
+  headPath: string,
+  tolerance: number,
+  options: CompareOptions = {},
+): { text: string; exitCode: number } {
   const base = readResultJson(basePath);
   const head = readResultJson(headPath);
-  const result = compareResults(base, head, tolerance);
+  const result = compareResults(base, head, tolerance, options);
   return { text: formatCompare(result), exitCode: result.regressions.length > 0 ? 1 : 0 };
 }
