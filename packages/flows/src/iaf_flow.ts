@@ -1,8 +1,8 @@
 // A stack of IAF steps (Kingma et al. 2016) with the variable order reversed between steps.
 import * as tf from '@tensorflow/tfjs-core';
-import { layers } from '@tensorflow/tfjs-layers';
+import { MadeStackLayer } from './made_stack_layer';
 import { FlowActivation } from './activation';
-import { assertInputShapes, inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { assertStableAndBias, DEFAULT_FORGET_BIAS, ensureBuilt } from './iaf_step';
 import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transform';
 import { assertPermutation, InputOrder, resolveOrder } from './masks';
@@ -46,9 +46,9 @@ export function stepOrders(args: { eventSize: number; inputOrder?: InputOrder; i
   return orders;
 }
 
-export class IafFlow extends layers.Layer {
+export class IafFlow extends MadeStackLayer<IafTransform> {
   static className = 'MePropFlows>IafFlow';
-  readonly transforms: IafTransform[];
+  override readonly transforms: IafTransform[];
 
   constructor(args: IafFlowArgs) {
     super({ name: defaultLayerName('iaf_flow', args?.name), trainable: args?.trainable });
@@ -63,21 +63,6 @@ export class IafFlow extends layers.Layer {
       const spec = resolveMadeSpec({ ...base, inputOrder: order, seed });
       return new IafTransform(new Made(spec), stable, forgetBias, clip);
     });
-  }
-
-  get eventSize(): number {
-    return this.transforms[0].made.spec.eventSize;
-  }
-
-  get contextSize(): number {
-    return this.transforms[0].made.spec.contextSize;
-  }
-
-  override build(inputShape: unknown): void {
-    const { eventSize, contextSize } = this.transforms[0].made.spec;
-    assertInputShapes(inputShape, eventSize, contextSize);
-    this.transforms.forEach((t, k) => t.made.build((n, s, i, tr) => this.addWeight(n, s, 'float32', i, undefined, tr), `step_${k}/`));
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: unknown): (number | null)[][] {

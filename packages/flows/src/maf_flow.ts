@@ -1,9 +1,9 @@
 // Masked Autoregressive Flow (Papamakarios et al. 2017): the MADE reads the data side, so the density of
 // external data takes one pass per step and sampling takes eventSize passes per step.
 import * as tf from '@tensorflow/tfjs-core';
-import { layers } from '@tensorflow/tfjs-layers';
+import { MadeStackLayer } from './made_stack_layer';
 import { FlowActivation } from './activation';
-import { assertInputShapes, inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
+import { inputShapes, Made, madeSpecConfig, resolveMadeSpec, splitInputs } from './autoregressive_network';
 import { stepOrders } from './iaf_flow';
 import { assertLogScaleClip, ensureBuilt } from './iaf_step';
 import { DEFAULT_LOG_SCALE_CLIP, FlowResult, shiftAndLogScale } from './iaf_transform';
@@ -57,9 +57,9 @@ class MafTransform {
   }
 }
 
-export class MafFlow extends layers.Layer {
+export class MafFlow extends MadeStackLayer<MafTransform> {
   static className = 'MePropFlows>MafFlow';
-  private readonly transforms: MafTransform[];
+  protected override readonly transforms: MafTransform[];
 
   constructor(args: MafFlowArgs) {
     super({ name: defaultLayerName('maf_flow', args?.name), trainable: args?.trainable });
@@ -72,21 +72,6 @@ export class MafFlow extends layers.Layer {
       const seed = args.seed === undefined ? undefined : args.seed + k;
       return new MafTransform(new Made(resolveMadeSpec({ ...base, inputOrder: order, seed })), clip);
     });
-  }
-
-  get eventSize(): number {
-    return this.transforms[0].made.spec.eventSize;
-  }
-
-  get contextSize(): number {
-    return this.transforms[0].made.spec.contextSize;
-  }
-
-  override build(inputShape: unknown): void {
-    const { eventSize, contextSize } = this.transforms[0].made.spec;
-    assertInputShapes(inputShape, eventSize, contextSize);
-    this.transforms.forEach((t, k) => t.made.build((n, s, i, tr) => this.addWeight(n, s, 'float32', i, undefined, tr), `step_${k}/`));
-    this.built = true;
   }
 
   override computeOutputShape(inputShape: unknown): (number | null)[] {
