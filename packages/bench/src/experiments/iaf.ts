@@ -4,28 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluateVae, trainVae, Vae, type Rows } from '@meprop/flows';
 import type { MnistData, MnistSplit } from '../data/types';
 
-export type IafPosterior = 'diagonal' | 'iaf2' | 'iaf4';
-
-export interface IafExperimentOptions {
-  epochs: number;
-  seed: number;
-  batchSize?: number;
-  latentSize?: number;
-  posteriors?: IafPosterior[];
-  iwSamples?: number;
-  quick?: boolean;
-  onProgress?: (msg: string, fraction: number) => void;
-}
-
-export interface IafPosteriorResult {
-  posterior: IafPosterior;
-  testElbo: number;
-  testIwLogLik: number;
-  iwSamples: number;
-  secondsPerEpoch: number;
-  trainElboCurve: number[];
-  testElboCurve: number[];
-}
+// The contract types are declared once, beside the result schema and the lazy loader that calls this module.
+import type { IafPosteriorName } from '../results/schema';
+import type { IafExperimentOptions, IafPosteriorResult } from './iaf_runner';
+export type { IafExperimentOptions, IafPosteriorResult };
+export type IafPosterior = IafPosteriorName;
 
 const POSTERIORS: readonly IafPosterior[] = ['diagonal', 'iaf2', 'iaf4'];
 

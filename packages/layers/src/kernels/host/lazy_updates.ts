@@ -1,4 +1,5 @@
 // The per-entry update rules on typed arrays, visiting only the touched columns (shared by cpu and wasm).
+import type { LazyStepParams } from '../kernel_names';
 
 /** Columns of a row-major [rows, cols] gradient with at least one non-zero (or NaN) entry. */
 export function touchedColumns(grad: Float32Array, rows: number, cols: number): Int32Array {
@@ -14,14 +15,8 @@ export function touchedColumns(grad: Float32Array, rows: number, cols: number): 
   return out;
 }
 
-export interface AdamParams {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  correction1: number;
-  correction2: number;
-}
+/** Adam's hyper-parameters and bias corrections: the kernel's step attrs. */
+export type AdamParams = LazyStepParams;
 
 /** Adam on the entries (i, cols[t]) of [rows, width] arrays, in place on w, m, v. */
 export function adamColumns(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, rows: number, width: number, cols: Int32Array, p: AdamParams): void {
