@@ -13,6 +13,10 @@ describe('MePropForwardMatMul (cpu)', () => {
     [3, 48, 5],
     [2, 49, 97],
     [32, 784, 50],
+    [4, 96, 4],
+    [5, 97, 6],
+    [33, 500, 503],
+    [6, 30, 3],
   ])('equals tf.matMul bit for bit (M=%i, K=%i, N=%i)', (M, K, N) => {
     const a = tf.randomNormal([M, K], 0, 1, 'float32', M + K);
     const b = tf.randomNormal([K, N], 0, 3, 'float32', K + N);
