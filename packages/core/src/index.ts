@@ -27,3 +27,7 @@ export { hasMePropKernels } from './selection';
 export { getMePropStats, resetMePropStats } from './stats';
 export type { MePropStats } from './stats';
 export { MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';
+// For authors of kernels on cpu and wasm (e.g. @meprop/layers' lazy optimizer and forward kernels).
+export { cpuMemory } from './kernels/cpu/register';
+export { wasmMemory } from './kernels/wasm/register';
+export type { HostMemoryAdapter } from './kernels/host/host_kernels';

@@ -1,34 +1,32 @@
 // Registers this package's kernels on cpu and wasm: views of the backends' own memory, no copies in or out.
 // The backends are typed structurally (no dependency on tfjs-backend-cpu or -wasm).
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { cpuMemory, wasmMemory } from '@meprop/core';
+import type { HostMemoryAdapter } from '@meprop/core';
 import { blockedMatMul } from './host/blocked_mat_mul';
-import { HostMemoryAdapter, lazyUpdateKernel } from './host/lazy_update_kernel';
+import { Float32HostMemory, lazyUpdateKernel } from './host/lazy_update_kernel';
 import { MePropForwardMatMul } from './kernel_names';
 
+/** tfjs-backend-cpu's block size, which the forward kernel must share to stay bit-identical. */
 interface CpuBackendLike {
   blockSize: number;
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array): TensorInfo;
-}
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): unknown;
 }
 
-function float32(v: unknown, backend: string): Float32Array {
-  if (!(v instanceof Float32Array)) throw new Error(`@meprop/layers ${backend} kernel: expected float32 storage`);
-  return v;
+/** core's typed-array access to cpu/wasm tensors, narrowed to the float32 storage these kernels take. */
+function float32Memory(mem: HostMemoryAdapter, backendName: string): Float32HostMemory {
+  return {
+    alloc: (b, shape, dtype) => mem.alloc(b, shape, dtype),
+    view: (b, t) => {
+      const v = mem.view(b, t);
+      if (!(v instanceof Float32Array)) throw new Error(`@meprop/layers ${backendName} kernel: expected float32 storage, got dtype ${t.dtype}`);
+      return v;
+    },
+  };
 }
 
-const cpu: HostMemoryAdapter = {
-  alloc: (b, shape, dtype) => (b as CpuBackendLike).makeTensorInfo(shape, dtype, new Float32Array(shape.reduce((x, y) => x * y, 1))),
-  view: (b, t) => float32((b as CpuBackendLike).data.get(t.dataId).values, 'cpu'),
-};
-const wasm: HostMemoryAdapter = {
-  alloc: (b, shape, dtype) => (b as WasmBackendLike).makeOutput(shape, dtype),
-  view: (b, t) => float32((b as WasmBackendLike).typedArrayFromHeap(t), 'wasm'),
-};
+const cpu = float32Memory(cpuMemory, 'cpu');
+const wasm = float32Memory(wasmMemory, 'wasm');
 
 const forwardMatMul: KernelConfig = {
   kernelName: MePropForwardMatMul,

@@ -8,7 +8,8 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array | Int32Array): TensorInfo;
 }
 
-const cpuMemory: HostMemoryAdapter = {
+/** Typed-array access to tfjs-backend-cpu tensors, for kernel authors (used by @meprop/layers). */
+export const cpuMemory: HostMemoryAdapter = {
   alloc(backend, shape, dtype) {
     const values = dtype === 'int32' ? new Int32Array(shapeSize(shape)) : new Float32Array(shapeSize(shape));
     return (backend as CpuBackendLike).makeTensorInfo(shape, dtype, values);

@@ -10,7 +10,8 @@ interface WasmBackendLike {
   typedArrayFromHeap(t: TensorInfo): unknown;
 }
 
-const wasmMemory: HostMemoryAdapter = {
+/** Views of tfjs-backend-wasm tensors on the wasm heap, for kernel authors (used by @meprop/layers). */
+export const wasmMemory: HostMemoryAdapter = {
   alloc(backend, shape, dtype) {
     return (backend as WasmBackendLike).makeOutput(shape, dtype);
   },

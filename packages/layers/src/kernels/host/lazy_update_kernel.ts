@@ -3,13 +3,14 @@ import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow
 import { MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernel_names';
 import { adagradColumns, adamColumns, adamDense, sgdColumns, touchedColumns } from './lazy_updates';
 
-export interface HostMemoryAdapter {
-  /** Allocates an output. All outputs are allocated before any view: a wasm allocation may move the heap. */
+/** @meprop/core's HostMemoryAdapter for float32 tensors. Allocate every output before any view: a wasm
+ *  allocation may move the heap. */
+export interface Float32HostMemory {
   alloc(backend: unknown, shape: number[], dtype: DataType): TensorInfo;
   view(backend: unknown, t: TensorInfo): Float32Array;
 }
 
-export function lazyUpdateKernel(backendName: string, mem: HostMemoryAdapter): KernelConfig {
+export function lazyUpdateKernel(backendName: string, mem: Float32HostMemory): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const a = attrs as unknown as MePropLazyUpdateAttrs;
     const value = inputs.value as TensorInfo;
