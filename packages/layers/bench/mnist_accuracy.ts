@@ -12,7 +12,7 @@
 //      [--first-seed 1] [--protocol paper|plain] [--variants plain,per-example,unified,unified-sparse,per-example-sparse]
 import * as tf from '@tensorflow/tfjs';
 import { mePropify, sparseAdam } from '../src/index';
-import { accuracy, loadMnist } from '../src/test-helpers/mnist';
+import { accuracy, lcgShuffle, loadMnist } from '../src/test-helpers/mnist';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       const curve: number[] = [];
       for (let e = 0; e < epochs; e++) {
         // The same shuffled batches for every variant of a seed: an epoch-and-seed-specific permutation.
-        const idx = tf.tensor1d(permutation(data.xTrain.shape[0], s * 1000 + e), 'int32');
+        const idx = tf.tensor1d(lcgShuffle(data.xTrain.shape[0], s * 1000 + e), 'int32');
         const [x, y] = [tf.gather(data.xTrain, idx), tf.gather(data.yTrain, idx)];
         await model.fit(x, y, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
         tf.dispose([idx, x, y]);
@@ -114,21 +114,6 @@ async function main(): Promise<void> {
     const cmp = i === 0 || variants[0].id !== 'plain' ? '' : `  (${vs(m - base)} | ${vs(t - baseTail)} points vs plain)`;
     console.log(`  ${v.name.padEnd(42)} ${m.toFixed(2)}% | ${t.toFixed(2)}%${cmp}`);
   });
-}
-
-/** A seeded Fisher-Yates permutation of 0..n-1 (LCG), identical for every variant. */
-function permutation(n: number, seed: number): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let s = seed >>> 0;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
 }
 
 main().catch((e) => {

@@ -37,18 +37,16 @@ function timed<O extends tf.Optimizer>(opt: O): { opt: O; updates: number[] } {
   return { opt, updates };
 }
 
-async function timeSteps(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number, warmup: number, updates: number[], upd: number[]): Promise<number[]> {
-  const times: number[] = [];
+/** Runs warm-up + timed steps; appends each timed step's time and its update's time (from `opt.updates`). */
+async function timeSteps(model: tf.LayersModel, opt: { updates: number[] }, x: tf.Tensor, y: tf.Tensor, steps: number, warmup: number, out: { steps: number[]; updates: number[] }): Promise<void> {
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
     await model.trainOnBatch(x, y);
-    const t = performance.now() - t0;
     if (i >= warmup) {
-      times.push(t);
-      upd.push(updates[updates.length - 1]);
+      out.steps.push(performance.now() - t0);
+      out.updates.push(opt.updates[opt.updates.length - 1]);
     }
   }
-  return times;
 }
 
 async function main(): Promise<void> {
@@ -77,20 +75,16 @@ async function main(): Promise<void> {
   b.compile({ optimizer: o2.opt, loss: 'categoricalCrossentropy' });
 
   // Interleave rounds so background load on the shared machine hits all variants alike.
-  const acc = { plain: [] as number[], adam: [] as number[], sparse: [] as number[] };
-  const upd = { plain: [] as number[], adam: [] as number[], sparse: [] as number[] };
+  const variants: Array<{ name: string; model: tf.LayersModel; opt: { updates: number[] }; steps: number[]; updates: number[] }> = [
+    { name: 'plain tfjs + tf.train.adam', model: plain, opt: o0, steps: [], updates: [] },
+    { name: `meProp k=${k} ${mode} + tf.train.adam`, model: a, opt: o1, steps: [], updates: [] },
+    { name: `meProp k=${k} ${mode} + sparseAdam`, model: b, opt: o2, steps: [], updates: [] },
+  ];
   const rounds = 3;
   for (let r = 0; r < rounds; r++) {
-    const per = Math.ceil(steps / rounds);
-    acc.plain.push(...(await timeSteps(plain, x, y, per, r === 0 ? 3 : 1, o0.updates, upd.plain)));
-    acc.adam.push(...(await timeSteps(a, x, y, per, r === 0 ? 3 : 1, o1.updates, upd.adam)));
-    acc.sparse.push(...(await timeSteps(b, x, y, per, r === 0 ? 3 : 1, o2.updates, upd.sparse)));
+    for (const v of variants) await timeSteps(v.model, v.opt, x, y, Math.ceil(steps / rounds), r === 0 ? 3 : 1, v);
   }
-  const rows: Array<[string, number, number]> = [
-    ['plain tfjs + tf.train.adam', median(acc.plain), median(upd.plain)],
-    [`meProp k=${k} ${mode} + tf.train.adam`, median(acc.adam), median(upd.adam)],
-    [`meProp k=${k} ${mode} + sparseAdam`, median(acc.sparse), median(upd.sparse)],
-  ];
+  const rows: Array<[string, number, number]> = variants.map((v) => [v.name, median(v.steps), median(v.updates)]);
   const base = rows[0][1];
   console.log(`backend=${backend} batch=32 MLP 784-500-500-10 (relu, softmax) steps=${steps} (median of all timed steps; 3 interleaved rounds, warm-up excluded)`);
   console.log(`${''.padEnd(40)} ${'step'.padStart(10)}  speed-up  (of which: weight update / forward+backward)`);

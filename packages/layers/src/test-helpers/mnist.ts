@@ -15,7 +15,8 @@ export interface MnistSplit {
   yTest: tf.Tensor2D;
 }
 
-function lcgShuffle(n: number, seed: number): number[] {
+/** A seeded Fisher-Yates permutation of 0..n-1 (LCG). */
+export function lcgShuffle(n: number, seed: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
   let s = seed >>> 0;
   for (let i = n - 1; i > 0; i--) {
