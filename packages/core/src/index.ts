@@ -1,12 +1,16 @@
 // @meprop/core: meProp (Sun et al., ICML 2017) for TensorFlow.js. Sparsified back-propagation through
 // matmuls: the forward pass is unchanged; in the backward, dy keeps only its top-k entries.
+import * as tf from '@tensorflow/tfjs-core';
 import './kernels/register_all_kernels';
 import { batchMatMulMePropGradient } from './gradients/batch_mat_mul';
 import { fusedMatMulMePropGradient } from './gradients/fused_mat_mul';
+import { mePropMatMulGradConfig } from './gradients/me_prop_mat_mul_grad';
 import { registerMePropGradient } from './registry';
 
 registerMePropGradient(batchMatMulMePropGradient);
 registerMePropGradient(fusedMatMulMePropGradient);
+// mePropMatMul's own kernel: its gradient is always meProp's (no scope needed).
+tf.registerGradient(mePropMatMulGradConfig);
 
 export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
 export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
@@ -26,7 +30,9 @@ export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
 export { hasMePropKernels } from './selection';
 export { getMePropStats, resetMePropStats } from './stats';
 export type { MePropStats } from './stats';
-export { MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';
+export { MePropMatMul, MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';
+export type { MePropMatMulAttrs } from './kernel_names';
+export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';
 // For authors of kernels on cpu and wasm (e.g. @meprop/layers' lazy optimizer and forward kernels).
 export { cpuMemory } from './kernels/cpu/register';
 export { wasmMemory } from './kernels/wasm/register';

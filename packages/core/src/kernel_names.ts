@@ -34,3 +34,17 @@ export interface MePropScatterColumnsAttrs extends NamedAttrMap {
   N: number;
   rowsOut: boolean;
 }
+
+/**
+ * y = op(a) @ op(b), the forward of `mePropMatMul`: tf.matMul's result (tfjs's own BatchMatMul kernel of the
+ * backend, unless a faster one is registered under this name). It is a kernel of its own so that its
+ * registered gradient can return lazy thunks: tfjs then skips the product for an input that needs no
+ * gradient (dx of a model's first layer). Inputs {a, b}.
+ */
+export const MePropMatMul = 'MePropMatMul';
+export interface MePropMatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+  /** The meProp config and random stream of this call; read by the gradient only, never by a kernel. */
+  runtime: import('./sparse_backward').MePropRuntime;
+}

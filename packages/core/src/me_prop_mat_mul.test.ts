@@ -148,6 +148,54 @@ describeEachBackend('mePropMatMul', () => {
     opt.dispose();
   });
 
+  describe('an input that needs no gradient costs nothing', () => {
+    /** Names of the kernels that run while differentiating sum(f(x, w) * dy) with respect to `wrt`. */
+    async function kernelsRun(f: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, wrt: 'w' | 'both'): Promise<string[]> {
+      const { a, b, dy } = operands(16, 40, 29, false, false, 60);
+      const loss = (x: tf.Tensor, w: tf.Tensor): tf.Scalar => tf.sum(tf.mul(f(x, w), dy));
+      const info = await tf.profile(() => {
+        const g = wrt === 'w' ? [tf.grad((w: tf.Tensor) => loss(a, w))(b)] : tf.grads(loss)([a, b]);
+        tf.dispose(g);
+      });
+      tf.dispose([a, b, dy]);
+      return info.kernels.map((k) => k.name);
+    }
+
+    /** The kernels of `more` that `fewer` lacks (multiset difference); throws if `fewer` ran one `more` did not. */
+    function extraKernels(more: string[], fewer: string[]): string[] {
+      const left = [...more];
+      for (const name of fewer) {
+        const i = left.indexOf(name);
+        if (i < 0) throw new Error(`kernel ${name} ran only in the cheaper run`);
+        left.splice(i, 1);
+      }
+      return left;
+    }
+
+    it.each(['per-example', 'unified', 'random'] as const)('%s: differentiating only w runs no dx product', async (mode) => {
+      const config: MePropConfig = { k: 5, mode, seed: 3 };
+      const both = await kernelsRun((x, w) => mePropMatMul(x, w, config), 'both');
+      const onlyW = await kernelsRun((x, w) => mePropMatMul(x, w, config), 'w');
+      const dxKernels = extraKernels(both, onlyW);
+      // dx is one product at least: a sparse-gradient kernel, or a dense matmul on gathered columns.
+      expect(dxKernels.some((n) => n === 'MePropSparseGradA' || n === 'BatchMatMul' || n === '_FusedMatMul')).toBe(true);
+      expect(onlyW).not.toContain('MePropSparseGradA');
+      // tf.matMul's own gradient skips dx the same way: one product fewer.
+      const plainDx = extraKernels(await kernelsRun((x, w) => tf.matMul(x, w), 'both'), await kernelsRun((x, w) => tf.matMul(x, w), 'w'));
+      expect(plainDx).toEqual(['BatchMatMul']);
+    });
+
+    it('the gradient with respect to w alone equals the one computed with dx', () => {
+      tf.tidy(() => {
+        const { a, b, dy } = operands(16, 40, 29, false, false, 61);
+        const config: MePropConfig = { k: 5, mode: 'unified' };
+        const onlyW = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(mePropMatMul(a, w, config), dy)))(b);
+        const [, rb] = referenceGrads(a, b, dy, 5, 'unified', false, false);
+        expectClose(onlyW, rb, 1e-5);
+      });
+    });
+  });
+
   describe('bad input', () => {
     const a = () => tf.ones([4, 6]);
     const b = () => tf.ones([6, 5]);

@@ -1,6 +1,8 @@
 // mePropMatMul: tf.matMul whose backward is meProp's, with the config given per call (no global state).
 import * as tf from '@tensorflow/tfjs-core';
 import { MePropConfig, validateMePropConfig } from './config';
+import { ensureMePropMatMulKernel } from './kernels/me_prop_mat_mul_forward';
+import { MePropMatMul, MePropMatMulAttrs } from './kernel_names';
 import { makeRuntime, mePropMatMulGradThunks, MePropRuntime } from './sparse_backward';
 
 const runtimes = new WeakMap<MePropConfig, MePropRuntime>();
@@ -44,8 +46,10 @@ function checkFlag(v: unknown, name: string, fn: string): boolean {
 
 /**
  * y = op(a) @ op(b), exactly as tf.matMul. In back-propagation the gradient dy keeps only its top-k entries
- * (per `config`), and both da and db are computed from that sparse dy; only k columns of b get a gradient
- * per example. Rank 2, or rank 3 (a batch of matrices, as tfjs-layers feeds Dense with 3-D inputs).
+ * (per `config`), and da and db are computed from that sparse dy; only k columns of b get a gradient per
+ * example. Each of da and db is computed only if something needs it: for an input that needs no gradient
+ * (e.g. a model's input data) that product is skipped. Rank 2, or rank 3 (a batch of matrices, as
+ * tfjs-layers feeds Dense with 3-D inputs).
  */
 export function mePropMatMul(a: tf.Tensor, b: tf.Tensor, config: MePropConfig, transposeA = false, transposeB = false): tf.Tensor {
   const fn = 'mePropMatMul';
@@ -55,26 +59,13 @@ export function mePropMatMul(a: tf.Tensor, b: tf.Tensor, config: MePropConfig, t
   const tB = checkFlag(transposeB, 'transposeB', fn);
   checkShapes($a, $b, tA, tB, fn);
   const runtime = runtimeFor(config, fn);
-  // The op scope gives the taped node its own name, so no registered gradient can shadow this closure.
-  return mePropMatMulOp($a, $b, runtime, tA, tB);
+  ensureMePropMatMulKernel(tf.getBackend());
+  // A kernel with a registered gradient (gradients/me_prop_mat_mul_grad.ts) rather than tf.customGrad: the
+  // registered gradient returns lazy thunks, so tfjs skips dx when the input needs no gradient. The runtime
+  // rides in the attrs, which only that gradient reads.
+  const attrs: MePropMatMulAttrs = { transposeA: tA, transposeB: tB, runtime };
+  return tf.engine().runKernel(MePropMatMul, { a: $a, b: $b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
-
-const mePropMatMulOp = tf.op({
-  mePropMatMul_: (a: tf.Tensor, b: tf.Tensor, runtime: MePropRuntime, transposeA: boolean, transposeB: boolean): tf.Tensor => {
-    const body = (x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([x, w]);
-      return {
-        value: tf.matMul(x, w, transposeA, transposeB),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = mePropMatMulGradThunks(dy, saved[0], saved[1], transposeA, transposeB, runtime);
-          return [g.a(), g.b()];
-        },
-      };
-    };
-    const f = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
-    return f(a, b) as tf.Tensor;
-  },
-});
 
 /**
  * The meProp gradients (da, db) of y = op(a) @ op(b) for a given dy, computed eagerly: the building block

@@ -2,7 +2,8 @@
 // The backends are typed structurally (no dependency on tfjs-backend-cpu or -wasm).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { cpuMemory, wasmMemory } from '@meprop/core';
+import { batchMatMulDelegate, cpuMemory, MePropMatMul, wasmMemory } from '@meprop/core';
+import type { MePropMatMulAttrs } from '@meprop/core';
 import type { HostMemoryAdapter } from '@meprop/core';
 import { blockedMatMul } from './host/blocked_mat_mul';
 import { Float32HostMemory, lazyUpdateKernel } from './host/lazy_update_kernel';
@@ -42,6 +43,27 @@ const forwardMatMul: KernelConfig = {
   },
 };
 
+/**
+ * @meprop/core's MePropMatMul (the product of every meProp layer) on cpu: the blocked loop above for 2-D
+ * float32 operands without transposes, tfjs's own BatchMatMul otherwise. It replaces core's default
+ * (BatchMatMul for everything), which core registers only on first use.
+ */
+const mePropMatMulCpu: KernelConfig = {
+  kernelName: MePropMatMul,
+  backendName: 'cpu',
+  kernelFunc: (args) => {
+    const a = args.inputs.a as TensorInfo;
+    const b = args.inputs.b as TensorInfo;
+    const { transposeA, transposeB } = args.attrs as unknown as MePropMatMulAttrs;
+    if (transposeA || transposeB || a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return batchMatMulDelegate(args, 'cpu');
+    }
+    return forwardMatMul.kernelFunc({ inputs: { a, b }, backend: args.backend, attrs: {} });
+  },
+};
+
 for (const config of [lazyUpdateKernel('cpu', cpu), lazyUpdateKernel('wasm', wasm), forwardMatMul]) {
   if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
 }
+if (tf.getKernel(MePropMatMul, 'cpu') !== undefined) tf.unregisterKernel(MePropMatMul, 'cpu');
+tf.registerKernel(mePropMatMulCpu);
