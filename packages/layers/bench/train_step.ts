@@ -4,7 +4,7 @@
 //      [--tfjs-forward]  (meProp layers use tf.matMul's own forward kernel: isolates meProp's share on cpu)
 import * as tf from '@tensorflow/tfjs';
 import { mePropify, sparseAdam } from '../src/index';
-import { MePropForwardMatMul } from '../src/kernels/kernel_names';
+import { MePropMatMul } from '@meprop/core';
 import type { MePropMode } from '@meprop/core';
 
 function arg(name: string, fallback: string): string {
@@ -57,8 +57,9 @@ async function main(): Promise<void> {
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
   await tf.ready();
-  if (process.argv.includes('--tfjs-forward') && tf.getKernel(MePropForwardMatMul, backend) !== undefined) {
-    tf.unregisterKernel(MePropForwardMatMul, backend);
+  if (process.argv.includes('--tfjs-forward') && tf.getKernel(MePropMatMul, backend) !== undefined) {
+    // @meprop/core registers its default again on first use: tfjs's own BatchMatMul kernel.
+    tf.unregisterKernel(MePropMatMul, backend);
     console.log('meProp layers use tfjs\'s own forward matmul (--tfjs-forward)');
   }
   const x = tf.randomUniform([32, 784], 0, 1, 'float32', 1);
