@@ -28,7 +28,7 @@ export { SparseAdagradOptimizer, sparseAdagrad } from './optimizers/sparse_adagr
 export { SparseSgdOptimizer, sparseSgd } from './optimizers/sparse_sgd';
 export { MePropLazyUpdate } from './kernels/kernel_names';
 export { mePropify } from './me_propify';
-export type { MePropifyOptions, MePropifyReport } from './me_propify';
+export type { MePropifyConvertedLayer, MePropifyOptions, MePropifyReport } from './me_propify';
 export { MePropStatsCallback } from './stats_callback';
 export type { MePropEpochStats, MePropStatsCallbackOptions } from './stats_callback';
 export { folderIO } from './io/folder_io';
