@@ -23,7 +23,8 @@ export {
   unregisterMePropGradient,
   withMeProp,
 } from './registry';
-export type { GradientThunks, MePropGradientContext, MePropGradientSpec, MePropHandle } from './registry';
+export type { GradientThunks, MePropGradientContext, MePropGradientSpec, MePropHandle, MePropScopeConfig } from './registry';
+export type { MePropExclude } from './gradients/excluded_operands';
 export { exactMatMulGrads, mePropMatMulGradThunks } from './sparse_backward';
 export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
 export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';

@@ -6,6 +6,7 @@ import {
   FUSED_MAT_MUL_TAPE_NAME,
   getMePropStats,
   MePropGradientSpec,
+  mePropMatMul,
   registerMePropGradient,
   resetMePropStats,
   unregisterMePropGradient,
@@ -150,6 +151,77 @@ describeEachBackend('the meProp gradient registry', () => {
       expect(differs).toBe(true);
       tf.dispose([x, y]);
       [plain, exact, sparse].forEach((m) => m.dispose());
+    });
+  });
+
+  describe('exclude: matmuls a scope leaves exact', () => {
+    /** Hidden relu layer (BatchMatMul) and an output layer whose activation picks the path (fused for softmax/linear). */
+    const make = (outActivation: 'softmax' | 'relu' | 'linear', seed = 1): tf.Sequential =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ units: 12, inputShape: [6], activation: 'relu', name: `hid${seed}`, kernelInitializer: tf.initializers.glorotNormal({ seed }) }),
+          tf.layers.dense({ units: 9, activation: outActivation, name: `out${seed}`, kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) }),
+        ],
+      });
+    /** Kernel gradients [hidden, out] of a squared loss against y. */
+    const kernelGrads = (m: tf.Sequential, x: tf.Tensor, y: tf.Tensor): tf.Tensor[] =>
+      tf.tidy(() => {
+        const vars = [m.layers[0].trainableWeights[0].read(), m.layers[1].trainableWeights[0].read()] as tf.Variable[];
+        const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, vars);
+        return vars.map((v) => grads[v.name]);
+      });
+
+    it.each(['softmax', 'relu', 'linear'] as const)('a layer named in exclude gets its exact gradient (output %s), the others meProp\'s', (act) => {
+      const m = make(act);
+      const x = tf.randomNormal([10, 6], 0, 1, 'float32', 3);
+      const y = tf.randomNormal([10, 9], 0, 1, 'float32', 4);
+      const [exactHidden, exactOut] = kernelGrads(m, x, y);
+      const config = { k: 2, mode: 'unified' as const };
+      const [sparseHidden, sparseOut] = withMeProp(config, () => kernelGrads(m, x, y));
+      expect(nonZeroColumns(sparseOut)).toBe(2); // without exclude the output layer is sparsified too
+      // Reference: the same network written with mePropMatMul for the hidden layer and tf.matMul for the output.
+      const [w1, b1, w2, b2] = m.getWeights();
+      const activate = (z: tf.Tensor) => (act === 'softmax' ? tf.softmax(z) : act === 'relu' ? tf.relu(z) : z);
+      const [refHidden, refOut] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.sub(activate(tf.add(tf.matMul(tf.relu(tf.add(mePropMatMul(x, a, config), b1)), b), b2)), y))),
+      )([w1, w2]);
+      for (const exclude of [['out1'], [(m.layers[1].trainableWeights[0].read() as tf.Variable).name], (n: string) => n.startsWith('out1/'), [m.layers[1].trainableWeights[0].read() as tf.Variable]]) {
+        const [h, o] = withMeProp({ ...config, exclude }, () => kernelGrads(m, x, y));
+        expectClose(o, refOut, 1e-5);
+        expectClose(h, refHidden, 1e-5);
+        expect(nonZeroColumns(h)).toBe(2);
+      }
+      expectClose(refOut, exactOut, 1e-5); // the output layer's gradient is exact: its inputs are the exact forward's
+      expect(nonZeroColumns(exactHidden)).toBeGreaterThan(2);
+      tf.dispose([refHidden, refOut]);
+      tf.dispose([x, y, exactHidden, exactOut, sparseHidden, sparseOut]);
+      m.dispose();
+    });
+
+    it('applies through model.fit, nests with the innermost exclude, and restores Identity and Reshape', async () => {
+      const kernels = ['Identity', 'Reshape', '_FusedMatMul'].map((n) => tf.getKernel(n, tf.getBackend()));
+      const m = make('softmax', 5);
+      m.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+      const x = tf.randomNormal([8, 6], 0, 1, 'float32', 6);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 9);
+      const before = m.layers[1].getWeights()[0].clone();
+      await withMeProp({ k: 2, mode: 'unified', exclude: ['out5'] }, () => m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 }));
+      expect(nonZeroColumns(tf.sub(m.layers[1].getWeights()[0], before))).toBe(9); // exact: every column moved
+      const inner = withMeProp({ k: 2, mode: 'unified', exclude: ['out5'] }, () => withMeProp({ k: 2, mode: 'unified' }, () => kernelGrads(m, x, y)));
+      expect(nonZeroColumns(inner[1])).toBe(2); // the inner scope has no exclude
+      expect(['Identity', 'Reshape', '_FusedMatMul'].map((n) => tf.getKernel(n, tf.getBackend()))).toEqual(kernels);
+      tf.dispose([x, y, before, ...inner]);
+      m.dispose();
+    });
+
+    it('rejects a bad exclude naming the entry', () => {
+      const m = make('softmax', 7);
+      expect(() => withMeProp({ k: 2, exclude: 'out7' as never }, () => 0)).toThrow(/config\.exclude must be an array of layer or variable names.*got 'out7'/);
+      expect(() => withMeProp({ k: 2, exclude: ['out7', ''] }, () => 0)).toThrow(/config\.exclude\[1\] must be a non-empty layer or variable name.*got ''/);
+      expect(() => withMeProp({ k: 2, exclude: [3 as never] }, () => 0)).toThrow(/config\.exclude\[0\].*got 3/);
+      expect(() => withMeProp({ k: 2, exclude: ['ouut7'] }, () => 0)).toThrow(/config\.exclude\[0\]: 'ouut7' matches no variable/);
+      expect(activeMePropConfig()).toBeNull();
+      m.dispose();
     });
   });
 

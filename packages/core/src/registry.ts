@@ -3,12 +3,26 @@
 // innermost active config applies; when the last scope ends the original gradients are put back.
 import * as tf from '@tensorflow/tfjs-core';
 import { MePropConfig, validateMePropConfig } from './config';
+import { Exclusion, installExclusionTracker, MePropExclude, uninstallExclusionTracker } from './gradients/excluded_operands';
 import { installFusedRecorder, uninstallFusedRecorder } from './gradients/fused_attrs_recorder';
 import { makeRuntime, MePropRuntime } from './sparse_backward';
 
+/**
+ * The config of a meProp scope (withMeProp, enableMeProp): a MePropConfig plus `exclude`, the matmuls the
+ * scope leaves exact: those with one of these variables among their operands (e.g. `exclude: ['out']` keeps
+ * the layer named 'out' exact). Layer names, variable names or tf.Variables, or a predicate over variable
+ * names; every name must match an existing variable when the scope starts.
+ */
+export interface MePropScopeConfig extends MePropConfig {
+  exclude?: MePropExclude;
+}
+
 /** What a meProp gradient function receives besides dy, the saved tensors and the attrs. */
 export interface MePropGradientContext {
-  /** The active meProp config and its random generator; null when no scope is active (compute the exact gradient). */
+  /**
+   * The active meProp config and its random generator; null when no scope is active, or when the scope's
+   * `exclude` covers one of the saved tensors (compute the exact gradient).
+   */
   runtime: MePropRuntime | null;
   /** tfjs's own gradient for the kernel, when one was registered before meProp took over. */
   original: tf.GradConfig | undefined;
@@ -40,13 +54,24 @@ export interface MePropHandle {
 }
 
 const specs = new Map<string, MePropGradientSpec>();
-const stack: Array<{ id: number; runtime: MePropRuntime }> = [];
+const stack: Array<{ id: number; runtime: MePropRuntime; exclusion: Exclusion | undefined }> = [];
 const originals = new Map<string, tf.GradConfig | undefined>();
 let installed = false;
 let nextId = 1;
 
 function activeRuntime(): MePropRuntime | null {
   return stack.length === 0 ? null : stack[stack.length - 1].runtime;
+}
+
+function activeExclusion(): Exclusion | undefined {
+  return stack.length === 0 ? undefined : stack[stack.length - 1].exclusion;
+}
+
+/** The runtime for a gradient with these saved tensors: null when the innermost scope excludes one of them. */
+function runtimeFor(saved: tf.Tensor[]): MePropRuntime | null {
+  const exclusion = activeExclusion();
+  if (exclusion !== undefined && saved.some((t) => t !== undefined && t !== null && exclusion.covers(t.dataId))) return null;
+  return activeRuntime();
 }
 
 function install(spec: MePropGradientSpec): void {
@@ -58,7 +83,7 @@ function install(spec: MePropGradientSpec): void {
     outputsToSave: spec.outputsToSave,
     saveAllInputs: spec.saveAllInputs,
     gradFunc: (dy, saved, attrs) => {
-      const runtime = activeRuntime();
+      const runtime = runtimeFor(saved);
       return spec.gradFunc(dy, saved, attrs, runtime, { runtime, original });
     },
   });
@@ -110,16 +135,19 @@ export function activeMePropConfig(): Readonly<MePropConfig> | null {
 }
 
 /**
- * Turns meProp on for every registered kernel until `restore()`. The scope must cover the forward pass and
+ * Turns meProp on for every registered kernel until `restore()` (except the matmuls `config.exclude` covers). The scope must cover the forward pass and
  * the gradient computation of the steps it should affect (e.g. the whole `model.fit` call).
  */
-export function enableMeProp(config: MePropConfig): MePropHandle {
+export function enableMeProp(config: MePropScopeConfig): MePropHandle {
   const resolved = validateMePropConfig(config, 'config');
-  const entry = { id: nextId++, runtime: makeRuntime(resolved) };
+  const exclusion = Exclusion.from((config as MePropScopeConfig).exclude, 'config.exclude');
+  const entry = { id: nextId++, runtime: makeRuntime(resolved), exclusion };
   stack.push(entry);
   if (!installed) {
     installed = true;
     installFusedRecorder();
+    // After the fused recorder, which also wraps Identity: uninstalled in the reverse order.
+    installExclusionTracker(activeExclusion);
     for (const spec of specs.values()) install(spec);
   }
   let active = true;
@@ -135,6 +163,7 @@ export function enableMeProp(config: MePropConfig): MePropHandle {
       if (i >= 0) stack.splice(i, 1);
       if (stack.length === 0 && installed) {
         for (const name of [...originals.keys()]) uninstall(name);
+        uninstallExclusionTracker();
         uninstallFusedRecorder();
         installed = false;
       }
@@ -150,7 +179,7 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
  * Runs `fn` with meProp on and restores the original gradients afterwards, also when `fn` throws or its
  * promise rejects. Returns what `fn` returns.
  */
-export function withMeProp<T>(config: MePropConfig, fn: () => T): T {
+export function withMeProp<T>(config: MePropScopeConfig, fn: () => T): T {
   if (typeof fn !== 'function') throw new Error(`withMeProp: fn must be a function, got ${typeof fn}`);
   const handle = enableMeProp(config);
   let result: T;
