@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '../index';
+import { mePropMatMul } from '@meprop/core';
 import { MePropForwardMatMul } from './kernel_names';
 
 describe('MePropForwardMatMul (cpu)', () => {
@@ -23,6 +24,22 @@ describe('MePropForwardMatMul (cpu)', () => {
     const ours = tf.engine().runKernel(MePropForwardMatMul, { a, b }, {}) as tf.Tensor;
     const theirs = tf.matMul(a, b);
     expect(ours.shape).toEqual([M, N]);
+    expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
+    tf.dispose([a, b, ours, theirs]);
+  });
+
+  test.each([
+    [false, false, [5, 7], [7, 3]],
+    [true, false, [7, 5], [7, 3]],
+    [false, true, [5, 7], [3, 7]],
+    [true, true, [7, 5], [3, 7]],
+    [false, false, [2, 5, 7], [7, 3]],
+  ])("core's MePropMatMul on cpu (this package's kernel) equals tf.matMul bit for bit (tA=%p, tB=%p, a %p, b %p)", (tA, tB, aShape, bShape) => {
+    const a = tf.randomNormal(aShape as number[], 0, 1, 'float32', 3);
+    const b = tf.randomNormal(bShape as number[], 0, 1, 'float32', 4);
+    const ours = mePropMatMul(a, b, { k: 2 }, tA as boolean, tB as boolean);
+    const theirs = tf.matMul(a, b, tA as boolean, tB as boolean);
+    expect(ours.shape).toEqual(theirs.shape);
     expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
     tf.dispose([a, b, ours, theirs]);
   });
