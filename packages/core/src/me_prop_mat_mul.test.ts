@@ -116,6 +116,22 @@ describeEachBackend('mePropMatMul', () => {
     });
   });
 
+  it('accepts a float32 operand cast from bool or int32 (cpu shares the source storage)', () => {
+    tf.tidy(() => {
+      const b = tf.randomNormal([13, 29], 0, 1, 'float32', 70);
+      const dy = tf.randomNormal([6, 29], 0, 1, 'float32', 71);
+      const mask = tf.less(tf.randomUniform([6, 13], 0, 1, 'float32', 72), 0.3);
+      for (const a of [tf.cast(mask, 'float32'), tf.cast(tf.cast(mask, 'int32'), 'float32')]) {
+        for (const mode of ['per-example', 'unified'] as const) {
+          const [ra, rb] = referenceGrads(a as tf.Tensor2D, b as tf.Tensor2D, dy as tf.Tensor2D, 4, mode, false, false);
+          const [ma, mb] = mePropGrads(a, b, dy, { k: 4, mode }, false, false);
+          expectClose(ma, ra, 1e-5);
+          expectClose(mb, rb, 1e-5);
+        }
+      }
+    });
+  });
+
   it('propagates NaN in dy instead of crashing or hanging', () => {
     tf.tidy(() => {
       const { a, b } = operands(4, 6, 10, false, false, 40);
