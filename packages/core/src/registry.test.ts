@@ -185,7 +185,7 @@ describeEachBackend('the meProp gradient registry', () => {
       const [refHidden, refOut] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
         tf.sum(tf.square(tf.sub(activate(tf.add(tf.matMul(tf.relu(tf.add(mePropMatMul(x, a, config), b1)), b), b2)), y))),
       )([w1, w2]);
-      for (const exclude of [['out1'], [(m.layers[1].trainableWeights[0].read() as tf.Variable).name], (n: string) => n.startsWith('out1/'), [m.layers[1].trainableWeights[0].read() as tf.Variable]]) {
+      for (const exclude of [['out1'], [(m.layers[1].trainableWeights[0].read() as tf.Variable).name], (n: string) => n.startsWith('out1/'), [m.layers[1].trainableWeights[0].read() as tf.Variable], [m.layers[1]]]) {
         const [h, o] = withMeProp({ ...config, exclude }, () => kernelGrads(m, x, y));
         expectClose(o, refOut, 1e-5);
         expectClose(h, refHidden, 1e-5);
@@ -217,7 +217,7 @@ describeEachBackend('the meProp gradient registry', () => {
     it('rejects a bad exclude naming the entry', () => {
       const m = make('softmax', 7);
       expect(() => withMeProp({ k: 2, exclude: 'out7' as never }, () => 0)).toThrow(/config\.exclude must be an array of layer or variable names.*got 'out7'/);
-      expect(() => withMeProp({ k: 2, exclude: ['out7', ''] }, () => 0)).toThrow(/config\.exclude\[1\] must be a non-empty layer or variable name.*got ''/);
+      expect(() => withMeProp({ k: 2, exclude: ['out7', ''] }, () => 0)).toThrow(/config\.exclude\[1\] must be a layer, a non-empty layer or variable name.*got ''/);
       expect(() => withMeProp({ k: 2, exclude: [3 as never] }, () => 0)).toThrow(/config\.exclude\[0\].*got 3/);
       expect(() => withMeProp({ k: 2, exclude: ['ouut7'] }, () => 0)).toThrow(/config\.exclude\[0\]: 'ouut7' matches no variable/);
       expect(activeMePropConfig()).toBeNull();

@@ -6,12 +6,22 @@
 // saved tensors for the variables or a mark.
 import * as tf from '@tensorflow/tfjs-core';
 
+/** A tfjs-layers layer (or anything with weights that read as variables): all its weights are excluded. */
+export interface LayerWithWeights {
+  readonly weights: ReadonlyArray<{ read(): tf.Tensor }>;
+}
+
 /**
- * Which matmuls a meProp scope leaves exact: layer names (all weights of that layer), variable names, or
- * the variables themselves; or a predicate over variable names (tfjs-layers names them `layer/kernel`,
+ * Which matmuls a meProp scope leaves exact: layers, layer names (all weights of that layer), variable names,
+ * or the variables themselves; or a predicate over variable names (tfjs-layers names them `layer/kernel`,
  * `layer/bias`, with a `_n` suffix when a name repeats).
  */
-export type MePropExclude = ReadonlyArray<string | tf.Variable> | ((variableName: string) => boolean);
+export type MePropExclude = ReadonlyArray<string | tf.Variable | LayerWithWeights> | ((variableName: string) => boolean);
+
+function isLayerWithWeights(e: unknown): e is LayerWithWeights {
+  const w = (e as { weights?: unknown } | null)?.weights;
+  return typeof e === 'object' && e !== null && Array.isArray(w) && w.every((x) => typeof (x as { read?: unknown }).read === 'function');
+}
 
 function registeredVariables(): tf.Variable[] {
   return Object.values(tf.engine().registeredVariables);
@@ -49,16 +59,16 @@ export class Exclusion {
     }
     const names = new Set(registeredVariables().map((v) => v.name));
     exclude.forEach((e, i) => {
-      if (e instanceof tf.Variable) return;
+      if (e instanceof tf.Variable || isLayerWithWeights(e)) return;
       if (typeof e !== 'string' || e.length === 0) {
-        throw new Error(`${argName}[${i}] must be a non-empty layer or variable name, or a tf.Variable, got ${describe(e)}`);
+        throw new Error(`${argName}[${i}] must be a layer, a non-empty layer or variable name, or a tf.Variable, got ${describe(e)}`);
       }
       // A typo would silently sparsify the layer meant to stay exact: the names must exist now.
       if (![...names].some((n) => nameMatches(e, n))) {
         throw new Error(`${argName}[${i}]: '${e}' matches no variable (a layer name or a variable name; build the model before the scope). Variables: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', ...' : ''}`);
       }
     });
-    return new Exclusion(exclude as ReadonlyArray<string | tf.Variable>);
+    return new Exclusion(exclude as ReadonlyArray<string | tf.Variable | LayerWithWeights>);
   }
 
   /** The excluded variables now (re-resolved when variables are created or disposed). */
@@ -68,10 +78,9 @@ export class Exclusion {
     if (count !== this.cachedCount) {
       this.cachedCount = count;
       const spec = this.spec;
-      this.cached =
-        typeof spec === 'function'
-          ? Object.values(all).filter((v) => spec(v.name))
-          : Object.values(all).filter((v) => spec.some((e) => (e instanceof tf.Variable ? e === v : nameMatches(e, v.name))));
+      const matches = (e: string | tf.Variable | LayerWithWeights, v: tf.Variable): boolean =>
+        typeof e === 'string' ? nameMatches(e, v.name) : e instanceof tf.Variable ? e === v : e.weights.some((w) => w.read() === v);
+      this.cached = typeof spec === 'function' ? Object.values(all).filter((v) => spec(v.name)) : Object.values(all).filter((v) => spec.some((e) => matches(e, v)));
     }
     return this.cached;
   }
