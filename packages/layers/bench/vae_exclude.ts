@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     const vars = vae.layers.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
     const opt = tf.train.adam(1e-3);
     const t0 = performance.now();
+    const cpu: number[] = [];
     let step = 0;
     for (let e = 0; e < epochs; e++) {
       for (let i = 0; i + batch <= n; i += batch, step++) {
@@ -89,13 +90,17 @@ async function main(): Promise<void> {
             const x = tf.slice(xTrain, [i, 0], [batch, -1]);
             opt.minimize(() => vaeLoss(vae, x, 1000 + step), false, vars);
           });
+        const c0 = process.cpuUsage();
         if (v.scope === null) run();
         else withMeProp(v.scope(vae), run);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
       }
     }
     const seconds = (performance.now() - t0) / 1000;
     const test = tf.tidy(() => vaeLoss(vae, xTest, 7).dataSync()[0]);
-    console.log(`${v.name.padEnd(52)} test loss ${test.toFixed(1).padStart(7)}   train ${seconds.toFixed(1)} s`);
+    const median = [...cpu].sort((a, b) => a - b)[Math.floor(cpu.length / 2)];
+    console.log(`${v.name.padEnd(52)} test loss ${test.toFixed(1).padStart(7)}   train ${seconds.toFixed(1)} s wall, step ${median.toFixed(1)} ms process CPU (median)`);
     opt.dispose();
     tf.dispose(vars);
   }
