@@ -214,6 +214,22 @@ describeEachBackend('the meProp gradient registry', () => {
       m.dispose();
     });
 
+    it('does not leak tensors across 30 training steps with exclude', async () => {
+      const m = make('softmax', 9);
+      const opt = tf.train.adam(0.01);
+      const x = tf.randomNormal([8, 6], 0, 1, 'float32', 10);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 9);
+      const step = () =>
+        withMeProp({ k: 2, mode: 'unified', exclude: ['out9'] }, () => {
+          opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar);
+        });
+      const { after1, afterN } = await tensorCountAfter(step, 30);
+      expect(afterN).toBe(after1);
+      tf.dispose([x, y]);
+      opt.dispose();
+      m.dispose();
+    });
+
     it('rejects a bad exclude naming the entry', () => {
       const m = make('softmax', 7);
       expect(() => withMeProp({ k: 2, exclude: 'out7' as never }, () => 0)).toThrow(/config\.exclude must be an array of layer or variable names.*got 'out7'/);
