@@ -135,12 +135,19 @@ function outputLayerNames(className: string, cfg: ModelConfig): Set<string> {
   return out;
 }
 
-/** The widest matmul output of a convertible layer entry (see MePropifyConvertedLayer.width). */
+/**
+ * The widest matmul output of a convertible layer entry (see MePropifyConvertedLayer.width): `units` (times
+ * the gate count of a recurrent layer), or `filters` for a convolution.
+ */
 function productWidth(entry: LayerEntry): number {
   const inner = WRAPPERS.has(entry.className) ? (entry.config.layer as LayerEntry) : entry;
   const cell = inner.config.cell as LayerEntry | undefined;
   const source = inner.className === 'RNN' && cell !== undefined ? cell : inner;
-  return Number(source.config.units) * (GATES[source.className] ?? 1);
+  const width = Number(source.config.units ?? source.config.filters) * (GATES[source.className] ?? 1);
+  if (!Number.isInteger(width) || width < 1) {
+    throw new Error(`mePropify: cannot tell the output width of layer '${layerName(entry)}' (${entry.className}): no units or filters in its config`);
+  }
+  return width;
 }
 
 function checkOptions(options: unknown): {
