@@ -34,3 +34,22 @@ export interface MePropScatterColumnsAttrs extends NamedAttrMap {
   N: number;
   rowsOut: boolean;
 }
+
+/**
+ * Unified selection without a host read: the k columns of dy with the largest Σ|dy| over the rows (NaN
+ * ranks highest). Inputs {dy [M, N]}; outputs [indices int32 [k] (in no particular order), values [M, k]].
+ */
+export const MePropSelectColumns = 'MePropSelectColumns';
+export interface MePropSelectColumnsAttrs extends NamedAttrMap {
+  k: number;
+}
+
+/**
+ * da of the unified backward: the kept columns of dy times the matching columns of op(b)ᵀ, gathered in the
+ * kernel. Inputs {values [M, k], indices [k], b}; output shaped like a.
+ */
+export const MePropGatherMatMul = 'MePropGatherMatMul';
+export interface MePropGatherMatMulAttrs extends NamedAttrMap {
+  transposeA: boolean;
+  transposeB: boolean;
+}

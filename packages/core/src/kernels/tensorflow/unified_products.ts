@@ -1,0 +1,41 @@
+// The products of meProp's unified backward on the `tensorflow` backend: da from the k kept columns
+// (gather + one small matmul, in one kernel so the gather never reads its indices on the host, as
+// tfjs-node's own GatherV2 kernel does), and the scatter of the k weight-gradient slices into a dense
+// gradient when one is needed.
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { MePropGatherMatMul, MePropGatherMatMulAttrs, MePropScatterColumns, MePropScatterColumnsAttrs } from '../../kernel_names';
+import { withNativeScope } from './native_ops';
+
+const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { values, indices, b } = inputs as Record<string, TensorInfo>;
+  const { transposeA, transposeB } = attrs as unknown as MePropGatherMatMulAttrs;
+  return withNativeScope(backend, (s) => {
+    const v = s.input(values); // [M, k]
+    // The kept columns of op(b) = W [K, N]: columns of b, or rows of b when it is stored transposed.
+    const wk = s.gather(s.input(b), s.input(indices), transposeB ? 0 : 1); // [K, k] or [k, K]
+    // dX [M, K] = v @ W_kᵀ; when a is stored transposed, produce dXᵀ [K, M] = W_k @ vᵀ directly.
+    const dx = transposeA ? s.matMul(wk.id, v, transposeB, true) : s.matMul(v, wk.id, false, !transposeB);
+    return s.output(dx);
+  });
+};
+
+const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { rows, indices } = inputs as Record<string, TensorInfo>;
+  const { N, rowsOut } = attrs as unknown as MePropScatterColumnsAttrs;
+  const [k, K] = rows.shape;
+  return withNativeScope(backend, (s) => {
+    const r = s.input(rows);
+    const idx = s.input(indices);
+    if (rowsOut) return s.output(s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, r, [N, K]));
+    // Columns of a [K, N] matrix: scatter element by element ((i, idx[t]) pairs), which costs k*K writes
+    // plus the zero fill, instead of scattering rows and transposing the whole [N, K] result.
+    const cols = s.transpose2D(r); // [K, k]
+    const pairs = s.pairs(idx, K, k, true);
+    return s.output(s.scatterNd(pairs.id, s.reshape(cols.id, [K * k]).id, [K, N]));
+  });
+};
+
+export const tensorflowUnifiedConfigs: KernelConfig[] = [
+  { kernelName: MePropGatherMatMul, backendName: 'tensorflow', kernelFunc: gatherMatMul },
+  { kernelName: MePropScatterColumns, backendName: 'tensorflow', kernelFunc: scatterColumns },
+];
