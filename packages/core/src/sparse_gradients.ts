@@ -109,9 +109,16 @@ class Session implements SparseGradientSession {
     for (const v of this.variables.values()) views.set(v.id, v);
     const saved = new Set<tf.Tensor>();
     for (const node of tape) for (const s of node.saved ?? []) saved.add(s);
+    // The engine saves copies of an op's inputs for its backward and tapes each copy (input x -> output);
+    // the copy's origin is read from there, which holds on every backend (wasm copies the data).
+    const origin = new Map<tf.Tensor, tf.Tensor>();
     for (const node of tape) {
       // Copies the engine made to save for a backward: never consumers of their own.
-      if (node.outputs.length === 1 && saved.has(node.outputs[0])) continue;
+      if (node.outputs.length === 1 && saved.has(node.outputs[0])) {
+        const src = Object.values(node.inputs)[0];
+        if (src !== undefined) origin.set(node.outputs[0], src);
+        continue;
+      }
       const names = Object.keys(node.inputs);
       const viewOf = (t: tf.Tensor | undefined) => (t === undefined ? undefined : views.get(t.id));
       // A reshape that only adds leading 1s (tf.fused.matMul's [K, N] -> [1, K, N]) keeps the same layout.
@@ -129,7 +136,7 @@ class Session implements SparseGradientSession {
         if (v === undefined) continue;
         this.consumers.set(v.id, (this.consumers.get(v.id) ?? 0) + 1);
         for (const s of node.saved ?? []) {
-          if (s.dataId === input.dataId && sameLayout(s.shape, v.shape)) this.claims.set(s, { variable: v });
+          if (origin.get(s) === input && sameLayout(s.shape, v.shape)) this.claims.set(s, { variable: v });
         }
       }
     }

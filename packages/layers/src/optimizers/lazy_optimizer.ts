@@ -1,7 +1,10 @@
 // The shared machinery of the sparse (lazy) optimizers: per-variable slots, the kernel call, save/load.
 import * as tf from '@tensorflow/tfjs-core';
+import { beginSparseGradients } from '@meprop/core';
+import type { SparseGradientSession, SparseSlices } from '@meprop/core';
 import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 import { compositeLazyUpdate } from './composite_update';
+import { hasSparseLazyUpdate, MePropSparseLazyUpdate, MePropSparseLazyUpdateAttrs } from './sparse_update_kernel';
 
 /** A named tensor, as tfjs's optimizers save their weights. */
 export interface NamedTensor {
@@ -42,10 +45,41 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   /** The kernel attrs of this step besides shapes (learning rate, betas, bias corrections). */
   protected abstract stepAttrs(step: number): LazyStepParams;
 
+  /**
+   * As tf.Optimizer.minimize (model.fit calls it). On backends with a sparse step (tensorflow), the
+   * gradients are computed in a sparse-gradient session of @meprop/core: the weights whose every gradient
+   * contribution came from a unified meProp product receive the k kept slices instead of a dense gradient,
+   * and only those slices are updated. Everything else (biases, exact layers, mixed contributions) gets the
+   * ordinary dense lazy step, with the same numbers.
+   */
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    if (!hasSparseLazyUpdate()) return super.minimize(f, returnCost, varList);
+    const vars = varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
+    const session = beginSparseGradients(vars);
+    try {
+      const { value, grads } = tf.variableGrads(session.wrap(f), varList);
+      try {
+        const entries: Array<[string, tf.Tensor]> = varList !== undefined ? varList.map((v) => [v.name, grads[v.name]]) : Object.entries(grads);
+        this.applyEntries(entries, session);
+      } finally {
+        tf.dispose(grads);
+      }
+      if (returnCost) return value;
+      value.dispose();
+      return null;
+    } finally {
+      session.end();
+    }
+  }
+
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const entries: Array<[string, tf.Tensor]> = Array.isArray(variableGradients)
       ? variableGradients.map((v) => [v.name, v.tensor] as [string, tf.Tensor])
       : Object.entries(variableGradients);
+    this.applyEntries(entries, null);
+  }
+
+  private applyEntries(entries: Array<[string, tf.Tensor]>, session: SparseGradientSession | null): void {
     const base = this.stepAttrs(this.iterations + 1);
     const useKernel = tf.getKernel(MePropLazyUpdate, tf.getBackend()) !== undefined;
     for (const [name, grad] of entries) {
@@ -53,24 +87,47 @@ export abstract class LazyOptimizer extends tf.Optimizer {
       const value = tf.engine().registeredVariables[name];
       if (value === undefined) throw new Error(`${this.getClassName()}.applyGradients: no variable named '${name}'`);
       const slots = this.slotsFor(name, value);
-      tf.tidy(() => {
-        const lazy = value.rank === 2;
-        const cols = lazy ? value.shape[1] : value.size;
-        const attrs: MePropLazyUpdateAttrs = { ...base, rule: this.rule, rows: lazy ? (value.shape[0] as number) : 1, cols: cols as number, lazy };
-        const g = grad.dtype === 'float32' ? grad : tf.cast(grad, 'float32');
-        let next: tf.Tensor[];
-        if (useKernel && value.dtype === 'float32') {
-          const inputs: tf.NamedTensorMap = { value, grad: g };
-          slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
-          next = tf.engine().runKernel(MePropLazyUpdate, inputs, attrs) as tf.Tensor[];
-        } else {
-          next = compositeLazyUpdate(value, g, slots.map((s) => s.variable), attrs);
-        }
-        value.assign(next[0]);
-        slots.forEach((s, i) => s.variable.assign(next[i + 1]));
-      });
+      const resolved = session === null ? null : session.resolve(value, grad);
+      if (resolved !== null && resolved.kind === 'sparse') {
+        this.sparseStep(value, slots, resolved.slices, base);
+        continue;
+      }
+      const dense = resolved === null ? grad : resolved.grad;
+      try {
+        tf.tidy(() => {
+          const lazy = value.rank === 2;
+          const cols = lazy ? value.shape[1] : value.size;
+          const attrs: MePropLazyUpdateAttrs = { ...base, rule: this.rule, rows: lazy ? (value.shape[0] as number) : 1, cols: cols as number, lazy };
+          const g = dense.dtype === 'float32' ? dense : tf.cast(dense, 'float32');
+          let next: tf.Tensor[];
+          if (useKernel && value.dtype === 'float32') {
+            const inputs: tf.NamedTensorMap = { value, grad: g };
+            slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
+            next = tf.engine().runKernel(MePropLazyUpdate, inputs, attrs) as tf.Tensor[];
+          } else {
+            next = compositeLazyUpdate(value, g, slots.map((s) => s.variable), attrs);
+          }
+          value.assign(next[0]);
+          slots.forEach((s, i) => s.variable.assign(next[i + 1]));
+        });
+      } finally {
+        if (resolved !== null && resolved.kind === 'dense' && resolved.owned) resolved.grad.dispose();
+      }
     }
     this.incrementIterations();
+  }
+
+  /** The lazy step from slices: only the slices' columns (or rows) of the weight and its slots change. */
+  private sparseStep(value: tf.Variable, slots: Slot[], slices: SparseSlices, base: LazyStepParams): void {
+    tf.tidy(() => {
+      const [rows, cols] = value.shape as [number, number];
+      const attrs: MePropSparseLazyUpdateAttrs = { ...base, rule: this.rule, rows, cols, lazy: true, axis: slices.axis, unique: slices.unique };
+      const inputs: tf.NamedTensorMap = { value, indices: slices.indices, rows: slices.rows };
+      slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
+      const next = tf.engine().runKernel(MePropSparseLazyUpdate, inputs, attrs) as tf.Tensor[];
+      value.assign(next[0]);
+      slots.forEach((s, i) => s.variable.assign(next[i + 1]));
+    });
   }
 
   private slotsFor(name: string, value: tf.Variable): Slot[] {

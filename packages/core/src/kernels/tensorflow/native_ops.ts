@@ -21,6 +21,7 @@ export interface NativeTensor {
 
 /** The part of tfjs-node's N-API binding we use. */
 interface TfBinding {
+  tensorDataSync(id: number): ArrayLike<number> | Uint8Array;
   executeOp(name: string, attrs: NativeAttr[], inputIds: number[], numOutputs: number): NativeTensor[];
   createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
   deleteTensor(id: number): void;
@@ -89,6 +90,11 @@ export class NativeScope {
     return this.op(name, attrs, inputs, 1)[0];
   }
 
+  /** Reads a bool scalar (a flag, never a data tensor). */
+  readBool(id: number): boolean {
+    return this.be.binding.tensorDataSync(id)[0] !== 0;
+  }
+
   /** A cached int32 constant (a shape, an axis, k, a row-index table). */
   constInt32(shape: number[], values: ArrayLike<number>): number {
     const key = `${shape.join('x')}:${Array.prototype.join.call(values, ',')}`;
@@ -139,6 +145,13 @@ export class NativeScope {
       id = this.be.binding.createTensor([], this.be.binding.TF_FLOAT, Float32Array.of(v));
       constants.set(key, id);
     }
+    return id;
+  }
+
+  /** A temporary float32 scalar (for values that change every call, e.g. Adam's bias corrections). */
+  float32(v: number): number {
+    const id = this.be.binding.createTensor([], this.be.binding.TF_FLOAT, Float32Array.of(v));
+    this.owned.push(id);
     return id;
   }
 

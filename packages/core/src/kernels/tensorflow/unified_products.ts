@@ -27,9 +27,14 @@ const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
     const r = s.input(rows);
     const idx = s.input(indices);
     if (rowsOut) return s.output(s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, r, [N, K]));
-    // Columns of a [K, N] matrix: scatter element by element ((i, idx[t]) pairs), which costs k*K writes
-    // plus the zero fill, instead of scattering rows and transposing the whole [N, K] result.
     const cols = s.transpose2D(r); // [K, k]
+    // Columns of a [K, N] matrix. Fastest: [K, k] @ one-hot(indices) [k, N], one small matmul writing the
+    // whole result. But 0 * NaN = NaN would smear a non-finite slice entry over its whole row, so when any
+    // entry is not finite (one flag read, not dy) scatter element by element instead: exact, slower.
+    if (s.readBool(s.op1('All', [s.bool('keep_dims', false), s.type('Tidx', 'int32')], [s.op1('IsFinite', [s.type('T', 'float32')], [cols.id]).id, s.constInt32([2], [0, 1])]).id)) {
+      const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)]);
+      return s.output(s.matMul(cols.id, oneHot.id, false, false));
+    }
     const pairs = s.pairs(idx, K, k, true);
     return s.output(s.scatterNd(pairs.id, s.reshape(cols.id, [K * k]).id, [K, N]));
   });
