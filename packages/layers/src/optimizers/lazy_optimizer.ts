@@ -15,6 +15,17 @@ export interface NamedTensor {
 interface Slot {
   originalName: string;
   variable: tf.Variable;
+  /** Stored as [cols, rows] (the sparse step along columns keeps slots that way; see sparse_update_kernel). */
+  transposed: boolean;
+}
+
+/** Puts a slot in the wanted layout (one transpose when it changes: sparse and dense steps rarely alternate). */
+function layout(slot: Slot, transposed: boolean): void {
+  if (slot.transposed === transposed) return;
+  const old = slot.variable;
+  slot.variable = tf.tidy(() => tf.transpose(old).variable(false));
+  old.dispose();
+  slot.transposed = transposed;
 }
 
 /** Throws unless v is a finite number satisfying `ok`; names the argument in the message. */
@@ -93,6 +104,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         continue;
       }
       const dense = resolved === null ? grad : resolved.grad;
+      slots.forEach((sl) => layout(sl, false));
       try {
         tf.tidy(() => {
           const lazy = value.rank === 2;
@@ -119,6 +131,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
 
   /** The lazy step from slices: only the slices' columns (or rows) of the weight and its slots change. */
   private sparseStep(value: tf.Variable, slots: Slot[], slices: SparseSlices, base: LazyStepParams): void {
+    slots.forEach((sl) => layout(sl, slices.axis === 1));
     tf.tidy(() => {
       const [rows, cols] = value.shape as [number, number];
       const attrs: MePropSparseLazyUpdateAttrs = { ...base, rule: this.rule, rows, cols, lazy: true, axis: slices.axis, unique: slices.unique };
@@ -137,6 +150,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
       s = this.slotNames.map((suffix) => ({
         originalName: `${name}/${suffix}`,
         variable: tf.tidy(() => tf.fill(value.shape, init, 'float32').variable(false)),
+        transposed: false,
       }));
       this.slots.set(name, s);
     }
@@ -152,6 +166,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   /** [iterations, then every variable's first slot, then every variable's second slot] (tfjs's order). */
   override async getWeights(): Promise<NamedTensor[]> {
     const all = [...this.slots.values()];
+    for (const s of all) s.forEach((x) => layout(x, false)); // saved in the weight's own layout
     const ordered = this.slotNames.flatMap((_, i) => all.map((s) => ({ name: s[i].originalName, tensor: s[i].variable as tf.Tensor })));
     return [await this.saveIterations(), ...ordered];
   }
@@ -170,7 +185,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         s = new Array<Slot>(this.slotNames.length);
         this.slots.set(varName, s);
       }
-      s[i] = { originalName: name, variable: tensor.variable(false) };
+      s[i] = { originalName: name, variable: tensor.variable(false), transposed: false };
     }
   }
 }

@@ -9,7 +9,9 @@ import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 
 /**
  * Inputs {value [R, C], indices int32 [n], rows [n, L], slot0?, slot1?}; outputs [value, ...slots]. Slices
- * along `axis` (0: rows of the weight, 1: columns, given as rows [n, R]). Duplicate indices (several
+ * along `axis` (0: rows of the weight, 1: columns, given as rows [n, R]). For axis 1 the slots are stored
+ * transposed ([C, R]), so that every slot access is a gather and a scatter of whole rows (contiguous), not
+ * of scattered single entries; the optimizer keeps track of that layout. Duplicate indices (several
  * contributions) are summed first unless `unique`. A slice whose gradient is all zero is skipped, as the
  * dense lazy step skips an all-zero column, so both paths give the same numbers.
  */
@@ -27,25 +29,45 @@ function unary(s: NativeScope, op: string, a: number): number {
   return s.op1(op, [s.type('T', 'float32')], [a]).id;
 }
 
-/** The rule on gathered slices: [value, ...slots] after one step (same operation order as the cpu kernel). */
-function step(s: NativeScope, a: MePropSparseLazyUpdateAttrs, g: number, w: number, slots: number[]): number[] {
+/**
+ * The rule on gathered slices [n, L]: the amount to subtract from the weight, and the slots after the step
+ * (the same operations in the same order as the cpu kernel: w -= delta).
+ */
+function step(s: NativeScope, a: MePropSparseLazyUpdateAttrs, g: number, slots: number[]): { delta: number; slots: number[] } {
   const mul = (x: number, y: number) => binary(s, 'Mul', x, y);
   const add = (x: number, y: number) => binary(s, 'AddV2', x, y);
   const div = (x: number, y: number) => binary(s, 'RealDiv', x, y);
-  const sub = (x: number, y: number) => binary(s, 'Sub', x, y);
   const c = (v: number) => s.float32(v);
   if (a.rule === 'adam') {
     const [m, v] = slots;
     const m2 = add(mul(m, c(a.beta1)), mul(g, c(1 - a.beta1)));
     const v2 = add(mul(v, c(a.beta2)), mul(mul(g, g), c(1 - a.beta2)));
-    const stepSize = div(mul(c(a.learningRate), div(m2, c(a.correction1))), add(unary(s, 'Sqrt', div(v2, c(a.correction2))), c(a.epsilon)));
-    return [sub(w, stepSize), m2, v2];
+    return { delta: div(mul(c(a.learningRate), div(m2, c(a.correction1))), add(unary(s, 'Sqrt', div(v2, c(a.correction2))), c(a.epsilon))), slots: [m2, v2] };
   }
   if (a.rule === 'adagrad') {
     const acc2 = add(slots[0], mul(g, g));
-    return [sub(w, div(mul(c(a.learningRate), g), unary(s, 'Sqrt', add(acc2, c(a.epsilon))))), acc2];
+    return { delta: div(mul(c(a.learningRate), g), unary(s, 'Sqrt', add(acc2, c(a.epsilon)))), slots: [acc2] };
   }
-  return [sub(w, mul(c(a.learningRate), g))];
+  return { delta: mul(c(a.learningRate), g), slots: [] };
+}
+
+function scatterRows(s: NativeScope, target: number, idx: number, n: number, rows: number): NativeTensor {
+  return s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [target, s.reshape(idx, [n, 1], 'int32').id, rows]);
+}
+
+/** w [R, C] minus delta [n, R] in the columns idx: w - deltaᵀ @ one-hot(idx), exact for finite deltas. */
+function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, R: number, C: number, n: number): NativeTensor {
+  const finite = s.op1('All', [s.bool('keep_dims', false), s.type('Tidx', 'int32')], [s.op1('IsFinite', [s.type('T', 'float32')], [delta]).id, s.constInt32([2], [0, 1])]);
+  if (s.readBool(finite.id)) {
+    // One small matmul writes the whole [R, C] difference (0 * x = 0 exactly for finite x): far cheaper on
+    // TensorFlow than n*R single-entry gathers and scatters.
+    const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)]);
+    return s.op1('Sub', [s.type('T', 'float32')], [w, s.matMul(delta, oneHot.id, true, false).id]);
+  }
+  // A NaN or infinity would spread along its row through the matmul: update entry by entry instead.
+  const pairs = s.pairs(idx, R, n, true);
+  const next = binary(s, 'Sub', s.gather(w, idx, 1).id, s.transpose2D(delta).id);
+  return s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [w, pairs.id, s.reshape(next, [R * n]).id]);
 }
 
 const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -54,31 +76,30 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const slotInfos = [inputs.slot0, inputs.slot1].filter((t): t is TensorInfo => t !== undefined);
   return withNativeScope(backend, (s) => {
     let idx: NativeTensor = { id: s.input(indices), shape: indices.shape, dtype: 0 };
-    let r = s.input(rows);
+    let g = s.input(rows); // [n, L]
     if (!a.unique) {
       const [uniq, pos] = s.op('Unique', [s.type('T', 'int32'), s.type('out_idx', 'int32')], [idx.id], 2);
       const count = s.op1('Size', [s.type('T', 'int32'), s.type('out_type', 'int32')], [uniq.id]);
-      r = s.op1('UnsortedSegmentSum', [s.type('T', 'float32'), s.type('Tindices', 'int32'), s.type('Tnumsegments', 'int32')], [r, pos.id, count.id]).id;
+      g = s.op1('UnsortedSegmentSum', [s.type('T', 'float32'), s.type('Tindices', 'int32'), s.type('Tnumsegments', 'int32')], [g, pos.id, count.id]).id;
       idx = uniq;
     }
     const n = idx.shape[0];
-    const R = value.shape[0];
-    // Work in the weight's own layout: [R, n] columns (axis 1) or [n, C] rows (axis 0).
-    const g = a.axis === 1 ? s.transpose2D(r).id : r;
-    const targets = [value, ...slotInfos].map((t) => s.input(t));
-    const old = targets.map((t) => s.gather(t, idx.id, a.axis).id);
-    let next = step(s, a, g, old[0], old.slice(1));
+    const [R, C] = value.shape;
+    const w = s.input(value);
+    const slots = slotInfos.map((t) => s.input(t)); // rows [C, R] (axis 1, stored transposed) or [R, C]
+    const oldSlots = slots.map((t) => s.gather(t, idx.id, 0).id);
+    let { delta, slots: newSlots } = step(s, a, g, oldSlots);
     if (a.lazy) {
       // A slice takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
       const nonZero = s.op1('LogicalOr', [], [s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g, s.scalarFloat32(0)]).id, unary(s, 'IsNan', g)]);
-      const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(a.axis === 1 ? 0 : 1)]);
-      next = next.map((t, i) => s.op1('SelectV2', [s.type('T', 'float32')], [touched.id, t, old[i]]).id);
+      const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(1)]).id; // [n, 1]
+      const keep = (t: number, old: number) => s.op1('SelectV2', [s.type('T', 'float32')], [touched, t, old]).id;
+      delta = keep(delta, s.scalarFloat32(0));
+      newSlots = newSlots.map((t, i) => keep(t, oldSlots[i]));
     }
-    const where = a.axis === 1 ? s.pairs(idx.id, R, n, true).id : s.reshape(idx.id, [n, 1], 'int32').id;
-    return next.map((t, i) => {
-      const updates = a.axis === 1 ? s.reshape(t, [R * n]).id : t;
-      return s.output(s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [targets[i], where, updates]));
-    });
+    const nextW =
+      a.axis === 1 ? subtractColumns(s, w, idx.id, delta, R, C, n) : scatterRows(s, w, idx.id, n, binary(s, 'Sub', s.gather(w, idx.id, 0).id, delta));
+    return [s.output(nextW), ...newSlots.map((t, i) => s.output(scatterRows(s, slots[i], idx.id, n, t)))];
   });
 };
 
