@@ -4,6 +4,7 @@ import { beginSparseGradients } from '@meprop/core';
 import type { SparseGradientSession, SparseSlices } from '@meprop/core';
 import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 import { compositeLazyUpdate } from './composite_update';
+import './tensorflow_lazy_update';
 import { hasSparseLazyUpdate, MePropSparseLazyUpdate, MePropSparseLazyUpdateAttrs } from './sparse_update_kernel';
 
 /** A named tensor, as tfjs's optimizers save their weights. */

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { NativeScope, NativeTensor, withNativeScope } from '@meprop/core';
 import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
+import { binary, step, unary } from './native_rules';
 
 /**
  * Inputs {value [R, C], indices int32 [n], rows [n, L], slot0?, slot1?}; outputs [value, ...slots]. Slices
@@ -19,36 +20,6 @@ export const MePropSparseLazyUpdate = 'MePropSparseLazyUpdate';
 export interface MePropSparseLazyUpdateAttrs extends MePropLazyUpdateAttrs, NamedAttrMap {
   axis: 0 | 1;
   unique: boolean;
-}
-
-function binary(s: NativeScope, op: string, a: number, b: number): number {
-  return s.op1(op, [s.type('T', 'float32')], [a, b]).id;
-}
-
-function unary(s: NativeScope, op: string, a: number): number {
-  return s.op1(op, [s.type('T', 'float32')], [a]).id;
-}
-
-/**
- * The rule on gathered slices [n, L]: the amount to subtract from the weight, and the slots after the step
- * (the same operations in the same order as the cpu kernel: w -= delta).
- */
-function step(s: NativeScope, a: MePropSparseLazyUpdateAttrs, g: number, slots: number[]): { delta: number; slots: number[] } {
-  const mul = (x: number, y: number) => binary(s, 'Mul', x, y);
-  const add = (x: number, y: number) => binary(s, 'AddV2', x, y);
-  const div = (x: number, y: number) => binary(s, 'RealDiv', x, y);
-  const c = (v: number) => s.float32(v);
-  if (a.rule === 'adam') {
-    const [m, v] = slots;
-    const m2 = add(mul(m, c(a.beta1)), mul(g, c(1 - a.beta1)));
-    const v2 = add(mul(v, c(a.beta2)), mul(mul(g, g), c(1 - a.beta2)));
-    return { delta: div(mul(c(a.learningRate), div(m2, c(a.correction1))), add(unary(s, 'Sqrt', div(v2, c(a.correction2))), c(a.epsilon))), slots: [m2, v2] };
-  }
-  if (a.rule === 'adagrad') {
-    const acc2 = add(slots[0], mul(g, g));
-    return { delta: div(mul(c(a.learningRate), g), unary(s, 'Sqrt', add(acc2, c(a.epsilon)))), slots: [acc2] };
-  }
-  return { delta: mul(c(a.learningRate), g), slots: [] };
 }
 
 function scatterRows(s: NativeScope, target: number, idx: number, n: number, rows: number): NativeTensor {
