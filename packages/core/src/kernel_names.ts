@@ -53,3 +53,15 @@ export interface MePropGatherMatMulAttrs extends NamedAttrMap {
   transposeA: boolean;
   transposeB: boolean;
 }
+
+/**
+ * dW of the unified backward in one kernel: the k slices [k, K] = valuesᵀ @ op(a), and, when `dense`, their
+ * scatter into a gradient shaped like b. Inputs {values [M, k], indices [k], a}; output rows or dW.
+ */
+export const MePropUnifiedGradB = 'MePropUnifiedGradB';
+export interface MePropUnifiedGradBAttrs extends NamedAttrMap {
+  transposeA: boolean;
+  transposeB: boolean;
+  N: number;
+  dense: boolean;
+}

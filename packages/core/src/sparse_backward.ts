@@ -10,6 +10,8 @@ import {
   MePropSparseGradA,
   MePropSparseGradAttrs,
   MePropSparseGradB,
+  MePropUnifiedGradB,
+  MePropUnifiedGradBAttrs,
 } from './kernel_names';
 import { Rng } from './rng';
 import { hasColumnSelectKernel, hasMePropKernels, selectColumns, selectEntries, Selection } from './selection';
@@ -70,6 +72,12 @@ function unifiedGrads(
       return transposeA ? tf.transpose(dX) : dX;
     },
     b: () => {
+      if (tf.getKernel(MePropUnifiedGradB, backend) !== undefined) {
+        // One kernel for the slices (and their scatter): fixed costs per tfjs op dominate at these sizes.
+        const attrs: MePropUnifiedGradBAttrs = { transposeA, transposeB, N, dense: sink === null };
+        const out = tf.engine().runKernel(MePropUnifiedGradB, { values, indices: shared, a }, attrs) as tf.Tensor;
+        return sink === null ? out : sink.accept(shared, out as tf.Tensor2D, transposeB ? 0 : 1);
+      }
       const rows = tf.matMul(values, a, true, transposeA) as tf.Tensor2D; // [k, K]: the kept slices of dW
       if (sink !== null) return sink.accept(shared, rows, transposeB ? 0 : 1);
       if (tf.getKernel(MePropScatterColumns, backend) !== undefined) {

@@ -3,8 +3,15 @@
 // tfjs-node's own GatherV2 kernel does), and the scatter of the k weight-gradient slices into a dense
 // gradient when one is needed.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { MePropGatherMatMul, MePropGatherMatMulAttrs, MePropScatterColumns, MePropScatterColumnsAttrs } from '../../kernel_names';
-import { withNativeScope } from './native_ops';
+import {
+  MePropGatherMatMul,
+  MePropGatherMatMulAttrs,
+  MePropScatterColumns,
+  MePropScatterColumnsAttrs,
+  MePropUnifiedGradB,
+  MePropUnifiedGradBAttrs,
+} from '../../kernel_names';
+import { NativeScope, NativeTensor, withNativeScope } from './native_ops';
 
 const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const { values, indices, b } = inputs as Record<string, TensorInfo>;
@@ -19,28 +26,42 @@ const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+/** The k slices [k, K] scattered into [N, K] (rowsOut) or into the columns of [K, N]. */
+function scatter(s: NativeScope, r: number, idx: number, k: number, K: number, N: number, rowsOut: boolean): NativeTensor {
+  if (rowsOut) return s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, r, [N, K]);
+  const cols = s.transpose2D(r); // [K, k]
+  // Columns of a [K, N] matrix. Fastest: [K, k] @ one-hot(indices) [k, N], one small matmul writing the
+  // whole result. But 0 * NaN = NaN would smear a non-finite slice entry over its whole row, so when any
+  // entry is not finite (one flag read, not dy) scatter element by element instead: exact, slower.
+  const finite = s.op1('All', [s.bool('keep_dims', false), s.type('Tidx', 'int32')], [s.op1('IsFinite', [s.type('T', 'float32')], [cols.id]).id, s.constInt32([2], [0, 1])]);
+  if (s.readBool(finite.id)) {
+    const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)]);
+    return s.matMul(cols.id, oneHot.id, false, false);
+  }
+  const pairs = s.pairs(idx, K, k, true);
+  return s.scatterNd(pairs.id, s.reshape(cols.id, [K * k]).id, [K, N]);
+}
+
 const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
   const { rows, indices } = inputs as Record<string, TensorInfo>;
   const { N, rowsOut } = attrs as unknown as MePropScatterColumnsAttrs;
   const [k, K] = rows.shape;
+  return withNativeScope(backend, (s) => s.output(scatter(s, s.input(rows), s.input(indices), k, K, N, rowsOut)));
+};
+
+const unifiedGradB: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { values, indices, a } = inputs as Record<string, TensorInfo>;
+  const { transposeA, transposeB, N, dense } = attrs as unknown as MePropUnifiedGradBAttrs;
+  const k = values.shape[1];
+  const K = transposeA ? a.shape[0] : a.shape[1];
   return withNativeScope(backend, (s) => {
-    const r = s.input(rows);
-    const idx = s.input(indices);
-    if (rowsOut) return s.output(s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, r, [N, K]));
-    const cols = s.transpose2D(r); // [K, k]
-    // Columns of a [K, N] matrix. Fastest: [K, k] @ one-hot(indices) [k, N], one small matmul writing the
-    // whole result. But 0 * NaN = NaN would smear a non-finite slice entry over its whole row, so when any
-    // entry is not finite (one flag read, not dy) scatter element by element instead: exact, slower.
-    if (s.readBool(s.op1('All', [s.bool('keep_dims', false), s.type('Tidx', 'int32')], [s.op1('IsFinite', [s.type('T', 'float32')], [cols.id]).id, s.constInt32([2], [0, 1])]).id)) {
-      const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)]);
-      return s.output(s.matMul(cols.id, oneHot.id, false, false));
-    }
-    const pairs = s.pairs(idx, K, k, true);
-    return s.output(s.scatterNd(pairs.id, s.reshape(cols.id, [K * k]).id, [K, N]));
+    const rows = s.matMul(s.input(values), s.input(a), true, transposeA); // [k, K]: valuesᵀ @ op(a)
+    return s.output(dense ? scatter(s, rows.id, s.input(indices), k, K, N, transposeB) : rows);
   });
 };
 
 export const tensorflowUnifiedConfigs: KernelConfig[] = [
   { kernelName: MePropGatherMatMul, backendName: 'tensorflow', kernelFunc: gatherMatMul },
   { kernelName: MePropScatterColumns, backendName: 'tensorflow', kernelFunc: scatterColumns },
+  { kernelName: MePropUnifiedGradB, backendName: 'tensorflow', kernelFunc: unifiedGradB },
 ];
