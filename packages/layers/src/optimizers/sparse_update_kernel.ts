@@ -28,8 +28,7 @@ function scatterRows(s: NativeScope, target: number, idx: number, n: number, row
 
 /** w [R, C] minus delta [n, R] in the columns idx: w - deltaᵀ @ one-hot(idx), exact for finite deltas. */
 function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, R: number, C: number, n: number): NativeTensor {
-  const finite = s.op1('All', [s.bool('keep_dims', false), s.type('Tidx', 'int32')], [s.op1('IsFinite', [s.type('T', 'float32')], [delta]).id, s.constInt32([2], [0, 1])]);
-  if (s.readBool(finite.id)) {
+  if (s.readFiniteSum(delta)) {
     // One small matmul writes the whole [R, C] difference (0 * x = 0 exactly for finite x): far cheaper on
     // TensorFlow than n*R single-entry gathers and scatters.
     const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)]);

@@ -95,6 +95,16 @@ export class NativeScope {
     return this.be.binding.tensorDataSync(id)[0] !== 0;
   }
 
+  /**
+   * Whether every entry of a float tensor is finite, from one number read back: the sum is finite when all
+   * entries are (an overflow to infinity only sends the caller to its exact path).
+   */
+  readFiniteSum(id: number, rank = 2): boolean {
+    const axes = this.constInt32([rank], Array.from({ length: rank }, (_, i) => i));
+    const total = this.op1('Sum', [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')], [id, axes]);
+    return Number.isFinite(this.be.binding.tensorDataSync(total.id)[0]);
+  }
+
   /** A cached int32 constant (a shape, an axis, k, a row-index table). */
   constInt32(shape: number[], values: ArrayLike<number>): number {
     const key = `${shape.join('x')}:${Array.prototype.join.call(values, ',')}`;

@@ -26,27 +26,28 @@ const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
-/** The k slices [k, K] scattered into [N, K] (rowsOut) or into the columns of [K, N]. */
-function scatter(s: NativeScope, r: number, idx: number, k: number, K: number, N: number, rowsOut: boolean): NativeTensor {
-  if (rowsOut) return s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, r, [N, K]);
-  const cols = s.transpose2D(r); // [K, k]
+/** The k slices scattered into [N, K] (rowsOut: from rows [k, K]) or into the columns of [K, N] (from cols [K, k]). */
+function scatter(s: NativeScope, slices: number, idx: number, k: number, K: number, N: number, rowsOut: boolean): NativeTensor {
+  if (rowsOut) return s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, slices, [N, K]);
   // Columns of a [K, N] matrix. Fastest: [K, k] @ one-hot(indices) [k, N], one small matmul writing the
-  // whole result. But 0 * NaN = NaN would smear a non-finite slice entry over its whole row, so when any
-  // entry is not finite (one flag read, not dy) scatter element by element instead: exact, slower.
-  const finite = s.op1('All', [s.bool('keep_dims', false), s.type('Tidx', 'int32')], [s.op1('IsFinite', [s.type('T', 'float32')], [cols.id]).id, s.constInt32([2], [0, 1])]);
-  if (s.readBool(finite.id)) {
+  // whole result. But 0 * NaN = NaN would smear a non-finite entry over its whole row, so unless the sum of
+  // the slices is finite (one number read back, not dy) they are scattered entry by entry: exact, slower.
+  if (s.readFiniteSum(slices)) {
     const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)]);
-    return s.matMul(cols.id, oneHot.id, false, false);
+    return s.matMul(slices, oneHot.id, false, false);
   }
   const pairs = s.pairs(idx, K, k, true);
-  return s.scatterNd(pairs.id, s.reshape(cols.id, [K * k]).id, [K, N]);
+  return s.scatterNd(pairs.id, s.reshape(slices, [K * k]).id, [K, N]);
 }
 
 const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
   const { rows, indices } = inputs as Record<string, TensorInfo>;
   const { N, rowsOut } = attrs as unknown as MePropScatterColumnsAttrs;
   const [k, K] = rows.shape;
-  return withNativeScope(backend, (s) => s.output(scatter(s, s.input(rows), s.input(indices), k, K, N, rowsOut)));
+  return withNativeScope(backend, (s) => {
+    const r = s.input(rows);
+    return s.output(scatter(s, rowsOut ? r : s.transpose2D(r).id, s.input(indices), k, K, N, rowsOut));
+  });
 };
 
 const unifiedGradB: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -55,8 +56,13 @@ const unifiedGradB: KernelFunc = ({ inputs, backend, attrs }) => {
   const k = values.shape[1];
   const K = transposeA ? a.shape[0] : a.shape[1];
   return withNativeScope(backend, (s) => {
-    const rows = s.matMul(s.input(values), s.input(a), true, transposeA); // [k, K]: valuesᵀ @ op(a)
-    return s.output(dense ? scatter(s, rows.id, s.input(indices), k, K, N, transposeB) : rows);
+    const v = s.input(values);
+    const x = s.input(a);
+    // The slices as rows [k, K] = valuesᵀ @ op(a) (what an optimizer takes, and rows of a [N, K] weight), or
+    // straight as the columns [K, k] = op(a)ᵀ @ values of a [K, N] weight: no transpose.
+    if (!dense) return s.output(s.matMul(v, x, true, transposeA));
+    const slices = transposeB ? s.matMul(v, x, true, transposeA) : s.matMul(x, v, !transposeA, false);
+    return s.output(scatter(s, slices.id, s.input(indices), k, K, N, transposeB));
   });
 };
 
