@@ -75,6 +75,30 @@ interface Target {
   variable: tf.Variable;
 }
 
+/**
+ * Zero tensors the engine receives in place of dense weight gradients, one per shape, kept between sessions
+ * (allocating and clearing a [784, 500] zero every step costs more than the sparse update). Owned by whoever
+ * opens the sessions (an optimizer); `dispose()` frees them.
+ */
+export class SparseGradientZeros {
+  private readonly byShape = new Map<string, tf.Tensor>();
+
+  get(shape: number[]): tf.Tensor {
+    const key = shape.join('x');
+    let z = this.byShape.get(key);
+    if (z === undefined || z.isDisposed) {
+      z = tf.keep(tf.fill(shape, 0, 'float32'));
+      this.byShape.set(key, z);
+    }
+    return z;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.byShape.values()]);
+    this.byShape.clear();
+  }
+}
+
 class Session implements SparseGradientSession {
   private readonly variables: Map<number, tf.Variable>;
   private readonly depth: number;
@@ -83,14 +107,17 @@ class Session implements SparseGradientSession {
   /** Variable id -> number of (op, input) pairs consuming it on the tape; -1 when the tape was not read. */
   private readonly consumers = new Map<number, number>();
   private readonly recorded = new Map<number, Array<{ indices: tf.Tensor1D; rows: tf.Tensor2D; axis: 0 | 1 }>>();
-  private readonly zeros = new Map<number, tf.Tensor>();
+  private readonly zeros: SparseGradientZeros;
+  private readonly ownsZeros: boolean;
   private readonly merged: tf.Tensor[] = [];
   private tapeRead = false;
   active = true;
 
-  constructor(variables: readonly tf.Variable[]) {
+  constructor(variables: readonly tf.Variable[], zeros: SparseGradientZeros | undefined) {
     this.variables = new Map(variables.map((v) => [v.id, v]));
     this.depth = engineState().gradientDepth;
+    this.ownsZeros = zeros === undefined;
+    this.zeros = zeros ?? new SparseGradientZeros();
   }
 
   wrap<T extends tf.Tensor>(f: () => T): () => T {
@@ -153,12 +180,7 @@ class Session implements SparseGradientSession {
         const list = this.recorded.get(v.id) ?? [];
         list.push({ indices: tf.keep(tf.clone(indices)), rows: tf.keep(rows), axis });
         this.recorded.set(v.id, list);
-        let zero = this.zeros.get(v.id);
-        if (zero === undefined) {
-          zero = tf.keep(tf.fill(v.shape, 0, 'float32'));
-          this.zeros.set(v.id, zero);
-        }
-        return tf.clone(zero); // the engine disposes its copy; the session disposes `zero`
+        return tf.clone(this.zeros.get(v.shape)); // the engine disposes its copy, not the cached zero
       },
     };
   }
@@ -198,9 +220,9 @@ class Session implements SparseGradientSession {
     const i = sessions.indexOf(this);
     if (i >= 0) sessions.splice(i, 1);
     for (const list of this.recorded.values()) for (const c of list) tf.dispose([c.indices, c.rows]);
-    tf.dispose([...this.zeros.values(), ...this.merged]);
+    tf.dispose(this.merged);
+    if (this.ownsZeros) this.zeros.dispose();
     this.recorded.clear();
-    this.zeros.clear();
     this.merged.length = 0;
     this.claims.clear();
   }
@@ -230,13 +252,17 @@ const sessions: Session[] = [];
 
 /**
  * Opens a sparse-gradient session for `variables` (for optimizers: see the file comment). End it with
- * `end()` in a `finally`, after the update.
+ * `end()` in a `finally`, after the update. `zeros`: a cache to reuse the engine's zero gradients across
+ * sessions (an optimizer keeps one for its lifetime); without it each session allocates and frees its own.
  */
-export function beginSparseGradients(variables: readonly tf.Variable[]): SparseGradientSession {
+export function beginSparseGradients(variables: readonly tf.Variable[], zeros?: SparseGradientZeros): SparseGradientSession {
   if (!Array.isArray(variables) || variables.some((v) => !(v instanceof tf.Variable))) {
     throw new Error('beginSparseGradients: variables must be an array of tf.Variable');
   }
-  const s = new Session(variables);
+  if (zeros !== undefined && !(zeros instanceof SparseGradientZeros)) {
+    throw new Error(`beginSparseGradients: zeros must be a SparseGradientZeros or undefined, got ${typeof zeros}`);
+  }
+  const s = new Session(variables, zeros);
   sessions.push(s);
   return s;
 }

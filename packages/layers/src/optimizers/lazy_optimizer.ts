@@ -1,6 +1,6 @@
 // The shared machinery of the sparse (lazy) optimizers: per-variable slots, the kernel call, save/load.
 import * as tf from '@tensorflow/tfjs-core';
-import { beginSparseGradients } from '@meprop/core';
+import { beginSparseGradients, SparseGradientZeros } from '@meprop/core';
 import type { SparseGradientSession, SparseSlices } from '@meprop/core';
 import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 import { compositeLazyUpdate } from './composite_update';
@@ -48,6 +48,8 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   protected abstract readonly slotNames: readonly string[];
   protected abstract readonly rule: LazyRule;
   private slots = new Map<string, Slot[]>();
+  /** The zero gradients the engine gets for weights whose gradients stay sparse (kept, like the slots). */
+  private readonly sparseZeros = new SparseGradientZeros();
 
   /** The value a new slot starts from (Adagrad's initial accumulator). */
   protected slotInitialValue(): number {
@@ -67,7 +69,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     if (!hasSparseLazyUpdate()) return super.minimize(f, returnCost, varList);
     const vars = varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
-    const session = beginSparseGradients(vars);
+    const session = beginSparseGradients(vars, this.sparseZeros);
     try {
       const { value, grads } = tf.variableGrads(session.wrap(f), varList);
       try {
@@ -160,6 +162,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
 
   override dispose(): void {
     super.dispose();
+    this.sparseZeros.dispose();
     for (const s of this.slots.values()) s.forEach((x) => x.variable.dispose());
     this.slots.clear();
   }
