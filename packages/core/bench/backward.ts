@@ -2,7 +2,7 @@
 // Usage: npx tsx packages/core/bench/backward.ts [--backend cpu|wasm|tensorflow] [--reps 50]
 //        [--shape 32x500x500] [--k 20]
 import * as tf from '@tensorflow/tfjs';
-import { beginSparseGradients, mePropMatMul, mePropMatMulGrads, MePropMode } from '../src/index';
+import { beginSparseGradients, mePropMatMul, mePropMatMulGrads, MePropMode, SparseGradientZeros } from '../src/index';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,8 +67,9 @@ async function main(): Promise<void> {
   // Forward + backward as a training step with a lazy optimizer sees it: unified, the weight's gradient kept as
   // its k slices (a sparse-gradient session, as sparseAdam opens in minimize), no dense dW built.
   const wv = tf.variable(w, true, 'bench_w');
+  const zeros = new SparseGradientZeros(); // kept across steps, as the lazy optimizers keep theirs
   const sparseDw = () => {
-    const session = beginSparseGradients([wv]);
+    const session = beginSparseGradients([wv], zeros);
     try {
       tf.tidy(() => {
         const loss = () => tf.sum(tf.mul(mePropMatMul(x, wv, configs.get('unified')!), dy)) as tf.Scalar;
