@@ -231,6 +231,13 @@ export class NativeScope {
     return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), abs.id]);
   }
 
+  /** Σ|x| over `axis` with NaN columns mapped to +Infinity: a NaN anywhere in a column ranks it first. */
+  columnScore(x: number): NativeTensor {
+    const total = this.sum(this.op1('Abs', [this.type('T', 'float32')], [x]).id, 0); // NaN stays NaN in the sum
+    const nan = this.op1('IsNan', [this.type('T', 'float32')], [total.id]);
+    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), total.id]);
+  }
+
   sum(x: number, axis: number): NativeTensor {
     return this.op1('Sum', [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')], [x, this.scalarInt32(axis)]);
   }

@@ -11,8 +11,8 @@ const selectColumns: KernelFunc = ({ inputs, backend, attrs }) => {
   const { k } = attrs as unknown as MePropSelectColumnsAttrs;
   return withNativeScope(backend, (s) => {
     const d = s.input(dy);
-    const score = s.sum(s.magnitude(d).id, 0);
-    const [, idx] = s.topK(score.id, k);
+    // The NaN check runs on the [N] column sums, not on every entry of dy.
+    const [, idx] = s.topK(s.columnScore(d).id, k);
     const values = s.gather(d, idx.id, 1);
     return [s.output(idx), s.output(values)];
   });
@@ -31,8 +31,7 @@ const select: KernelFunc = ({ inputs, backend, attrs }) => {
       selectKept(new Float32Array(M * N), M, N, k, 'random', seed, hostIdx, new Float32Array(M * k));
       idx = s.int32([M, k], hostIdx);
     } else if (mode === 'unified') {
-      const score = s.sum(s.magnitude(d).id, 0);
-      const [, shared] = s.topK(score.id, k);
+      const [, shared] = s.topK(s.columnScore(d).id, k);
       const tiled = s.op1('BroadcastTo', [s.type('T', 'int32'), s.type('Tidx', 'int32')], [s.reshape(shared.id, [1, k], 'int32').id, s.constInt32([2], [M, k])]);
       idx = tiled.id;
       idxOut = s.output(tiled);
