@@ -104,7 +104,7 @@ class Session implements SparseGradientSession {
   private readonly depth: number;
   /** Saved tensor (a copy of a variable, kept by the engine for an op's backward) -> its variable. */
   private readonly claims = new Map<tf.Tensor, Target>();
-  /** Variable id -> number of (op, input) pairs consuming it on the tape; -1 when the tape was not read. */
+  /** Variable id -> number of (op, input) pairs consuming it (or a same-layout view of it) on the tape. */
   private readonly consumers = new Map<number, number>();
   private readonly recorded = new Map<number, Array<{ indices: tf.Tensor1D; rows: tf.Tensor2D; axis: 0 | 1 }>>();
   private readonly zeros: SparseGradientZeros;
