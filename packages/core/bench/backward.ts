@@ -2,7 +2,7 @@
 // Usage: npx tsx packages/core/bench/backward.ts [--backend cpu|wasm|tensorflow] [--reps 50]
 //        [--shape 32x500x500] [--k 20]
 import * as tf from '@tensorflow/tfjs';
-import { mePropMatMul, mePropMatMulGrads, MePropMode } from '../src/index';
+import { beginSparseGradients, mePropMatMul, mePropMatMulGrads, MePropMode, SparseGradientZeros } from '../src/index';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,10 +64,38 @@ async function main(): Promise<void> {
       gx.dataSync();
       gw.dataSync();
     });
+  // Forward + backward as a training step with a lazy optimizer sees it: unified, the weight's gradient kept as
+  // its k slices (a sparse-gradient session, as sparseAdam opens in minimize), no dense dW built.
+  const wv = tf.variable(w, true, 'bench_w');
+  const zeros = new SparseGradientZeros(); // kept across steps, as the lazy optimizers keep theirs
+  const sparseDw = () => {
+    const session = beginSparseGradients([wv], zeros);
+    try {
+      tf.tidy(() => {
+        const loss = () => tf.sum(tf.mul(mePropMatMul(x, wv, configs.get('unified')!), dy)) as tf.Scalar;
+        const { grads } = tf.variableGrads(session.wrap(loss), [wv]);
+        const g = session.resolve(wv, grads[wv.name]);
+        if (g.kind !== 'sparse') throw new Error('expected sparse slices');
+        g.slices.rows.dataSync();
+      });
+    } finally {
+      session.end();
+    }
+  };
+  const plainVarFwdBwd = () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.matMul(x, wv), dy)) as tf.Scalar, [wv]);
+      grads[wv.name].dataSync();
+    });
+  const [plainVar, sparseVar] = timeInterleaved([plainVarFwdBwd, sparseDw], reps);
   const [plainBackward, ...bwd] = timeInterleaved([backward(null), ...modes.map(backward)], reps);
   const [plainFwdBwd, ...fb] = timeInterleaved([forwardBackward(null), ...modes.map(forwardBackward)], reps);
   console.log(`backend=${tf.getBackend()} shape=${M}x${K} @ ${K}x${N} k=${k} reps=${reps} (median ms, interleaved)`);
   console.log(`plain tfjs: backward ${plainBackward.toFixed(3)} ms, forward+backward ${plainFwdBwd.toFixed(3)} ms`);
+  console.log(
+    `forward+backward of dW only (tf.variableGrads): plain ${plainVar.toFixed(3)} ms, meProp unified with dW kept as k slices ` +
+      `${sparseVar.toFixed(3)} ms (${(plainVar / sparseVar).toFixed(2)}x)`,
+  );
   modes.forEach((mode, i) => {
     console.log(
       `meProp ${mode.padEnd(11)}: backward ${bwd[i].toFixed(3)} ms (${(plainBackward / bwd[i]).toFixed(1)}x), ` +

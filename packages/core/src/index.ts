@@ -38,3 +38,9 @@ export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';
 export { cpuMemory } from './kernels/cpu/register';
 export { wasmMemory } from './kernels/wasm/register';
 export type { HostMemoryAdapter } from './kernels/host/host_kernels';
+// Sparse weight gradients handed from meProp's backward to an optimizer (see sparse_gradients.ts).
+export { beginSparseGradients, SparseGradientZeros } from './sparse_gradients';
+export type { ResolvedGradient, SparseGradientSession, SparseSlices } from './sparse_gradients';
+// For authors of kernels on tfjs-node's `tensorflow` backend (e.g. @meprop/layers' sparse optimizer step).
+export { NativeScope, withNativeScope, isNativeTensorflowBackend } from './kernels/tensorflow/native_ops';
+export type { NativeAttr, NativeTensor } from './kernels/tensorflow/native_ops';

@@ -48,3 +48,34 @@ export interface MePropMatMulAttrs {
   /** The meProp config and random stream of this call; read by the gradient only, never by a kernel. */
   runtime: import('./sparse_backward').MePropRuntime;
 }
+
+/**
+ * Unified selection without a host read: the k columns of dy with the largest Σ|dy| over the rows (NaN
+ * ranks highest). Inputs {dy [M, N]}; outputs [indices int32 [k] (in no particular order), values [M, k]].
+ */
+export const MePropSelectColumns = 'MePropSelectColumns';
+export interface MePropSelectColumnsAttrs extends NamedAttrMap {
+  k: number;
+}
+
+/**
+ * da of the unified backward: the kept columns of dy times the matching columns of op(b)ᵀ, gathered in the
+ * kernel. Inputs {values [M, k], indices [k], b}; output shaped like a.
+ */
+export const MePropGatherMatMul = 'MePropGatherMatMul';
+export interface MePropGatherMatMulAttrs extends NamedAttrMap {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/**
+ * dW of the unified backward in one kernel: the k slices [k, K] = valuesᵀ @ op(a), and, when `dense`, their
+ * scatter into a gradient shaped like b. Inputs {values [M, k], indices [k], a}; output rows or dW.
+ */
+export const MePropUnifiedGradB = 'MePropUnifiedGradB';
+export interface MePropUnifiedGradBAttrs extends NamedAttrMap {
+  transposeA: boolean;
+  transposeB: boolean;
+  N: number;
+  dense: boolean;
+}

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { compositeSelect } from './kernels/fallback';
 import { selectKept } from './kernels/host/top_k';
-import { MePropSelect, MePropSelectAttrs } from './kernel_names';
+import { MePropSelect, MePropSelectAttrs, MePropSelectColumns, MePropSelectColumnsAttrs } from './kernel_names';
 import type { MePropMode } from './config';
 
 export interface Selection {
@@ -17,12 +17,21 @@ export interface Selection {
   k: number;
 }
 
-/** Backends whose tensors live in host memory but have no meProp kernels: select there after one read. */
-const HOST_SELECT_BACKENDS = new Set(['tensorflow']);
-
-/** True when the active backend has meProp's own kernels (cpu and wasm). */
+/** True when the active backend has meProp's own kernels (cpu, wasm, tensorflow). */
 export function hasMePropKernels(): boolean {
   return tf.getKernel(MePropSelect, tf.getBackend()) !== undefined;
+}
+
+/** True when the active backend selects unified columns in a kernel of its own (tensorflow): no host read. */
+export function hasColumnSelectKernel(): boolean {
+  return tf.getKernel(MePropSelectColumns, tf.getBackend()) !== undefined;
+}
+
+/** Unified selection by the backend's kernel: the k shared columns [k] and dy's values there [M, k]. */
+export function selectColumns(dy: tf.Tensor2D, k: number): { shared: tf.Tensor1D; values: tf.Tensor2D } {
+  const attrs: MePropSelectColumnsAttrs = { k };
+  const [shared, values] = tf.engine().runKernel(MePropSelectColumns, { dy }, attrs) as tf.Tensor[];
+  return { shared: shared as tf.Tensor1D, values: values as tf.Tensor2D };
 }
 
 export function selectEntries(dy: tf.Tensor2D, k: number, mode: MePropMode, seed: number): Selection {
@@ -32,16 +41,9 @@ export function selectEntries(dy: tf.Tensor2D, k: number, mode: MePropMode, seed
     const [indices, values] = tf.engine().runKernel(MePropSelect, { dy }, attrs) as tf.Tensor[];
     return { indices: indices as tf.Tensor2D, values: values as tf.Tensor2D, shared: null, M, N, k };
   }
-  const idx = new Int32Array(M * k);
-  const val = new Float32Array(M * k);
-  if (HOST_SELECT_BACKENDS.has(tf.getBackend())) {
-    // On CPU-resident native backends each tfjs op has a fixed overhead that outweighs a 2-D top-k, so dy
-    // is read once and the selection runs on the host.
-    selectKept(dy.dataSync() as Float32Array, M, N, k, mode, seed, idx, val);
-    const shared = mode === 'unified' ? tf.tensor1d(idx.slice(0, k), 'int32') : null;
-    return { indices: tf.tensor2d(idx, [M, k], 'int32'), values: tf.tensor2d(val, [M, k]), shared, M, N, k };
-  }
   if (mode === 'random') {
+    const idx = new Int32Array(M * k);
+    const val = new Float32Array(M * k);
     // Only the indices come from the host generator; dy stays on the device.
     selectKept(new Float32Array(M * N), M, N, k, 'random', seed, idx, val);
     return compositeSelect(dy, k, 'per-example', idx);

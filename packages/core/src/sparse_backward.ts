@@ -3,14 +3,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { keptCount, ResolvedMePropConfig } from './config';
 import { compositeGradA, compositeGradB } from './kernels/fallback';
 import {
+  MePropGatherMatMul,
+  MePropGatherMatMulAttrs,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropSparseGradA,
   MePropSparseGradAttrs,
   MePropSparseGradB,
+  MePropUnifiedGradB,
+  MePropUnifiedGradBAttrs,
 } from './kernel_names';
 import { Rng } from './rng';
-import { hasMePropKernels, selectEntries, Selection } from './selection';
+import { hasColumnSelectKernel, hasMePropKernels, selectColumns, selectEntries, Selection } from './selection';
+import { SparseGradientSink, sparseGradientSink } from './sparse_gradients';
 import { recordBackward } from './stats';
 
 /** Lazily computed input gradients, as tfjs's gradient functions return them. */
@@ -42,23 +47,44 @@ export function exactMatMulGrads(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tran
 /**
  * Unified mode: every row keeps the same k columns, so the backward is two small dense matmuls on the
  * gathered columns ([M,k] @ [k,K] and [k,M] @ [M,K]) and a scatter of k rows into the weight gradient.
+ * With a sink (an optimizer collecting sparse gradients), the k rows go to the sink instead of the scatter.
  */
-function unifiedGrads(sel: Selection, a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): MatMulGradThunks {
-  const shared = sel.shared ?? (tf.reshape(tf.slice(sel.indices, [0, 0], [1, sel.k]), [sel.k]) as tf.Tensor1D);
+function unifiedGrads(
+  shared: tf.Tensor1D,
+  values: tf.Tensor2D,
+  N: number,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  transposeA: boolean,
+  transposeB: boolean,
+  sink: SparseGradientSink | null,
+): MatMulGradThunks {
   const K = transposeA ? a.shape[0] : a.shape[1];
+  const backend = tf.getBackend();
   return {
     a: () => {
+      if (tf.getKernel(MePropGatherMatMul, backend) !== undefined) {
+        const attrs: MePropGatherMatMulAttrs = { transposeA, transposeB };
+        return tf.engine().runKernel(MePropGatherMatMul, { values, indices: shared, b }, attrs) as tf.Tensor;
+      }
       const wKept = tf.gather(b, shared, transposeB ? 0 : 1);
-      const dX = tf.matMul(sel.values, wKept, false, !transposeB);
+      const dX = tf.matMul(values, wKept, false, !transposeB);
       return transposeA ? tf.transpose(dX) : dX;
     },
     b: () => {
-      const rows = tf.matMul(sel.values, a, true, transposeA); // [k, K]
-      if (tf.getKernel(MePropScatterColumns, tf.getBackend()) !== undefined) {
-        const attrs: MePropScatterColumnsAttrs = { N: sel.N, rowsOut: transposeB };
+      if (tf.getKernel(MePropUnifiedGradB, backend) !== undefined) {
+        // One kernel for the slices (and their scatter): fixed costs per tfjs op dominate at these sizes.
+        const attrs: MePropUnifiedGradBAttrs = { transposeA, transposeB, N, dense: sink === null };
+        const out = tf.engine().runKernel(MePropUnifiedGradB, { values, indices: shared, a }, attrs) as tf.Tensor;
+        return sink === null ? out : sink.accept(shared, out as tf.Tensor2D, transposeB ? 0 : 1);
+      }
+      const rows = tf.matMul(values, a, true, transposeA) as tf.Tensor2D; // [k, K]: the kept slices of dW
+      if (sink !== null) return sink.accept(shared, rows, transposeB ? 0 : 1);
+      if (tf.getKernel(MePropScatterColumns, backend) !== undefined) {
+        const attrs: MePropScatterColumnsAttrs = { N, rowsOut: transposeB };
         return tf.engine().runKernel(MePropScatterColumns, { rows, indices: shared }, attrs) as tf.Tensor;
       }
-      const scattered = tf.scatterND(tf.expandDims(shared, 1), rows, [sel.N, K]);
+      const scattered = tf.scatterND(tf.expandDims(shared, 1), rows, [N, K]);
       return transposeB ? scattered : tf.transpose(scattered);
     },
   };
@@ -66,7 +92,7 @@ function unifiedGrads(sel: Selection, a: tf.Tensor2D, b: tf.Tensor2D, transposeA
 
 /** Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here. */
 function preferGatheredUnified(): boolean {
-  return !hasMePropKernels() || tf.getBackend() === 'wasm';
+  return !hasMePropKernels() || tf.getBackend() !== 'cpu';
 }
 
 function grads2D(
@@ -77,13 +103,22 @@ function grads2D(
   transposeB: boolean,
   k: number,
   runtime: MePropRuntime,
+  sink: SparseGradientSink | null,
 ): MatMulGradThunks {
   const [M, N] = dy.shape;
   const K = transposeA ? a.shape[0] : a.shape[1];
   const mode = runtime.config.mode;
-  const sel: Selection = selectEntries(dy, k, mode, runtime.rng.nextUint32());
   recordBackward(M, K, N, k);
-  if (mode === 'unified' && preferGatheredUnified()) return unifiedGrads(sel, a, b, transposeA, transposeB);
+  if (mode === 'unified' && hasColumnSelectKernel()) {
+    // The backend selects the shared columns itself (tensorflow): no host read, no [M, k] index table.
+    const { shared, values } = selectColumns(dy, k);
+    return unifiedGrads(shared, values, N, a, b, transposeA, transposeB, sink);
+  }
+  const sel: Selection = selectEntries(dy, k, mode, runtime.rng.nextUint32());
+  if (mode === 'unified' && (preferGatheredUnified() || sink !== null)) {
+    const shared = sel.shared ?? (tf.reshape(tf.slice(sel.indices, [0, 0], [1, sel.k]), [sel.k]) as tf.Tensor1D);
+    return unifiedGrads(shared, sel.values, N, a, b, transposeA, transposeB, sink);
+  }
   if (hasMePropKernels()) {
     const attrs: MePropSparseGradAttrs = { transposeA, transposeB, M, K, N, shared: mode === 'unified' };
     return {
@@ -115,8 +150,11 @@ export function mePropMatMulGradThunks(
   const k = keptCount(runtime.config.k, N);
   if (k >= N) return exactMatMulGrads(dy, a, b, transposeA, transposeB);
 
+  // An optimizer collecting sparse gradients (see sparse_gradients.ts) takes the weight's kept slices when
+  // b is the saved copy of one of its variables (or of a view adding leading 1s, as tf.fused.matMul makes).
+  const sink = runtime.config.mode === 'unified' ? sparseGradientSink(b) : null;
   if (a.rank === 2 && b.rank === 2) {
-    return grads2D(dy as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB, k, runtime);
+    return grads2D(dy as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB, k, runtime, sink);
   }
   const batchA = a.rank === 3 ? a.shape[0] : 1;
   const batchB = b.rank === 3 ? b.shape[0] : 1;
@@ -132,6 +170,7 @@ export function mePropMatMulGradThunks(
       transposeB,
       k,
       runtime,
+      sink,
     );
     return { a: () => tf.reshape(g.a(), a.shape), b: () => tf.reshape(g.b(), b.shape) };
   }
@@ -145,7 +184,7 @@ export function mePropMatMulGradThunks(
     const ai = tf.squeeze(tf.slice(a3, [batchA === 1 ? 0 : i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
     const bi = tf.squeeze(tf.slice(b3, [batchB === 1 ? 0 : i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
     const dyi = tf.squeeze(tf.slice(dy3, [i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
-    parts.push(grads2D(dyi, ai, bi, transposeA, transposeB, k, runtime));
+    parts.push(grads2D(dyi, ai, bi, transposeA, transposeB, k, runtime, null));
   }
   const combine = (gs: tf.Tensor[], batchX: number, target: tf.Tensor): tf.Tensor =>
     tf.reshape(batchX === 1 ? tf.addN(gs) : tf.stack(gs), target.shape);

@@ -30,10 +30,10 @@ function stepper(v: Variant, data: MnistData, order: Int32Array, batchSize: numb
     if (start + batchSize > order.length) start = 0;
     const { x, y } = makeBatch(data.train, order, start, batchSize);
     start += batchSize;
-    const { value, grads } = tf.variableGrads(() => crossEntropy(v.model.apply(x, { training: true }) as tf.Tensor, y), vars);
-    v.optimizer.applyGradients(grads);
+    // minimize(), as model.fit runs a step: the lazy optimizers keep meProp's gradients sparse there.
+    const value = v.optimizer.minimize(() => crossEntropy(v.model.apply(x, { training: true }) as tf.Tensor, y), true, vars) as tf.Scalar;
     await Promise.all([value.data(), ...vars.map((w) => w.data())]);
-    tf.dispose([x, y, value, ...Object.values(grads)]);
+    tf.dispose([x, y, value]);
   };
 }
 

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { describeEachBackend, expectClose } from '@meprop/test-utils';
-import { LazyOptimizer, sparseAdagrad, sparseAdam, SparseAdagradOptimizer, sparseSgd } from '../index';
+import { describeEachBackend, expectClose, tensorCountAfter } from '@meprop/test-utils';
+import { mePropMatMul, MePropConfig } from '@meprop/core';
+import { LazyOptimizer, mePropify, sparseAdagrad, sparseAdam, SparseAdagradOptimizer, sparseSgd } from '../index';
 import { compositeLazyUpdate } from './composite_update';
+import { MePropSparseLazyUpdate } from './sparse_update_kernel';
 
 type Pair = { name: string; sparse: () => LazyOptimizer; dense: () => tf.Optimizer };
 const PAIRS: Pair[] = [
@@ -86,8 +88,8 @@ describeEachBackend('sparse optimizers', () => {
 
   test.each(['adam', 'adagrad', 'sgd'] as const)('composite fallback (%s) equals the kernel', (rule) => {
     if (tf.getKernel('MePropLazyUpdate', tf.getBackend()) === undefined) {
-      // No kernel here (e.g. tensorflow): the optimizers ran the composite path in the tests above.
-      expect(['cpu', 'wasm']).not.toContain(tf.getBackend());
+      // No kernel here: the optimizers ran the composite path in the tests above.
+      expect(['cpu', 'wasm', 'tensorflow']).not.toContain(tf.getBackend());
       return;
     }
     const value = tf.randomNormal([4, 6], 0, 1, 'float32', 3);
@@ -144,5 +146,101 @@ describeEachBackend('sparse optimizers', () => {
     expect(() => sparseAdam(0.1, 0.9, NaN)).toThrow(/beta2 .*got NaN/);
     expect(() => sparseAdagrad(0)).toThrow(/sparseAdagrad: learningRate must be a number > 0, got 0/);
     expect(() => sparseSgd('a' as unknown as number)).toThrow(/sparseSgd: learningRate .*"a"/);
+  });
+
+  describe('minimize with meProp gradients (sparse slices on backends with a sparse step)', () => {
+    const UNIFIED: MePropConfig = { k: 3, mode: 'unified' };
+    /** W [5, 8] (and a bias), used once by a unified meProp product, or twice (shared, like an RNN kernel). */
+    function setup(shared: boolean, seed: number) {
+      const w = tf.variable(tf.randomNormal([5, 8], 0, 0.5, 'float32', seed), true, name('mw'));
+      const w2 = tf.variable(tf.randomNormal([8, 5], 0, 0.5, 'float32', seed + 1), true, name('mw2'));
+      const b = tf.variable(tf.zeros([8]), true, name('mb'));
+      const vars = shared ? [w, w2, b] : [w, b];
+      const loss = (step: number) => () =>
+        tf.tidy(() => {
+          const x = tf.randomNormal([6, 5], 0, 1, 'float32', 100 + step);
+          let h = tf.add(mePropMatMul(x, w, UNIFIED), b);
+          if (shared) h = tf.add(mePropMatMul(tf.tanh(mePropMatMul(tf.tanh(h), w2, { k: 2, mode: 'unified' })), w, UNIFIED), b);
+          return tf.mean(tf.square(tf.sub(h, tf.randomNormal([6, 8], 0, 1, 'float32', 200 + step)))) as tf.Scalar;
+        });
+      return { vars, loss };
+    }
+
+    test.each(PAIRS.flatMap((p) => [false, true].map((shared) => ({ ...p, shared }))))(
+      '$name (shared weight: $shared): equals the dense lazy step on the same gradients, weights and slots (1e-6)',
+      async ({ sparse, shared }) => {
+        const a = setup(shared, 1);
+        const d = setup(shared, 1);
+        const viaMinimize = sparse();
+        const viaDense = sparse();
+        const runKernel = jest.spyOn(tf.engine(), 'runKernel');
+        for (let step = 0; step < 3; step++) {
+          viaMinimize.minimize(a.loss(step), false, a.vars);
+          const { value, grads } = tf.variableGrads(d.loss(step), d.vars);
+          viaDense.applyGradients(d.vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+          tf.dispose([value, ...Object.values(grads)]);
+        }
+        const sparseSteps = runKernel.mock.calls.filter((c) => c[0] === MePropSparseLazyUpdate).length;
+        runKernel.mockRestore();
+        // On tensorflow every step of the meProp weights goes through the sparse kernel; elsewhere none does.
+        expect(sparseSteps).toBe(tf.getBackend() === 'tensorflow' ? 3 * (shared ? 2 : 1) : 0);
+        a.vars.forEach((v, i) => expectClose(v, d.vars[i], 1e-6));
+        const [sa, sd] = [await viaMinimize.getWeights(), await viaDense.getWeights()];
+        expect(sa.length).toBe(sd.length);
+        sa.forEach((x, i) => expectClose(x.tensor, sd[i].tensor, 1e-6));
+        // Not vacuous: the weights moved, in a few columns only (the dense slot of an untouched column is 0).
+        expect(tf.max(tf.abs(tf.sub(a.vars[0], tf.randomNormal([5, 8], 0, 0.5, 'float32', 1)))).dataSync()[0]).toBeGreaterThan(1e-4);
+      },
+    );
+
+    test('an LSTM (kernels used at every time step): minimize through model.fit equals the dense lazy step', async () => {
+      const build = () => {
+        const base = tf.sequential({
+          layers: [
+            tf.layers.lstm({ inputShape: [5, 6], units: 8, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+            tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+          ],
+        });
+        return mePropify(base, { k: 3, mode: 'unified' }).model;
+      };
+      const x = tf.randomNormal([8, 5, 6], 0, 1, 'float32', 7);
+      const y = tf.randomNormal([8, 3], 0, 1, 'float32', 8);
+      const viaFit = build();
+      const opt = sparseAdam(0.01);
+      viaFit.compile({ optimizer: opt, loss: 'meanSquaredError' });
+      const runKernel = jest.spyOn(tf.engine(), 'runKernel');
+      await viaFit.fit(x, y, { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 });
+      const sparseSteps = runKernel.mock.calls.filter((c) => c[0] === MePropSparseLazyUpdate).length;
+      runKernel.mockRestore();
+      // Reference: the same steps with dense gradients through applyGradients.
+      const viaDense = build();
+      const ref = sparseAdam(0.01);
+      const vars = viaDense.trainableWeights.map((w) => w.read() as tf.Variable);
+      for (let step = 0; step < 3; step++) {
+        const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, viaDense.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+        ref.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      // kernel and recurrent kernel of the LSTM, every step, on tensorflow (merged over the 5 time steps).
+      expect(sparseSteps).toBe(tf.getBackend() === 'tensorflow' ? 3 * 2 : 0);
+      viaFit.trainableWeights.forEach((w, i) => expectClose(w.read(), viaDense.trainableWeights[i].read(), 1e-5));
+      tf.dispose([x, y]);
+    });
+
+    test('model.fit of a mePropify model with sparseAdam: no leaked tensors, the loss goes down', async () => {
+      const base = tf.sequential({ layers: [tf.layers.dense({ inputShape: [12], units: 16, activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+      const { model } = mePropify(base, { k: 4, mode: 'unified' });
+      model.compile({ optimizer: sparseAdam(0.01), loss: 'categoricalCrossentropy' });
+      const x = tf.randomNormal([32, 12], 0, 1, 'float32', 5);
+      const y = tf.oneHot(tf.argMax(tf.matMul(x, tf.randomNormal([12, 3], 0, 1, 'float32', 6)), 1), 3);
+      const first = (await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 })).history.loss[0] as number;
+      const { after1, afterN } = await tensorCountAfter(async () => {
+        await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+      }, 10);
+      expect(afterN).toBe(after1);
+      const last = (await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 })).history.loss[0] as number;
+      expect(last).toBeLessThan(first);
+      tf.dispose([x, y]);
+    });
   });
 });

@@ -1,0 +1,275 @@
+// Runs TensorFlow ops of tfjs-node's libtensorflow directly, on raw tensor handles, for meProp's kernels on
+// the `tensorflow` backend. Each op through tfjs costs about 20-80 µs of JavaScript (engine bookkeeping,
+// a tfjs Tensor per output, and for `gather` a host read of the indices for bounds checks); through the
+// binding it costs about 5 µs, and intermediate results never become tfjs tensors. Typed structurally:
+// no dependency on @tensorflow/tfjs-node (it is optional), checked at first use instead.
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** An op attribute as tfjs-node's binding takes it. */
+export interface NativeAttr {
+  name: string;
+  type: number;
+  value: boolean | number | string | number[];
+}
+
+/** A tensor handle owned by libtensorflow, with its shape (what the binding returns for each op output). */
+export interface NativeTensor {
+  id: number;
+  shape: number[];
+  dtype: number;
+}
+
+/** The part of tfjs-node's N-API binding we use. */
+interface TfBinding {
+  tensorDataSync(id: number): ArrayLike<number> | Uint8Array;
+  executeOp(name: string, attrs: NativeAttr[], inputIds: number[], numOutputs: number): NativeTensor[];
+  createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
+  deleteTensor(id: number): void;
+  TF_FLOAT: number;
+  TF_INT32: number;
+  TF_INT64: number;
+  TF_BOOL: number;
+  TF_ATTR_INT: number;
+  TF_ATTR_BOOL: number;
+  TF_ATTR_TYPE: number;
+}
+
+/** The part of tfjs-node's NodeJSKernelBackend we use (two of these members are private in its typings). */
+interface TfBackendLike {
+  binding: TfBinding;
+  getInputTensorIds(tensors: TensorInfo[]): number[];
+  createOutputTensor(meta: NativeTensor): TensorInfo;
+}
+
+function asTfBackend(backend: unknown): TfBackendLike {
+  const b = backend as Partial<TfBackendLike>;
+  if (
+    b.binding === undefined ||
+    typeof b.binding.executeOp !== 'function' ||
+    typeof b.getInputTensorIds !== 'function' ||
+    typeof b.createOutputTensor !== 'function'
+  ) {
+    throw new Error('meProp tensorflow kernel: the active backend is not tfjs-node 4.x (no binding.executeOp)');
+  }
+  return b as TfBackendLike;
+}
+
+/** Constant handles (shapes, axes, k) kept for the process: a few bytes each, never tfjs tensors. */
+const constants = new Map<string, number>();
+
+/**
+ * One kernel invocation's native ops. `release()` deletes every handle the scope made except those turned
+ * into tfjs outputs with `output()`; call it in a `finally`.
+ */
+export class NativeScope {
+  private readonly be: TfBackendLike;
+  private readonly owned: number[] = [];
+
+  constructor(backend: unknown) {
+    this.be = asTfBackend(backend);
+  }
+
+  get binding(): TfBinding {
+    return this.be.binding;
+  }
+
+  /** The handle of a tfjs tensor (uploads pending host values first). Owned by tfjs: never released here. */
+  input(t: TensorInfo): number {
+    return this.be.getInputTensorIds([t])[0];
+  }
+
+  /** Runs one op; its outputs are released with the scope unless passed to output(). */
+  op(name: string, attrs: NativeAttr[], inputs: number[], numOutputs = 1): NativeTensor[] {
+    const out = this.be.binding.executeOp(name, attrs, inputs, numOutputs);
+    for (const o of out) this.owned.push(o.id);
+    return out;
+  }
+
+  /** Runs a single-output op. */
+  op1(name: string, attrs: NativeAttr[], inputs: number[]): NativeTensor {
+    return this.op(name, attrs, inputs, 1)[0];
+  }
+
+  /** Reads a bool scalar (a flag, never a data tensor). */
+  readBool(id: number): boolean {
+    return this.be.binding.tensorDataSync(id)[0] !== 0;
+  }
+
+  /**
+   * Whether every entry of a float tensor is finite, from one number read back: the sum is finite when all
+   * entries are (an overflow to infinity only sends the caller to its exact path).
+   */
+  readFiniteSum(id: number, rank = 2): boolean {
+    const axes = this.constInt32([rank], Array.from({ length: rank }, (_, i) => i));
+    const total = this.op1('Sum', [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')], [id, axes]);
+    return Number.isFinite(this.be.binding.tensorDataSync(total.id)[0]);
+  }
+
+  /** A cached int32 constant (a shape, an axis, k, a row-index table). */
+  constInt32(shape: number[], values: ArrayLike<number>): number {
+    const key = `${shape.join('x')}:${Array.prototype.join.call(values, ',')}`;
+    let id = constants.get(key);
+    if (id === undefined) {
+      id = this.be.binding.createTensor(shape, this.be.binding.TF_INT32, Int32Array.from(values));
+      constants.set(key, id);
+    }
+    return id;
+  }
+
+  /** A cached int32 scalar. */
+  scalarInt32(v: number): number {
+    return this.constInt32([], [v]);
+  }
+
+  /** A cached int64 vector (TensorFlow wants int64 dense shapes for sparse ops); values < 2^31. */
+  constInt64(values: number[]): number {
+    const key = `i64:${values.join(',')}`;
+    let id = constants.get(key);
+    if (id === undefined) {
+      const words = new Int32Array(values.length * 2); // little-endian (low, high) pairs
+      values.forEach((v, i) => (words[2 * i] = v));
+      id = this.be.binding.createTensor([values.length], this.be.binding.TF_INT64, words);
+      constants.set(key, id);
+    }
+    return id;
+  }
+
+  /** A cached int32 table [rows, k, 1] whose entry (r, t) is r: the row half of (row, column) pairs. */
+  rowTable(rows: number, k: number): number {
+    const key = `rowtable:${rows}x${k}`;
+    let table = constants.get(key);
+    if (table === undefined) {
+      const v = new Int32Array(rows * k);
+      for (let r = 0; r < rows; r++) v.fill(r, r * k, (r + 1) * k);
+      table = this.be.binding.createTensor([rows, k, 1], this.be.binding.TF_INT32, v);
+      constants.set(key, table);
+    }
+    return table;
+  }
+
+  /** A cached float32 scalar. */
+  scalarFloat32(v: number): number {
+    const key = `f:${Object.is(v, -0) ? '-0' : String(v)}`;
+    let id = constants.get(key);
+    if (id === undefined) {
+      id = this.be.binding.createTensor([], this.be.binding.TF_FLOAT, Float32Array.of(v));
+      constants.set(key, id);
+    }
+    return id;
+  }
+
+  /** A temporary float32 scalar (for values that change every call, e.g. Adam's bias corrections). */
+  float32(v: number): number {
+    const id = this.be.binding.createTensor([], this.be.binding.TF_FLOAT, Float32Array.of(v));
+    this.owned.push(id);
+    return id;
+  }
+
+  /** A temporary int32 tensor made from host values (released with the scope). */
+  int32(shape: number[], values: Int32Array): number {
+    const id = this.be.binding.createTensor(shape, this.be.binding.TF_INT32, values);
+    this.owned.push(id);
+    return id;
+  }
+
+  /** Hands a handle to tfjs as the kernel's output tensor. */
+  output(t: NativeTensor): TensorInfo {
+    const i = this.owned.indexOf(t.id);
+    if (i >= 0) this.owned.splice(i, 1);
+    return this.be.createOutputTensor(t);
+  }
+
+  release(): void {
+    for (const id of this.owned) this.be.binding.deleteTensor(id);
+    this.owned.length = 0;
+  }
+
+  // Attribute helpers.
+  type(name: string, dtype: DataType): NativeAttr {
+    const b = this.be.binding;
+    const value = dtype === 'int32' ? b.TF_INT32 : dtype === 'bool' ? b.TF_BOOL : b.TF_FLOAT;
+    return { name, type: b.TF_ATTR_TYPE, value };
+  }
+
+  bool(name: string, value: boolean): NativeAttr {
+    return { name, type: this.be.binding.TF_ATTR_BOOL, value };
+  }
+
+  int(name: string, value: number): NativeAttr {
+    return { name, type: this.be.binding.TF_ATTR_INT, value };
+  }
+
+  // The ops meProp uses, with their attributes filled in.
+  matMul(a: number, b: number, transposeA: boolean, transposeB: boolean): NativeTensor {
+    return this.op1('MatMul', [this.type('T', 'float32'), this.bool('transpose_a', transposeA), this.bool('transpose_b', transposeB)], [a, b]);
+  }
+
+  /** GatherV2 along `axis` (no bounds check on the host: the indices come from TopKV2). */
+  gather(params: number, indices: number, axis: number, batchDims = 0, dtype: DataType = 'float32'): NativeTensor {
+    const attrs = [this.int('batch_dims', batchDims), this.type('Tparams', dtype), this.type('Tindices', 'int32'), this.type('Taxis', 'int32')];
+    return this.op1('GatherV2', attrs, [params, indices, this.scalarInt32(axis)]);
+  }
+
+  reshape(x: number, shape: number[], dtype: DataType = 'float32'): NativeTensor {
+    return this.op1('Reshape', [this.type('T', dtype), this.type('Tshape', 'int32')], [x, this.constInt32([shape.length], shape)]);
+  }
+
+  transpose2D(x: number, dtype: DataType = 'float32'): NativeTensor {
+    return this.op1('Transpose', [this.type('T', dtype), this.type('Tperm', 'int32')], [x, this.constInt32([2], [1, 0])]);
+  }
+
+  /** TopKV2 over the last axis: [values, indices]. Unsorted: meProp only needs the set. */
+  topK(x: number, k: number): [NativeTensor, NativeTensor] {
+    const [v, i] = this.op('TopKV2', [this.bool('sorted', false), this.type('T', 'float32')], [x, this.scalarInt32(k)], 2);
+    return [v, i];
+  }
+
+  /** |x| with NaN mapped to +Infinity, so a NaN ranks above every number and is kept (it propagates). */
+  magnitude(x: number): NativeTensor {
+    const abs = this.op1('Abs', [this.type('T', 'float32')], [x]);
+    const nan = this.op1('IsNan', [this.type('T', 'float32')], [x]);
+    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), abs.id]);
+  }
+
+  /** Σ|x| over `axis` with NaN columns mapped to +Infinity: a NaN anywhere in a column ranks it first. */
+  columnScore(x: number): NativeTensor {
+    const total = this.sum(this.op1('Abs', [this.type('T', 'float32')], [x]).id, 0); // NaN stays NaN in the sum
+    const nan = this.op1('IsNan', [this.type('T', 'float32')], [total.id]);
+    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), total.id]);
+  }
+
+  sum(x: number, axis: number): NativeTensor {
+    return this.op1('Sum', [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')], [x, this.scalarInt32(axis)]);
+  }
+
+  scatterNd(indices: number, updates: number, shape: number[]): NativeTensor {
+    return this.op1('ScatterNd', [this.type('T', 'float32'), this.type('Tindices', 'int32')], [indices, updates, this.constInt32([shape.length], shape)]);
+  }
+
+  /**
+   * (row, column) index pairs [rows * k, 2]: row r with each of its k column indices. `colIdx` is [k] (the
+   * same columns for every row) or [rows, k] (per row).
+   */
+  pairs(colIdx: number, rows: number, k: number, shared: boolean): NativeTensor {
+    let cols = this.reshape(colIdx, shared ? [1, k, 1] : [rows, k, 1], 'int32');
+    if (shared) cols = this.op1('BroadcastTo', [this.type('T', 'int32'), this.type('Tidx', 'int32')], [cols.id, this.constInt32([3], [rows, k, 1])]);
+    const cat = this.op1('ConcatV2', [this.int('N', 2), this.type('T', 'int32'), this.type('Tidx', 'int32')], [this.rowTable(rows, k), cols.id, this.scalarInt32(2)]);
+    return this.reshape(cat.id, [rows * k, 2], 'int32');
+  }
+}
+
+/** Runs `body` with a NativeScope that is released afterwards, also on error. */
+export function withNativeScope<T>(backend: unknown, body: (s: NativeScope) => T): T {
+  const s = new NativeScope(backend);
+  try {
+    return body(s);
+  } finally {
+    s.release();
+  }
+}
+
+/** True when `backend` is tfjs-node's (it has the op binding meProp's native kernels need). */
+export function isNativeTensorflowBackend(backend: unknown): boolean {
+  const b = backend as Partial<TfBackendLike>;
+  return b.binding !== undefined && typeof b.binding.executeOp === 'function' && typeof b.getInputTensorIds === 'function';
+}

@@ -1,0 +1,7 @@
+// meProp kernels for tfjs-node's `tensorflow` backend: TensorFlow ops run through tfjs-node's binding.
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { tensorflowPerExampleConfigs } from './per_example_products';
+import { tensorflowSelectConfigs } from './select';
+import { tensorflowUnifiedConfigs } from './unified_products';
+
+export const tensorflowKernelConfigs: KernelConfig[] = [...tensorflowSelectConfigs, ...tensorflowUnifiedConfigs, ...tensorflowPerExampleConfigs];

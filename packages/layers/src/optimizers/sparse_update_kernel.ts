@@ -1,0 +1,82 @@
+// The lazy optimizers' step from sparse gradient slices (@meprop/core's SparseSlices) on the `tensorflow`
+// backend, as TensorFlow ops: gather the touched columns (or rows) of the weight and its slots, update
+// them, scatter them back. The dense [in, out] gradient is never built; the work on the weight is a gather
+// and a scatter of k slices plus one copy per output (tfjs-node's tensors are immutable).
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { NativeScope, NativeTensor, withNativeScope } from '@meprop/core';
+import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
+import { binary, step, unary } from './native_rules';
+
+/**
+ * Inputs {value [R, C], indices int32 [n], rows [n, L], slot0?, slot1?}; outputs [value, ...slots]. Slices
+ * along `axis` (0: rows of the weight, 1: columns, given as rows [n, R]). For axis 1 the slots are stored
+ * transposed ([C, R]), so that every slot access is a gather and a scatter of whole rows (contiguous), not
+ * of scattered single entries; the optimizer keeps track of that layout. Duplicate indices (several
+ * contributions) are summed first unless `unique`. A slice whose gradient is all zero is skipped, as the
+ * dense lazy step skips an all-zero column, so both paths give the same numbers.
+ */
+export const MePropSparseLazyUpdate = 'MePropSparseLazyUpdate';
+export interface MePropSparseLazyUpdateAttrs extends MePropLazyUpdateAttrs, NamedAttrMap {
+  axis: 0 | 1;
+  unique: boolean;
+}
+
+function scatterRows(s: NativeScope, target: number, idx: number, n: number, rows: number): NativeTensor {
+  return s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [target, s.reshape(idx, [n, 1], 'int32').id, rows]);
+}
+
+/** w [R, C] minus delta [n, R] in the columns idx: w - deltaᵀ @ one-hot(idx), exact for finite deltas. */
+function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, R: number, C: number, n: number): NativeTensor {
+  if (s.readFiniteSum(delta)) {
+    // One small matmul writes the whole [R, C] difference (0 * x = 0 exactly for finite x): far cheaper on
+    // TensorFlow than n*R single-entry gathers and scatters.
+    const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)]);
+    return s.op1('Sub', [s.type('T', 'float32')], [w, s.matMul(delta, oneHot.id, true, false).id]);
+  }
+  // A NaN or infinity would spread along its row through the matmul: update entry by entry instead.
+  const pairs = s.pairs(idx, R, n, true);
+  const next = binary(s, 'Sub', s.gather(w, idx, 1).id, s.transpose2D(delta).id);
+  return s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [w, pairs.id, s.reshape(next, [R * n]).id]);
+}
+
+const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as MePropSparseLazyUpdateAttrs;
+  const { value, indices, rows } = inputs as Record<string, TensorInfo>;
+  const slotInfos = [inputs.slot0, inputs.slot1].filter((t): t is TensorInfo => t !== undefined);
+  return withNativeScope(backend, (s) => {
+    let idx: NativeTensor = { id: s.input(indices), shape: indices.shape, dtype: 0 };
+    let g = s.input(rows); // [n, L]
+    if (!a.unique) {
+      const [uniq, pos] = s.op('Unique', [s.type('T', 'int32'), s.type('out_idx', 'int32')], [idx.id], 2);
+      const count = s.op1('Size', [s.type('T', 'int32'), s.type('out_type', 'int32')], [uniq.id]);
+      g = s.op1('UnsortedSegmentSum', [s.type('T', 'float32'), s.type('Tindices', 'int32'), s.type('Tnumsegments', 'int32')], [g, pos.id, count.id]).id;
+      idx = uniq;
+    }
+    const n = idx.shape[0];
+    const [R, C] = value.shape;
+    const w = s.input(value);
+    const slots = slotInfos.map((t) => s.input(t)); // rows [C, R] (axis 1, stored transposed) or [R, C]
+    const oldSlots = slots.map((t) => s.gather(t, idx.id, 0).id);
+    let { delta, slots: newSlots } = step(s, a, g, oldSlots);
+    if (a.lazy) {
+      // A slice takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
+      const nonZero = s.op1('LogicalOr', [], [s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g, s.scalarFloat32(0)]).id, unary(s, 'IsNan', g)]);
+      const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(1)]).id; // [n, 1]
+      const keep = (t: number, old: number) => s.op1('SelectV2', [s.type('T', 'float32')], [touched, t, old]).id;
+      delta = keep(delta, s.scalarFloat32(0));
+      newSlots = newSlots.map((t, i) => keep(t, oldSlots[i]));
+    }
+    const nextW =
+      a.axis === 1 ? subtractColumns(s, w, idx.id, delta, R, C, n) : scatterRows(s, w, idx.id, n, binary(s, 'Sub', s.gather(w, idx.id, 0).id, delta));
+    return [s.output(nextW), ...newSlots.map((t, i) => s.output(scatterRows(s, slots[i], idx.id, n, t)))];
+  });
+};
+
+const config: KernelConfig = { kernelName: MePropSparseLazyUpdate, backendName: 'tensorflow', kernelFunc: sparseLazyUpdate };
+if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
+
+/** Whether the active backend updates from sparse slices (then the optimizers collect them). */
+export function hasSparseLazyUpdate(): boolean {
+  return tf.getKernel(MePropSparseLazyUpdate, tf.getBackend()) !== undefined;
+}
