@@ -195,8 +195,9 @@ describeEachBackend('mePropMatMul', () => {
       const dxKernels = extraKernels(both, onlyW);
       expect(dxKernels.length).toBeGreaterThan(0);
       if (hasMePropKernels()) {
-        // cpu and wasm: dx is a sparse-gradient kernel, or a dense matmul on the gathered columns.
-        expect(dxKernels.some((n) => n === 'MePropSparseGradA' || n === 'BatchMatMul')).toBe(true);
+        // cpu, wasm and tensorflow: dx is a sparse-gradient kernel, or a dense matmul on the gathered columns
+        // (tensorflow's unified path gathers inside its MePropGatherMatMul kernel).
+        expect(dxKernels.some((n) => ['MePropSparseGradA', 'BatchMatMul', 'MePropGatherMatMul'].includes(n))).toBe(true);
       }
       expect(onlyW).not.toContain('MePropSparseGradA');
       // tf.matMul's own gradient skips dx the same way: one product fewer.
