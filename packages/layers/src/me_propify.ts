@@ -1,9 +1,9 @@
 // mePropify: a copy of a tf.LayersModel whose Dense/LSTM/GRU/SimpleRNN layers are their meProp versions.
 import * as tf from '@tensorflow/tfjs-core';
-import { serialization } from '@tensorflow/tfjs-core';
 import { LayersModel } from '@tensorflow/tfjs-layers';
 import { MePropConfig, MePropMode, validateMePropConfig } from '@meprop/core';
 import { mePropConfigEntries } from './me_prop_args';
+import { modelFromConfigFast } from './tfjs_internals';
 // The meProp classes must be registered before the copy is deserialized.
 import './me_prop_dense';
 import './recurrent';
@@ -183,9 +183,8 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
     }
   }
 
-  const [ctor, fromConfig] = serialization.SerializationMap.getMap().classNameMap[cls];
   // fastWeightInit: skip the initializers, the weights are overwritten below.
-  const model = (fromConfig as unknown as (c: unknown, cfg: unknown, custom: object, fast: boolean) => LayersModel)(ctor, cfg, {}, true);
+  const model = modelFromConfigFast(cls, cfg);
   const originalWeights = original.getWeights();
   if (model.weights.length !== originalWeights.length) {
     model.dispose();

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 import { compositeLazyUpdate } from './composite_update';
+import { registeredVariable } from '../tfjs_internals';
 
 /** A named tensor, as tfjs's optimizers save their weights. */
 export interface NamedTensor {
@@ -50,7 +51,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
     const useKernel = tf.getKernel(MePropLazyUpdate, tf.getBackend()) !== undefined;
     for (const [name, grad] of entries) {
       if (grad == null) continue;
-      const value = tf.engine().registeredVariables[name];
+      const value = registeredVariable(name);
       if (value === undefined) throw new Error(`${this.getClassName()}.applyGradients: no variable named '${name}'`);
       const slots = this.slotsFor(name, value);
       tf.tidy(() => {
