@@ -15,6 +15,8 @@ export default tseslint.config(
     rules: {
       // `_`-prefixed names mark arguments a signature needs but the body does not use.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Our wrapping errors repeat the caught error's message; `{ cause }` needs lib ES2022 (tsconfig: ES2020).
+      'preserve-caught-error': 'off',
     },
   },
   {

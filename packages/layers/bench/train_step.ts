@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '30'));
   const k = Number(arg('k', '20'));
   const mode = arg('mode', 'unified') as MePropMode;
-  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
   await tf.ready();
   if (process.argv.includes('--tfjs-forward') && tf.getKernel(MePropForwardMatMul, backend) !== undefined) {
