@@ -30,10 +30,11 @@ function addCommon(cmd: Command, defaults: { epochs: string; batchSize: string }
 type Action<T> = (opts: T) => Promise<number>;
 type RunCommands = typeof import('./cli/run_commands');
 
-// Loaded on first use: --help, compare and option errors do not pay for loading tfjs and the experiments.
-// (With CommonJS output, tsc, ts-jest and tsx all turn import() into a require of the same file.)
-function runCommands(): Promise<RunCommands> {
-  return import('./cli/run_commands');
+// Loaded on first use (require, not import(), so that tsc's CommonJS output, ts-jest and tsx all resolve it
+// the same way): --help, compare and option errors do not pay for loading tfjs and the experiments.
+function runCommands(): RunCommands {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./cli/run_commands') as RunCommands;
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -43,8 +44,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     // Before the subcommands are added, so they inherit it: errors come back to main() as exceptions.
     .exitOverride();
 
-  const run = <T>(pick: (commands: RunCommands) => Action<T>) => async (opts: T): Promise<void> => {
-    setExit(await pick(await runCommands())(opts));
+  const run = <T>(load: () => Action<T>) => async (opts: T): Promise<void> => {
+    setExit(await load()(opts));
   };
 
   addCommon(program.command('mnist').description("the paper's MNIST experiment (Tables 1-2): plain tfjs vs meProp, Adam and AdaGrad"), {
@@ -61,7 +62,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     ])
     .option('--lr-adam <x>', 'Adam learning rate (paper: 0.001)', positiveNumber('--lr-adam'))
     .option('--lr-adagrad <x>', 'AdaGrad learning rate (paper: 0.1)', positiveNumber('--lr-adagrad'))
-    .action(run((c) => c.mnistCommand));
+    .action(run(() => runCommands().mnistCommand));
 
   addCommon(program.command('k-sweep').description("the paper's Figure 4: accuracy against k/h, top-k vs random-k"), {
     epochs: '1',
@@ -70,7 +71,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--fractions <list>', 'kept fractions k/h in (0, 1], comma-separated (default: 0.01,...,0.64; --quick: 0.02,0.08,0.32)', fractionList)
     .option('--hidden <n>', 'hidden layer size (two layers)', positiveInt('--hidden'), 500)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'adagrad']).default('adam'))
-    .action(run((c) => c.kSweepCommand));
+    .action(run(() => runCommands().kSweepCommand));
 
   addCommon(program.command('kernels').description('backward-kernel micro-benchmarks: plain tfjs vs meProp per shape'), {
     epochs: 'n/a',
@@ -80,7 +81,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--modes <list>', 'per-example,unified', oneOfList('--modes', ['per-example', 'unified'] as const), ['per-example', 'unified'])
     .option('--reps <n>', 'measured repetitions (default 15; --quick 7)', positiveInt('--reps'))
     .option('--warmup <n>', 'discarded warm-up repetitions (default 3; --quick 2)', nonNegativeInt('--warmup'))
-    .action(run((c) => c.kernelsCommand));
+    .action(run(() => runCommands().kernelsCommand));
 
   addCommon(program.command('iaf').description('VAE on binarized MNIST: diagonal Gaussian vs IAF posteriors'), {
     epochs: '10; --quick 1',
@@ -89,7 +90,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--posteriors <list>', 'diagonal,iaf2,iaf4', oneOfList('--posteriors', ['diagonal', 'iaf2', 'iaf4'] as const), ['diagonal', 'iaf2', 'iaf4'])
     .option('--latent-size <n>', 'latent dimension', positiveInt('--latent-size'))
     .option('--iw-samples <n>', 'importance samples for the log-likelihood estimate', positiveInt('--iw-samples'))
-    .action(run((c) => c.iafCommand));
+    .action(run(() => runCommands().iafCommand));
 
   addCommon(program.command('ci').description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'), {
     epochs: 'fixed',
@@ -97,7 +98,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   })
     .option('--thresholds <file>', 'thresholds JSON', defaultThresholdsPath())
     .option('--skip-iaf', 'leave out the IAF part and its thresholds', false)
-    .action(run((c) => c.ciCommand));
+    .action(run(() => runCommands().ciCommand));
 
   program
     .command('compare')
@@ -107,7 +108,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--tolerance <percent>', 'allowed regression, in percent', percent, 0.1)
     .option('--gate-times', 'also fail on absolute times (ms, s); by default only ratios, accuracies and ELBOs gate', false)
     .action(async (base: string, head: string, opts: { tolerance: number; gateTimes: boolean }) => {
-      const { runCompare } = await import('./compare/run_compare');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runCompare } = require('./compare/run_compare') as typeof import('./compare/run_compare');
       const res = runCompare(base, head, opts.tolerance, { gateTimes: opts.gateTimes });
       process.stdout.write(`${res.text}\n`);
       setExit(res.exitCode);
@@ -119,9 +121,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<results...>', 'result JSON files')
     .option('--out <dir>', 'output directory', 'bench-out')
     .action(async (files: string[], opts: { out: string }) => {
-      const { readResultJson } = await import('./results/json_io');
-      const { writeReport } = await import('./report/write_report');
-      const path = await import('path');
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { readResultJson } = require('./results/json_io') as typeof import('./results/json_io');
+      const { writeReport } = require('./report/write_report') as typeof import('./report/write_report');
+      const path = require('path') as typeof import('path');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       for (const file of files) {
         const doc = readResultJson(file);
         const written = await writeReport(doc, opts.out, path.basename(file, '.json'));

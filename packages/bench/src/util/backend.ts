@@ -17,7 +17,8 @@ export function isTfjsNodeInstalled(): boolean {
 
 export async function setupBackend(name: BackendName): Promise<void> {
   if (name === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@tensorflow/tfjs-backend-wasm');
   } else if (name === 'tensorflow') {
     if (!isTfjsNodeInstalled()) {
       throw new Error(
@@ -27,7 +28,8 @@ export async function setupBackend(name: BackendName): Promise<void> {
       );
     }
     try {
-      await import(TFJS_NODE_PACKAGE);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(TFJS_NODE_PACKAGE);
     } catch (e) {
       throw new Error(`--backend tensorflow: ${TFJS_NODE_PACKAGE} is installed but failed to load: ${(e as Error).message}`);
     }
