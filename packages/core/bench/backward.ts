@@ -33,8 +33,10 @@ function timeInterleaved(fns: Array<() => void>, reps: number): number[] {
 
 async function main(): Promise<void> {
   const backend = arg('backend', 'cpu');
-  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
-  if (backend === 'tensorflow') require('@tensorflow/tfjs-node');
+  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  // A name in a variable: tfjs-node is optional and has no types to resolve when it is not installed.
+  const tfjsNode: string = '@tensorflow/tfjs-node';
+  if (backend === 'tensorflow') await import(tfjsNode);
   await tf.setBackend(backend);
   await tf.ready();
   const reps = Number(arg('reps', '50'));

@@ -6,7 +6,7 @@ import { applyActivation, assertActivation, FlowActivation } from './activation'
 import { assertHiddenUnits, InputOrder, madeMasks, resolveOrder } from './masks';
 import { glorot, maskedLinear, writeConstant } from './masked_dense';
 import { assertInt, assertShape } from './validate';
-import { defaultLayerName } from './layer_name';
+import { baseLayerArgs, FlowLayerArgs } from './layer_args';
 
 /** Everything that fixes a MADE's structure; `order` is always an explicit permutation here. */
 export interface MadeSpec {
@@ -147,14 +147,14 @@ export function madeSpecConfig(spec: MadeSpec): tf.serialization.ConfigDict {
   return config;
 }
 
-export type AutoregressiveNetworkArgs = MadeSpecArgs & { name?: string; trainable?: boolean };
+export type AutoregressiveNetworkArgs = MadeSpecArgs & FlowLayerArgs;
 
 export class AutoregressiveNetwork extends layers.Layer {
   static className = 'MePropFlows>AutoregressiveNetwork';
   readonly made: Made;
 
   constructor(args: AutoregressiveNetworkArgs) {
-    super({ name: defaultLayerName('autoregressive_network', args?.name), trainable: args?.trainable });
+    super(baseLayerArgs(args, 'autoregressive_network'));
     this.made = new Made(resolveMadeSpec(args));
   }
 

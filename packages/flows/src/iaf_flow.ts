@@ -8,9 +8,9 @@ import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transfor
 import { assertPermutation, InputOrder, resolveOrder } from './masks';
 import { standardNormalLogProb } from './normal';
 import { assertInt } from './validate';
-import { defaultLayerName } from './layer_name';
+import { baseLayerArgs, FlowLayerArgs } from './layer_args';
 
-export interface IafFlowArgs {
+export interface IafFlowArgs extends FlowLayerArgs {
   eventSize: number;
   steps: number;
   hiddenUnits: number[];
@@ -25,8 +25,6 @@ export interface IafFlowArgs {
   inputOrders?: number[][];
   activation?: FlowActivation;
   seed?: number;
-  name?: string;
-  trainable?: boolean;
 }
 
 /**
@@ -51,7 +49,7 @@ export class IafFlow extends MadeStackLayer<IafTransform> {
   override readonly transforms: IafTransform[];
 
   constructor(args: IafFlowArgs) {
-    super({ name: defaultLayerName('iaf_flow', args?.name), trainable: args?.trainable });
+    super(baseLayerArgs(args, 'iaf_flow'));
     assertInt('steps', args.steps, 1);
     const stable = args.stable ?? true;
     const forgetBias = args.forgetBias ?? DEFAULT_FORGET_BIAS;

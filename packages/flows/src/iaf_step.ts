@@ -6,12 +6,12 @@ import { assertInputShapes, inputShapes, Made, madeSpecConfig, resolveMadeSpec, 
 import { DEFAULT_LOG_SCALE_CLIP, FlowResult, IafTransform } from './iaf_transform';
 import { InputOrder } from './masks';
 import { assertFinite } from './validate';
-import { defaultLayerName } from './layer_name';
+import { baseLayerArgs, FlowLayerArgs } from './layer_args';
 
 /** Pyro's default: σ = sigmoid(s + 2) starts near 0.88, so each step starts close to the identity. */
 export const DEFAULT_FORGET_BIAS = 2;
 
-export interface IafStepArgs {
+export interface IafStepArgs extends FlowLayerArgs {
   eventSize: number;
   hiddenUnits: number[];
   contextSize?: number;
@@ -23,8 +23,6 @@ export interface IafStepArgs {
   inputOrder?: InputOrder;
   activation?: FlowActivation;
   seed?: number;
-  name?: string;
-  trainable?: boolean;
 }
 
 export function assertStableAndBias(stable: unknown, forgetBias: unknown, logScaleClip: unknown): void {
@@ -43,7 +41,7 @@ export class IafStep extends layers.Layer {
   readonly transform: IafTransform;
 
   constructor(args: IafStepArgs) {
-    super({ name: defaultLayerName('iaf_step', args?.name), trainable: args?.trainable });
+    super(baseLayerArgs(args, 'iaf_step'));
     const spec = resolveMadeSpec({ ...args, params: 2, activation: args.activation ?? 'elu' });
     const stable = args.stable ?? true;
     const forgetBias = args.forgetBias ?? DEFAULT_FORGET_BIAS;

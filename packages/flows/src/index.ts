@@ -6,6 +6,7 @@ export {
   AutoregressiveNetwork,
   autoregressiveNetwork,
   type AutoregressiveNetworkArgs,
+  type MadeSpecArgs,
   type MadeSpec,
 } from './autoregressive_network';
 export { type FlowResult } from './iaf_transform';
@@ -17,3 +18,4 @@ export { gaussianEncoder, type GaussianEncoderArgs } from './gaussian_encoder';
 export { bernoulliDecoder, bernoulliLogProb, type BernoulliDecoderArgs } from './bernoulli_decoder';
 export { Vae, vae, type VaeArgs, type IafPosteriorArgs } from './vae';
 export { trainVae, evaluateVae, type Rows, type TrainVaeOptions, type EvaluateVaeOptions } from './train_vae';
+export { type FlowLayerArgs } from './layer_args';

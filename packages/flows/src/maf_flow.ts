@@ -10,9 +10,9 @@ import { DEFAULT_LOG_SCALE_CLIP, FlowResult, shiftAndLogScale } from './iaf_tran
 import { InputOrder } from './masks';
 import { standardNormalLogProb } from './normal';
 import { assertInt } from './validate';
-import { defaultLayerName } from './layer_name';
+import { baseLayerArgs, FlowLayerArgs } from './layer_args';
 
-export interface MafFlowArgs {
+export interface MafFlowArgs extends FlowLayerArgs {
   eventSize: number;
   hiddenUnits: number[];
   steps?: number;
@@ -23,8 +23,6 @@ export interface MafFlowArgs {
   inputOrders?: number[][];
   activation?: FlowActivation;
   seed?: number;
-  name?: string;
-  trainable?: boolean;
 }
 
 /** Sampling direction of one step: x = u⊙exp(s) + m with [m, s] = MADE(x, h). */
@@ -62,7 +60,7 @@ export class MafFlow extends MadeStackLayer<MafTransform> {
   protected override readonly transforms: MafTransform[];
 
   constructor(args: MafFlowArgs) {
-    super({ name: defaultLayerName('maf_flow', args?.name), trainable: args?.trainable });
+    super(baseLayerArgs(args, 'maf_flow'));
     const steps = args.steps ?? 1;
     assertInt('steps', steps, 1);
     const clip = args.logScaleClip ?? DEFAULT_LOG_SCALE_CLIP;

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import { applyActivation, assertActivation, FlowActivation } from './activation';
 import { assertInt, describeValue } from './validate';
-import { defaultLayerName } from './layer_name';
+import { baseLayerArgs, FlowLayerArgs } from './layer_args';
 
 /** x @ (kernel * mask) + bias: the one formula every masked layer of the package uses. */
 export function maskedLinear(x: tf.Tensor2D, kernel: tf.Tensor2D, mask: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
@@ -39,15 +39,13 @@ export function writeConstant(weight: LayerVariable, values: number[][]): void {
   });
 }
 
-export interface MaskedDenseArgs {
+export interface MaskedDenseArgs extends FlowLayerArgs {
   /** [inputs][units] 0/1 mask; units is its column count. */
   mask: number[][];
   activation?: FlowActivation;
   useBias?: boolean;
   /** Seed of the kernel initializer. */
   seed?: number;
-  name?: string;
-  trainable?: boolean;
 }
 
 export class MaskedDense extends layers.Layer {
@@ -62,7 +60,7 @@ export class MaskedDense extends layers.Layer {
   private maskWeight: LayerVariable | null = null;
 
   constructor(args: MaskedDenseArgs) {
-    super({ name: defaultLayerName('masked_dense', args.name), trainable: args.trainable });
+    super(baseLayerArgs(args, 'masked_dense'));
     const [, units] = assertMask('mask', args.mask);
     const activation = args.activation ?? 'linear';
     assertActivation('activation', activation);

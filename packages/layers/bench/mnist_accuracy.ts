@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const batchSize = Number(arg('batch', '32'));
   const protocol = arg('protocol', 'paper') as Protocol;
   if (protocol !== 'paper' && protocol !== 'plain') throw new Error(`--protocol must be 'paper' or 'plain', got '${protocol}'`);
-  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
   const data = loadMnist(Number(arg('train', '680')), Number(arg('test', '180')));
   const all: Variant[] = [

@@ -33,3 +33,4 @@ export { MePropStatsCallback } from './stats_callback';
 export type { MePropEpochStats, MePropStatsCallbackOptions } from './stats_callback';
 export { folderIO } from './io/folder_io';
 export type { FolderIOHandler } from './io/folder_io';
+export type { DenseLayerArgs } from './tfjs_internals';

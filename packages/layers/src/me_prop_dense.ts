@@ -1,21 +1,13 @@
 // MePropDense: tf.layers.dense whose kernel matmul back-propagates with meProp (top-k of dy).
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
-import type { DenseLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/core';
-import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { MePropConfig } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
 import { DenseClass } from './tfjs_classes';
+import type { DenseInternals, DenseLayerArgs } from './tfjs_internals';
 import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
 
 export type MePropDenseArgs = DenseLayerArgs & MePropLayerArgs;
-
-/** Dense's fields are private in its typings; these are the ones `call` needs (checked by a test). */
-interface DenseInternals {
-  kernel: LayerVariable;
-  bias: LayerVariable | null;
-  activation: { apply(x: tf.Tensor): tf.Tensor };
-}
 
 /**
  * A Dense layer (same weights, build, config and forward as tf.layers.dense) whose backward keeps only

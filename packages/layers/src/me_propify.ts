@@ -4,6 +4,7 @@ import { serialization } from '@tensorflow/tfjs-core';
 import { LayersModel } from '@tensorflow/tfjs-layers';
 import { keptCount, MePropConfig, MePropMode, validateMePropConfig } from '@meprop/core';
 import { mePropConfigEntries } from './me_prop_args';
+import { modelFromConfigFast } from './tfjs_internals';
 // The meProp classes must be registered before the copy is deserialized.
 import './me_prop_dense';
 import './recurrent';
@@ -348,11 +349,10 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
     console.warn(message);
   }
 
-  const [ctor, fromConfig] = serialization.SerializationMap.getMap().classNameMap[cls];
   let model: LayersModel;
   try {
     // fastWeightInit: skip the initializers, the weights are overwritten below.
-    model = (fromConfig as unknown as (c: unknown, cfg: unknown, custom: object, fast: boolean) => LayersModel)(ctor, cfg, {}, true);
+    model = modelFromConfigFast(cls, cfg);
   } catch (e) {
     // A class the check above did not see (e.g. inside a custom layer's own config).
     const unknown = /Unknown layer: ([^\s.]+)/.exec((e as Error).message);

@@ -33,6 +33,8 @@ function argsConfig(args: MePropLayerArgs, fn: string): MePropConfig {
  * Dropout masks as tfjs's cells make them: drawn once per sequence (the RNN layer clears them), ones
  * outside training. `count` masks when the cell has several gates.
  */
+// tfjs's cells type dropoutFunc as `Function`, so that is what we can take from them.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 function dropoutMasks(like: tf.Tensor, rate: number, training: boolean, count: number, dropoutFunc?: Function): tf.Tensor[] {
   const make = (): tf.Tensor => {
     const ones = tf.onesLike(like);

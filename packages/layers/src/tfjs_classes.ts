@@ -1,24 +1,30 @@
-// tfjs-layers' own layer classes, looked up in the serialization registry. The package exports factories
-// (tf.layers.dense) but not the classes; the registry holds the very constructors the factories use, so
-// subclasses of these behave exactly like tfjs's layers (build, weights, getConfig) without creating a layer.
-import { serialization } from '@tensorflow/tfjs-core';
-// Type-only imports: erased at runtime, so no second copy of tfjs-layers is ever loaded.
-import type { Dense } from '@tensorflow/tfjs-layers/dist/layers/core';
-import type { GRU, GRUCell, LSTM, LSTMCell, SimpleRNN, SimpleRNNCell } from '@tensorflow/tfjs-layers/dist/layers/recurrent';
+// tfjs-layers' own layer classes, looked up in the serialization registry (see tfjs_internals.ts). Subclasses
+// of these behave exactly like tfjs's layers (build, weights, getConfig) without creating a layer.
 import '@tensorflow/tfjs-layers';
+import type {
+  GRUCellLayerArgs,
+  GRULayerArgs,
+  layers,
+  LSTMCellLayerArgs,
+  LSTMLayerArgs,
+  SimpleRNNCellLayerArgs,
+  SimpleRNNLayerArgs,
+} from '@tensorflow/tfjs-layers';
+import { DenseLayerArgs, registeredClass, RegisteredClass } from './tfjs_internals';
 
-function registered<T>(className: string): T {
-  const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry === undefined) {
-    throw new Error(`@meprop/layers: tfjs-layers class '${className}' is not registered (is @tensorflow/tfjs-layers loaded?)`);
-  }
-  return entry[0] as unknown as T;
-}
+// Instance types from the factories' return types: tfjs-layers' package root exports no class types for these.
+type Dense = ReturnType<typeof layers.dense>;
+type LSTMCell = ReturnType<typeof layers.lstmCell>;
+type GRUCell = ReturnType<typeof layers.gruCell>;
+type SimpleRNNCell = ReturnType<typeof layers.simpleRNNCell>;
+type LSTM = ReturnType<typeof layers.lstm>;
+type GRU = ReturnType<typeof layers.gru>;
+type SimpleRNN = ReturnType<typeof layers.simpleRNN>;
 
-export const DenseClass = registered<typeof Dense>('Dense');
-export const LSTMCellClass = registered<typeof LSTMCell>('LSTMCell');
-export const GRUCellClass = registered<typeof GRUCell>('GRUCell');
-export const SimpleRNNCellClass = registered<typeof SimpleRNNCell>('SimpleRNNCell');
-export const LSTMClass = registered<typeof LSTM>('LSTM');
-export const GRUClass = registered<typeof GRU>('GRU');
-export const SimpleRNNClass = registered<typeof SimpleRNN>('SimpleRNN');
+export const DenseClass: RegisteredClass<Dense, DenseLayerArgs> = registeredClass('Dense');
+export const LSTMCellClass: RegisteredClass<LSTMCell, LSTMCellLayerArgs> = registeredClass('LSTMCell');
+export const GRUCellClass: RegisteredClass<GRUCell, GRUCellLayerArgs> = registeredClass('GRUCell');
+export const SimpleRNNCellClass: RegisteredClass<SimpleRNNCell, SimpleRNNCellLayerArgs> = registeredClass('SimpleRNNCell');
+export const LSTMClass: RegisteredClass<LSTM, LSTMLayerArgs> = registeredClass('LSTM');
+export const GRUClass: RegisteredClass<GRU, GRULayerArgs> = registeredClass('GRU');
+export const SimpleRNNClass: RegisteredClass<SimpleRNN, SimpleRNNLayerArgs> = registeredClass('SimpleRNN');

@@ -5,21 +5,14 @@
 // tfjs saves a clone of `y`; on backends whose Identity kernel copies (wasm), the clone has a new dataId,
 // so the `Identity` kernel is wrapped too, carrying the record over to the copy.
 import * as tf from '@tensorflow/tfjs-core';
+import { FusedMatMulKernelAttrs, registeredBackendNames } from '../tfjs_internals';
 
-export interface FusedAttrs {
-  transposeA: boolean;
-  transposeB: boolean;
-  activation: string;
-}
+export type FusedAttrs = FusedMatMulKernelAttrs;
 
 const FUSED = '_FusedMatMul';
 const IDENTITY = 'Identity';
 const byDataId = new WeakMap<object, FusedAttrs>();
 const wrapped = new Map<string, tf.KernelConfig>(); // `${kernel}/${backend}` -> original config
-
-function backendNames(): string[] {
-  return Object.keys(tf.engine().registryFactory);
-}
 
 function firstInfo(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
   return Array.isArray(out) ? out[0] : out;
@@ -41,7 +34,7 @@ function wrap(kernelName: string, backendName: string, after: (args: Parameters<
 }
 
 export function installFusedRecorder(): void {
-  for (const backendName of backendNames()) {
+  for (const backendName of registeredBackendNames()) {
     wrap(FUSED, backendName, (args, out) => {
       const attrs = args.attrs as unknown as Partial<FusedAttrs>;
       byDataId.set(out.dataId, {

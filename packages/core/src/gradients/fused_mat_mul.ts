@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { exactMatMulGrads, mePropMatMulGradThunks } from '../sparse_backward';
 import type { MePropGradientSpec } from '../registry';
 import { recordedFusedAttrs } from './fused_attrs_recorder';
+import { FUSED_MAT_MUL_TAPE_NAME } from '../tfjs_internals';
 
-/** The name tfjs 4.22 tapes tf.fused.matMul under (kept in a test so an upgrade that renames it fails). */
-export const FUSED_MAT_MUL_TAPE_NAME = 'fusedMatMul__op';
+export { FUSED_MAT_MUL_TAPE_NAME };
 
 /** Recovers transposeA/transposeB from shapes when the forward was not recorded; throws if ambiguous. */
 function inferTransposes(a3: tf.Tensor, b3: tf.Tensor, y: tf.Tensor): { transposeA: boolean; transposeB: boolean } {

@@ -39,7 +39,7 @@ export function folderIO(dir: string): FolderIOHandler {
       await fs.mkdir(dir, { recursive: true });
       const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJSON: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology as {},
+        modelTopology: artifacts.modelTopology as object,
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy,

@@ -6,6 +6,7 @@ import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } fro
 import { compositeLazyUpdate } from './composite_update';
 import './tensorflow_lazy_update';
 import { hasSparseLazyUpdate, MePropSparseLazyUpdate, MePropSparseLazyUpdateAttrs } from './sparse_update_kernel';
+import { allRegisteredVariables, registeredVariable } from '../tfjs_internals';
 
 /** A named tensor, as tfjs's optimizers save their weights. */
 export interface NamedTensor {
@@ -68,7 +69,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
    */
   override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     if (!hasSparseLazyUpdate()) return super.minimize(f, returnCost, varList);
-    const vars = varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
+    const vars = varList ?? allRegisteredVariables().filter((v) => v.trainable);
     const session = beginSparseGradients(vars, this.sparseZeros);
     try {
       const { value, grads } = tf.variableGrads(session.wrap(f), varList);
@@ -98,7 +99,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
     const useKernel = tf.getKernel(MePropLazyUpdate, tf.getBackend()) !== undefined;
     for (const [name, grad] of entries) {
       if (grad == null) continue;
-      const value = tf.engine().registeredVariables[name];
+      const value = registeredVariable(name);
       if (value === undefined) throw new Error(`${this.getClassName()}.applyGradients: no variable named '${name}'`);
       const slots = this.slotsFor(name, value);
       const resolved = session === null ? null : session.resolve(value, grad);

@@ -1,12 +1,6 @@
 // meProp kernels for tfjs's `cpu` backend: plain loops over the backend's own typed arrays.
-import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { hostKernelConfigs, HostMemoryAdapter, shapeSize } from '../host/host_kernels';
-
-/** The part of tfjs-backend-cpu's MathBackendCPU we use (typed structurally: no dependency on the package). */
-interface CpuBackendLike {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array | Int32Array): TensorInfo;
-}
+import type { CpuBackendLike } from '../../tfjs_internals';
 
 /** Typed-array access to tfjs-backend-cpu tensors, for kernel authors (used by @meprop/layers). */
 export const cpuMemory: HostMemoryAdapter = {

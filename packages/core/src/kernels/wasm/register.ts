@@ -1,14 +1,8 @@
 // meProp kernels for tfjs's `wasm` backend. The wasm module has no sparse kernel we could call, and the
 // composite route needs gather-with-batchDims (crashes there) or UnsortedSegmentSum (missing there), so the
 // loops run in JavaScript directly on views of the wasm heap: no copies in or out.
-import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { hostKernelConfigs, HostMemoryAdapter } from '../host/host_kernels';
-
-/** The part of tfjs-backend-wasm's BackendWasm we use (typed structurally: no dependency on the package). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): unknown;
-}
+import type { WasmBackendLike } from '../../tfjs_internals';
 
 /** Views of tfjs-backend-wasm tensors on the wasm heap, for kernel authors (used by @meprop/layers). */
 export const wasmMemory: HostMemoryAdapter = {
