@@ -7,6 +7,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.base.json'), diagnostics: { warnOnly: false } }],
   },
   moduleNameMapper: {
+    '^@meprop/layers/node$': path.join(__dirname, 'packages/layers/src/node.ts'),
     '^@meprop/(core|layers|flows|test-utils)$': path.join(__dirname, 'packages/$1/src/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.test.ts'],

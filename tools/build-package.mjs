@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Builds one library package (run from its folder: `node ../../tools/build-package.mjs`) into
+//   dist/cjs  CommonJS + .d.ts (tsconfig.build.json),       marked {"type":"commonjs"}
+//   dist/esm  ES modules + .d.ts (tsconfig.build.esm.json),  marked {"type":"module"}
+// Why a post-pass: the sources import siblings without extensions ('./registry'), which bundlers and
+// CommonJS accept but Node's ESM loader does not. Rather than touching every import in the sources, the ESM
+// output gets its relative specifiers completed ('./registry.js', './kernels/index.js'); a specifier that
+// resolves to no emitted file fails the build instead of shipping a broken module.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const pkgDir = process.cwd();
+const dist = join(pkgDir, 'dist');
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+function run(project) {
+  const r = spawnSync(process.execPath, [tsc, '-p', project], { cwd: pkgDir, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`build-package: tsc -p ${project} failed in ${pkgDir} (exit ${r.status})`);
+}
+
+function* walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+// `from './x'`, `import './x'`, `import('./x')` (JS and .d.ts); only relative specifiers are touched.
+const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*|\.{1,2})\2/g;
+
+function completeSpecifier(file, spec) {
+  if (/\.(m?js|json)$/.test(spec)) return spec;
+  const target = resolve(dirname(file), spec);
+  const isDts = file.endsWith('.d.ts');
+  const asFile = isDts ? `${target}.d.ts` : `${target}.js`;
+  const asIndex = isDts ? join(target, 'index.d.ts') : join(target, 'index.js');
+  if (existsSync(asFile)) return `${spec}.js`;
+  if (existsSync(asIndex)) return `${spec.replace(/\/$/, '')}/index.js`;
+  throw new Error(`build-package: ${relative(pkgDir, file)} imports '${spec}', which matches no emitted module`);
+}
+
+function completeEsmSpecifiers(dir) {
+  let files = 0;
+  for (const file of walk(dir)) {
+    if (!file.endsWith('.js') && !file.endsWith('.d.ts')) continue;
+    const text = readFileSync(file, 'utf8');
+    const out = text.replace(SPECIFIER, (_m, lead, quote, spec) => `${lead}${quote}${completeSpecifier(file, spec)}${quote}`);
+    if (out !== text) {
+      writeFileSync(file, out);
+      files++;
+    }
+  }
+  return files;
+}
+
+rmSync(dist, { recursive: true, force: true });
+run('tsconfig.build.json');
+run('tsconfig.build.esm.json');
+const touched = completeEsmSpecifiers(join(dist, 'esm'));
+writeFileSync(join(dist, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+writeFileSync(join(dist, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+console.log(`build-package: ${relative(process.cwd(), dist)}/{cjs,esm} built (${touched} ESM files had relative imports completed)`);
