@@ -6,6 +6,8 @@
 // CommonJS accept but Node's ESM loader does not. Rather than touching every import in the sources, the ESM
 // output gets its relative specifiers completed ('./registry.js', './kernels/index.js'); a specifier that
 // resolves to no emitted file fails the build instead of shipping a broken module.
+// The markers also carry the package's `sideEffects` for their folder: bundlers (webpack, esbuild) read that
+// field from the nearest package.json, which for a file in dist/esm is the marker, not the package's own.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -60,6 +62,16 @@ rmSync(dist, { recursive: true, force: true });
 run('tsconfig.build.json');
 run('tsconfig.build.esm.json');
 const touched = completeEsmSpecifiers(join(dist, 'esm'));
-writeFileSync(join(dist, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-writeFileSync(join(dist, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+const { sideEffects } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+function marker(format, type) {
+  const prefix = `./dist/${format}/`;
+  const own = Array.isArray(sideEffects) ? sideEffects.filter((f) => f.startsWith(prefix)).map((f) => `./${f.slice(prefix.length)}`) : sideEffects;
+  for (const f of Array.isArray(own) ? own : []) {
+    if (!existsSync(join(dist, format, f))) throw new Error(`build-package: sideEffects lists ${prefix}${f.slice(2)}, which was not emitted`);
+  }
+  const json = own === undefined ? { type } : { type, sideEffects: own };
+  writeFileSync(join(dist, format, 'package.json'), `${JSON.stringify(json, null, 2)}\n`);
+}
+marker('cjs', 'commonjs');
+marker('esm', 'module');
 console.log(`build-package: ${relative(process.cwd(), dist)}/{cjs,esm} built (${touched} ESM files had relative imports completed)`);

@@ -5,6 +5,8 @@ import { copyFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
 
 export const PKG_DIR = join(__dirname, '..');
+/** esbuild's working directory: the metafile then names inputs 'packages/core/dist/esm/...'. */
+export const REPO_ROOT = join(PKG_DIR, '..', '..');
 const TSCONFIG = join(PKG_DIR, 'tsconfig.esbuild.json');
 
 /** Bundles src/page into outDir (checks_page.js + index.html). */
@@ -25,6 +27,7 @@ export async function bundleChecksPage(outDir: string): Promise<void> {
 
 export interface AppBundle {
   bytes: number;
+  /** Files that contribute code to the bundle (relative to the repository root). */
   inputs: string[];
   result: BuildResult & { metafile: Metafile };
 }
@@ -45,9 +48,11 @@ export async function bundleApp(entry: string, outFile: string): Promise<AppBund
     external: ['@tensorflow/*'],
     tsconfig: TSCONFIG,
     metafile: true,
+    absWorkingDir: REPO_ROOT,
     logLevel: 'silent',
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   if (output === undefined) throw new Error(`bundleApp: esbuild produced no output for ${entry}`);
-  return { bytes: output.bytes, inputs: Object.keys(output.inputs), result };
+  const inputs = Object.entries(output.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([k]) => k);
+  return { bytes: output.bytes, inputs, result };
 }
