@@ -1,5 +1,5 @@
 // The demo as a user opens it: it loads offline (everything from its own origin), trains plain and meProp
-// for one epoch on webgl, and draws the loss and accuracy charts; its flows view fits the ring density.
+// for one epoch on webgl, and draws the loss and accuracy charts; its flows view fits the banana density.
 import type { DemoStatus } from '../../demo/src/demo_status';
 import { countPixels, DemoSession, openDemo, waitForRun } from './demo_session';
 

@@ -1,4 +1,4 @@
-// The flows view: fits the ring density with @meprop/flows and draws the flow's density and samples.
+// The flows view: fits the banana density with @meprop/flows and draws the flow's density and samples.
 // MAF is fitted by maximum likelihood on exact samples of the target (its log-density is one pass);
 // IAF by reverse KL against the target's log-density (its sampling is one pass): each flow in the regime it
 // is fast in, as Papamakarios et al. and Kingma et al. use them.
@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { iafFlow, mafFlow, IafFlow, MafFlow } from '@meprop/flows';
 import type { DensityStatus } from './demo_status';
 import { LineChart } from './line_chart';
-import { ringLogProb, sampleRing } from './ring_target';
+import { bananaLogProb, sampleBanana } from './banana_target';
 
 export type FlowKind = 'maf' | 'iaf';
 
@@ -68,16 +68,16 @@ export class DensityView {
     private readonly el: { target: HTMLCanvasElement; flow: HTMLCanvasElement; loss: HTMLCanvasElement },
     private readonly status: DensityStatus,
   ) {
-    this.lossChart = new LineChart(el.loss, 'loss (MAF: −log p(data); IAF: KL(q‖p) up to a constant)', 'iteration');
+    this.lossChart = new LineChart(el.loss, 'loss (MAF: −log p(x); IAF: KL(q‖p) + const)', 'iteration');
   }
 
   /** Paints the target density (once a backend is ready). */
   async drawTarget(): Promise<void> {
     const [grid, target] = tf.tidy(() => {
       const g = gridPoints();
-      return [g, ringLogProb(g)];
+      return [g, bananaLogProb(g)];
     });
-    paint(this.el.target, (await target.data()) as Float32Array, null, 'target: ring of 8 Gaussians');
+    paint(this.el.target, (await target.data()) as Float32Array, null, 'target: banana density');
     tf.dispose([grid, target]);
   }
 
@@ -94,16 +94,16 @@ export class DensityView {
     const lossFn = (): tf.Scalar =>
       tf.tidy(() => {
         if (flow instanceof MafFlow) {
-          const x = sampleRing(o.batchSize);
+          const x = sampleBanana(o.batchSize);
           return tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar;
         }
         const eps = tf.randomNormal([o.batchSize, 2]) as tf.Tensor2D;
         const { z, logProb } = flow.sample(eps);
-        return tf.mean(tf.sub(logProb, ringLogProb(z))) as tf.Scalar;
+        return tf.mean(tf.sub(logProb, bananaLogProb(z))) as tf.Scalar;
       });
     tf.dispose(lossFn()); // builds the flow's weights
     const vars = flow.trainableWeights.map((w) => w.read() as tf.Variable);
-    const optimizer = tf.train.adam(3e-3);
+    const optimizer = tf.train.adam(2e-3);
     const losses: Array<[number, number]> = [];
     const grid = gridPoints();
     try {
@@ -121,7 +121,7 @@ export class DensityView {
             const eps = tf.randomNormal([400, 2]) as tf.Tensor2D;
             return flow instanceof MafFlow ? [flow.logProb(grid), flow.sample(eps)] : [flow.logProb(grid), flow.sample(eps).z];
           });
-          paint(this.el.flow, (await logq.data()) as Float32Array, (await samples.data()) as Float32Array, `${o.flow.toUpperCase()} (${o.steps} steps): density and 400 samples, iteration ${it}`);
+          paint(this.el.flow, (await logq.data()) as Float32Array, (await samples.data()) as Float32Array, `${o.flow.toUpperCase()}, ${o.steps} steps: density, samples (it. ${it})`);
           tf.dispose([logq, samples]);
           await tf.nextFrame();
         }
