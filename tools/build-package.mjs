@@ -44,12 +44,31 @@ function completeSpecifier(file, spec) {
   throw new Error(`build-package: ${relative(pkgDir, file)} imports '${spec}', which matches no emitted module`);
 }
 
+// Type-only deep imports of packages without `exports` ('@tensorflow/tfjs-layers/dist/layers/core') in the
+// ESM .d.ts: TypeScript's node16/nodenext resolution wants the extension there too ('.../core.js').
+const DEEP_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*)(['"])(@[^/'"]+\/[^/'"]+|[^@./'"][^/'"]*)\/([^'"]+)\2/g;
+const requireHere = createRequire(join(pkgDir, 'package.json'));
+
+function completeDeepSpecifier(file, pkg, sub) {
+  if (/\.(m?js|json)$/.test(sub)) return `${pkg}/${sub}`;
+  let root;
+  try {
+    root = dirname(requireHere.resolve(`${pkg}/package.json`));
+  } catch {
+    throw new Error(`build-package: ${relative(pkgDir, file)} imports '${pkg}/${sub}', but ${pkg} is not installed`);
+  }
+  if (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).exports !== undefined) return `${pkg}/${sub}`;
+  if (existsSync(join(root, `${sub}.d.ts`))) return `${pkg}/${sub}.js`;
+  throw new Error(`build-package: ${relative(pkgDir, file)} imports '${pkg}/${sub}', which has no ${sub}.d.ts in ${pkg}`);
+}
+
 function completeEsmSpecifiers(dir) {
   let files = 0;
   for (const file of walk(dir)) {
     if (!file.endsWith('.js') && !file.endsWith('.d.ts')) continue;
     const text = readFileSync(file, 'utf8');
-    const out = text.replace(SPECIFIER, (_m, lead, quote, spec) => `${lead}${quote}${completeSpecifier(file, spec)}${quote}`);
+    let out = text.replace(SPECIFIER, (_m, lead, quote, spec) => `${lead}${quote}${completeSpecifier(file, spec)}${quote}`);
+    if (file.endsWith('.d.ts')) out = out.replace(DEEP_SPECIFIER, (_m, lead, quote, pkg, sub) => `${lead}${quote}${completeDeepSpecifier(file, pkg, sub)}${quote}`);
     if (out !== text) {
       writeFileSync(file, out);
       files++;

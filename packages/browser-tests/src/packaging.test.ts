@@ -41,6 +41,29 @@ describe('browser bundles of the built packages', () => {
   });
 });
 
+describe('TypeScript resolves the types of every entry', () => {
+  const tsc = require.resolve('typescript/bin/tsc');
+  // skipLibCheck off, so an unresolved import inside our .d.ts is an error; tfjs's own .d.ts have errors of
+  // their own under --strict, so only errors in our files count.
+  const compile = (module: string, resolution: string, files: string[]): string[] => {
+    try {
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', module, '--moduleResolution', resolution, '--types', 'node', ...files.map(fixture)], { cwd: PKG_DIR, encoding: 'utf8' });
+      return [];
+    } catch (e) {
+      const out = String((e as { stdout?: string }).stdout ?? e);
+      return out.split('\n').filter((l) => /error TS/.test(l) && !l.includes('node_modules/@tensorflow/'));
+    }
+  };
+
+  test.each([
+    ['node16', 'node16', ['types_consumer.mts', 'types_consumer.cts']],
+    ['esnext', 'bundler', ['types_consumer.mts', 'types_consumer.cts']],
+    ['commonjs', 'node10', ['types_consumer.cts']],
+  ])('module %s, moduleResolution %s', (module, resolution, files) => {
+    expect(compile(module, resolution, files)).toEqual([]);
+  });
+});
+
 describe('Node loads both builds', () => {
   const probe = "typeof m.mePropify + ' ' + typeof n.folderIO + ' ' + typeof n.mePropify + ' ' + typeof f.iafFlow + ' ' + typeof c.withMeProp + ' ' + ('folderIO' in m)";
   const expected = 'function function function function function false';

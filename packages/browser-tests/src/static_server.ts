@@ -31,8 +31,13 @@ export async function serveStatic(mounts: Record<string, string>): Promise<Stati
   const server: Server = createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const prefix = prefixes.find((p) => pathname.startsWith(p));
-    let file = prefix === undefined ? undefined : normalize(join(mounts[prefix], pathname.slice(prefix.length)));
-    if (file !== undefined && !file.startsWith(normalize(mounts[prefix as string]) + sep) && file !== normalize(mounts[prefix as string])) file = undefined;
+    let file: string | undefined;
+    if (prefix !== undefined) {
+      const root = normalize(mounts[prefix]);
+      const candidate = normalize(join(root, pathname.slice(prefix.length)));
+      // Never serve outside the mounted folder ('/../' in a URL).
+      if (candidate === root || candidate.startsWith(root + sep)) file = candidate;
+    }
     if (file !== undefined && existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (file === undefined || !existsSync(file)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${pathname}`);
