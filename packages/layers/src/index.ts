@@ -31,6 +31,5 @@ export { mePropify } from './me_propify';
 export type { MePropifyConvertedLayer, MePropifyOptions, MePropifyReport } from './me_propify';
 export { MePropStatsCallback } from './stats_callback';
 export type { MePropEpochStats, MePropStatsCallbackOptions } from './stats_callback';
-export { folderIO } from './io/folder_io';
-export type { FolderIOHandler } from './io/folder_io';
+// folderIO (Node's fs) is exported from '@meprop/layers/node' (src/node.ts), not from here.
 export type { DenseLayerArgs } from './tfjs_internals';

@@ -1,15 +1,9 @@
 // folderIO: save and load a tfjs model to a folder in Node (model.json + weights.bin) without tfjs-node.
+// Node-only (fs, path): exported from the `@meprop/layers/node` entry, never from the main one, so that a
+// browser bundle of `@meprop/layers` needs no shims for Node's modules.
+import * as fs from 'fs/promises';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-
-type FsPromises = typeof import('fs/promises');
-type PathModule = typeof import('path');
-
-// Loaded on first use so that importing this package never touches Node's fs (browser bundles).
-async function nodeModules(): Promise<{ fs: FsPromises; path: PathModule }> {
-  const fs = await import('fs/promises');
-  const path = await import('path');
-  return { fs, path };
-}
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -35,7 +29,6 @@ export function folderIO(dir: string): FolderIOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error('folderIO: saving a binary (GraphDef) topology is not supported; save a tf.LayersModel');
       }
-      const { fs, path } = await nodeModules();
       await fs.mkdir(dir, { recursive: true });
       const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJSON: tf.io.ModelJSON = {
@@ -56,7 +49,6 @@ export function folderIO(dir: string): FolderIOHandler {
     },
 
     async load(): Promise<tf.io.ModelArtifacts> {
-      const { fs, path } = await nodeModules();
       const file = path.join(dir, MODEL_JSON);
       let modelJSON: tf.io.ModelJSON;
       try {

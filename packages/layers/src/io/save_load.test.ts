@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend } from '@meprop/test-utils';
-import { folderIO, mePropify, sparseAdam } from '../index';
+import { folderIO, mePropify, sparseAdam } from '../node';
 import { lstmClassifier, maxAbsDiff, mlp, tokens } from '../test-helpers/models';
 
 let dir: string;
