@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = {
-  core: ['dist/index.js', 'dist/index.d.ts'],
-  layers: ['dist/index.js', 'dist/index.d.ts'],
-  flows: ['dist/index.js', 'dist/index.d.ts'],
+  core: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts'],
+  layers: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/node.js', 'dist/esm/node.js'],
+  flows: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts'],
   bench: ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'bin/meprop-bench.js', 'thresholds/ci.json'],
 };
 const ALWAYS = ['package.json', 'README.md', 'LICENSE'];
