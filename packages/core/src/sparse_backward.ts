@@ -64,9 +64,12 @@ function unifiedGrads(sel: Selection, a: tf.Tensor2D, b: tf.Tensor2D, transposeA
   };
 }
 
+/** Backends whose dense matmul beats our per-entry loops once the k shared columns are gathered. */
+const GATHERED_UNIFIED_BACKENDS = new Set(['wasm', 'webgl', 'webgpu']);
+
 /** Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here. */
 function preferGatheredUnified(): boolean {
-  return !hasMePropKernels() || tf.getBackend() === 'wasm';
+  return !hasMePropKernels() || GATHERED_UNIFIED_BACKENDS.has(tf.getBackend());
 }
 
 function grads2D(

@@ -2,7 +2,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpuKernelConfigs } from './cpu/register';
 import { wasmKernelConfigs } from './wasm/register';
+import { webglKernelConfigs } from './webgl/register';
+import { webgpuKernelConfigs } from './webgpu/register';
 
-for (const config of [...cpuKernelConfigs, ...wasmKernelConfigs]) {
+for (const config of [...cpuKernelConfigs, ...wasmKernelConfigs, ...webglKernelConfigs, ...webgpuKernelConfigs]) {
   if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
 }

@@ -1,0 +1,36 @@
+// What meProp's GPU kernels need from a backend's shader language: one program builder per step. The
+// builders are pure functions of shapes (baked into the source as constants, and into the cache key), so each
+// layer shape compiles once per backend. webgl/programs.ts (GLSL ES 3.00) and webgpu/programs.ts (WGSL)
+// implement the same steps; gpu_kernels.ts runs them.
+//
+// Ranking key: the bits of |v| as an unsigned integer, which orders non-negative floats like their values;
+// NaN is clamped to the key of +Infinity, so it ranks with Infinity above every number (as the cpu kernels
+// rank it), and ties go to the lower index. Selecting the k-th largest key is a 31-step radix search over the
+// key's bits (each step counts the keys above a candidate), so no sort and no read-back is needed.
+
+/** An opaque backend program object (tfjs-backend-webgl's GPGPUProgram or tfjs-backend-webgpu's WebGPUProgram). */
+export type GpuProgram = object;
+
+export interface GpuPrograms {
+  /** score [1, N]: Σ over the M rows of |dy| (NaN counted as +Infinity). Input `dy` [M, N]. */
+  columnScore(M: number, N: number): GpuProgram;
+  /**
+   * at [R, 1]: for each row of `x` [R, N], the index of an entry whose key is the k-th largest key of the row.
+   * Input `x` [R, N].
+   */
+  kthLargest(R: number, N: number, k: number): GpuProgram;
+  /**
+   * indices [M, k] (ascending): the kept columns of each row of `x`, given `at` from kthLargest: every key above
+   * the threshold, then the first entries equal to it. With `sharedRow`, x and at have one row that every
+   * output row copies (unified mode). Inputs `x` [R, N], `at` [R, 1].
+   */
+  keptIndices(M: number, N: number, k: number, sharedRow: boolean): GpuProgram;
+  /** values [M, k] = dy[r, idx[r, t]]. Inputs `dy` [M, N], `idx` [M, k]. */
+  gatherKept(M: number, N: number, k: number): GpuProgram;
+  /** da laid out like a ([M, K], or [K, M] when transposeA) from the kept entries. Inputs `idx`, `val` [M, k], `b`. */
+  sparseGradA(M: number, K: number, N: number, k: number, transposeA: boolean, transposeB: boolean): GpuProgram;
+  /** The kept entries as a dense [M, N] (zero elsewhere). Inputs `idx`, `val` [M, k] with ascending rows. */
+  densifyKept(M: number, N: number, k: number): GpuProgram;
+  /** rows [k, K] written into the columns idx [k] (ascending) of a zero [K, N], or the rows of [N, K] when rowsOut. */
+  scatterColumns(k: number, K: number, N: number, rowsOut: boolean): GpuProgram;
+}

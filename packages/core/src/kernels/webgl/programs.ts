@@ -1,0 +1,113 @@
+// meProp's steps as tfjs-backend-webgl GPGPU programs (GLSL ES 3.00, so WebGL 2): one fragment per output
+// entry; shapes are compile-time constants. Inputs are read with the getters tfjs generates per variable
+// name (getX(r, c), getIdx(r, t)...); int32 tensors live in float textures, hence the int() casts.
+import type { GpuPrograms } from '../gpu/gpu_programs';
+
+/** The structural shape of tfjs-backend-webgl's GPGPUProgram that we fill in. */
+interface WebGLProgramSpec {
+  variableNames: string[];
+  outputShape: number[];
+  userCode: string;
+}
+
+// The ranking key (see gpu_programs.ts): |v|'s bits, NaN clamped to +Infinity's.
+const KEY = `
+  uint meKey(float v) { return min(floatBitsToUint(v) & 0x7FFFFFFFu, 0x7F800000u); }
+`;
+
+function program(variableNames: string[], outputShape: number[], body: string): WebGLProgramSpec {
+  return { variableNames, outputShape, userCode: `${KEY}\nvoid main() {\n${body}\n}` };
+}
+
+/** Binary search of column j in the ascending row r of idx[., 0..k): sets `found` to the slot or -1. */
+function findSlot(k: number, row: string, j: string): string {
+  return `
+    int found = -1;
+    int lo = 0;
+    int hi = ${k - 1};
+    while (lo <= hi) {
+      int mid = (lo + hi) / 2;
+      int m = int(getIdx(${row}, mid));
+      if (m == ${j}) { found = mid; break; }
+      if (m < ${j}) lo = mid + 1; else hi = mid - 1;
+    }`;
+}
+
+export const webglPrograms: GpuPrograms = {
+  columnScore: (M, N) =>
+    program(['dy'], [1, N], `
+    int j = getOutputCoords().y;
+    float s = 0.0;
+    for (int r = 0; r < ${M}; r++) s += uintBitsToFloat(meKey(getDy(r, j)));
+    setOutput(s);`),
+
+  kthLargest: (R, N, k) =>
+    program(['x'], [R, 1], `
+    int r = getOutputCoords().x;
+    uint prefix = 0u;
+    for (int b = 30; b >= 0; b--) {
+      uint cand = prefix | (1u << uint(b));
+      int count = 0;
+      for (int j = 0; j < ${N}; j++) count += meKey(getX(r, j)) >= cand ? 1 : 0;
+      if (count >= ${k}) prefix = cand;
+    }
+    int at = 0;
+    for (int j = 0; j < ${N}; j++) {
+      if (meKey(getX(r, j)) == prefix) { at = j; break; }
+    }
+    setOutput(float(at));`),
+
+  keptIndices: (M, N, k, sharedRow) =>
+    program(['x', 'at'], [M, k], `
+    ivec2 c = getOutputCoords();
+    int r = ${sharedRow ? '0' : 'c.x'};
+    int t = c.y;
+    uint thr = meKey(getX(r, int(getAt(r, 0))));
+    int above = 0;
+    for (int j = 0; j < ${N}; j++) above += meKey(getX(r, j)) > thr ? 1 : 0;
+    int ties = ${k} - above;
+    int seenTies = 0;
+    int seen = 0;
+    int col = 0;
+    for (int j = 0; j < ${N}; j++) {
+      uint key = meKey(getX(r, j));
+      bool kept = key > thr || (key == thr && seenTies < ties);
+      if (key == thr) seenTies++;
+      if (kept) {
+        if (seen == t) { col = j; break; }
+        seen++;
+      }
+    }
+    setOutput(float(col));`),
+
+  gatherKept: (M, _N, k) =>
+    program(['dy', 'idx'], [M, k], `
+    ivec2 c = getOutputCoords();
+    setOutput(getDy(c.x, int(getIdx(c.x, c.y))));`),
+
+  sparseGradA: (M, K, _N, k, transposeA, transposeB) =>
+    program(['idx', 'val', 'b'], transposeA ? [K, M] : [M, K], `
+    ivec2 c = getOutputCoords();
+    int r = ${transposeA ? 'c.y' : 'c.x'};
+    int i = ${transposeA ? 'c.x' : 'c.y'};
+    float acc = 0.0;
+    for (int t = 0; t < ${k}; t++) {
+      int j = int(getIdx(r, t));
+      acc += getVal(r, t) * ${transposeB ? 'getB(j, i)' : 'getB(i, j)'};
+    }
+    setOutput(acc);`),
+
+  densifyKept: (M, N, k) =>
+    program(['idx', 'val'], [M, N], `
+    ivec2 c = getOutputCoords();
+    ${findSlot(k, 'c.x', 'c.y')}
+    setOutput(found < 0 ? 0.0 : getVal(c.x, found));`),
+
+  scatterColumns: (k, K, N, rowsOut) =>
+    program(['rows', 'idx'], rowsOut ? [N, K] : [K, N], `
+    ivec2 c = getOutputCoords();
+    int j = ${rowsOut ? 'c.x' : 'c.y'};
+    int i = ${rowsOut ? 'c.y' : 'c.x'};
+    ${findSlot(k, '0', 'j')}
+    setOutput(found < 0 ? 0.0 : getRows(found, i));`),
+};

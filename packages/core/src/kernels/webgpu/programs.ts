@@ -1,0 +1,134 @@
+// meProp's steps as tfjs-backend-webgpu programs (WGSL compute shaders): one invocation per output entry over a
+// flat dispatch; inputs are the storage arrays tfjs binds under each variable name (f32 or i32), indexed
+// directly with the compile-time shapes. tfjs keys its pipeline cache on shaderKey plus ranks and dtypes only,
+// so every constant baked into the source is in the key too.
+import type { GpuPrograms } from '../gpu/gpu_programs';
+
+/** The structural shape of tfjs-backend-webgpu's WebGPUProgram that we fill in. */
+interface WebGPUProgramSpec {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size: boolean;
+  getUserCode(): string;
+}
+
+const WORKGROUP = 64;
+
+// The ranking key (see gpu_programs.ts): |v|'s bits, NaN clamped to +Infinity's.
+const KEY = `
+  fn meKey(v : f32) -> u32 { return min(bitcast<u32>(v) & 0x7FFFFFFFu, 0x7F800000u); }
+`;
+
+function program(name: string, variableNames: string[], outputShape: [number, number], body: string): WebGPUProgramSpec {
+  const size = outputShape[0] * outputShape[1];
+  const cols = outputShape[1];
+  return {
+    variableNames,
+    outputShape,
+    shaderKey: `meProp_${name}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    size: true,
+    getUserCode: () => `${KEY}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let row = index / ${cols};
+          let col = index % ${cols};
+          ${body}
+        }
+      }`,
+  };
+}
+
+/** Binary search of column j in the ascending row `row` of idx [., k]: declares `found` (slot or -1). */
+function findSlot(k: number, row: string, j: string): string {
+  return `
+    var found = -1;
+    var lo = 0;
+    var hi = ${k - 1};
+    loop {
+      if (lo > hi) { break; }
+      let mid = (lo + hi) / 2;
+      let m = idx[${row} * ${k} + mid];
+      if (m == ${j}) { found = mid; break; }
+      if (m < ${j}) { lo = mid + 1; } else { hi = mid - 1; }
+    }`;
+}
+
+export const webgpuPrograms: GpuPrograms = {
+  columnScore: (M, N) =>
+    program(`score_${M}_${N}`, ['dy'], [1, N], `
+    var s = 0.0;
+    for (var r = 0; r < ${M}; r++) { s += bitcast<f32>(meKey(dy[r * ${N} + col])); }
+    setOutputAtIndex(index, s);`),
+
+  kthLargest: (R, N, k) =>
+    program(`kth_${R}_${N}_${k}`, ['x'], [R, 1], `
+    let base = row * ${N};
+    var prefix = 0u;
+    for (var b = 30; b >= 0; b--) {
+      let cand = prefix | (1u << u32(b));
+      var count = 0;
+      for (var j = 0; j < ${N}; j++) { count += select(0, 1, meKey(x[base + j]) >= cand); }
+      if (count >= ${k}) { prefix = cand; }
+    }
+    var at = 0;
+    for (var j = 0; j < ${N}; j++) {
+      if (meKey(x[base + j]) == prefix) { at = j; break; }
+    }
+    setOutputAtIndexI32(index, at);`),
+
+  keptIndices: (M, N, k, sharedRow) =>
+    program(`kept_${M}_${N}_${k}_${sharedRow}`, ['x', 'pivot'], [M, k], `
+    let r = ${sharedRow ? '0' : 'row'};
+    let base = r * ${N};
+    let thr = meKey(x[base + pivot[r]]);
+    var above = 0;
+    for (var j = 0; j < ${N}; j++) { above += select(0, 1, meKey(x[base + j]) > thr); }
+    let ties = ${k} - above;
+    var seenTies = 0;
+    var seen = 0;
+    var picked = 0;
+    for (var j = 0; j < ${N}; j++) {
+      let key = meKey(x[base + j]);
+      let kept = key > thr || (key == thr && seenTies < ties);
+      if (key == thr) { seenTies++; }
+      if (kept) {
+        if (seen == col) { picked = j; break; }
+        seen++;
+      }
+    }
+    setOutputAtIndexI32(index, picked);`),
+
+  gatherKept: (M, N, k) =>
+    program(`gather_${M}_${N}_${k}`, ['dy', 'idx'], [M, k], `
+    setOutputAtIndex(index, dy[row * ${N} + idx[index]]);`),
+
+  sparseGradA: (M, K, N, k, transposeA, transposeB) =>
+    program(`gradA_${M}_${K}_${N}_${k}_${transposeA}_${transposeB}`, ['idx', 'vals', 'b'], transposeA ? [K, M] : [M, K], `
+    let r = ${transposeA ? 'col' : 'row'};
+    let i = ${transposeA ? 'row' : 'col'};
+    var acc = 0.0;
+    for (var t = 0; t < ${k}; t++) {
+      let j = idx[r * ${k} + t];
+      acc += vals[r * ${k} + t] * b[${transposeB ? `j * ${K} + i` : `i * ${N} + j`}];
+    }
+    setOutputAtIndex(index, acc);`),
+
+  densifyKept: (M, N, k) =>
+    program(`densify_${M}_${N}_${k}`, ['idx', 'vals'], [M, N], `
+    ${findSlot(k, 'row', 'col')}
+    setOutputAtIndex(index, select(vals[row * ${k} + max(found, 0)], 0.0, found < 0));`),
+
+  scatterColumns: (k, K, N, rowsOut) =>
+    program(`scatter_${k}_${K}_${N}_${rowsOut}`, ['rows', 'idx'], rowsOut ? [N, K] : [K, N], `
+    let j = ${rowsOut ? 'row' : 'col'};
+    let i = ${rowsOut ? 'col' : 'row'};
+    ${findSlot(k, '0', 'j')}
+    setOutputAtIndex(index, select(rows[max(found, 0) * ${K} + i], 0.0, found < 0));`),
+};

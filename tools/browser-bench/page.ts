@@ -1,0 +1,198 @@
+// The browser side of the bench runner: bundled by run.mjs with esbuild and loaded into headless Chromium.
+// It exposes entry points on `window` that run.mjs calls with page.evaluate; each returns plain JSON.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { mePropMatMulGrads, MePropSelect, MePropSparseGradA, MePropSparseGradB, type MePropMode } from '@meprop/core';
+import { benchKernelShape, type KernelShape } from '../../packages/bench/src/experiments/kernels';
+import { measureStepRatio } from '../../packages/bench/src/experiments/mlp_step_ratio';
+import type { MnistData } from '../../packages/bench/src/data/types';
+import { makeRng } from '../../packages/bench/src/util/rng';
+import { referenceMask } from '../../packages/core/src/test-helpers/reference';
+
+type Path = 'kernels' | 'composite';
+
+/** Counts the backend's synchronous read-backs (a meProp backward on a GPU backend should make none). */
+function readSyncCounter(): { count: number } {
+  const backend = tf.backend() as unknown as { readSync: (id: object) => unknown; __mePropReads?: { count: number } };
+  if (backend.__mePropReads === undefined) {
+    const counter = { count: 0 };
+    const original = backend.readSync.bind(backend);
+    backend.readSync = (id: object) => {
+      counter.count++;
+      return original(id);
+    };
+    backend.__mePropReads = counter;
+  }
+  return backend.__mePropReads;
+}
+
+async function useBackend(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+  await tf.ready();
+}
+
+const ME_PROP_KERNELS = [MePropSelect, MePropSparseGradA, MePropSparseGradB, 'MePropScatterColumns'];
+
+/** Runs fn with @meprop/core's kernels for the active backend removed (the composite tfjs-op path) or in place. */
+async function onPath<T>(path: Path, fn: () => Promise<T>): Promise<T> {
+  if (path === 'kernels') return fn();
+  const backend = tf.getBackend();
+  const saved = ME_PROP_KERNELS.map((n) => tf.getKernel(n, backend)).filter((c) => c !== undefined) as tf.KernelConfig[];
+  saved.forEach((c) => tf.unregisterKernel(c.kernelName, backend));
+  try {
+    return await fn();
+  } finally {
+    saved.forEach((c) => tf.registerKernel(c));
+  }
+}
+
+function rendererName(): string {
+  if (tf.getBackend() === 'webgl') {
+    const gl = (tf.backend() as unknown as { gpgpu: { gl: WebGL2RenderingContext } }).gpgpu.gl;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    return String(ext === null ? gl.getParameter(gl.RENDERER) : gl.getParameter(ext.UNMASKED_RENDERER_WEBGL));
+  }
+  if (tf.getBackend() === 'webgpu') {
+    const info = (tf.backend() as unknown as { adapterInfo?: Record<string, string> }).adapterInfo;
+    return info === undefined ? 'webgpu' : [info.vendor, info.architecture, info.description].filter((s) => s).join(' ');
+  }
+  return tf.getBackend();
+}
+
+export interface KernelsRequest {
+  backend: string;
+  path: Path;
+  shapes: KernelShape[];
+  modes: MePropMode[];
+  warmup: number;
+  reps: number;
+  seed: number;
+}
+
+async function benchKernels(req: KernelsRequest) {
+  await useBackend(req.backend);
+  const counter = readSyncCounter();
+  return onPath(req.path, async () => {
+    const cases = [];
+    for (const shape of req.shapes) {
+      const timed = await benchKernelShape(shape, { modes: req.modes, warmup: req.warmup, reps: req.reps, seed: req.seed });
+      // Read-backs during one meProp backward per mode (outside the timed loop).
+      const [x, w, dy] = [tf.randomNormal([shape.batch, shape.inDim]), tf.randomNormal([shape.inDim, shape.outDim]), tf.randomNormal([shape.batch, shape.outDim])];
+      const reads: Record<string, number> = {};
+      for (const mode of req.modes) {
+        const before = counter.count;
+        const { da, db } = mePropMatMulGrads(dy, x, w, { k: shape.k, mode, seed: 1 });
+        reads[mode] = counter.count - before;
+        await Promise.all([da.data(), db.data()]);
+        tf.dispose([da, db]);
+      }
+      tf.dispose([x, w, dy]);
+      cases.push(...timed.map((c) => ({ ...c, readBacks: reads[c.mode] })));
+    }
+    return { backend: tf.getBackend(), renderer: rendererName(), path: req.path, cases };
+  });
+}
+
+/** Values in {-2, -1, 0, 1, 2} (many ties) or roughly normal ones, from a seeded generator. */
+function hostValues(n: number, seed: number, ties: boolean): Float32Array {
+  const rng = makeRng(seed);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = ties ? Math.floor(rng() * 5) - 2 : rng() + rng() + rng() - 1.5;
+  return v;
+}
+
+interface CheckCase {
+  M: number;
+  K: number;
+  N: number;
+  k: number;
+  ties: boolean;
+}
+
+/**
+ * meProp gradients on the backend against the cpu reference in the same page: every mode, every transpose,
+ * k >= width (must equal plain tfjs) and k < width (brute-force mask for per-example and unified; the cpu
+ * kernel with the same seed for random). Also checks that no tensor leaks and that nothing is read back.
+ */
+async function checkGradients(req: { backend: string }) {
+  const cases: CheckCase[] = [
+    { M: 5, K: 7, N: 12, k: 3, ties: false },
+    { M: 6, K: 9, N: 16, k: 5, ties: true },
+    { M: 4, K: 6, N: 10, k: 10, ties: false },
+    { M: 4, K: 6, N: 10, k: 15, ties: false },
+    { M: 33, K: 70, N: 130, k: 20, ties: false },
+    { M: 17, K: 20, N: 64, k: 7, ties: true },
+  ];
+  const modes: MePropMode[] = ['per-example', 'unified', 'random'];
+  const results = [];
+  for (const c of cases) {
+    for (const mode of modes) {
+      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
+        const a = hostValues(c.M * c.K, 11 + c.M, false);
+        const b = hostValues(c.K * c.N, 23 + c.N, false);
+        const dy = hostValues(c.M * c.N, 37 + c.k, c.ties);
+        const aShape: [number, number] = tA ? [c.K, c.M] : [c.M, c.K];
+        const bShape: [number, number] = tB ? [c.N, c.K] : [c.K, c.N];
+        // Reference on cpu.
+        await useBackend('cpu');
+        const expected = tf.tidy(() => {
+          const [at, bt, dyt] = [tf.tensor2d(a, aShape), tf.tensor2d(b, bShape), tf.tensor2d(dy, [c.M, c.N])];
+          if (mode === 'random' && c.k < c.N) {
+            const g = mePropMatMulGrads(dyt, at, bt, { k: c.k, mode, seed: 5 }, tA, tB);
+            return [g.da.dataSync(), g.db.dataSync()];
+          }
+          const mask = c.k >= c.N ? new Float32Array(c.M * c.N).fill(1) : referenceMask(dy, c.M, c.N, c.k, mode === 'unified' ? 'unified' : 'per-example');
+          const masked = tf.mul(dyt, tf.tensor2d(mask, [c.M, c.N]));
+          const [ga, gb] = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, w, tA, tB), masked)))([at, bt]);
+          return [ga.dataSync(), gb.dataSync()];
+        });
+        // The backend under test.
+        await useBackend(req.backend);
+        const counter = readSyncCounter();
+        const [at, bt, dyt] = [tf.tensor2d(a, aShape), tf.tensor2d(b, bShape), tf.tensor2d(dy, [c.M, c.N])];
+        const before = tf.memory().numTensors;
+        const reads0 = counter.count;
+        const g = mePropMatMulGrads(dyt, at, bt, { k: c.k, mode, seed: 5 }, tA, tB);
+        const readBacks = counter.count - reads0;
+        const [da, db] = await Promise.all([g.da.data(), g.db.data()]);
+        tf.dispose([g.da, g.db]);
+        const leaked = tf.memory().numTensors - before;
+        tf.dispose([at, bt, dyt]);
+        let maxErr = 0;
+        let maxRef = 0;
+        [[da, expected[0]], [db, expected[1]]].forEach(([got, want]) => {
+          for (let i = 0; i < want.length; i++) {
+            maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
+            maxRef = Math.max(maxRef, Math.abs(want[i]));
+          }
+        });
+        const ok = maxErr <= 1e-4 * Math.max(1, maxRef) && leaked === 0 && readBacks === 0;
+        results.push({ ...c, mode, transposeA: tA, transposeB: tB, maxErr, leaked, readBacks, ok });
+      }
+    }
+  }
+  return { backend: req.backend, renderer: rendererName(), results };
+}
+
+/** Synthetic MNIST-shaped data (timing does not depend on the pixels); the real digits stay in Node. */
+function syntheticMnist(n: number): MnistData {
+  const rng = makeRng(7);
+  const images = new Float32Array(n * 784).map(() => (rng() < 0.8 ? 0 : rng()));
+  const labels = Int32Array.from({ length: n }, () => Math.floor(rng() * 10));
+  const split = { images, labels, n };
+  return { train: split, test: split, source: 'synthetic (browser bench)' };
+}
+
+/** One training step of the MNIST MLP: plain Adam against meProp unified + lazy sparseAdam (bench's measureStepRatio). */
+async function benchStep(req: { backend: string; path: Path; batchSize: number; k: number; hidden: number[]; warmup: number; reps: number }) {
+  await useBackend(req.backend);
+  const counter = readSyncCounter();
+  return onPath(req.path, async () => {
+    const before = tf.memory().numTensors;
+    const reads0 = counter.count;
+    const r = await measureStepRatio(syntheticMnist(20 * req.batchSize), { batchSize: req.batchSize, k: req.k, hidden: req.hidden, seed: 1, warmup: req.warmup, reps: req.reps });
+    return { backend: tf.getBackend(), renderer: rendererName(), path: req.path, ...r, readBacks: counter.count - reads0, leaked: tf.memory().numTensors - before };
+  });
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { benchKernels, checkGradients, benchStep });
