@@ -196,3 +196,46 @@ async function benchStep(req: { backend: string; path: Path; batchSize: number; 
 }
 
 Object.assign(window as unknown as Record<string, unknown>, { benchKernels, checkGradients, benchStep });
+
+/** Wall time of each meProp kernel alone on the backend (diagnostics: where a backward spends its time). */
+async function profileKernels(req: { backend: string; M: number; K: number; N: number; k: number; reps: number }) {
+  await useBackend(req.backend);
+  const { M, K, N, k } = req;
+  const x = tf.randomNormal([M, K]);
+  const w = tf.randomNormal([K, N]);
+  const dy = tf.randomNormal([M, N]);
+  const time = async (f: () => tf.Tensor | tf.Tensor[]): Promise<number> => {
+    const ts: number[] = [];
+    for (let i = 0; i < req.reps + 1; i++) {
+      const t0 = performance.now();
+      const out = f();
+      const outs = Array.isArray(out) ? out : [out];
+      await Promise.all(outs.map((t) => t.data()));
+      ts.push(performance.now() - t0);
+      tf.dispose(outs);
+    }
+    return ts.slice(1).sort((p, q) => p - q)[Math.floor(req.reps / 2)];
+  };
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) => () =>
+    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  const [idx, val] = tf.engine().runKernel(MePropSelect, { dy }, { k, mode: 'per-example', seed: 1 }) as tf.Tensor[];
+  const shared = tf.slice(idx, [0, 0], [1, k]).reshape([k]);
+  const rows = tf.randomNormal([k, K]);
+  const g = { transposeA: false, transposeB: false, M, K, N, shared: false };
+  const out = {
+    plainDx: await time(() => tf.matMul(dy, w, false, true)),
+    plainDw: await time(() => tf.matMul(x, dy, true, false)),
+    selectPerExample: await time(run(MePropSelect, { dy }, { k, mode: 'per-example', seed: 1 })),
+    selectUnified: await time(run(MePropSelect, { dy }, { k, mode: 'unified', seed: 1 })),
+    selectRandom: await time(run(MePropSelect, { dy }, { k, mode: 'random', seed: 1 })),
+    sparseGradA: await time(run(MePropSparseGradA, { indices: idx, values: val, b: w }, g)),
+    sparseGradB: await time(run(MePropSparseGradB, { indices: idx, values: val, a: x }, g)),
+    scatterColumns: await time(run('MePropScatterColumns', { rows, indices: shared }, { N, rowsOut: false })),
+    gatherColumns: await time(() => tf.gather(w, shared, 1)),
+    smallMatMul: await time(() => tf.matMul(val, tf.gather(w, shared, 1), false, true)),
+  };
+  tf.dispose([x, w, dy, idx, val, shared, rows]);
+  return { backend: req.backend, ...out };
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { profileKernels });

@@ -10,6 +10,7 @@
 // kernels: backward of x @ W for a fixed dy, plain tfjs vs meProp per mode (the bench's `kernels` experiment);
 //          --paths composite also times meProp with its GPU kernels unregistered (the tfjs-op fallback).
 // check:   meProp gradients on each backend against the cpu reference in the same page (exit code 1 on a mismatch).
+// profile: each meProp kernel alone (diagnostics).
 // step:    one training step of the MNIST MLP 784-500-500-10, batch 32, k=20: plain Adam vs unified + sparseAdam.
 import { build } from 'esbuild';
 import { createServer } from 'node:http';
@@ -34,8 +35,8 @@ function parseShape(s) {
 }
 
 const command = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'kernels';
-if (!['kernels', 'check', 'step', 'all'].includes(command)) {
-  throw new Error(`command must be one of kernels, check, step, all; got '${command}'`);
+if (!['kernels', 'check', 'step', 'all', 'profile'].includes(command)) {
+  throw new Error(`command must be one of kernels, check, step, all, profile; got '${command}'`);
 }
 const backends = option('backends', 'webgl,webgpu').split(',');
 const reps = Number(option('reps', '20'));
@@ -121,6 +122,14 @@ async function main() {
           for (const c of r.cases) {
             console.log(`| ${c.batch}×${c.inDim} @ ${c.inDim}×${c.outDim} | ${c.k} | ${c.mode} | ${fmt(c.plainMs)} | ${fmt(c.mePropMs)} | ${fmt(c.speedup)}× | ${c.readBacks} |`);
           }
+        }
+      }
+      if (command === 'profile') {
+        for (const s of shapes) {
+          const r = await page.evaluate((q) => window.profileKernels(q), { backend, M: s.batch, K: s.inDim, N: s.outDim, k: s.k, reps });
+          results.runs.push({ kind: 'profile', ...r });
+          console.log(`\n${backend} ${s.batch}x${s.inDim}x${s.outDim} k=${s.k}: median ms per kernel`);
+          for (const [name, ms] of Object.entries(r)) if (typeof ms === 'number') console.log(`  ${name.padEnd(18)} ${ms.toFixed(2)}`);
         }
       }
       if (command === 'step' || command === 'all') {

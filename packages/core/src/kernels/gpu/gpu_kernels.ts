@@ -43,12 +43,21 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
       selectKept(new Float32Array(M * N), M, N, k, 'random', seed, idx, new Float32Array(M * k));
       indices = gpu.upload(backend, [M, k], 'int32', idx);
     } else {
+      // Unified mode ranks one row (the column scores) and copies its k columns to every row.
       const unified = mode === 'unified';
+      const R = unified ? 1 : M;
       const ranked = unified ? gpu.run(backend, programs.columnScore(M, N), [dy], 'float32') : dy;
-      const at = gpu.run(backend, programs.kthLargest(unified ? 1 : M, N, k), [ranked], 'int32');
-      indices = gpu.run(backend, programs.keptIndices(M, N, k, unified), [ranked, at], 'int32');
-      gpu.dispose(backend, at);
-      if (unified) gpu.dispose(backend, ranked);
+      const at = gpu.run(backend, programs.kthLargest(R, N, k), [ranked], 'int32');
+      const ties = gpu.run(backend, programs.rowTies(R, N, k), [ranked, at], 'int32');
+      const kept = gpu.run(backend, programs.keptIndices(R, N, k), [ranked, at, ties], 'int32');
+      [at, ties].forEach((t) => gpu.dispose(backend, t));
+      if (unified) {
+        gpu.dispose(backend, ranked);
+        indices = gpu.run(backend, programs.tileRow(M, k), [kept], 'int32');
+        gpu.dispose(backend, kept);
+      } else {
+        indices = kept;
+      }
     }
     const values = gpu.run(backend, programs.gatherKept(M, N, k), [dy, indices], 'float32');
     return [indices, values];
@@ -74,7 +83,11 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
     const [k, K] = rows.shape;
     // The programs read indices as rows of a 2-D tensor: view the [k] vector as [1, k] (same buffer).
     const idx2D: TensorInfo = { dataId: indices.dataId, shape: [1, k], dtype: indices.dtype };
-    return gpu.run(backend, programs.scatterColumns(k, K, N, rowsOut), [rows, idx2D], 'float32');
+    // Each output entry looks its column up in a [N] slot map instead of searching the k indices.
+    const slot = gpu.run(backend, programs.columnSlots(k, N), [idx2D], 'int32');
+    const out = gpu.run(backend, programs.scatterColumns(k, K, N, rowsOut), [rows, slot], 'float32');
+    gpu.dispose(backend, slot);
+    return out;
   };
   return [
     { kernelName: MePropScatterColumns, backendName, kernelFunc: scatter },

@@ -19,18 +19,23 @@ export interface GpuPrograms {
    * Input `x` [R, N].
    */
   kthLargest(R: number, N: number, k: number): GpuProgram;
+  /** ties [R, 1]: how many entries equal to the threshold each row keeps (k minus the count above it). Inputs `x`, `at`. */
+  rowTies(R: number, N: number, k: number): GpuProgram;
   /**
-   * indices [M, k] (ascending): the kept columns of each row of `x`, given `at` from kthLargest: every key above
-   * the threshold, then the first entries equal to it. With `sharedRow`, x and at have one row that every
-   * output row copies (unified mode). Inputs `x` [R, N], `at` [R, 1].
+   * indices [R, k] (ascending): the kept columns of each row of `x`: every key above the threshold, then the
+   * first `ties` entries equal to it. Inputs `x` [R, N], `at` [R, 1], `ties` [R, 1].
    */
-  keptIndices(M: number, N: number, k: number, sharedRow: boolean): GpuProgram;
+  keptIndices(R: number, N: number, k: number): GpuProgram;
+  /** [M, k]: every row a copy of row 0 of `idx` [1, k] (unified mode). */
+  tileRow(M: number, k: number): GpuProgram;
   /** values [M, k] = dy[r, idx[r, t]]. Inputs `dy` [M, N], `idx` [M, k]. */
   gatherKept(M: number, N: number, k: number): GpuProgram;
   /** da laid out like a ([M, K], or [K, M] when transposeA) from the kept entries. Inputs `idx`, `val` [M, k], `b`. */
   sparseGradA(M: number, K: number, N: number, k: number, transposeA: boolean, transposeB: boolean): GpuProgram;
   /** The kept entries as a dense [M, N] (zero elsewhere). Inputs `idx`, `val` [M, k] with ascending rows. */
   densifyKept(M: number, N: number, k: number): GpuProgram;
-  /** rows [k, K] written into the columns idx [k] (ascending) of a zero [K, N], or the rows of [N, K] when rowsOut. */
+  /** slot [1, N]: for each column j the t with idx[0, t] = j, or -1. Input `idx` [1, k]. */
+  columnSlots(k: number, N: number): GpuProgram;
+  /** rows [k, K] written into the columns of a zero [K, N] (or the rows of [N, K] when rowsOut) given `slot` [1, N]. */
   scatterColumns(k: number, K: number, N: number, rowsOut: boolean): GpuProgram;
 }

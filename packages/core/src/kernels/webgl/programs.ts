@@ -57,15 +57,21 @@ export const webglPrograms: GpuPrograms = {
     }
     setOutput(float(at));`),
 
-  keptIndices: (M, N, k, sharedRow) =>
-    program(['x', 'at'], [M, k], `
-    ivec2 c = getOutputCoords();
-    int r = ${sharedRow ? '0' : 'c.x'};
-    int t = c.y;
+  rowTies: (R, N, k) =>
+    program(['x', 'at'], [R, 1], `
+    int r = getOutputCoords().x;
     uint thr = meKey(getX(r, int(getAt(r, 0))));
     int above = 0;
     for (int j = 0; j < ${N}; j++) above += meKey(getX(r, j)) > thr ? 1 : 0;
-    int ties = ${k} - above;
+    setOutput(float(${k} - above));`),
+
+  keptIndices: (R, N, k) =>
+    program(['x', 'at', 'ties'], [R, k], `
+    ivec2 c = getOutputCoords();
+    int r = c.x;
+    int t = c.y;
+    uint thr = meKey(getX(r, int(getAt(r, 0))));
+    int ties = int(getTies(r, 0));
     int seenTies = 0;
     int seen = 0;
     int col = 0;
@@ -79,6 +85,10 @@ export const webglPrograms: GpuPrograms = {
       }
     }
     setOutput(float(col));`),
+
+  tileRow: (M, k) =>
+    program(['idx'], [M, k], `
+    setOutput(getIdx(0, getOutputCoords().y));`),
 
   gatherKept: (M, _N, k) =>
     program(['dy', 'idx'], [M, k], `
@@ -103,11 +113,17 @@ export const webglPrograms: GpuPrograms = {
     ${findSlot(k, 'c.x', 'c.y')}
     setOutput(found < 0 ? 0.0 : getVal(c.x, found));`),
 
-  scatterColumns: (k, K, N, rowsOut) =>
-    program(['rows', 'idx'], rowsOut ? [N, K] : [K, N], `
+  columnSlots: (k, N) =>
+    program(['idx'], [1, N], `
+    int j = getOutputCoords().y;
+    ${findSlot(k, '0', 'j')}
+    setOutput(float(found));`),
+
+  scatterColumns: (_k, K, N, rowsOut) =>
+    program(['rows', 'slot'], rowsOut ? [N, K] : [K, N], `
     ivec2 c = getOutputCoords();
     int j = ${rowsOut ? 'c.x' : 'c.y'};
     int i = ${rowsOut ? 'c.y' : 'c.x'};
-    ${findSlot(k, '0', 'j')}
+    int found = int(getSlot(0, j));
     setOutput(found < 0 ? 0.0 : getRows(found, i));`),
 };

@@ -83,14 +83,19 @@ export const webgpuPrograms: GpuPrograms = {
     }
     setOutputAtIndexI32(index, at);`),
 
-  keptIndices: (M, N, k, sharedRow) =>
-    program(`kept_${M}_${N}_${k}_${sharedRow}`, ['x', 'pivot'], [M, k], `
-    let r = ${sharedRow ? '0' : 'row'};
-    let base = r * ${N};
-    let thr = meKey(x[base + pivot[r]]);
+  rowTies: (R, N, k) =>
+    program(`ties_${R}_${N}_${k}`, ['x', 'pivot'], [R, 1], `
+    let base = row * ${N};
+    let thr = meKey(x[base + pivot[row]]);
     var above = 0;
     for (var j = 0; j < ${N}; j++) { above += select(0, 1, meKey(x[base + j]) > thr); }
-    let ties = ${k} - above;
+    setOutputAtIndexI32(index, ${k} - above);`),
+
+  keptIndices: (R, N, k) =>
+    program(`kept_${R}_${N}_${k}`, ['x', 'pivot', 'tieCount'], [R, k], `
+    let base = row * ${N};
+    let thr = meKey(x[base + pivot[row]]);
+    let ties = tieCount[row];
     var seenTies = 0;
     var seen = 0;
     var picked = 0;
@@ -104,6 +109,10 @@ export const webgpuPrograms: GpuPrograms = {
       }
     }
     setOutputAtIndexI32(index, picked);`),
+
+  tileRow: (M, k) =>
+    program(`tile_${M}_${k}`, ['idx'], [M, k], `
+    setOutputAtIndexI32(index, idx[col]);`),
 
   gatherKept: (M, N, k) =>
     program(`gather_${M}_${N}_${k}`, ['dy', 'idx'], [M, k], `
@@ -125,10 +134,15 @@ export const webgpuPrograms: GpuPrograms = {
     ${findSlot(k, 'row', 'col')}
     setOutputAtIndex(index, select(vals[row * ${k} + max(found, 0)], 0.0, found < 0));`),
 
+  columnSlots: (k, N) =>
+    program(`slots_${k}_${N}`, ['idx'], [1, N], `
+    ${findSlot(k, '0', 'col')}
+    setOutputAtIndexI32(index, found);`),
+
   scatterColumns: (k, K, N, rowsOut) =>
-    program(`scatter_${k}_${K}_${N}_${rowsOut}`, ['rows', 'idx'], rowsOut ? [N, K] : [K, N], `
+    program(`scatter_${k}_${K}_${N}_${rowsOut}`, ['rows', 'slot'], rowsOut ? [N, K] : [K, N], `
     let j = ${rowsOut ? 'row' : 'col'};
     let i = ${rowsOut ? 'col' : 'row'};
-    ${findSlot(k, '0', 'j')}
+    let found = slot[j];
     setOutputAtIndex(index, select(rows[max(found, 0) * ${K} + i], 0.0, found < 0));`),
 };
