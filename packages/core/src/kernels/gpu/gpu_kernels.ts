@@ -2,7 +2,6 @@
 // programs on the backend's own buffers, so a backward reads nothing back to the host (random mode draws its
 // indices on the host from the seed and uploads them; dy stays on the device).
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
@@ -22,14 +21,8 @@ export interface GpuRunner {
   dispose(backend: unknown, t: TensorInfo): void;
 }
 
-/** db from a dense kept-dy, as tfjs's own matmul gradient lays it out (see exactMatMulGrads). */
-function denseGradB(backendName: string, backend: unknown, a: TensorInfo, dyKept: TensorInfo, tA: boolean, tB: boolean): TensorInfo {
-  const matMul = tf.getKernel('BatchMatMul', backendName);
-  if (matMul === undefined) throw new Error(`meProp ${backendName} kernel: the backend has no BatchMatMul kernel`);
-  const [x, y, transposeA, transposeB] = !tB ? (tA ? [a, dyKept, false, false] : [a, dyKept, true, false]) : tA ? [dyKept, a, true, true] : [dyKept, a, true, false];
-  const out = matMul.kernelFunc({ inputs: { a: x, b: y }, backend: backend as never, attrs: { transposeA, transposeB } });
-  return out as TensorInfo;
-}
+/** Columns per block in the two-level prefix sum of column counts. */
+const OFFSET_BLOCK = 64;
 
 export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu: GpuRunner): KernelConfig[] {
   const select: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -68,13 +61,19 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
     return gpu.run(backend, programs.sparseGradA(M, K, N, indices.shape[1], transposeA, transposeB), [indices, values, b], 'float32');
   };
   const gradB: KernelFunc = ({ inputs, backend, attrs }) => {
-    // No scatter-add in WebGL: the kept entries are laid out densely ([M, N], M*N*log k work) and the backend's
-    // own matmul does the product. dx (gradA) is where the sparse saving is on these backends.
+    // No scatter-add in these shader models: the kept entries are laid out densely, regrouped by column
+    // (counts, prefix sums, then the row of each entry), and every output entry sums its column's few entries:
+    // about M*k*K multiply-adds plus M*N bookkeeping instead of the M*K*N of a dense matmul.
     const { indices, values, a } = inputs as Record<string, TensorInfo>;
-    const { transposeA, transposeB, M, N } = attrs as unknown as MePropSparseGradAttrs;
-    const dense = gpu.run(backend, programs.densifyKept(M, N, indices.shape[1]), [indices, values], 'float32');
-    const out = denseGradB(backendName, backend, a, dense, transposeA, transposeB);
-    gpu.dispose(backend, dense);
+    const { transposeA, transposeB, M, K, N } = attrs as unknown as MePropSparseGradAttrs;
+    const k = indices.shape[1];
+    const dense = gpu.run(backend, programs.densifyKept(M, N, k), [indices, values], 'float32');
+    const counts = gpu.run(backend, programs.columnCounts(M, N), [dense], 'int32');
+    const sums = gpu.run(backend, programs.blockSums(N, OFFSET_BLOCK), [counts], 'int32');
+    const offsets = gpu.run(backend, programs.columnOffsets(N, OFFSET_BLOCK), [counts, sums], 'int32');
+    const rowOf = gpu.run(backend, programs.columnEntries(M, N, k), [dense, offsets, counts], 'int32');
+    const out = gpu.run(backend, programs.sparseGradBColumns(M, K, N, transposeA, transposeB), [a, dense, rowOf, offsets, counts], 'float32');
+    [dense, counts, sums, offsets, rowOf].forEach((t) => gpu.dispose(backend, t));
     return out;
   };
   const scatter: KernelFunc = ({ inputs, backend, attrs }) => {

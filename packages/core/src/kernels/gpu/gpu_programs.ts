@@ -34,6 +34,17 @@ export interface GpuPrograms {
   sparseGradA(M: number, K: number, N: number, k: number, transposeA: boolean, transposeB: boolean): GpuProgram;
   /** The kept entries as a dense [M, N] (zero elsewhere). Inputs `idx`, `val` [M, k] with ascending rows. */
   densifyKept(M: number, N: number, k: number): GpuProgram;
+  // db without a dense matmul: the non-zero kept entries regrouped by column (a CSC layout built on the device).
+  /** counts [1, N]: non-zero entries per column of `dense` [M, N]. */
+  columnCounts(M: number, N: number): GpuProgram;
+  /** sums [1, ceil(N / block)]: counts summed per block of columns. Input `counts` [1, N]. */
+  blockSums(N: number, block: number): GpuProgram;
+  /** offsets [1, N]: exclusive prefix sums of counts. Inputs `counts` [1, N], `sums` from blockSums. */
+  columnOffsets(N: number, block: number): GpuProgram;
+  /** rowOf [1, M*k]: entry e of the column-sorted list is row rowOf[e] (or -1 past the end). Inputs `dense`, `offsets`, `counts`. */
+  columnEntries(M: number, N: number, k: number): GpuProgram;
+  /** db laid out like b ([K, N], or [N, K] when transposeB) from the column lists. Inputs `a`, `dense`, `rowOf`, `offsets`, `counts`. */
+  sparseGradBColumns(M: number, K: number, N: number, transposeA: boolean, transposeB: boolean): GpuProgram;
   /** slot [1, N]: for each column j the t with idx[0, t] = j, or -1. Input `idx` [1, k]. */
   columnSlots(k: number, N: number): GpuProgram;
   /** rows [k, K] written into the columns of a zero [K, N] (or the rows of [N, K] when rowsOut) given `slot` [1, N]. */

@@ -119,6 +119,65 @@ export const webglPrograms: GpuPrograms = {
     ${findSlot(k, '0', 'j')}
     setOutput(float(found));`),
 
+  columnCounts: (M, N) =>
+    program(['dense'], [1, N], `
+    int j = getOutputCoords().y;
+    int n = 0;
+    for (int r = 0; r < ${M}; r++) n += getDense(r, j) != 0.0 ? 1 : 0;
+    setOutput(float(n));`),
+
+  blockSums: (N, block) =>
+    program(['counts'], [1, Math.ceil(N / block)], `
+    int start = getOutputCoords().y * ${block};
+    int n = 0;
+    for (int j = start; j < min(start + ${block}, ${N}); j++) n += int(getCounts(0, j));
+    setOutput(float(n));`),
+
+  columnOffsets: (_N, block) =>
+    program(['counts', 'sums'], [1, _N], `
+    int j = getOutputCoords().y;
+    int b = j / ${block};
+    int n = 0;
+    for (int q = 0; q < b; q++) n += int(getSums(0, q));
+    for (int q = b * ${block}; q < j; q++) n += int(getCounts(0, q));
+    setOutput(float(n));`),
+
+  columnEntries: (M, N, k) =>
+    program(['dense', 'offsets', 'counts'], [1, M * k], `
+    int e = getOutputCoords().y;
+    // The last column whose offset is <= e (columns with no entries share their successor's offset).
+    int lo = 0;
+    int hi = ${N - 1};
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (int(getOffsets(0, mid)) <= e) lo = mid; else hi = mid - 1;
+    }
+    int s = e - int(getOffsets(0, lo));
+    int row = -1;
+    if (s < int(getCounts(0, lo))) {
+      for (int r = 0; r < ${M}; r++) {
+        if (getDense(r, lo) != 0.0) {
+          if (s == 0) { row = r; break; }
+          s--;
+        }
+      }
+    }
+    setOutput(float(row));`),
+
+  sparseGradBColumns: (_M, K, _N, transposeA, transposeB) =>
+    program(['a', 'dense', 'rowOf', 'offsets', 'counts'], transposeB ? [_N, K] : [K, _N], `
+    ivec2 c = getOutputCoords();
+    int i = ${transposeB ? 'c.y' : 'c.x'};
+    int j = ${transposeB ? 'c.x' : 'c.y'};
+    int start = int(getOffsets(0, j));
+    int end = start + int(getCounts(0, j));
+    float acc = 0.0;
+    for (int e = start; e < end; e++) {
+      int r = int(getRowOf(0, e));
+      acc += ${transposeA ? 'getA(i, r)' : 'getA(r, i)'} * getDense(r, j);
+    }
+    setOutput(acc);`),
+
   scatterColumns: (_k, K, N, rowsOut) =>
     program(['rows', 'slot'], rowsOut ? [N, K] : [K, N], `
     ivec2 c = getOutputCoords();

@@ -139,6 +139,63 @@ export const webgpuPrograms: GpuPrograms = {
     ${findSlot(k, '0', 'col')}
     setOutputAtIndexI32(index, found);`),
 
+  columnCounts: (M, N) =>
+    program(`counts_${M}_${N}`, ['dense'], [1, N], `
+    var n = 0;
+    for (var r = 0; r < ${M}; r++) { n += select(0, 1, dense[r * ${N} + col] != 0.0); }
+    setOutputAtIndexI32(index, n);`),
+
+  blockSums: (N, block) =>
+    program(`blocksums_${N}_${block}`, ['counts'], [1, Math.ceil(N / block)], `
+    let start = col * ${block};
+    var n = 0;
+    for (var j = start; j < min(start + ${block}, ${N}); j++) { n += counts[j]; }
+    setOutputAtIndexI32(index, n);`),
+
+  columnOffsets: (N, block) =>
+    program(`offsets_${N}_${block}`, ['counts', 'sums'], [1, N], `
+    let b = col / ${block};
+    var n = 0;
+    for (var q = 0; q < b; q++) { n += sums[q]; }
+    for (var q = b * ${block}; q < col; q++) { n += counts[q]; }
+    setOutputAtIndexI32(index, n);`),
+
+  columnEntries: (M, N, k) =>
+    program(`entries_${M}_${N}_${k}`, ['dense', 'offsets', 'counts'], [1, M * k], `
+    let e = col;
+    // The last column whose offset is <= e (columns with no entries share their successor's offset).
+    var lo = 0;
+    var hi = ${N - 1};
+    loop {
+      if (lo >= hi) { break; }
+      let mid = (lo + hi + 1) / 2;
+      if (offsets[mid] <= e) { lo = mid; } else { hi = mid - 1; }
+    }
+    var s = e - offsets[lo];
+    var found = -1;
+    if (s < counts[lo]) {
+      for (var r = 0; r < ${M}; r++) {
+        if (dense[r * ${N} + lo] != 0.0) {
+          if (s == 0) { found = r; break; }
+          s--;
+        }
+      }
+    }
+    setOutputAtIndexI32(index, found);`),
+
+  sparseGradBColumns: (M, K, N, transposeA, transposeB) =>
+    program(`gradBcols_${M}_${K}_${N}_${transposeA}_${transposeB}`, ['a', 'dense', 'rowOf', 'offsets', 'counts'], transposeB ? [N, K] : [K, N], `
+    let i = ${transposeB ? 'col' : 'row'};
+    let j = ${transposeB ? 'row' : 'col'};
+    let start = offsets[j];
+    let end = start + counts[j];
+    var acc = 0.0;
+    for (var e = start; e < end; e++) {
+      let r = rowOf[e];
+      acc += a[${transposeA ? `i * ${M} + r` : `r * ${K} + i`}] * dense[r * ${N} + j];
+    }
+    setOutputAtIndex(index, acc);`),
+
   scatterColumns: (k, K, N, rowsOut) =>
     program(`scatter_${k}_${K}_${N}_${rowsOut}`, ['rows', 'slot'], rowsOut ? [N, K] : [K, N], `
     let j = ${rowsOut ? 'row' : 'col'};
