@@ -2,7 +2,7 @@
 // It exposes entry points on `window` that run.mjs calls with page.evaluate; each returns plain JSON.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { mePropMatMulGrads, MePropSelect, MePropSparseGradA, MePropSparseGradB, type MePropMode } from '@meprop/core';
+import { exactMatMulGrads, mePropMatMulGrads, MePropSelect, MePropSparseGradA, MePropSparseGradB, type MePropMode } from '@meprop/core';
 import { benchKernelShape, type KernelShape } from '../../packages/bench/src/experiments/kernels';
 import { measureStepRatio } from '../../packages/bench/src/experiments/mlp_step_ratio';
 import type { MnistData } from '../../packages/bench/src/data/types';
@@ -232,6 +232,10 @@ async function profileKernels(req: { backend: string; M: number; K: number; N: n
     sparseGradB: await time(run(MePropSparseGradB, { indices: idx, values: val, a: x }, g)),
     scatterColumns: await time(run('MePropScatterColumns', { rows, indices: shared }, { N, rowsOut: false })),
     gatherColumns: await time(() => tf.gather(w, shared, 1)),
+    backwardPlain: await time(() => { const g = exactMatMulGrads(dy, x, w, false, false); return [g.a(), g.b()]; }),
+    backwardPerExample: await time(() => { const g = mePropMatMulGrads(dy, x, w, { k, mode: 'per-example' }); return [g.da, g.db]; }),
+    backwardUnified: await time(() => { const g = mePropMatMulGrads(dy, x, w, { k, mode: 'unified' }); return [g.da, g.db]; }),
+    backwardRandom: await time(() => { const g = mePropMatMulGrads(dy, x, w, { k, mode: 'random', seed: 1 }); return [g.da, g.db]; }),
     smallMatMul: await time(() => tf.matMul(val, tf.gather(w, shared, 1), false, true)),
   };
   tf.dispose([x, w, dy, idx, val, shared, rows]);

@@ -5,8 +5,9 @@
 //
 // Ranking key: the bits of |v| as an unsigned integer, which orders non-negative floats like their values;
 // NaN is clamped to the key of +Infinity, so it ranks with Infinity above every number (as the cpu kernels
-// rank it), and ties go to the lower index. Selecting the k-th largest key is a 31-step radix search over the
-// key's bits (each step counts the keys above a candidate), so no sort and no read-back is needed.
+// rank it), and ties go to the lower index. Selecting the k-th largest key is a radix search over the
+// key's bits, four at a time (each pass counts, among the keys that match the digits fixed so far, how many have
+// each value of the next digit), so there is no sort and no read-back.
 
 /** An opaque backend program object (tfjs-backend-webgl's GPGPUProgram or tfjs-backend-webgpu's WebGPUProgram). */
 export type GpuProgram = object;

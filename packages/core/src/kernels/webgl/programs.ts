@@ -45,11 +45,21 @@ export const webglPrograms: GpuPrograms = {
     program(['x'], [R, 1], `
     int r = getOutputCoords().x;
     uint prefix = 0u;
-    for (int b = 30; b >= 0; b--) {
-      uint cand = prefix | (1u << uint(b));
-      int count = 0;
-      for (int j = 0; j < ${N}; j++) count += meKey(getX(r, j)) >= cand ? 1 : 0;
-      if (count >= ${k}) prefix = cand;
+    int need = ${k};
+    for (int shift = 28; shift >= 0; shift -= 4) {
+      int counts[16];
+      for (int d = 0; d < 16; d++) counts[d] = 0;
+      uint high = shift == 28 ? 0u : ~((1u << uint(shift + 4)) - 1u);
+      for (int j = 0; j < ${N}; j++) {
+        uint key = meKey(getX(r, j));
+        if ((key & high) == prefix) counts[int((key >> uint(shift)) & 15u)]++;
+      }
+      int d = 15;
+      for (; d > 0; d--) {
+        if (counts[d] >= need) break;
+        need -= counts[d];
+      }
+      prefix |= uint(d) << uint(shift);
     }
     int at = 0;
     for (int j = 0; j < ${N}; j++) {

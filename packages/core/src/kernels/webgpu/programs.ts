@@ -71,11 +71,22 @@ export const webgpuPrograms: GpuPrograms = {
     program(`kth_${R}_${N}_${k}`, ['x'], [R, 1], `
     let base = row * ${N};
     var prefix = 0u;
-    for (var b = 30; b >= 0; b--) {
-      let cand = prefix | (1u << u32(b));
-      var count = 0;
-      for (var j = 0; j < ${N}; j++) { count += select(0, 1, meKey(x[base + j]) >= cand); }
-      if (count >= ${k}) { prefix = cand; }
+    var need = ${k};
+    for (var shift = 28; shift >= 0; shift -= 4) {
+      var counts : array<i32, 16>;
+      for (var d = 0; d < 16; d++) { counts[d] = 0; }
+      let high = select(~((1u << u32(shift + 4)) - 1u), 0u, shift == 28);
+      for (var j = 0; j < ${N}; j++) {
+        let key = meKey(x[base + j]);
+        if ((key & high) == prefix) { counts[(key >> u32(shift)) & 15u] += 1; }
+      }
+      var d = 15;
+      loop {
+        if (d == 0 || counts[d] >= need) { break; }
+        need -= counts[d];
+        d--;
+      }
+      prefix |= u32(d) << u32(shift);
     }
     var at = 0;
     for (var j = 0; j < ${N}; j++) {
