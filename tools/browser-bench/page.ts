@@ -6,7 +6,11 @@ import { exactMatMulGrads, mePropMatMulGrads, MePropSelect, MePropSparseGradA, M
 import { benchKernelShape, type KernelShape } from '../../packages/bench/src/experiments/kernels';
 import { measureStepRatio } from '../../packages/bench/src/experiments/mlp_step_ratio';
 import type { MnistData } from '../../packages/bench/src/data/types';
+import { buildMlp, crossEntropy, makeBatch, trainableVariables } from '../../packages/bench/src/experiments/mlp';
 import { makeRng } from '../../packages/bench/src/util/rng';
+import { median } from '../../packages/bench/src/util/stats';
+import { timeInterleaved } from '../../packages/bench/src/util/timing';
+import { mePropify, sparseAdam } from '@meprop/layers';
 import { referenceMask } from '../../packages/core/src/test-helpers/reference';
 
 type Path = 'kernels' | 'composite';
@@ -243,3 +247,40 @@ async function profileKernels(req: { backend: string; M: number; K: number; N: n
 }
 
 Object.assign(window as unknown as Record<string, unknown>, { profileKernels });
+
+/**
+ * The MNIST MLP step split by what changes: plain or meProp (unified) gradients, tf.train.adam or the lazy
+ * sparseAdam (its composite path on GPU backends), timed interleaved.
+ */
+async function profileStep(req: { backend: string; batchSize: number; k: number; hidden: number[]; warmup: number; reps: number }) {
+  await useBackend(req.backend);
+  const data = syntheticMnist(20 * req.batchSize);
+  const order = Int32Array.from({ length: data.train.n }, (_, i) => i);
+  const variants = [
+    { name: 'plain + adam', meProp: false, lazy: false },
+    { name: 'plain + sparseAdam', meProp: false, lazy: true },
+    { name: 'unified + adam', meProp: true, lazy: false },
+    { name: 'unified + sparseAdam', meProp: true, lazy: true },
+  ].map((v) => {
+    const base = buildMlp(req.hidden, 1);
+    const model = v.meProp ? mePropify(base, { k: req.k, mode: 'unified', seed: 1 }).model : base;
+    const optimizer = v.lazy ? sparseAdam(1e-3) : tf.train.adam(1e-3);
+    const vars = trainableVariables(model);
+    let start = 0;
+    const step = async (): Promise<void> => {
+      if (start + req.batchSize > order.length) start = 0;
+      const { x, y } = makeBatch(data.train, order, start, req.batchSize);
+      start += req.batchSize;
+      const { value, grads } = tf.variableGrads(() => crossEntropy(model.apply(x, { training: true }) as tf.Tensor, y), vars);
+      optimizer.applyGradients(grads);
+      await Promise.all([value.data(), ...vars.map((w) => w.data())]);
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+    };
+    return { ...v, step, dispose: () => { optimizer.dispose(); model.dispose(); } };
+  });
+  const samples = await timeInterleaved(variants.map((v) => v.step), { warmup: req.warmup, reps: req.reps });
+  variants.forEach((v) => v.dispose());
+  return { backend: req.backend, steps: variants.map((v, i) => ({ variant: v.name, ms: median(samples[i]) })) };
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { profileStep });

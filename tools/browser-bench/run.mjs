@@ -132,6 +132,12 @@ async function main() {
           for (const [name, ms] of Object.entries(r)) if (typeof ms === 'number') console.log(`  ${name.padEnd(18)} ${ms.toFixed(2)}`);
         }
       }
+      if (command === 'profile') {
+        const r = await page.evaluate((q) => window.profileStep(q), { backend, batchSize: 32, k: 20, hidden: [500, 500], warmup, reps });
+        results.runs.push({ kind: 'profile-step', ...r });
+        console.log(`\n${backend}: MNIST MLP step, batch 32, k=20, median ms`);
+        for (const s of r.steps) console.log(`  ${s.variant.padEnd(22)} ${s.ms.toFixed(2)}`);
+      }
       if (command === 'step' || command === 'all') {
         for (const path of paths) {
           const req = { backend, path, batchSize: 32, k: 20, hidden: [500, 500], warmup, reps };

@@ -20,9 +20,14 @@ export interface Selection {
 /** Backends whose tensors live in host memory but have no meProp kernels: select there after one read. */
 const HOST_SELECT_BACKENDS = new Set(['tensorflow']);
 
-/** True when the active backend has meProp's own kernels (cpu and wasm). */
+/**
+ * True when the active backend has meProp's own kernels (cpu, wasm, webgl on WebGL 2, webgpu). The GLSL
+ * programs need WebGL 2 (uint arithmetic); on WebGL 1 meProp takes the composite tfjs-op path instead.
+ */
 export function hasMePropKernels(): boolean {
-  return tf.getKernel(MePropSelect, tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  if (backend === 'webgl' && tf.env().getNumber('WEBGL_VERSION') < 2) return false;
+  return tf.getKernel(MePropSelect, backend) !== undefined;
 }
 
 export function selectEntries(dy: tf.Tensor2D, k: number, mode: MePropMode, seed: number): Selection {
