@@ -153,7 +153,11 @@ async function checkGradients(req: { backend: string }) {
         // The backend under test.
         await useBackend(req.backend);
         const counter = readSyncCounter();
-        const [at, bt, dyt] = [tf.tensor2d(a, aShape), tf.tensor2d(b, bShape), tf.tensor2d(dy, [c.M, c.N])];
+        // Odd M: operands come out of a tfjs op (on webgl a packed texture, as in a real model); even M: uploaded.
+        const viaOp = c.M % 2 === 1;
+        const [at, bt, dyt] = tf.tidy(() =>
+          [tf.tensor2d(a, aShape), tf.tensor2d(b, bShape), tf.tensor2d(dy, [c.M, c.N])].map((t) => (viaOp ? tf.add(t, 0) : t.clone())),
+        );
         const before = tf.memory().numTensors;
         const reads0 = counter.count;
         const g = mePropMatMulGrads(dyt, at, bt, { k: c.k, mode, seed: 5 }, tA, tB);
@@ -171,7 +175,7 @@ async function checkGradients(req: { backend: string }) {
           }
         });
         const ok = maxErr <= 1e-4 * Math.max(1, maxRef) && leaked === 0 && readBacks === 0;
-        results.push({ ...c, mode, transposeA: tA, transposeB: tB, maxErr, leaked, readBacks, ok });
+        results.push({ ...c, viaOp, mode, transposeA: tA, transposeB: tB, maxErr, leaked, readBacks, ok });
       }
     }
   }

@@ -19,6 +19,11 @@ export interface GpuRunner {
   run(backend: unknown, program: GpuProgram, inputs: TensorInfo[], dtype: DataType): TensorInfo;
   upload(backend: unknown, shape: number[], dtype: DataType, values: Int32Array | Float32Array): TensorInfo;
   dispose(backend: unknown, t: TensorInfo): void;
+  /**
+   * t in the layout the programs read (webgl: an unpacked texture; tfjs would otherwise unpack a packed input
+   * again for every program that reads it). Returns t itself when nothing needs converting.
+   */
+  readable(backend: unknown, t: TensorInfo): TensorInfo;
 }
 
 /** Columns per block in the two-level prefix sum of column counts. */
@@ -26,8 +31,10 @@ const OFFSET_BLOCK = 64;
 
 export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu: GpuRunner): KernelConfig[] {
   const select: KernelFunc = ({ inputs, backend, attrs }) => {
-    const dy = inputs.dy as TensorInfo;
+    const input = inputs.dy as TensorInfo;
     const { k, mode, seed } = attrs as unknown as MePropSelectAttrs;
+    // Several programs read dy: convert it once.
+    const dy = gpu.readable(backend, input);
     const [M, N] = dy.shape;
     let indices: TensorInfo;
     if (mode === 'random') {
@@ -53,6 +60,7 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
       }
     }
     const values = gpu.run(backend, programs.gatherKept(M, N, k), [dy, indices], 'float32');
+    if (dy !== input) gpu.dispose(backend, dy);
     return [indices, values];
   };
   const gradA: KernelFunc = ({ inputs, backend, attrs }) => {

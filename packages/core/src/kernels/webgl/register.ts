@@ -8,12 +8,18 @@ interface WebGLBackendLike {
   runWebGLProgram(program: object, inputs: TensorInfo[], dtype: DataType): TensorInfo;
   makeTensorInfo(shape: number[], dtype: DataType, values?: Int32Array | Float32Array): TensorInfo;
   disposeIntermediateTensorInfo(t: TensorInfo): void;
+  texData: { get(dataId: object): { isPacked?: boolean } | undefined };
+  unpackTensor(t: TensorInfo): TensorInfo;
 }
 
 const webglRunner: GpuRunner = {
   run: (backend, program, inputs, dtype) => (backend as WebGLBackendLike).runWebGLProgram(program, inputs, dtype),
   upload: (backend, shape, dtype, values) => (backend as WebGLBackendLike).makeTensorInfo(shape, dtype, values),
   dispose: (backend, t) => (backend as WebGLBackendLike).disposeIntermediateTensorInfo(t),
+  readable: (backend, t) => {
+    const b = backend as WebGLBackendLike;
+    return b.texData.get(t.dataId)?.isPacked === true ? b.unpackTensor(t) : t;
+  },
 };
 
 export const webglKernelConfigs = gpuKernelConfigs('webgl', webglPrograms, webglRunner);

@@ -16,6 +16,7 @@ const webgpuRunner: GpuRunner = {
   dispose: (backend, t) => {
     (backend as WebGPUBackendLike).disposeData(t.dataId);
   },
+  readable: (_backend, t) => t,
 };
 
 export const webgpuKernelConfigs = gpuKernelConfigs('webgpu', webgpuPrograms, webgpuRunner);
