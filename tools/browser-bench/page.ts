@@ -35,7 +35,7 @@ async function useBackend(name: string): Promise<void> {
   await tf.ready();
 }
 
-const ME_PROP_KERNELS = [MePropSelect, MePropSparseGradA, MePropSparseGradB, 'MePropScatterColumns'];
+const ME_PROP_KERNELS = [MePropSelect, MePropSparseGradA, MePropSparseGradB, 'MePropScatterColumns', 'MePropGatherColumns'];
 
 /** Runs fn with @meprop/core's kernels for the active backend removed (the composite tfjs-op path) or in place. */
 async function onPath<T>(path: Path, fn: () => Promise<T>): Promise<T> {

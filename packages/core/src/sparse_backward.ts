@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { keptCount, ResolvedMePropConfig } from './config';
 import { compositeGradA, compositeGradB } from './kernels/fallback';
 import {
+  MePropGatherColumns,
+  MePropGatherColumnsAttrs,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropSparseGradA,
@@ -48,7 +50,11 @@ function unifiedGrads(sel: Selection, a: tf.Tensor2D, b: tf.Tensor2D, transposeA
   const K = transposeA ? a.shape[0] : a.shape[1];
   return {
     a: () => {
-      const wKept = tf.gather(b, shared, transposeB ? 0 : 1);
+      const axis = transposeB ? 0 : 1;
+      const wKept =
+        tf.getKernel(MePropGatherColumns, tf.getBackend()) !== undefined
+          ? (tf.engine().runKernel(MePropGatherColumns, { x: b, indices: shared }, { axis } as MePropGatherColumnsAttrs) as tf.Tensor)
+          : tf.gather(b, shared, axis);
       const dX = tf.matMul(sel.values, wKept, false, !transposeB);
       return transposeA ? tf.transpose(dX) : dX;
     },

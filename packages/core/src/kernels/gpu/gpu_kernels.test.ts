@@ -3,7 +3,7 @@
 // numbers are checked against the cpu reference in headless Chromium: `node tools/browser-bench/run.mjs check`.
 import * as tf from '@tensorflow/tfjs';
 import '../../index';
-import { MePropScatterColumns, MePropSelect, MePropSparseGradA, MePropSparseGradB } from '../../kernel_names';
+import { MePropGatherColumns, MePropScatterColumns, MePropSelect, MePropSparseGradA, MePropSparseGradB } from '../../kernel_names';
 import type { GpuPrograms } from './gpu_programs';
 import { webglPrograms } from '../webgl/programs';
 import { webgpuPrograms } from '../webgpu/programs';
@@ -15,7 +15,7 @@ const backends: Array<[string, GpuPrograms]> = [
 
 describe.each(backends)('meProp kernels for %s', (backend, programs) => {
   it('are registered under core kernel names', () => {
-    for (const name of [MePropSelect, MePropSparseGradA, MePropSparseGradB, MePropScatterColumns]) {
+    for (const name of [MePropSelect, MePropSparseGradA, MePropSparseGradB, MePropScatterColumns, MePropGatherColumns]) {
       expect(tf.getKernel(name, backend)).toBeDefined();
     }
   });

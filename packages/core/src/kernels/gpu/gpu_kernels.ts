@@ -3,6 +3,8 @@
 // indices on the host from the seed and uploads them; dy stays on the device).
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  MePropGatherColumns,
+  MePropGatherColumnsAttrs,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropSelect,
@@ -84,6 +86,13 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
     [dense, counts, sums, offsets, rowOf].forEach((t) => gpu.dispose(backend, t));
     return out;
   };
+  const gather: KernelFunc = ({ inputs, backend, attrs }) => {
+    const { x, indices } = inputs as Record<string, TensorInfo>;
+    const { axis } = attrs as unknown as MePropGatherColumnsAttrs;
+    const k = indices.shape[0];
+    const idx2D: TensorInfo = { dataId: indices.dataId, shape: [1, k], dtype: indices.dtype };
+    return gpu.run(backend, programs.gatherAxis(x.shape[0], x.shape[1], k, axis), [x, idx2D], x.dtype);
+  };
   const scatter: KernelFunc = ({ inputs, backend, attrs }) => {
     const { rows, indices } = inputs as Record<string, TensorInfo>;
     const { N, rowsOut } = attrs as unknown as MePropScatterColumnsAttrs;
@@ -97,6 +106,7 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
     return out;
   };
   return [
+    { kernelName: MePropGatherColumns, backendName, kernelFunc: gather },
     { kernelName: MePropScatterColumns, backendName, kernelFunc: scatter },
     { kernelName: MePropSelect, backendName, kernelFunc: select },
     { kernelName: MePropSparseGradA, backendName, kernelFunc: gradA },

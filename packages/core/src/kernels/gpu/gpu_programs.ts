@@ -46,6 +46,8 @@ export interface GpuPrograms {
   columnEntries(M: number, N: number, k: number): GpuProgram;
   /** db laid out like b ([K, N], or [N, K] when transposeB) from the column lists. Inputs `a`, `dense`, `rowOf`, `offsets`, `counts`. */
   sparseGradBColumns(M: number, K: number, N: number, transposeA: boolean, transposeB: boolean): GpuProgram;
+  /** tf.gather(x, idx, axis) for x [R, C] and idx [1, k]: [R, k] for axis 1, [k, C] for axis 0. Inputs `x`, `idx`. */
+  gatherAxis(R: number, C: number, k: number, axis: 0 | 1): GpuProgram;
   /** slot [1, N]: for each column j the t with idx[0, t] = j, or -1. Input `idx` [1, k]. */
   columnSlots(k: number, N: number): GpuProgram;
   /** rows [k, K] written into the columns of a zero [K, N] (or the rows of [N, K] when rowsOut) given `slot` [1, N]. */

@@ -8,7 +8,17 @@ interface WebGLProgramSpec {
   variableNames: string[];
   outputShape: number[];
   userCode: string;
+  packedInputs?: boolean;
+  packedOutput?: boolean;
 }
+
+// With packed textures every texel holds a 2x2 block [(r, c), (r, c+1), (r+1, c), (r+1, c+1)].
+const PICK = `
+  float mePick(vec4 v, int r, int c) {
+    int q = (r - (r / 2) * 2) * 2 + (c - (c / 2) * 2);
+    return q == 0 ? v.x : (q == 1 ? v.y : (q == 2 ? v.z : v.w));
+  }
+`;
 
 // The ranking key (see gpu_programs.ts): |v|'s bits, NaN clamped to +Infinity's.
 const KEY = `
@@ -123,6 +133,22 @@ export const webglPrograms: GpuPrograms = {
     ${findSlot(k, 'c.x', 'c.y')}
     setOutput(found < 0 ? 0.0 : getVal(c.x, found));`),
 
+  gatherAxis: (R, C, k, axis) => ({
+    // Reads x packed (as matmul outputs and the weights updated by tfjs ops are): no unpacking of all of x.
+    variableNames: ['x', 'idx'],
+    outputShape: axis === 1 ? [R, k] : [k, C],
+    packedInputs: true,
+    userCode: `${PICK}
+    void main() {
+      ivec2 c = getOutputCoords();
+      int t = ${axis === 1 ? 'c.y' : 'c.x'};
+      int j = int(mePick(getIdx(0, t), 0, t));
+      int r = ${axis === 1 ? 'c.x' : 'j'};
+      int col = ${axis === 1 ? 'j' : 'c.y'};
+      setOutput(mePick(getX(r, col), r, col));
+    }`,
+  }),
+
   columnSlots: (k, N) =>
     program(['idx'], [1, N], `
     int j = getOutputCoords().y;
@@ -188,11 +214,31 @@ export const webglPrograms: GpuPrograms = {
     }
     setOutput(acc);`),
 
-  scatterColumns: (_k, K, N, rowsOut) =>
-    program(['rows', 'slot'], rowsOut ? [N, K] : [K, N], `
-    ivec2 c = getOutputCoords();
-    int j = ${rowsOut ? 'c.x' : 'c.y'};
-    int i = ${rowsOut ? 'c.y' : 'c.x'};
-    int found = int(getSlot(0, j));
-    setOutput(found < 0 ? 0.0 : getRows(found, i));`),
+  scatterColumns: (_k, K, N, rowsOut) => {
+    // Packed output: the dense weight gradient is consumed by tfjs's packed ops (the optimizer's), which would
+    // otherwise pack all of it again; each fragment writes one 2x2 block.
+    const [rowsTotal, colsTotal] = rowsOut ? [N, K] : [K, N];
+    const value = (rr: string, cc: string) => `
+      if (${rr} < ${rowsTotal} && ${cc} < ${colsTotal}) {
+        int j = ${rowsOut ? rr : cc};
+        int i = ${rowsOut ? cc : rr};
+        int found = int(getSlot(0, j));
+        if (found >= 0) v = getRows(found, i);
+      }`;
+    return {
+      variableNames: ['rows', 'slot'],
+      outputShape: [rowsTotal, colsTotal],
+      packedOutput: true,
+      userCode: `void main() {
+      ivec2 c = getOutputCoords();
+      vec4 out4 = vec4(0.0);
+      float v;
+      v = 0.0; ${value('c.x', 'c.y')} out4.x = v;
+      v = 0.0; ${value('c.x', 'c.y + 1')} out4.y = v;
+      v = 0.0; ${value('c.x + 1', 'c.y')} out4.z = v;
+      v = 0.0; ${value('c.x + 1', 'c.y + 1')} out4.w = v;
+      setOutput(out4);
+    }`,
+    };
+  },
 };

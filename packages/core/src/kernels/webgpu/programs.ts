@@ -145,6 +145,11 @@ export const webgpuPrograms: GpuPrograms = {
     ${findSlot(k, 'row', 'col')}
     setOutputAtIndex(index, select(vals[row * ${k} + max(found, 0)], 0.0, found < 0));`),
 
+  gatherAxis: (R, C, k, axis) =>
+    program(`gatheraxis_${R}_${C}_${k}_${axis}`, ['x', 'idx'], axis === 1 ? [R, k] : [k, C], `
+    let j = idx[${axis === 1 ? 'col' : 'row'}];
+    setOutputAtIndex(index, x[${axis === 1 ? `row * ${C} + j` : `j * ${C} + col`}]);`),
+
   columnSlots: (k, N) =>
     program(`slots_${k}_${N}`, ['idx'], [1, N], `
     ${findSlot(k, '0', 'col')}
