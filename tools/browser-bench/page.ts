@@ -10,7 +10,7 @@ import { buildMlp, crossEntropy, makeBatch, trainableVariables } from '../../pac
 import { makeRng } from '../../packages/bench/src/util/rng';
 import { median } from '../../packages/bench/src/util/stats';
 import { timeInterleaved } from '../../packages/bench/src/util/timing';
-import { mePropify, sparseAdam } from '@meprop/layers';
+import { mePropify, sparseAdagrad, sparseAdam, sparseSgd } from '@meprop/layers';
 import { referenceMask } from '../../packages/core/src/test-helpers/reference';
 
 type Path = 'kernels' | 'composite';
@@ -288,3 +288,59 @@ async function profileStep(req: { backend: string; batchSize: number; k: number;
 }
 
 Object.assign(window as unknown as Record<string, unknown>, { profileStep });
+
+/**
+ * The lazy optimizers (@meprop/layers; their composite tfjs-op path on GPU backends) against the same steps on
+ * cpu: a [6, 10] weight and a bias, three steps with gradients whose columns 2, 5 and 7 are zero (those columns
+ * must stay untouched), plus the read-backs and leaked tensors of the steps.
+ */
+async function checkLazyOptimizers(req: { backend: string }) {
+  const makers: Array<[string, () => tf.Optimizer]> = [
+    ['sparseAdam', () => sparseAdam(0.01)],
+    ['sparseAdagrad', () => sparseAdagrad(0.1)],
+    ['sparseSgd', () => sparseSgd(0.1)],
+  ];
+  const grads = [0, 1, 2].map((s) => {
+    const g = hostValues(60, 101 + s, false);
+    for (let r = 0; r < 6; r++) for (const c of [2, 5, 7]) g[r * 10 + c] = 0;
+    return g;
+  });
+  const run = async (backend: string, make: () => tf.Optimizer) => {
+    await useBackend(backend);
+    const counter = backend === 'cpu' ? { count: 0 } : readSyncCounter();
+    const w = tf.variable(tf.tensor2d(hostValues(60, 7, false), [6, 10]), true, `lazyCheckW_${backend}`);
+    const bias = tf.variable(tf.tensor1d(hostValues(10, 8, false)), true, `lazyCheckB_${backend}`);
+    const opt = make();
+    const before = tf.memory().numTensors;
+    const reads0 = counter.count;
+    for (const g of grads) {
+      const gw = tf.tensor2d(g, [6, 10]);
+      const gb = tf.tensor1d(g.slice(0, 10));
+      opt.applyGradients({ [w.name]: gw, [bias.name]: gb });
+      tf.dispose([gw, gb]);
+    }
+    const readBacks = counter.count - reads0;
+    const values = [await w.data(), await bias.data()];
+    const grew = tf.memory().numTensors - before;
+    opt.dispose();
+    w.dispose();
+    bias.dispose();
+    return { values, readBacks, grew };
+  };
+  const results = [];
+  for (const [name, make] of makers) {
+    const want = await run('cpu', make);
+    const got = await run(req.backend, make);
+    let maxErr = 0;
+    want.values.forEach((v, i) => v.forEach((x, j) => (maxErr = Math.max(maxErr, Math.abs(x - got.values[i][j])))));
+    const initial = hostValues(60, 7, false);
+    const untouched = [2, 5, 7].every((c) => [0, 1, 2, 3, 4, 5].every((r) => got.values[0][r * 10 + c] === initial[r * 10 + c]));
+    // WebGL's sqrt and division are not IEEE-exact (SwiftShader: about 1e-5 relative after three Adam steps), so
+    // the tolerance is 1e-4 on weights of order 1; the untouched columns are compared exactly. The optimizer's
+    // slots (2 per variable for Adam, 1 for Adagrad, none for SGD) are the tensors it may keep.
+    results.push({ optimizer: name, maxErr, untouched, readBacks: got.readBacks, tensorsKept: got.grew, ok: maxErr < 1e-4 && untouched && got.readBacks === 0 });
+  }
+  return { backend: req.backend, results };
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { checkLazyOptimizers });

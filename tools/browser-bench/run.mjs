@@ -14,7 +14,7 @@
 // step:    one training step of the MNIST MLP 784-500-500-10, batch 32, k=20: plain Adam vs unified + sparseAdam.
 import { build } from 'esbuild';
 import { createServer } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -111,6 +111,12 @@ async function main() {
         const worst = Math.max(...r.results.map((c) => c.maxErr));
         console.log(`\n${backend} (${r.renderer}): gradient check against the cpu reference: ${r.results.length - bad.length}/${r.results.length} ok, max |error| ${worst.toExponential(2)}`);
         for (const c of bad) console.log(`  FAIL ${JSON.stringify(c)}`);
+        const o = await page.evaluate((req) => window.checkLazyOptimizers(req), { backend });
+        results.runs.push({ kind: 'check-optimizers', ...o });
+        for (const c of o.results) {
+          if (!c.ok) failed++;
+          console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.optimizer} (composite path): max |error| vs cpu ${c.maxErr.toExponential(2)}, zero-gradient columns untouched: ${c.untouched}, read-backs ${c.readBacks}`);
+        }
       }
       if (command === 'kernels' || command === 'all') {
         for (const path of paths) {
@@ -154,6 +160,7 @@ async function main() {
     server.close();
   }
   if (outFile !== '') {
+    mkdirSync(dirname(resolve(outFile)), { recursive: true });
     writeFileSync(outFile, JSON.stringify(results, null, 2));
     console.log(`\nwrote ${outFile}`);
   }
