@@ -115,26 +115,17 @@ export const webglPrograms: GpuPrograms = {
     ivec2 c = getOutputCoords();
     setOutput(getDy(c.x, int(getIdx(c.x, c.y))));`),
 
-  sparseGradA: (M, K, _N, k, transposeA, transposeB) => ({
-    // Packed inputs: the weight b is usually packed (an output of tfjs's packed ops), and unpacking all of it
-    // would cost more than this product; idx and val are small to pack.
-    variableNames: ['idx', 'val', 'b'],
-    outputShape: transposeA ? [K, M] : [M, K],
-    packedInputs: true,
-    userCode: `${PICK}
-    void main() {
-      ivec2 c = getOutputCoords();
-      int r = ${transposeA ? 'c.y' : 'c.x'};
-      int i = ${transposeA ? 'c.x' : 'c.y'};
-      float acc = 0.0;
-      for (int t = 0; t < ${k}; t++) {
-        int j = int(mePick(getIdx(r, t), r, t));
-        float w = ${transposeB ? 'mePick(getB(j, i), j, i)' : 'mePick(getB(i, j), i, j)'};
-        acc += mePick(getVal(r, t), r, t) * w;
-      }
-      setOutput(acc);
-    }`,
-  }),
+  sparseGradA: (M, K, _N, k, transposeA, transposeB) =>
+    program(['idx', 'val', 'b'], transposeA ? [K, M] : [M, K], `
+    ivec2 c = getOutputCoords();
+    int r = ${transposeA ? 'c.y' : 'c.x'};
+    int i = ${transposeA ? 'c.x' : 'c.y'};
+    float acc = 0.0;
+    for (int t = 0; t < ${k}; t++) {
+      int j = int(getIdx(r, t));
+      acc += getVal(r, t) * ${transposeB ? 'getB(j, i)' : 'getB(i, j)'};
+    }
+    setOutput(acc);`),
 
   densifyKept: (M, N, k) =>
     program(['idx', 'val'], [M, N], `
