@@ -68,7 +68,14 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
   const gradA: KernelFunc = ({ inputs, backend, attrs }) => {
     const { indices, values, b } = inputs as Record<string, TensorInfo>;
     const { transposeA, transposeB, M, K, N } = attrs as unknown as MePropSparseGradAttrs;
-    return gpu.run(backend, programs.sparseGradA(M, K, N, indices.shape[1], transposeA, transposeB), [indices, values, b], 'float32');
+    const k = indices.shape[1];
+    if (!transposeB && programs.transpose !== undefined) {
+      const bt = gpu.run(backend, programs.transpose(K, N), [b], 'float32');
+      const out = gpu.run(backend, programs.sparseGradA(M, K, N, k, transposeA, true), [indices, values, bt], 'float32');
+      gpu.dispose(backend, bt);
+      return out;
+    }
+    return gpu.run(backend, programs.sparseGradA(M, K, N, k, transposeA, transposeB), [indices, values, b], 'float32');
   };
   const gradB: KernelFunc = ({ inputs, backend, attrs }) => {
     // No scatter-add in these shader models: the kept entries are laid out densely, regrouped by column

@@ -33,6 +33,11 @@ export interface GpuPrograms {
   gatherKept(M: number, N: number, k: number): GpuProgram;
   /** da laid out like a ([M, K], or [K, M] when transposeA) from the kept entries. Inputs `idx`, `val` [M, k], `b`. */
   sparseGradA(M: number, K: number, N: number, k: number, transposeA: boolean, transposeB: boolean): GpuProgram;
+  /**
+   * Optional: xᵀ [C, R] of x [R, C]. Where present, sparse dx reads the weight transposed, so that neighbouring
+   * outputs read neighbouring memory (webgl: one pass that also replaces tfjs's unpacking of a packed weight).
+   */
+  transpose?(R: number, C: number): GpuProgram;
   /** The kept entries as a dense [M, N] (zero elsewhere). Inputs `idx`, `val` [M, k] with ascending rows. */
   densifyKept(M: number, N: number, k: number): GpuProgram;
   // db without a dense matmul: the non-zero kept entries regrouped by column (a CSC layout built on the device).

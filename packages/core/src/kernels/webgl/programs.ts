@@ -127,6 +127,18 @@ export const webglPrograms: GpuPrograms = {
     }
     setOutput(acc);`),
 
+  transpose: (R, C) => ({
+    // Reads x packed: weights usually are, and this pass then replaces tfjs's unpacking of x.
+    variableNames: ['x'],
+    outputShape: [C, R],
+    packedInputs: true,
+    userCode: `${PICK}
+    void main() {
+      ivec2 c = getOutputCoords();
+      setOutput(mePick(getX(c.y, c.x), c.y, c.x));
+    }`,
+  }),
+
   densifyKept: (M, N, k) =>
     program(['idx', 'val'], [M, N], `
     ivec2 c = getOutputCoords();
