@@ -6,6 +6,7 @@ import { exactMatMulGrads, mePropMatMulGrads, MePropSelect, MePropSparseGradA, M
 import { benchKernelShape, type KernelShape } from '../../packages/bench/src/experiments/kernels';
 import { measureStepRatio } from '../../packages/bench/src/experiments/mlp_step_ratio';
 import type { MnistData } from '../../packages/bench/src/data/types';
+import type { KernelMode } from '../../packages/bench/src/results/schema';
 import { buildMlp, crossEntropy, makeBatch, trainableVariables } from '../../packages/bench/src/experiments/mlp';
 import { makeRng } from '../../packages/bench/src/util/rng';
 import { median } from '../../packages/bench/src/util/stats';
@@ -79,7 +80,9 @@ async function benchKernels(req: KernelsRequest) {
   return onPath(req.path, async () => {
     const cases = [];
     for (const shape of req.shapes) {
-      const timed = await benchKernelShape(shape, { modes: req.modes, warmup: req.warmup, reps: req.reps, seed: req.seed });
+      // The bench's schema types its modes as per-example | unified; benchKernelShape runs any MePropMode.
+      const modes = req.modes as unknown as KernelMode[];
+      const timed = await benchKernelShape(shape, { modes, warmup: req.warmup, reps: req.reps, seed: req.seed });
       // Read-backs during one meProp backward per mode (outside the timed loop).
       const [x, w, dy] = [tf.randomNormal([shape.batch, shape.inDim]), tf.randomNormal([shape.inDim, shape.outDim]), tf.randomNormal([shape.batch, shape.outDim])];
       const reads: Record<string, number> = {};
@@ -268,7 +271,7 @@ async function profileStep(req: { backend: string; batchSize: number; k: number;
   ].map((v) => {
     const base = buildMlp(req.hidden, 1);
     const model = v.meProp ? mePropify(base, { k: req.k, mode: 'unified', seed: 1 }).model : base;
-    const optimizer = v.lazy ? sparseAdam(1e-3) : tf.train.adam(1e-3);
+    const optimizer: tf.Optimizer = v.lazy ? sparseAdam(1e-3) : tf.train.adam(1e-3);
     const vars = trainableVariables(model);
     let start = 0;
     const step = async (): Promise<void> => {
@@ -316,7 +319,7 @@ async function checkLazyOptimizers(req: { backend: string }) {
     for (const g of grads) {
       const gw = tf.tensor2d(g, [6, 10]);
       const gb = tf.tensor1d(g.slice(0, 10));
-      opt.applyGradients({ [w.name]: gw, [bias.name]: gb });
+      opt.applyGradients([{ name: w.name, tensor: gw }, { name: bias.name, tensor: gb }]);
       tf.dispose([gw, gb]);
     }
     const readBacks = counter.count - reads0;
