@@ -129,6 +129,8 @@ async function checkGradients(req: { backend: string }) {
     { M: 4, K: 6, N: 10, k: 15, ties: false },
     { M: 33, K: 70, N: 130, k: 20, ties: false },
     { M: 17, K: 20, N: 64, k: 7, ties: true },
+    { M: 9, K: 12, N: 200, k: 30, ties: true },
+    { M: 8, K: 5, N: 300, k: 150, ties: true },
   ];
   const modes: MePropMode[] = ['per-example', 'unified', 'random'];
   const results = [];

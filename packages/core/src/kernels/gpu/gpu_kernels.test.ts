@@ -30,7 +30,8 @@ describe.each(backends)('meProp kernels for %s', (backend, programs) => {
       }
       expect(shape(programs.scatterColumns(k, K, N, tA))).toEqual(tA ? [N, K] : [K, N]);
     }
-    expect(shape(programs.keptIndices(M, N, k))).toEqual([M, k]);
+    expect(shape(programs.keptIndices(M, N, k, 4))).toEqual([M, k]);
+    expect(shape(programs.blockCounts(M, 130, 64))).toEqual([M, 3]);
     expect(shape(programs.columnEntries(M, N, k))).toEqual([1, M * k]);
     expect(shape(programs.blockSums(130, 64))).toEqual([1, 3]);
   });

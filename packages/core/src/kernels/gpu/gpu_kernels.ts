@@ -28,6 +28,9 @@ export interface GpuRunner {
   readable(backend: unknown, t: TensorInfo): TensorInfo;
 }
 
+/** Columns per block when the selection locates the t-th kept entry of a row (at most 64: see blockCounts). */
+const KEPT_BLOCK = 64;
+
 /** Columns per block in the two-level prefix sum of column counts. */
 const OFFSET_BLOCK = 64;
 
@@ -51,8 +54,9 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
       const ranked = unified ? gpu.run(backend, programs.columnScore(M, N), [dy], 'float32') : dy;
       const at = gpu.run(backend, programs.kthLargest(R, N, k), [ranked], 'int32');
       const ties = gpu.run(backend, programs.rowTies(R, N, k), [ranked, at], 'int32');
-      const kept = gpu.run(backend, programs.keptIndices(R, N, k), [ranked, at, ties], 'int32');
-      [at, ties].forEach((t) => gpu.dispose(backend, t));
+      const blocks = gpu.run(backend, programs.blockCounts(R, N, KEPT_BLOCK), [ranked, at], 'int32');
+      const kept = gpu.run(backend, programs.keptIndices(R, N, k, KEPT_BLOCK), [ranked, at, ties, blocks], 'int32');
+      [at, ties, blocks].forEach((t) => gpu.dispose(backend, t));
       if (unified) {
         gpu.dispose(backend, ranked);
         indices = gpu.run(backend, programs.tileRow(M, k), [kept], 'int32');

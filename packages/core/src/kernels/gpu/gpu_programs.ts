@@ -23,10 +23,16 @@ export interface GpuPrograms {
   /** ties [R, 1]: how many entries equal to the threshold each row keeps (k minus the count above it). Inputs `x`, `at`. */
   rowTies(R: number, N: number, k: number): GpuProgram;
   /**
-   * indices [R, k] (ascending): the kept columns of each row of `x`: every key above the threshold, then the
-   * first `ties` entries equal to it. Inputs `x` [R, N], `at` [R, 1], `ties` [R, 1].
+   * blocks [R, ceil(N / block)]: per block of columns, the keys above the threshold plus 128 times the keys equal
+   * to it (block <= 64, so both counts fit one exact number). Inputs `x` [R, N], `at` [R, 1].
    */
-  keptIndices(R: number, N: number, k: number): GpuProgram;
+  blockCounts(R: number, N: number, block: number): GpuProgram;
+  /**
+   * indices [R, k] (ascending): the kept columns of each row of `x`: every key above the threshold, then the
+   * first `ties` entries equal to it. Each output skips whole blocks with the block counts, then scans one block.
+   * Inputs `x` [R, N], `at` [R, 1], `ties` [R, 1], `blocks` from blockCounts.
+   */
+  keptIndices(R: number, N: number, k: number, block: number): GpuProgram;
   /** [M, k]: every row a copy of row 0 of `idx` [1, k] (unified mode). */
   tileRow(M: number, k: number): GpuProgram;
   /** values [M, k] = dy[r, idx[r, t]]. Inputs `dy` [M, N], `idx` [M, k]. */

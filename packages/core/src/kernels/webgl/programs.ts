@@ -85,17 +85,40 @@ export const webglPrograms: GpuPrograms = {
     for (int j = 0; j < ${N}; j++) above += meKey(getX(r, j)) > thr ? 1 : 0;
     setOutput(float(${k} - above));`),
 
-  keptIndices: (R, N, k) =>
-    program(['x', 'at', 'ties'], [R, k], `
+  blockCounts: (R, N, block) =>
+    program(['x', 'at'], [R, Math.ceil(N / block)], `
+    ivec2 c = getOutputCoords();
+    int r = c.x;
+    uint thr = meKey(getX(r, int(getAt(r, 0))));
+    int above = 0;
+    int equal = 0;
+    for (int j = c.y * ${block}; j < min(c.y * ${block} + ${block}, ${N}); j++) {
+      uint key = meKey(getX(r, j));
+      above += key > thr ? 1 : 0;
+      equal += key == thr ? 1 : 0;
+    }
+    setOutput(float(above + 128 * equal));`),
+
+  keptIndices: (R, N, k, block) =>
+    program(['x', 'at', 'ties', 'blocks'], [R, k], `
     ivec2 c = getOutputCoords();
     int r = c.x;
     int t = c.y;
     uint thr = meKey(getX(r, int(getAt(r, 0))));
     int ties = int(getTies(r, 0));
-    int seenTies = 0;
     int seen = 0;
+    int seenTies = 0;
+    int b = 0;
+    for (; b < ${Math.ceil(N / block)}; b++) {
+      int v = int(getBlocks(r, b));
+      int equal = v / 128;
+      int here = v - equal * 128 + clamp(ties - seenTies, 0, equal);
+      if (seen + here > t) break;
+      seen += here;
+      seenTies += equal;
+    }
     int col = 0;
-    for (int j = 0; j < ${N}; j++) {
+    for (int j = b * ${block}; j < min(b * ${block} + ${block}, ${N}); j++) {
       uint key = meKey(getX(r, j));
       bool kept = key > thr || (key == thr && seenTies < ties);
       if (key == thr) seenTies++;

@@ -102,15 +102,39 @@ export const webgpuPrograms: GpuPrograms = {
     for (var j = 0; j < ${N}; j++) { above += select(0, 1, meKey(x[base + j]) > thr); }
     setOutputAtIndexI32(index, ${k} - above);`),
 
-  keptIndices: (R, N, k) =>
-    program(`kept_${R}_${N}_${k}`, ['x', 'pivot', 'tieCount'], [R, k], `
+  blockCounts: (R, N, block) =>
+    program(`blocks_${R}_${N}_${block}`, ['x', 'pivot'], [R, Math.ceil(N / block)], `
+    let base = row * ${N};
+    let thr = meKey(x[base + pivot[row]]);
+    var above = 0;
+    var equal = 0;
+    for (var j = col * ${block}; j < min(col * ${block} + ${block}, ${N}); j++) {
+      let key = meKey(x[base + j]);
+      above += select(0, 1, key > thr);
+      equal += select(0, 1, key == thr);
+    }
+    setOutputAtIndexI32(index, above + 128 * equal);`),
+
+  keptIndices: (R, N, k, block) =>
+    program(`kept_${R}_${N}_${k}_${block}`, ['x', 'pivot', 'tieCount', 'blocks'], [R, k], `
     let base = row * ${N};
     let thr = meKey(x[base + pivot[row]]);
     let ties = tieCount[row];
-    var seenTies = 0;
     var seen = 0;
+    var seenTies = 0;
+    var b = 0;
+    loop {
+      if (b >= ${Math.ceil(N / block)}) { break; }
+      let v = blocks[row * ${Math.ceil(N / block)} + b];
+      let equal = v / 128;
+      let here = v - equal * 128 + clamp(ties - seenTies, 0, equal);
+      if (seen + here > col) { break; }
+      seen += here;
+      seenTies += equal;
+      b++;
+    }
     var picked = 0;
-    for (var j = 0; j < ${N}; j++) {
+    for (var j = b * ${block}; j < min(b * ${block} + ${block}, ${N}); j++) {
       let key = meKey(x[base + j]);
       let kept = key > thr || (key == thr && seenTies < ties);
       if (key == thr) { seenTies++; }
