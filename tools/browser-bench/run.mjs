@@ -3,14 +3,14 @@
 // Chromium: bundles page.ts with esbuild straight from the TypeScript sources, serves it on 127.0.0.1, drives
 // the system Chromium with playwright-core (no browser is downloaded), prints a table and writes JSON.
 //
-//   node tools/browser-bench/run.mjs [kernels|check|step|all] [--backends webgl,webgpu] [--reps 20]
+//   node tools/browser-bench/run.mjs [kernels|check|step|all|profile] [--backends webgl,webgpu] [--reps 20]
 //        [--warmup 3] [--shapes 128x1024x1024k32,32x500x500k20] [--modes per-example,unified,random]
 //        [--paths kernels,composite] [--out browser-bench.json] [--chromium /usr/bin/chromium]
 //
 // kernels: backward of x @ W for a fixed dy, plain tfjs vs meProp per mode (the bench's `kernels` experiment);
 //          --paths composite also times meProp with its GPU kernels unregistered (the tfjs-op fallback).
-// check:   meProp gradients on each backend against the cpu reference in the same page (exit code 1 on a mismatch).
-// profile: each meProp kernel alone (diagnostics).
+// check:   meProp gradients and the lazy optimizers on each backend against cpu in the same page (exit 1 on a mismatch).
+// profile: each meProp kernel alone, and the MNIST step split into gradients and optimizer (diagnostics).
 // step:    one training step of the MNIST MLP 784-500-500-10, batch 32, k=20: plain Adam vs unified + sparseAdam.
 import { build } from 'esbuild';
 import { createServer } from 'node:http';
