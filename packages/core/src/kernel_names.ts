@@ -79,3 +79,13 @@ export interface MePropUnifiedGradBAttrs extends NamedAttrMap {
   N: number;
   dense: boolean;
 }
+
+/**
+ * tf.gather(x, indices, axis) of a 2-D x along axis 0 (rows) or 1 (columns): the k kept columns of the weight
+ * in the unified backward. On webgl it reads x packed, so a packed weight is not unpacked whole to take k
+ * columns of it. Inputs {x, indices [k]}.
+ */
+export const MePropGatherColumns = 'MePropGatherColumns';
+export interface MePropGatherColumnsAttrs extends NamedAttrMap {
+  axis: 0 | 1;
+}

@@ -17,9 +17,14 @@ export interface Selection {
   k: number;
 }
 
-/** True when the active backend has meProp's own kernels (cpu, wasm, tensorflow). */
+/**
+ * True when the active backend has meProp's own kernels (cpu, wasm, tensorflow, webgl on WebGL 2, webgpu). The
+ * GLSL programs need WebGL 2 (uint arithmetic); on WebGL 1 meProp takes the composite tfjs-op path instead.
+ */
 export function hasMePropKernels(): boolean {
-  return tf.getKernel(MePropSelect, tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  if (backend === 'webgl' && tf.env().getNumber('WEBGL_VERSION') < 2) return false;
+  return tf.getKernel(MePropSelect, backend) !== undefined;
 }
 
 /** True when the active backend selects unified columns in a kernel of its own (tensorflow): no host read. */

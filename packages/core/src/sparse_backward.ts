@@ -5,6 +5,8 @@ import { compositeGradA, compositeGradB } from './kernels/fallback';
 import {
   MePropGatherMatMul,
   MePropGatherMatMulAttrs,
+  MePropGatherColumns,
+  MePropGatherColumnsAttrs,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropSparseGradA,
@@ -67,7 +69,11 @@ function unifiedGrads(
         const attrs: MePropGatherMatMulAttrs = { transposeA, transposeB };
         return tf.engine().runKernel(MePropGatherMatMul, { values, indices: shared, b }, attrs) as tf.Tensor;
       }
-      const wKept = tf.gather(b, shared, transposeB ? 0 : 1);
+      const axis = transposeB ? 0 : 1;
+      const wKept =
+        tf.getKernel(MePropGatherColumns, backend) !== undefined
+          ? (tf.engine().runKernel(MePropGatherColumns, { x: b, indices: shared }, { axis } as MePropGatherColumnsAttrs) as tf.Tensor)
+          : tf.gather(b, shared, axis);
       const dX = tf.matMul(values, wKept, false, !transposeB);
       return transposeA ? tf.transpose(dX) : dX;
     },
@@ -90,7 +96,10 @@ function unifiedGrads(
   };
 }
 
-/** Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here. */
+/**
+ * Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here: every backend
+ * but cpu, whose dense matmul is slower than our per-entry loops.
+ */
 function preferGatheredUnified(): boolean {
   return !hasMePropKernels() || tf.getBackend() !== 'cpu';
 }

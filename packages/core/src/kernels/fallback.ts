@@ -1,4 +1,4 @@
-// Composite meProp backward from tfjs ops, for backends without a meProp kernel (webgl, webgpu, tensorflow).
+// Composite meProp backward from tfjs ops, for backends without meProp kernels (tensorflow, WebGL 1, any other).
 // Per-example and random modes gather the rows the kept entries touch and sum them with segment sums, so the
 // work is M*k*K per product instead of M*N*K. (Unified mode does not come here: see unifiedGrads in sparse_backward.ts,
 // which is a real saving on any backend.)

@@ -1,0 +1,279 @@
+// meProp's steps as tfjs-backend-webgl GPGPU programs (GLSL ES 3.00, so WebGL 2): one fragment per output
+// entry; shapes are compile-time constants. Inputs are read with the getters tfjs generates per variable
+// name (getX(r, c), getIdx(r, t)...); int32 tensors live in float textures, hence the int() casts.
+import type { GpuPrograms } from '../gpu/gpu_programs';
+
+/** The structural shape of tfjs-backend-webgl's GPGPUProgram that we fill in. */
+interface WebGLProgramSpec {
+  variableNames: string[];
+  outputShape: number[];
+  userCode: string;
+  packedInputs?: boolean;
+  packedOutput?: boolean;
+}
+
+// With packed textures every texel holds a 2x2 block [(r, c), (r, c+1), (r+1, c), (r+1, c+1)].
+const PICK = `
+  float mePick(vec4 v, int r, int c) {
+    int q = (r - (r / 2) * 2) * 2 + (c - (c / 2) * 2);
+    return q == 0 ? v.x : (q == 1 ? v.y : (q == 2 ? v.z : v.w));
+  }
+`;
+
+// The ranking key (see gpu_programs.ts): |v|'s bits, NaN clamped to +Infinity's.
+const KEY = `
+  uint meKey(float v) { return min(floatBitsToUint(v) & 0x7FFFFFFFu, 0x7F800000u); }
+`;
+
+function program(variableNames: string[], outputShape: number[], body: string): WebGLProgramSpec {
+  return { variableNames, outputShape, userCode: `${KEY}\nvoid main() {\n${body}\n}` };
+}
+
+/** Binary search of column j in the ascending row r of idx[., 0..k): sets `found` to the slot or -1. */
+function findSlot(k: number, row: string, j: string): string {
+  return `
+    int found = -1;
+    int lo = 0;
+    int hi = ${k - 1};
+    while (lo <= hi) {
+      int mid = (lo + hi) / 2;
+      int m = int(getIdx(${row}, mid));
+      if (m == ${j}) { found = mid; break; }
+      if (m < ${j}) lo = mid + 1; else hi = mid - 1;
+    }`;
+}
+
+export const webglPrograms: GpuPrograms = {
+  columnScore: (M, N) =>
+    program(['dy'], [1, N], `
+    int j = getOutputCoords().y;
+    float s = 0.0;
+    for (int r = 0; r < ${M}; r++) s += uintBitsToFloat(meKey(getDy(r, j)));
+    setOutput(s);`),
+
+  kthLargest: (R, N, k) =>
+    program(['x'], [R, 1], `
+    int r = getOutputCoords().x;
+    uint prefix = 0u;
+    int need = ${k};
+    for (int shift = 28; shift >= 0; shift -= 4) {
+      int counts[16];
+      for (int d = 0; d < 16; d++) counts[d] = 0;
+      uint high = shift == 28 ? 0u : ~((1u << uint(shift + 4)) - 1u);
+      for (int j = 0; j < ${N}; j++) {
+        uint key = meKey(getX(r, j));
+        if ((key & high) == prefix) counts[int((key >> uint(shift)) & 15u)]++;
+      }
+      int d = 15;
+      for (; d > 0; d--) {
+        if (counts[d] >= need) break;
+        need -= counts[d];
+      }
+      prefix |= uint(d) << uint(shift);
+    }
+    int at = 0;
+    for (int j = 0; j < ${N}; j++) {
+      if (meKey(getX(r, j)) == prefix) { at = j; break; }
+    }
+    setOutput(float(at));`),
+
+  rowTies: (R, N, k) =>
+    program(['x', 'at'], [R, 1], `
+    int r = getOutputCoords().x;
+    uint thr = meKey(getX(r, int(getAt(r, 0))));
+    int above = 0;
+    for (int j = 0; j < ${N}; j++) above += meKey(getX(r, j)) > thr ? 1 : 0;
+    setOutput(float(${k} - above));`),
+
+  blockCounts: (R, N, block) =>
+    program(['x', 'at'], [R, Math.ceil(N / block)], `
+    ivec2 c = getOutputCoords();
+    int r = c.x;
+    uint thr = meKey(getX(r, int(getAt(r, 0))));
+    int above = 0;
+    int equal = 0;
+    for (int j = c.y * ${block}; j < min(c.y * ${block} + ${block}, ${N}); j++) {
+      uint key = meKey(getX(r, j));
+      above += key > thr ? 1 : 0;
+      equal += key == thr ? 1 : 0;
+    }
+    setOutput(float(above + 128 * equal));`),
+
+  keptIndices: (R, N, k, block) =>
+    program(['x', 'at', 'ties', 'blocks'], [R, k], `
+    ivec2 c = getOutputCoords();
+    int r = c.x;
+    int t = c.y;
+    uint thr = meKey(getX(r, int(getAt(r, 0))));
+    int ties = int(getTies(r, 0));
+    int seen = 0;
+    int seenTies = 0;
+    int b = 0;
+    for (; b < ${Math.ceil(N / block)}; b++) {
+      int v = int(getBlocks(r, b));
+      int equal = v / 128;
+      int here = v - equal * 128 + clamp(ties - seenTies, 0, equal);
+      if (seen + here > t) break;
+      seen += here;
+      seenTies += equal;
+    }
+    int col = 0;
+    for (int j = b * ${block}; j < min(b * ${block} + ${block}, ${N}); j++) {
+      uint key = meKey(getX(r, j));
+      bool kept = key > thr || (key == thr && seenTies < ties);
+      if (key == thr) seenTies++;
+      if (kept) {
+        if (seen == t) { col = j; break; }
+        seen++;
+      }
+    }
+    setOutput(float(col));`),
+
+  tileRow: (M, k) =>
+    program(['idx'], [M, k], `
+    setOutput(getIdx(0, getOutputCoords().y));`),
+
+  gatherKept: (M, _N, k) =>
+    program(['dy', 'idx'], [M, k], `
+    ivec2 c = getOutputCoords();
+    setOutput(getDy(c.x, int(getIdx(c.x, c.y))));`),
+
+  sparseGradA: (M, K, _N, k, transposeA, transposeB) =>
+    program(['idx', 'val', 'b'], transposeA ? [K, M] : [M, K], `
+    ivec2 c = getOutputCoords();
+    int r = ${transposeA ? 'c.y' : 'c.x'};
+    int i = ${transposeA ? 'c.x' : 'c.y'};
+    float acc = 0.0;
+    for (int t = 0; t < ${k}; t++) {
+      int j = int(getIdx(r, t));
+      acc += getVal(r, t) * ${transposeB ? 'getB(j, i)' : 'getB(i, j)'};
+    }
+    setOutput(acc);`),
+
+  transpose: (R, C) => ({
+    // Reads x packed: weights usually are, and this pass then replaces tfjs's unpacking of x.
+    variableNames: ['x'],
+    outputShape: [C, R],
+    packedInputs: true,
+    userCode: `${PICK}
+    void main() {
+      ivec2 c = getOutputCoords();
+      setOutput(mePick(getX(c.y, c.x), c.y, c.x));
+    }`,
+  }),
+
+  densifyKept: (M, N, k) =>
+    program(['idx', 'val'], [M, N], `
+    ivec2 c = getOutputCoords();
+    ${findSlot(k, 'c.x', 'c.y')}
+    setOutput(found < 0 ? 0.0 : getVal(c.x, found));`),
+
+  gatherAxis: (R, C, k, axis) => ({
+    // Reads x packed (as matmul outputs and the weights updated by tfjs ops are): no unpacking of all of x.
+    variableNames: ['x', 'idx'],
+    outputShape: axis === 1 ? [R, k] : [k, C],
+    packedInputs: true,
+    userCode: `${PICK}
+    void main() {
+      ivec2 c = getOutputCoords();
+      int t = ${axis === 1 ? 'c.y' : 'c.x'};
+      int j = int(mePick(getIdx(0, t), 0, t));
+      int r = ${axis === 1 ? 'c.x' : 'j'};
+      int col = ${axis === 1 ? 'j' : 'c.y'};
+      setOutput(mePick(getX(r, col), r, col));
+    }`,
+  }),
+
+  columnSlots: (k, N) =>
+    program(['idx'], [1, N], `
+    int j = getOutputCoords().y;
+    ${findSlot(k, '0', 'j')}
+    setOutput(float(found));`),
+
+  columnCounts: (M, N) =>
+    program(['dense'], [1, N], `
+    int j = getOutputCoords().y;
+    int n = 0;
+    for (int r = 0; r < ${M}; r++) n += getDense(r, j) != 0.0 ? 1 : 0;
+    setOutput(float(n));`),
+
+  blockSums: (N, block) =>
+    program(['counts'], [1, Math.ceil(N / block)], `
+    int start = getOutputCoords().y * ${block};
+    int n = 0;
+    for (int j = start; j < min(start + ${block}, ${N}); j++) n += int(getCounts(0, j));
+    setOutput(float(n));`),
+
+  columnOffsets: (_N, block) =>
+    program(['counts', 'sums'], [1, _N], `
+    int j = getOutputCoords().y;
+    int b = j / ${block};
+    int n = 0;
+    for (int q = 0; q < b; q++) n += int(getSums(0, q));
+    for (int q = b * ${block}; q < j; q++) n += int(getCounts(0, q));
+    setOutput(float(n));`),
+
+  columnEntries: (M, N, k) =>
+    program(['dense', 'offsets', 'counts'], [1, M * k], `
+    int e = getOutputCoords().y;
+    // The last column whose offset is <= e (columns with no entries share their successor's offset).
+    int lo = 0;
+    int hi = ${N - 1};
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (int(getOffsets(0, mid)) <= e) lo = mid; else hi = mid - 1;
+    }
+    int s = e - int(getOffsets(0, lo));
+    int row = -1;
+    if (s < int(getCounts(0, lo))) {
+      for (int r = 0; r < ${M}; r++) {
+        if (getDense(r, lo) != 0.0) {
+          if (s == 0) { row = r; break; }
+          s--;
+        }
+      }
+    }
+    setOutput(float(row));`),
+
+  sparseGradBColumns: (_M, K, _N, transposeA, transposeB) =>
+    program(['a', 'dense', 'rowOf', 'offsets', 'counts'], transposeB ? [_N, K] : [K, _N], `
+    ivec2 c = getOutputCoords();
+    int i = ${transposeB ? 'c.y' : 'c.x'};
+    int j = ${transposeB ? 'c.x' : 'c.y'};
+    int start = int(getOffsets(0, j));
+    int end = start + int(getCounts(0, j));
+    float acc = 0.0;
+    for (int e = start; e < end; e++) {
+      int r = int(getRowOf(0, e));
+      acc += ${transposeA ? 'getA(i, r)' : 'getA(r, i)'} * getDense(r, j);
+    }
+    setOutput(acc);`),
+
+  scatterColumns: (_k, K, N, rowsOut) => {
+    // Packed output: the dense weight gradient is consumed by tfjs's packed ops (the optimizer's), which would
+    // otherwise pack all of it again; each fragment writes one 2x2 block.
+    const [rowsTotal, colsTotal] = rowsOut ? [N, K] : [K, N];
+    const value = (rr: string, cc: string) => `
+      if (${rr} < ${rowsTotal} && ${cc} < ${colsTotal}) {
+        int j = ${rowsOut ? rr : cc};
+        int i = ${rowsOut ? cc : rr};
+        int found = int(getSlot(0, j));
+        if (found >= 0) v = getRows(found, i);
+      }`;
+    return {
+      variableNames: ['rows', 'slot'],
+      outputShape: [rowsTotal, colsTotal],
+      packedOutput: true,
+      userCode: `void main() {
+      ivec2 c = getOutputCoords();
+      vec4 out4 = vec4(0.0);
+      float v;
+      v = 0.0; ${value('c.x', 'c.y')} out4.x = v;
+      v = 0.0; ${value('c.x', 'c.y + 1')} out4.y = v;
+      v = 0.0; ${value('c.x + 1', 'c.y')} out4.z = v;
+      v = 0.0; ${value('c.x + 1', 'c.y + 1')} out4.w = v;
+      setOutput(out4);
+    }`,
+    };
+  },
+};
