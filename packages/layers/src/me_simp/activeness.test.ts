@@ -113,6 +113,9 @@ describeEachBackend('activeness', () => {
     const plain = tf.sequential({ layers: [tf.layers.dense({ inputShape: [IN], units: UNITS }), tf.layers.dense({ units: 2 })] });
     expect(() => trackActiveness(plain)).toThrow(/no meProp Dense\/LSTM\/GRU\/SimpleRNN layer/);
     const { model } = mePropify(plain, { k: 2 });
+    const n0 = tf.memory().numTensors;
+    trackActiveness(model).dispose();
+    expect(tf.memory().numTensors).toBe(n0);
     const tracker = trackActiveness(model);
     expect(tracker.layerNames).toEqual([model.layers[0].name]);
     expect(() => trackActiveness(model)).toThrow(/already tracked/);

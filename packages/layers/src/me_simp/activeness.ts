@@ -193,7 +193,7 @@ export function trackActiveness(model: LayersModel): ActivenessTracker {
     if (counters.has(o.owner)) {
       throw new Error(`trackActiveness: layer '${layer.name}' is already tracked (dispose the other tracker first)`);
     }
-    const counter: KeptCounter = { units: o.units, gates: GATES[o.className], config: o.config, counts: tf.variable(tf.zeros([o.units]), false), rows: 0 };
+    const counter: KeptCounter = { units: o.units, gates: GATES[o.className], config: o.config, counts: tf.tidy(() => tf.variable(tf.zeros([o.units]), false)), rows: 0 };
     tracked.push({ layer, counter, owner: o.owner });
   }
   if (tracked.length === 0) {

@@ -83,19 +83,30 @@ function gateColumns(kept: number[] | null, units: number, gates: number): numbe
   return cols;
 }
 
-/** The weights of a Dense / LSTM / GRU / SimpleRNN layer with `outKept` units and `inKept` input rows. */
-function sliceWeights(layer: Layer, gates: number, outKept: number[] | null, inKept: number[] | null): tf.Tensor[] {
-  const ws = layer.getWeights();
+/** Which units and input rows each layer keeps (null: all). */
+export interface SimplifyPlan {
+  outKept: Map<string, number[]>;
+  inKept: Map<string, number[]>;
+}
+
+/**
+ * The simplified version of weight number `index` of `layer` (or of a tensor shaped like it, such as an
+ * optimizer slot), for a Dense / LSTM / GRU / SimpleRNN layer; a copy when the layer is unchanged.
+ */
+export function simplifiedWeight(layer: Layer, index: number, w: tf.Tensor, plan: SimplifyPlan): tf.Tensor {
+  const outKept = plan.outKept.get(layer.name) ?? null;
+  const inKept = plan.inKept.get(layer.name) ?? null;
+  if (outKept === null && inKept === null) return copy(w);
+  const cls = layer.getClassName();
+  const gates = GATES[cls] ?? GATES[`MeProp>${cls}`];
   const units = (layer.getConfig() as { units: number }).units;
   const cols = gateColumns(outKept, units, gates);
-  const recurrent = ws.length >= 2 && ws[1].rank === 2;
-  return tf.tidy(() =>
-    ws.map((w, i) => {
-      if (i === 0) return take(take(w, 0, inKept), 1, cols);
-      if (i === 1 && recurrent) return take(take(w, 0, outKept), 1, cols);
-      return take(w, 0, cols);
-    }),
-  );
+  const recurrent = index === 1 && layer.weights.length >= 2 && layer.weights[1].shape.length === 2;
+  return tf.tidy(() => {
+    if (index === 0) return take(take(w, 0, inKept), 1, cols);
+    if (recurrent) return take(take(w, 0, outKept), 1, cols);
+    return take(w, 0, cols);
+  });
 }
 
 interface ConfigEntry {
@@ -135,6 +146,12 @@ function layerEntries(cfg: { layers?: unknown }): ConfigEntry[] {
  * original is untouched. The result is not compiled.
  */
 export async function meSimplify(model: LayersModel, options: MeSimplifyOptions): Promise<{ model: LayersModel; report: MeSimplifyReport }> {
+  const { model: simplified, report } = await meSimplifyWithPlan(model, options);
+  return { model: simplified, report };
+}
+
+/** meSimplify, also returning which units and rows each layer kept (for carrying optimizer state over). */
+export async function meSimplifyWithPlan(model: LayersModel, options: MeSimplifyOptions): Promise<{ model: LayersModel; report: MeSimplifyReport; plan: SimplifyPlan }> {
   if (!(model instanceof LayersModel)) {
     throw new Error(`meSimplify: model must be a tf.LayersModel, got ${show((model as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? model)}`);
   }
@@ -192,6 +209,7 @@ export async function meSimplify(model: LayersModel, options: MeSimplifyOptions)
     for (const t of takers) inKept.set(t.name, wanted);
   }
 
+  const plan: SimplifyPlan = { outKept, inKept };
   const cfg = JSON.parse(JSON.stringify(model.getConfig())) as { layers?: unknown };
   toPlainClasses(cfg);
   for (const e of layerEntries(cfg)) {
@@ -207,18 +225,10 @@ export async function meSimplify(model: LayersModel, options: MeSimplifyOptions)
     const to = simplified.layers[i];
     if (to.name !== from.name) throw new Error(`meSimplify: internal error: layer ${i} of the copy is '${to.name}', expected '${from.name}'`);
     if (from.weights.length === 0) continue;
-    const out = outKept.get(from.name) ?? null;
-    const rows = inKept.get(from.name) ?? null;
-    let ws: tf.Tensor[];
-    if (out !== null || rows !== null) {
-      const gates = GATES[from.getClassName()] ?? GATES[`MeProp>${from.getClassName()}`];
-      ws = sliceWeights(from, gates, out, rows);
-    } else {
-      // Real copies (not shared buffers): training either model never touches the other.
-      ws = from.getWeights().map(copy);
-    }
+    // Real copies (not shared buffers): training either model never touches the other.
+    const ws = from.getWeights().map((w, j) => simplifiedWeight(from, j, w, plan));
     to.setWeights(ws);
     tf.dispose(ws);
   }
-  return { model: simplified, report };
+  return { model: simplified, report, plan };
 }
