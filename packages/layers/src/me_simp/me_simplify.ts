@@ -102,10 +102,12 @@ export function simplifiedWeight(layer: Layer, index: number, w: tf.Tensor, plan
   const units = (layer.getConfig() as { units: number }).units;
   const cols = gateColumns(outKept, units, gates);
   const recurrent = index === 1 && layer.weights.length >= 2 && layer.weights[1].shape.length === 2;
+  // Copied once more: wasm's gather leaves its output's buffer registered with a 4-D shape (the result is a
+  // reshape of it), and wasm's fused matMul rejects such a buffer as a bias.
   return tf.tidy(() => {
-    if (index === 0) return take(take(w, 0, inKept), 1, cols);
-    if (recurrent) return take(take(w, 0, outKept), 1, cols);
-    return take(w, 0, cols);
+    if (index === 0) return copy(take(take(w, 0, inKept), 1, cols));
+    if (recurrent) return copy(take(take(w, 0, outKept), 1, cols));
+    return copy(take(w, 0, cols));
   });
 }
 
