@@ -171,7 +171,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       // commander has already printed its message (unknown option, invalid argument, --help, --version).
       return err.exitCode === 0 ? 0 : 2;
     }
-    process.stderr.write(`meprop-bench: ${err.message ?? String(e)}\n${process.env.MEPROP_BENCH_STACK ? (e as Error).stack : ""}`);
+    process.stderr.write(`meprop-bench: ${err.message ?? String(e)}\n`);
     return 2;
   }
 }

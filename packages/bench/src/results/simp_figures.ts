@@ -1,4 +1,6 @@
-// The figures of `meprop-bench simp` (meSimp: training in cycles that shrink the hidden layers).
+// The figures of `meprop-bench simp` (meSimp: training in cycles that shrink the hidden layers), and the
+// metrics `compare` reads from them.
+import type { BenchResult, Metric } from './schema';
 
 export interface SimpCycle {
   cycle: number;
@@ -44,4 +46,19 @@ export interface SimpFigures {
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
   /** predict() time of seed 1's plain full-width model against its simplified model, on this run's backend. */
   inference: SimpInference[];
+}
+
+export function simpMetrics(r: BenchResult): Metric[] {
+  const s = r.simp;
+  if (!s) return [];
+  const out: Metric[] = [
+    { name: 'simp.simplified.testAccuracy', value: s.mean.simplifiedAccuracy, better: 'higher', unit: 'fraction' },
+    { name: 'simp.plain.testAccuracy', value: s.mean.plainAccuracy, better: 'higher', unit: 'fraction' },
+    { name: 'simp.reduced.testAccuracy', value: s.mean.reducedAccuracy, better: 'higher', unit: 'fraction' },
+    ...s.mean.units.map((u, i): Metric => ({ name: `simp.hidden${i + 1}.units`, value: u, better: 'lower', unit: 'units' })),
+  ];
+  for (const i of s.inference) {
+    if (i.speedup !== null) out.push({ name: `simp.inference.batch${i.batch}.speedup`, value: i.speedup, better: 'higher', unit: 'x' });
+  }
+  return out.filter((m) => Number.isFinite(m.value));
 }
