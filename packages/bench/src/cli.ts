@@ -107,6 +107,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 1e-3)
     .option('--dropout <x>', 'dropout after each hidden layer, in [0, 1)', unitInterval('--dropout'), 0.1)
     .option('--inference-reps <n>', 'timed predict() calls per model and batch size', positiveInt('--inference-reps'), 30)
+    .option('--inference-backends <list>', 'backends to time predict() on (default: --backend)', oneOfList('--inference-backends', ['cpu', 'wasm', 'tensorflow'] as const))
     .option('--train-digits <n>', 'use the first n training digits (default: all)', positiveInt('--train-digits'))
     .option('--test-digits <n>', 'use the first n test digits (default: all)', positiveInt('--test-digits'))
     .action(run(() => runCommands().simpCommand));

@@ -12,7 +12,7 @@ import type { IafPosteriorName, KernelMode, MnistMethod, OptimizerName } from '.
 import { resultSections } from '../report/result_tables';
 import { subsetMnist } from '../data/subset';
 import { tableToText } from '../report/table';
-import type { BenchResult } from '../results/schema';
+import type { BackendName, BenchResult } from '../results/schema';
 import { finish, prepare, resultHeader, type CommonOptions } from './common';
 import type { ShapeSpec } from './parse_options';
 
@@ -163,6 +163,7 @@ export interface SimpCommandOptions extends CommonOptions {
   inferenceReps: number;
   trainDigits?: number;
   testDigits?: number;
+  inferenceBackends?: BackendName[];
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -187,6 +188,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     learningRate: o.lr,
     dropout: o.dropout,
     seeds,
+    inferenceBackends: o.inferenceBackends ?? [o.backend],
     inferenceBatches: [1, 256],
     inferenceReps: o.quick ? Math.min(o.inferenceReps, 10) : o.inferenceReps,
     progress,
@@ -203,6 +205,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     lr: o.lr,
     dropout: o.dropout,
     inferenceReps: o.inferenceReps,
+    inferenceBackends: o.inferenceBackends ?? [o.backend],
     trainDigits: data.train.n,
     testDigits: data.test.n,
   });

@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { simplifyInCycles } from '@meprop/layers';
 import type { MnistData, MnistSplit } from '../data/types';
+import type { BackendName } from '../results/schema';
 import type { SimpCycle, SimpFigures, SimpInference, SimpSeedRun } from '../results/simp_figures';
+import { setupBackend } from '../util/backend';
 import type { Progress } from '../util/progress';
 import { makeRng, permutation } from '../util/rng';
 import { median } from '../util/stats';
@@ -26,7 +28,8 @@ export interface SimpOptions {
   dropout: number;
   /** Seeds, one full comparison each. */
   seeds: number[];
-  /** Batch sizes and repetitions of the inference timing. */
+  /** Backends, batch sizes and repetitions of the inference timing. */
+  inferenceBackends: BackendName[];
   inferenceBatches: number[];
   inferenceReps: number;
   progress: Progress;
@@ -76,8 +79,23 @@ async function trainEpoch(model: tf.LayersModel, train: { x: tf.Tensor2D; y: tf.
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** predict() time of two models, interleaved, per batch size (inputs: the first test digits). */
-async function timeInference(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tensor2D, batches: number[], reps: number): Promise<SimpInference[]> {
+/**
+ * predict() time of two models, interleaved, per backend and batch size (inputs: the first test digits).
+ * Switching backends moves the weights on first use (tfjs copies a tensor's data to the backend that reads
+ * it); the warm-up calls absorb that.
+ */
+async function timeInference(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tensor2D, backends: BackendName[], batches: number[], reps: number): Promise<SimpInference[]> {
+  const home = tf.getBackend() as BackendName;
+  const out: SimpInference[] = [];
+  for (const backend of backends) {
+    await setupBackend(backend);
+    out.push(...(await timeOnBackend(a, b, test, backend, batches, reps)));
+  }
+  await setupBackend(home);
+  return out;
+}
+
+async function timeOnBackend(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tensor2D, backend: BackendName, batches: number[], reps: number): Promise<SimpInference[]> {
   const out: SimpInference[] = [];
   for (const batch of batches) {
     const x = tf.slice(test, [0, 0], [Math.min(batch, test.shape[0]), -1]);
@@ -89,7 +107,7 @@ async function timeInference(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tens
     const [sa, sb] = await timeInterleaved([run(a), run(b)], { warmup: 5, reps });
     const originalMs = median(sa);
     const simplifiedMs = median(sb);
-    out.push({ batch, originalMs, simplifiedMs, speedup: simplifiedMs > 0 ? originalMs / simplifiedMs : null });
+    out.push({ backend, batch, originalMs, simplifiedMs, speedup: simplifiedMs > 0 ? originalMs / simplifiedMs : null });
     x.dispose();
   }
   return out;
@@ -164,7 +182,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       `seed ${seed}: meSimp ${finalUnits.join('-')} ${(run.simplifiedAccuracy * 100).toFixed(2)}%, plain ${o.hidden} ${(run.plainAccuracy * 100).toFixed(2)}%, ` +
         `plain ${finalUnits.join('-')} from scratch ${(run.reducedAccuracy * 100).toFixed(2)}%`,
     );
-    if (seed === o.seeds[0]) inference = await timeInference(plain, simplified, test.x, o.inferenceBatches, o.inferenceReps);
+    if (seed === o.seeds[0]) inference = await timeInference(plain, simplified, test.x, o.inferenceBackends, o.inferenceBatches, o.inferenceReps);
     plainOpt.dispose();
     reducedOpt.dispose();
     for (const m of [plain, reduced, simplified]) m.dispose();

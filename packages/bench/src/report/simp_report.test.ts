@@ -39,8 +39,8 @@ function simpResult(): BenchResult {
     ],
     mean: { units: [180, 150], simplifiedAccuracy: 0.97, plainAccuracy: 0.965, reducedAccuracy: 0.955 },
     inference: [
-      { batch: 1, originalMs: 0.5, simplifiedMs: 0.25, speedup: 2 },
-      { batch: 256, originalMs: 30, simplifiedMs: 8, speedup: 3.75 },
+      { backend: 'wasm', batch: 1, originalMs: 0.5, simplifiedMs: 0.25, speedup: 2 },
+      { backend: 'wasm', batch: 256, originalMs: 30, simplifiedMs: 8, speedup: 3.75 },
     ],
   };
   return doc;
@@ -59,14 +59,14 @@ describe('simp report', () => {
       ['1', '2', '6', '180-150', '97.00%', '96.50%'],
     ]);
     expect(s!.tables[1].rows[0]).toEqual(['1', '180-150', '97.00%', '96.50%', '95.50%']);
-    expect(s!.tables[2].rows[1]).toEqual(['256', '30.00', '8.00', '3.75x']);
+    expect(s!.tables[2].rows[1]).toEqual(['wasm', '256', '30.00', '8.00', '3.75x']);
   });
 
   it('metrics name the accuracies, units and speed-ups for compare', () => {
     const m = new Map(metricsOf(simpResult()).map((x) => [x.name, x]));
     expect(m.get('simp.simplified.testAccuracy')?.value).toBe(0.97);
     expect(m.get('simp.hidden2.units')).toMatchObject({ value: 150, better: 'lower' });
-    expect(m.get('simp.inference.batch256.speedup')).toMatchObject({ value: 3.75, better: 'higher' });
+    expect(m.get('simp.inference.wasm.batch256.speedup')).toMatchObject({ value: 3.75, better: 'higher' });
   });
 
   it('writes JSON that validates and reads back, and two charts', async () => {

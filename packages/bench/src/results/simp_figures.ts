@@ -26,6 +26,8 @@ export interface SimpSeedRun {
 }
 
 export interface SimpInference {
+  /** The backend predict() ran on. */
+  backend: string;
   batch: number;
   originalMs: number;
   simplifiedMs: number;
@@ -44,7 +46,7 @@ export interface SimpFigures {
   runs: SimpSeedRun[];
   /** Means over the seeds. */
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
-  /** predict() time of seed 1's plain full-width model against its simplified model, on this run's backend. */
+  /** predict() time of the first seed's plain full-width model against its simplified model, per backend. */
   inference: SimpInference[];
 }
 
@@ -58,7 +60,7 @@ export function simpMetrics(r: BenchResult): Metric[] {
     ...s.mean.units.map((u, i): Metric => ({ name: `simp.hidden${i + 1}.units`, value: u, better: 'lower', unit: 'units' })),
   ];
   for (const i of s.inference) {
-    if (i.speedup !== null) out.push({ name: `simp.inference.batch${i.batch}.speedup`, value: i.speedup, better: 'higher', unit: 'x' });
+    if (i.speedup !== null) out.push({ name: `simp.inference.${i.backend}.batch${i.batch}.speedup`, value: i.speedup, better: 'higher', unit: 'x' });
   }
   return out.filter((m) => Number.isFinite(m.value));
 }

@@ -162,7 +162,7 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       });
     });
     c.arr('simp.inference', f.inference).forEach((x, i) => {
-      c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), { batch: 'num', originalMs: 'num', simplifiedMs: 'num', speedup: 'numOrNull' });
+      c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), { backend: 'str', batch: 'num', originalMs: 'num', simplifiedMs: 'num', speedup: 'numOrNull' });
     });
   }
   if (doc.ci !== undefined) {
