@@ -94,14 +94,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(run(() => runCommands().iafCommand));
 
   addCommon(program.command('simp').description("meSimp: the MNIST MLP trained in cycles that remove the hidden units meProp rarely keeps; accuracy per cycle, inference time"), {
-    epochs: '5 per cycle; --quick 1',
+    epochs: '1 per cycle',
     batchSize: "32, as in the paper's code",
   })
-    .option('--k <n>', 'kept entries per hidden layer in meProp training', positiveInt('--k'), 20)
+    .option('--k <n>', 'kept entries per hidden layer in meProp training', positiveInt('--k'), 40)
     .option('--hidden <n>', 'hidden layer size (two layers) before simplification', positiveInt('--hidden'), 500)
     .option('--threshold <x>', 'least activeness (fraction of its gradient entries kept) a unit needs to stay, in [0, 1)', unitInterval('--threshold'), 0.1)
     .option('--min-units <n>', 'units each hidden layer keeps at least', positiveInt('--min-units'), 10)
-    .option('--cycles <n>', 'training cycles; every cycle but the last ends with a simplification', positiveInt('--cycles'), 4)
+    .option('--cycles <n>', 'training cycles of --epochs epochs; every cycle but the last ends with a simplification', positiveInt('--cycles'), 5)
+    .option('--last-cycle-epochs <n>', 'epochs of the last cycle, which fine-tunes the final size (default 8; --quick 1)', positiveInt('--last-cycle-epochs'))
     .option('--seeds <n>', 'seeds to run, from --seed on (each: plain, meSimp, plain at the reduced size)', positiveInt('--seeds'), 1)
     .addOption(new Option('--mode <name>', 'meProp mode').choices(['per-example', 'unified']).default('per-example'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 1e-3)

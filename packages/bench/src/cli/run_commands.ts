@@ -164,6 +164,7 @@ export interface SimpCommandOptions extends CommonOptions {
   trainDigits?: number;
   testDigits?: number;
   inferenceBackends?: BackendName[];
+  lastCycleEpochs?: number;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -173,7 +174,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
   if (o.trainDigits !== undefined || o.testDigits !== undefined) {
     data = subsetMnist(data, Math.min(o.trainDigits ?? data.train.n, data.train.n), Math.min(o.testDigits ?? data.test.n, data.test.n));
   }
-  const epochsPerCycle = o.epochs ?? (o.quick ? 1 : 5);
+  const epochsPerCycle = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 32;
   const seeds = Array.from({ length: o.seeds }, (_, i) => o.seed + i);
   const figures = await runSimp(data, {
@@ -184,6 +185,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     minUnits: o.minUnits,
     cycles: o.cycles,
     epochsPerCycle,
+    lastCycleEpochs: o.lastCycleEpochs ?? (o.quick ? 1 : 8),
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -193,13 +195,14 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     inferenceReps: o.quick ? Math.min(o.inferenceReps, 10) : o.inferenceReps,
     progress,
   });
-  const result = resultHeader('simp', o, { epochs: epochsPerCycle * o.cycles, batchSize, dataSource: data.source }, {
+  const result = resultHeader('simp', o, { epochs: figures.runs[0].cycles[figures.runs[0].cycles.length - 1].epochs, batchSize, dataSource: data.source }, {
     k: o.k,
     hidden: o.hidden,
     threshold: o.threshold,
     minUnits: o.minUnits,
     cycles: o.cycles,
     epochsPerCycle,
+    lastCycleEpochs: figures.lastCycleEpochs,
     seeds,
     mode: o.mode,
     lr: o.lr,

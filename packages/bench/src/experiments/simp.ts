@@ -23,6 +23,8 @@ export interface SimpOptions {
   minUnits: number;
   cycles: number;
   epochsPerCycle: number;
+  /** Epochs of the last cycle (the fine-tuning of the final size); default epochsPerCycle. */
+  lastCycleEpochs?: number;
   batchSize: number;
   learningRate: number;
   dropout: number;
@@ -116,7 +118,10 @@ async function timeOnBackend(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tens
 export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigures> {
   const train = tensors(data.train);
   const test = tensors(data.test);
-  const totalEpochs = o.cycles * o.epochsPerCycle;
+  // Epochs of each cycle, and the epoch count at the end of each: the plain model is evaluated there too.
+  const cycleEpochs = Array.from({ length: o.cycles }, (_, c) => (c === o.cycles - 1 ? (o.lastCycleEpochs ?? o.epochsPerCycle) : o.epochsPerCycle));
+  const ends = cycleEpochs.map((_, c) => cycleEpochs.slice(0, c + 1).reduce((a, b) => a + b, 0));
+  const totalEpochs = ends[ends.length - 1];
   const runs: SimpSeedRun[] = [];
   let inference: SimpInference[] = [];
   const task = o.progress.task('simp');
@@ -134,7 +139,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     for (let e = 0; e < totalEpochs; e++) {
       await trainEpoch(plain, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${o.hidden} epoch ${e + 1}`);
-      if ((e + 1) % o.epochsPerCycle === 0) plainCurve.push(await evaluateAccuracy(plain, data.test));
+      if (ends.includes(e + 1)) plainCurve.push(await evaluateAccuracy(plain, data.test));
     }
 
     // meSimp: the same initial weights and batches.
@@ -148,14 +153,14 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       compile: { loss: 'categoricalCrossentropy' },
       simplifyLast: false,
       train: async (m, cycle) => {
-        for (let e = 0; e < o.epochsPerCycle; e++) {
-          await trainEpoch(m, train, seed, cycle * o.epochsPerCycle + e, o.batchSize);
+        for (let e = 0; e < cycleEpochs[cycle]; e++) {
+          await trainEpoch(m, train, seed, ends[cycle] - cycleEpochs[cycle] + e, o.batchSize);
           step(`seed ${seed}: meSimp cycle ${cycle + 1} epoch ${e + 1}`);
         }
       },
       onCycleEnd: async ({ cycle, model, units: u }) => {
         const testAccuracy = await evaluateAccuracy(model, data.test);
-        cycles.push({ cycle: cycle + 1, epochs: (cycle + 1) * o.epochsPerCycle, units: [u.hidden1, u.hidden2], testAccuracy, plainAccuracy: plainCurve[cycle] });
+        cycles.push({ cycle: cycle + 1, epochs: ends[cycle], units: [u.hidden1, u.hidden2], testAccuracy, plainAccuracy: plainCurve[cycle] });
         o.progress.log(`seed ${seed} cycle ${cycle + 1}: units ${u.hidden1}, ${u.hidden2}; test accuracy ${(testAccuracy * 100).toFixed(2)}% (plain ${o.hidden}: ${(plainCurve[cycle] * 100).toFixed(2)}%)`);
       },
     });
@@ -197,6 +202,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     minUnits: o.minUnits,
     cycles: o.cycles,
     epochsPerCycle: o.epochsPerCycle,
+    lastCycleEpochs: cycleEpochs[cycleEpochs.length - 1],
     runs,
     mean: {
       units: [0, 1].map((i) => mean(runs.map((r) => r.units[i]))),

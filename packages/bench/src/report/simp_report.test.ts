@@ -24,6 +24,7 @@ function simpResult(): BenchResult {
     minUnits: 10,
     cycles: 2,
     epochsPerCycle: 3,
+    lastCycleEpochs: 3,
     runs: [
       {
         seed: 1,

@@ -18,7 +18,7 @@ export function simpSections(r: BenchResult): Section[] {
       heading: 'meSimp: training in cycles that remove rarely-kept hidden units (MNIST MLP)',
       intro:
         `784-${s.hidden}-${s.hidden}-10, meProp k=${s.k} (${s.mode}), threshold ${s.threshold}, at least ${s.minUnits} units, ` +
-        `${s.cycles} cycles of ${s.epochsPerCycle} epochs (every cycle but the last ends with a simplification). ` +
+        `${s.cycles} cycles of ${s.epochsPerCycle} epoch(s), the last one ${s.lastCycleEpochs} (every cycle but the last ends with a simplification). ` +
         `Mean over ${s.runs.length} seed(s): ${widths(s.mean.units)} units, test accuracy ${pct(s.mean.simplifiedAccuracy)}; ` +
         `plain ${s.hidden}-wide ${pct(s.mean.plainAccuracy)}; plain at the reduced size from scratch ${pct(s.mean.reducedAccuracy)}.`,
       tables: [

@@ -43,6 +43,8 @@ export interface SimpFigures {
   minUnits: number;
   cycles: number;
   epochsPerCycle: number;
+  /** Epochs of the last cycle (fine-tuning the final size). */
+  lastCycleEpochs: number;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };

@@ -150,7 +150,7 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
   }
   if (doc.simp !== undefined) {
     const f = c.obj('simp', doc.simp);
-    c.fields('simp', f, { hidden: 'num', k: 'num', mode: 'str', threshold: 'num', minUnits: 'num', cycles: 'num', epochsPerCycle: 'num' });
+    c.fields('simp', f, { hidden: 'num', k: 'num', mode: 'str', threshold: 'num', minUnits: 'num', cycles: 'num', epochsPerCycle: 'num', lastCycleEpochs: 'num' });
     const m = c.obj('simp.mean', f.mean);
     c.fields('simp.mean', m, { units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
     c.arr('simp.runs', f.runs).forEach((x, i) => {
