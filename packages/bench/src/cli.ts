@@ -102,6 +102,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--threshold <x>', 'least activeness (fraction of its gradient entries kept) a unit needs to stay, in [0, 1)', unitInterval('--threshold'), 0.1)
     .option('--min-units <n>', 'units each hidden layer keeps at least', positiveInt('--min-units'), 10)
     .option('--cycles <n>', 'training cycles of --epochs epochs; every cycle but the last ends with a simplification', positiveInt('--cycles'), 5)
+    .option('--last-cycle-exact', 'fine-tune the last cycle with exact gradients instead of meProp', false)
     .option('--last-cycle-epochs <n>', 'epochs of the last cycle, which fine-tunes the final size (default 8; --quick 1)', positiveInt('--last-cycle-epochs'))
     .option('--seeds <n>', 'seeds to run, from --seed on (each: plain, meSimp, plain at the reduced size)', positiveInt('--seeds'), 1)
     .addOption(new Option('--mode <name>', 'meProp mode').choices(['per-example', 'unified']).default('per-example'))

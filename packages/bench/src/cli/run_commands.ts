@@ -165,6 +165,7 @@ export interface SimpCommandOptions extends CommonOptions {
   testDigits?: number;
   inferenceBackends?: BackendName[];
   lastCycleEpochs?: number;
+  lastCycleExact: boolean;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -186,6 +187,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     cycles: o.cycles,
     epochsPerCycle,
     lastCycleEpochs: o.lastCycleEpochs ?? (o.quick ? 1 : 8),
+    lastCycleExact: o.lastCycleExact,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -203,6 +205,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     cycles: o.cycles,
     epochsPerCycle,
     lastCycleEpochs: figures.lastCycleEpochs,
+    lastCycleExact: o.lastCycleExact,
     seeds,
     mode: o.mode,
     lr: o.lr,

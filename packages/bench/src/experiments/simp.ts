@@ -25,6 +25,8 @@ export interface SimpOptions {
   epochsPerCycle: number;
   /** Epochs of the last cycle (the fine-tuning of the final size); default epochsPerCycle. */
   lastCycleEpochs?: number;
+  /** Train the last cycle with exact gradients (k = the layer width) instead of meProp. */
+  lastCycleExact?: boolean;
   batchSize: number;
   learningRate: number;
   dropout: number;
@@ -145,7 +147,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     // meSimp: the same initial weights and batches.
     const cycles: SimpCycle[] = [];
     const { model: simplified } = await simplifyInCycles(paperMlp([o.hidden, o.hidden], seed, o.dropout), {
-      mePropify: { k: o.k, mode: o.mode },
+      mePropify: (cycle) => ({ k: o.lastCycleExact === true && cycle === o.cycles - 1 ? o.hidden : o.k, mode: o.mode }),
       threshold: o.threshold,
       minUnits: o.minUnits,
       cycles: o.cycles,

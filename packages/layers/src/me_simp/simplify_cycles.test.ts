@@ -85,8 +85,13 @@ describeEachBackend('training in cycles', () => {
     const { x, y } = data(256, 2);
     const start = tf.memory().numTensors;
     const seen: Array<{ units: { [name: string]: number }; kept: boolean; acc: number; classes: string[] }> = [];
+    const asked: number[] = [];
     const { model, cycles } = await simplifyInCycles(original, {
-      mePropify: { k: 4, mode: 'per-example' },
+      // Per cycle; the last one with k >= the widths: exact gradients.
+      mePropify: (cycle) => {
+        asked.push(cycle);
+        return { k: cycle === 2 ? 64 : 4, mode: 'per-example' };
+      },
       threshold: 0.1,
       minUnits: 4,
       cycles: 3,
@@ -101,6 +106,7 @@ describeEachBackend('training in cycles', () => {
       },
     });
     expect(cycles.map((c) => c.cycle)).toEqual([0, 1, 2]);
+    expect(asked).toEqual([0, 1, 2]);
     expect(seen.map((s) => s.kept)).toEqual([true, true, false]);
     for (const s of seen) expect(s.classes).toEqual(['Dense', 'Dropout', 'Dense', 'Dense']);
     const h1 = seen.map((s) => s.units.h1);

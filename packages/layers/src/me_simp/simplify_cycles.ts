@@ -10,8 +10,11 @@ import { meSimplifyWithPlan, type MeSimplifyReport } from './me_simplify';
 import { renameSlots, simplifiedOptimizerState } from './optimizer_state';
 
 export interface SimplifyCyclesOptions {
-  /** How each cycle's model is made a meProp model (k, mode, ...), as in `mePropify`. */
-  mePropify: MePropifyOptions;
+  /**
+   * How each cycle's model is made a meProp model (k, mode, ...), as in `mePropify`; or a function of the
+   * cycle (e.g. a k at least the layer width, i.e. exact gradients, to fine-tune in the last cycle).
+   */
+  mePropify: MePropifyOptions | ((cycle: number) => MePropifyOptions);
   /** Least activeness a unit needs to stay, in [0, 1) (the paper: 0.1 with k = 160 of 500). */
   threshold: number;
   /** Units each layer keeps at least. Default 1. */
@@ -87,7 +90,7 @@ export async function simplifyInCycles(model: LayersModel, options: SimplifyCycl
   let current = model;
   let carried: Awaited<ReturnType<tf.Optimizer['getWeights']>> | null = null;
   for (let cycle = 0; cycle < o.cycles; cycle++) {
-    const { model: me } = mePropify(current, o.mePropify);
+    const { model: me } = mePropify(current, typeof o.mePropify === 'function' ? o.mePropify(cycle) : o.mePropify);
     const optimizer = o.optimizer();
     if (carried !== null) {
       // setWeights makes variables of the tensors (sharing their buffers): ours can go.
