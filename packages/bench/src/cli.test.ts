@@ -53,6 +53,17 @@ describe('meprop-bench CLI', () => {
     expect(res.stderr).toMatch(/v0\.json: schemaVersion: version number 0 is not supported/);
   });
 
+  it('simp rejects a threshold outside [0, 1) and a bad --min-units, naming the option (exit 2)', async () => {
+    for (const v of ['1', '-0.1', 'x']) {
+      const res = await runCli(['simp', '--threshold', v]);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(new RegExp(`option '--threshold <x>' argument '${v}' is invalid. --threshold must be a number in \\[0, 1\\)`));
+    }
+    const res = await runCli(['simp', '--min-units', '0']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--min-units must be an integer >= 1/);
+  });
+
   it('rejects a bad option value naming the option and the value (exit 2)', async () => {
     const res = await runCli(['mnist', '--epochs', 'two']);
     expect(res.code).toBe(2);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, iaf, ci, compare, report.
+// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, iaf, simp, ci, compare, report.
 import { Command, Option } from 'commander';
 import type { CommonOptions } from './cli/common';
 import {
@@ -12,6 +12,7 @@ import {
   positiveInt,
   positiveNumber,
   shapeList,
+  unitInterval,
 } from './cli/parse_options';
 import { defaultThresholdsPath } from './ci/thresholds';
 
@@ -91,6 +92,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--latent-size <n>', 'latent dimension', positiveInt('--latent-size'))
     .option('--iw-samples <n>', 'importance samples for the log-likelihood estimate', positiveInt('--iw-samples'))
     .action(run(() => runCommands().iafCommand));
+
+  addCommon(program.command('simp').description("meSimp: the MNIST MLP trained in cycles that remove the hidden units meProp rarely keeps; accuracy per cycle, inference time"), {
+    epochs: '1 per cycle',
+    batchSize: "32, as in the paper's code",
+  })
+    .option('--k <n>', 'kept entries per hidden layer in meProp training', positiveInt('--k'), 40)
+    .option('--hidden <n>', 'hidden layer size (two layers) before simplification', positiveInt('--hidden'), 500)
+    .option('--threshold <x>', 'least activeness (fraction of its gradient entries kept) a unit needs to stay, in [0, 1)', unitInterval('--threshold'), 0.1)
+    .option('--min-units <n>', 'units each hidden layer keeps at least', positiveInt('--min-units'), 10)
+    .option('--cycles <n>', 'training cycles of --epochs epochs; every cycle but the last ends with a simplification', positiveInt('--cycles'), 5)
+    .option('--last-cycle-exact', 'fine-tune the last cycle with exact gradients instead of meProp', false)
+    .option('--last-cycle-epochs <n>', 'epochs of the last cycle, which fine-tunes the final size (default 8; --quick 1)', positiveInt('--last-cycle-epochs'))
+    .option('--seeds <n>', 'seeds to run, from --seed on (each: plain, meSimp, plain at the reduced size)', positiveInt('--seeds'), 1)
+    .addOption(new Option('--mode <name>', 'meProp mode').choices(['per-example', 'unified']).default('per-example'))
+    .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 1e-3)
+    .option('--dropout <x>', 'dropout after each hidden layer, in [0, 1)', unitInterval('--dropout'), 0.1)
+    .option('--inference-reps <n>', 'timed predict() calls per model and batch size', positiveInt('--inference-reps'), 30)
+    .option('--inference-backends <list>', 'backends to time predict() on (default: --backend)', oneOfList('--inference-backends', ['cpu', 'wasm', 'tensorflow'] as const))
+    .option('--train-digits <n>', 'use the first n training digits (default: all)', positiveInt('--train-digits'))
+    .option('--test-digits <n>', 'use the first n test digits (default: all)', positiveInt('--test-digits'))
+    .action(run(() => runCommands().simpCommand));
 
   addCommon(program.command('ci').description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'), {
     epochs: 'fixed',

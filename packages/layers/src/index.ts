@@ -33,3 +33,9 @@ export { MePropStatsCallback } from './stats_callback';
 export type { MePropEpochStats, MePropStatsCallbackOptions } from './stats_callback';
 // folderIO (Node's fs) is exported from '@meprop/layers/node' (src/node.ts), not from here.
 export type { DenseLayerArgs } from './tfjs_internals';
+export { ActivenessTracker, trackActiveness } from './me_simp/activeness';
+export type { ActivenessMap, LayerActiveness } from './me_simp/activeness';
+export { meSimplify } from './me_simp/me_simplify';
+export type { LayerSimplification, MeSimplifyOptions, MeSimplifyReport } from './me_simp/me_simplify';
+export { simplifyInCycles } from './me_simp/simplify_cycles';
+export type { CycleEnd, SimplifyCyclesOptions } from './me_simp/simplify_cycles';

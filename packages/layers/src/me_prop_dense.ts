@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
 import { MePropConfig } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
+import { countKept } from './me_simp/activeness';
 import { DenseClass } from './tfjs_classes';
 import type { DenseInternals, DenseLayerArgs } from './tfjs_internals';
 import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
@@ -37,12 +38,12 @@ export class MePropDense extends DenseClass {
       const kernel = self.kernel.read();
       let output: tf.Tensor;
       if (input.rank === 2) {
-        output = mePropLayerMatMul(input, kernel, this.mePropConfig);
+        output = countKept(this, mePropLayerMatMul(input, kernel, this.mePropConfig));
       } else {
         // N-D input: fold the leading axes into rows, as tfjs's K.dot does.
         const lead = input.shape.slice(0, -1);
         const flat = tf.reshape(input, [-1, input.shape[input.rank - 1]]);
-        const y = mePropLayerMatMul(flat, kernel, this.mePropConfig);
+        const y = countKept(this, mePropLayerMatMul(flat, kernel, this.mePropConfig));
         output = tf.reshape(y, [...lead, y.shape[1] as number]);
       }
       if (self.bias !== null && self.bias !== undefined) output = tf.add(output, self.bias.read());

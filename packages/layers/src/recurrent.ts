@@ -12,6 +12,7 @@ import { serialization } from '@tensorflow/tfjs-core';
 import type { GRUCellLayerArgs, GRULayerArgs, LSTMCellLayerArgs, LSTMLayerArgs, SimpleRNNCellLayerArgs, SimpleRNNLayerArgs } from '@tensorflow/tfjs-layers';
 import { MePropConfig } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
+import { countKept } from './me_simp/activeness';
 import { GRUCellClass, GRUClass, LSTMCellClass, LSTMClass, SimpleRNNCellClass, SimpleRNNClass } from './tfjs_classes';
 import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
 
@@ -78,7 +79,7 @@ export class MePropLSTMCell extends LSTMCellClass {
       // Like tfjs 4.22 (its "implementation 2"), only the first of the four masks is applied.
       if (active(this.dropout)) x = tf.mul(x, (this.dropoutMask as tf.Tensor[])[0]);
       if (active(this.recurrentDropout)) h = tf.mul(h, (this.recurrentDropoutMask as tf.Tensor[])[0]);
-      let z = tf.add(mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig), mePropLayerMatMul(h, this.recurrentKernel.read(), this.mePropConfig));
+      let z = countKept(this, tf.add(mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig), mePropLayerMatMul(h, this.recurrentKernel.read(), this.mePropConfig)));
       if (this.useBias) z = tf.add(z, this.bias.read());
       const [z0, z1, z2, z3] = tf.split(z, 4, z.rank - 1);
       const i = this.recurrentActivation.apply(z0);
@@ -118,7 +119,7 @@ export class MePropGRUCell extends GRUCellClass {
         this.recurrentDropoutMask = dropoutMasks(h, this.recurrentDropout, training, 3, this.dropoutFunc);
       }
       if (active(this.dropout)) x = tf.mul(x, (this.dropoutMask as tf.Tensor[])[0]);
-      let matrixX = mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig);
+      let matrixX = countKept(this, mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig));
       if (this.useBias) matrixX = tf.add(matrixX, this.bias.read());
       if (active(this.recurrentDropout)) h = tf.mul(h, (this.recurrentDropoutMask as tf.Tensor[])[0]);
       const u = this.recurrentKernel.read();
@@ -166,7 +167,7 @@ export class MePropSimpleRNNCell extends SimpleRNNCellClass {
       let out = mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig);
       if (this.bias != null) out = tf.add(out, this.bias.read());
       if (this.recurrentDropoutMask != null) h = tf.mul(h, this.recurrentDropoutMask as tf.Tensor);
-      out = tf.add(out, mePropLayerMatMul(h, this.recurrentKernel.read(), this.mePropConfig));
+      out = countKept(this, tf.add(out, mePropLayerMatMul(h, this.recurrentKernel.read(), this.mePropConfig)));
       if (this.activation != null) out = this.activation.apply(out);
       return [out, out];
     });

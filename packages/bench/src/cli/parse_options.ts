@@ -95,3 +95,12 @@ export function percent(value: string): number {
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage between 0 and 100, e.g. 10%.');
   return n / 100;
 }
+
+/** A number in [0, 1) (a threshold or a rate). */
+export function unitInterval(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`${what} must be a number in [0, 1).`);
+    return n;
+  };
+}

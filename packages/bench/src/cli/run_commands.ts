@@ -4,13 +4,15 @@ import { DEFAULT_K_FRACTIONS, QUICK_K_FRACTIONS, runKSweep } from '../experiment
 import { DEFAULT_KERNEL_SHAPES, QUICK_KERNEL_SHAPES, runKernelBench, type KernelShape } from '../experiments/kernels';
 import { runMnistExperiment } from '../experiments/mnist';
 import { runIaf } from '../experiments/iaf_runner';
+import { runSimp } from '../experiments/simp';
 import { CI_SETTINGS, runCi } from '../experiments/ci_run';
 import { checkThresholds, describeFailures } from '../ci/check_thresholds';
 import { readThresholds, thresholdsFor } from '../ci/thresholds';
 import type { IafPosteriorName, KernelMode, MnistMethod, OptimizerName } from '../results/schema';
 import { resultSections } from '../report/result_tables';
+import { subsetMnist } from '../data/subset';
 import { tableToText } from '../report/table';
-import type { BenchResult } from '../results/schema';
+import type { BackendName, BenchResult } from '../results/schema';
 import { finish, prepare, resultHeader, type CommonOptions } from './common';
 import type { ShapeSpec } from './parse_options';
 
@@ -143,6 +145,77 @@ export async function iafCommand(o: IafCommandOptions): Promise<number> {
     iwSamples: o.iwSamples ?? null,
   });
   result.iaf = figures;
+  printSummary(result);
+  await finish(result, o, out);
+  return 0;
+}
+
+export interface SimpCommandOptions extends CommonOptions {
+  k: number;
+  hidden: number;
+  threshold: number;
+  minUnits: number;
+  cycles: number;
+  seeds: number;
+  mode: 'per-example' | 'unified';
+  lr: number;
+  dropout: number;
+  inferenceReps: number;
+  trainDigits?: number;
+  testDigits?: number;
+  inferenceBackends?: BackendName[];
+  lastCycleEpochs?: number;
+  lastCycleExact: boolean;
+}
+
+export async function simpCommand(o: SimpCommandOptions): Promise<number> {
+  const prepared = await prepare(o, { nTrainQuick: 1000, nTestQuick: 500 });
+  const { progress } = prepared;
+  let data = prepared.data!;
+  if (o.trainDigits !== undefined || o.testDigits !== undefined) {
+    data = subsetMnist(data, Math.min(o.trainDigits ?? data.train.n, data.train.n), Math.min(o.testDigits ?? data.test.n, data.test.n));
+  }
+  const epochsPerCycle = o.epochs ?? 1;
+  const batchSize = o.batchSize ?? 32;
+  const seeds = Array.from({ length: o.seeds }, (_, i) => o.seed + i);
+  const figures = await runSimp(data, {
+    hidden: o.hidden,
+    k: o.k,
+    mode: o.mode,
+    threshold: o.threshold,
+    minUnits: o.minUnits,
+    cycles: o.cycles,
+    epochsPerCycle,
+    lastCycleEpochs: o.lastCycleEpochs ?? (o.quick ? 1 : 8),
+    lastCycleExact: o.lastCycleExact,
+    batchSize,
+    learningRate: o.lr,
+    dropout: o.dropout,
+    seeds,
+    inferenceBackends: o.inferenceBackends ?? [o.backend],
+    inferenceBatches: [1, 256],
+    inferenceReps: o.quick ? Math.min(o.inferenceReps, 10) : o.inferenceReps,
+    progress,
+  });
+  const result = resultHeader('simp', o, { epochs: figures.runs[0].cycles[figures.runs[0].cycles.length - 1].epochs, batchSize, dataSource: data.source }, {
+    k: o.k,
+    hidden: o.hidden,
+    threshold: o.threshold,
+    minUnits: o.minUnits,
+    cycles: o.cycles,
+    epochsPerCycle,
+    lastCycleEpochs: figures.lastCycleEpochs,
+    lastCycleExact: o.lastCycleExact,
+    seeds,
+    mode: o.mode,
+    lr: o.lr,
+    dropout: o.dropout,
+    inferenceReps: o.inferenceReps,
+    inferenceBackends: o.inferenceBackends ?? [o.backend],
+    trainDigits: data.train.n,
+    testDigits: data.test.n,
+  });
+  result.simp = figures;
   printSummary(result);
   await finish(result, o, out);
   return 0;

@@ -1,6 +1,7 @@
 // The figures of a result document as tables (shared by the Markdown and the HTML report).
 import type { BenchResult } from '../results/schema';
 import { formatNumber, type Table } from './table';
+import { simpSections } from './simp_report';
 
 const pct = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -166,5 +167,6 @@ export function resultSections(r: BenchResult): Section[] {
       charts: ['ci-checks'],
     });
   }
+  sections.push(...simpSections(r));
   return sections;
 }

@@ -1,5 +1,6 @@
 // Flattens a result document into named metrics (with the direction each improves in) for `compare`.
 import type { BenchResult, Metric } from './schema';
+import { simpMetrics } from './simp_figures';
 
 function push(out: Metric[], name: string, value: number | null | undefined, better: Metric['better'], unit: string): void {
   if (typeof value === 'number' && Number.isFinite(value)) out.push({ name, value, better, unit });
@@ -40,5 +41,6 @@ export function metricsOf(result: BenchResult): Metric[] {
     push(out, `iaf.${r.posterior}.secondsPerEpoch`, r.secondsPerEpoch, 'lower', 's');
   }
   for (const m of result.ci?.figures ?? []) push(out, `ci.${m.name}`, m.value, m.better, m.unit);
+  out.push(...simpMetrics(result));
   return out;
 }

@@ -1,11 +1,12 @@
 // The JSON result document every command writes (bench-out/<command>.json) and `compare` reads.
 // Bump SCHEMA_VERSION on any incompatible change; `compare` refuses documents of another version.
+import type { SimpFigures } from './simp_figures';
 
 export const SCHEMA_VERSION = 1;
 export const TOOL_NAME = '@meprop/bench';
 
-export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci';
-export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci'];
+export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'simp';
+export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'simp'];
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow'];
@@ -169,4 +170,5 @@ export interface BenchResult {
   kernels?: KernelFigures;
   iaf?: IafFigures;
   ci?: CiFigures;
+  simp?: SimpFigures;
 }

@@ -148,6 +148,23 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       });
     });
   }
+  if (doc.simp !== undefined) {
+    const f = c.obj('simp', doc.simp);
+    c.fields('simp', f, { hidden: 'num', k: 'num', mode: 'str', threshold: 'num', minUnits: 'num', cycles: 'num', epochsPerCycle: 'num', lastCycleEpochs: 'num' });
+    const m = c.obj('simp.mean', f.mean);
+    c.fields('simp.mean', m, { units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
+    c.arr('simp.runs', f.runs).forEach((x, i) => {
+      const w = `simp.runs[${i}]`;
+      const run = c.obj(w, x);
+      c.fields(w, run, { seed: 'num', units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
+      c.arr(`${w}.cycles`, run.cycles).forEach((y, j) => {
+        c.fields(`${w}.cycles[${j}]`, c.obj(`${w}.cycles[${j}]`, y), { cycle: 'num', epochs: 'num', units: 'numArr', testAccuracy: 'num', plainAccuracy: 'num' });
+      });
+    });
+    c.arr('simp.inference', f.inference).forEach((x, i) => {
+      c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), { backend: 'str', batch: 'num', originalMs: 'num', simplifiedMs: 'num', speedup: 'numOrNull' });
+    });
+  }
   if (doc.ci !== undefined) {
     const ci = c.obj('ci', doc.ci);
     c.str('ci.thresholdsFile', ci.thresholdsFile);

@@ -1,0 +1,68 @@
+// The figures of `meprop-bench simp` (meSimp: training in cycles that shrink the hidden layers), and the
+// metrics `compare` reads from them.
+import type { BenchResult, Metric } from './schema';
+
+export interface SimpCycle {
+  cycle: number;
+  /** Epochs trained so far (all cycles up to this one). */
+  epochs: number;
+  /** Hidden units per layer after this cycle's simplification. */
+  units: number[];
+  /** Test accuracy of the (simplified) model after this cycle, as a fraction. */
+  testAccuracy: number;
+  /** Test accuracy of the plain 500-wide model after the same epochs. */
+  plainAccuracy: number;
+}
+
+export interface SimpSeedRun {
+  seed: number;
+  cycles: SimpCycle[];
+  /** Final hidden units per layer of the simplified model. */
+  units: number[];
+  /** Final test accuracies: meSimp, plain full width, plain trained from scratch at the reduced width. */
+  simplifiedAccuracy: number;
+  plainAccuracy: number;
+  reducedAccuracy: number;
+}
+
+export interface SimpInference {
+  /** The backend predict() ran on. */
+  backend: string;
+  batch: number;
+  originalMs: number;
+  simplifiedMs: number;
+  /** originalMs / simplifiedMs, measured interleaved in one run. */
+  speedup: number | null;
+}
+
+export interface SimpFigures {
+  hidden: number;
+  k: number;
+  mode: string;
+  threshold: number;
+  minUnits: number;
+  cycles: number;
+  epochsPerCycle: number;
+  /** Epochs of the last cycle (fine-tuning the final size). */
+  lastCycleEpochs: number;
+  runs: SimpSeedRun[];
+  /** Means over the seeds. */
+  mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
+  /** predict() time of the first seed's plain full-width model against its simplified model, per backend. */
+  inference: SimpInference[];
+}
+
+export function simpMetrics(r: BenchResult): Metric[] {
+  const s = r.simp;
+  if (!s) return [];
+  const out: Metric[] = [
+    { name: 'simp.simplified.testAccuracy', value: s.mean.simplifiedAccuracy, better: 'higher', unit: 'fraction' },
+    { name: 'simp.plain.testAccuracy', value: s.mean.plainAccuracy, better: 'higher', unit: 'fraction' },
+    { name: 'simp.reduced.testAccuracy', value: s.mean.reducedAccuracy, better: 'higher', unit: 'fraction' },
+    ...s.mean.units.map((u, i): Metric => ({ name: `simp.hidden${i + 1}.units`, value: u, better: 'lower', unit: 'units' })),
+  ];
+  for (const i of s.inference) {
+    if (i.speedup !== null) out.push({ name: `simp.inference.${i.backend}.batch${i.batch}.speedup`, value: i.speedup, better: 'higher', unit: 'x' });
+  }
+  return out.filter((m) => Number.isFinite(m.value));
+}

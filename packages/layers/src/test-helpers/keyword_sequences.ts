@@ -1,0 +1,47 @@
+// A synthetic text-classification task for recurrent models: sequences of one-hot tokens, mostly noise,
+// with one keyword token among the first `classes` token ids; the label is the keyword. The keyword's
+// position is random, so the model has to carry it through the sequence.
+import * as tf from '@tensorflow/tfjs';
+import { lcgShuffle } from './mnist';
+
+export interface KeywordTask {
+  x: tf.Tensor3D;
+  y: tf.Tensor2D;
+}
+
+export function keywordSequences(n: number, steps: number, vocab: number, classes: number, seed: number): KeywordTask {
+  if (vocab <= classes) throw new Error(`keywordSequences: vocab (${vocab}) must exceed classes (${classes})`);
+  let s = seed >>> 0;
+  const next = (m: number): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % m;
+  };
+  const x = new Float32Array(n * steps * vocab);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const label = next(classes);
+    const at = next(steps);
+    labels[i] = label;
+    for (let t = 0; t < steps; t++) {
+      const token = t === at ? label : classes + next(vocab - classes);
+      x[(i * steps + t) * vocab + token] = 1;
+    }
+  }
+  // Shuffled once more so that classes do not follow the generator's stride.
+  const order = lcgShuffle(n, seed + 7);
+  const xs = new Float32Array(x.length);
+  const ys = new Int32Array(n);
+  order.forEach((src, dst) => {
+    xs.set(x.subarray(src * steps * vocab, (src + 1) * steps * vocab), dst * steps * vocab);
+    ys[dst] = labels[src];
+  });
+  return {
+    x: tf.tensor3d(xs, [n, steps, vocab]),
+    y: tf.tidy(() => tf.oneHot(tf.tensor1d(ys, 'int32'), classes).toFloat() as tf.Tensor2D),
+  };
+}
+
+/** Accuracy in [0, 1]. */
+export function classificationAccuracy(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): number {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, -1), tf.argMax(y, -1)), 'float32')).dataSync()[0]);
+}
