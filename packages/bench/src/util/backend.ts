@@ -39,6 +39,29 @@ export async function setupBackend(name: BackendName): Promise<void> {
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`--backend ${name}: could not activate the backend (active: ${tf.getBackend()})`);
   }
+  withoutNodeBanner(() => tf.tensor1d([0]).dispose());
+}
+
+/** The advertisement tfjs's cpu backend prints (console.warn) on its first tensor in Node. */
+export const TFJS_NODE_BANNER = /looks like you are running TensorFlow\.js in Node\.js/;
+
+/**
+ * Runs `fn` with tfjs's "Hi, looks like you are running TensorFlow.js in Node.js" banner filtered out of
+ * console.warn. The cpu backend prints it on its first tensor; setupBackend creates that tensor here, so the
+ * banner never lands in the middle of the progress output (the run's header already names the backend). Any
+ * other warning goes through.
+ */
+export function withoutNodeBanner<T>(fn: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]): void => {
+    if (args.some((a) => typeof a === 'string' && TFJS_NODE_BANNER.test(a))) return;
+    warn(...args);
+  };
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** The tfjs version actually loaded. */
