@@ -69,17 +69,25 @@ export function buildProgram(setExit: (code: number) => void): Command {
   };
 
   addCommon(program.command('mnist').description("the paper's MNIST experiment (Tables 1-2): plain tfjs vs meProp, Adam and AdaGrad"), {
-    epochs: '1',
-    batchSize: '10, as in the paper',
+    epochs: '1; --protocol paper: 20',
+    batchSize: '10, as in the paper\'s tables; --protocol paper: 32, as in its code',
   })
+    .addOption(
+      new Option('--protocol <name>', "quick: Glorot init, no dropout, both optimizers (CI); paper: the paper's init, dropout 0.1, Adam, batch 32, 3 seeds")
+        .choices(['quick', 'paper'])
+        .default('quick'),
+    )
+    .option('--seeds <n>', 'run seeds seed..seed+n-1; accuracies are their mean (default 1; --protocol paper: 3)', positiveInt('--seeds'))
     .option('--k <n>', 'kept entries per hidden layer', positiveInt('--k'), 20)
-    .option('--hidden <sizes>', 'hidden layer sizes, comma-separated', intList('--hidden'), [500, 500])
-    .option('--optimizers <list>', 'adam,adagrad', oneOfList('--optimizers', ['adam', 'adagrad'] as const), ['adam', 'adagrad'])
-    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random', oneOfList('--methods', ['per-example', 'unified', 'random'] as const), [
-      'per-example',
-      'unified',
-      'random',
-    ])
+    .option('--hidden <sizes>', 'hidden layer sizes, comma-separated (default: 500,500)', intList('--hidden'))
+    .option('--optimizers <list>', 'adam,adagrad (default: both; --protocol paper: adam)', oneOfList('--optimizers', ['adam', 'adagrad'] as const))
+    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random (default: all three)', oneOfList('--methods', ['per-example', 'unified', 'random'] as const))
+    .addOption(
+      new Option('--meprop-optimizer <kind>', "sparse: @meprop/layers' lazy sparseAdam/sparseAdagrad; dense: tf.train's, as the paper's code (default: quick sparse, paper dense)").choices([
+        'sparse',
+        'dense',
+      ]),
+    )
     .option('--lr-adam <x>', 'Adam learning rate (paper: 0.001)', positiveNumber('--lr-adam'))
     .option('--lr-adagrad <x>', 'AdaGrad learning rate (paper: 0.1)', positiveNumber('--lr-adagrad'))
     .action(run(() => runCommands().mnistCommand));

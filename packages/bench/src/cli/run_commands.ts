@@ -12,6 +12,8 @@ import { resultSections } from '../report/result_tables';
 import { tableToText } from '../report/table';
 import type { BenchResult } from '../results/schema';
 import { finish, prepare, resultHeader, type CommonOptions } from './common';
+import type { MlpProtocol } from '../experiments/mlp';
+import { writeReport } from '../report/write_report';
 import type { ShapeSpec } from './parse_options';
 
 const out = (line: string): void => {
@@ -27,36 +29,67 @@ function printSummary(result: BenchResult): void {
 }
 
 export interface MnistCommandOptions extends CommonOptions {
+  protocol: MlpProtocol;
+  seeds?: number;
   k: number;
-  hidden: number[];
-  optimizers: OptimizerName[];
-  methods: MnistMethod[];
+  hidden?: number[];
+  optimizers?: OptimizerName[];
+  methods?: MnistMethod[];
+  mepropOptimizer?: 'sparse' | 'dense';
   lrAdam?: number;
   lrAdagrad?: number;
 }
 
+/** What `--protocol` sets when an option is not given. */
+const MNIST_PROTOCOL_DEFAULTS: Record<MlpProtocol, { epochs: number; batchSize: number; seeds: number; optimizers: OptimizerName[]; sparse: boolean }> = {
+  quick: { epochs: 1, batchSize: 10, seeds: 1, optimizers: ['adam', 'adagrad'], sparse: true },
+  paper: { epochs: 20, batchSize: 32, seeds: 3, optimizers: ['adam'], sparse: false },
+};
+
 export async function mnistCommand(o: MnistCommandOptions): Promise<number> {
   const { progress, data } = await prepare(o, { nTrainQuick: 1000, nTestQuick: 500 });
-  const epochs = o.epochs ?? 1;
-  const batchSize = o.batchSize ?? 10;
+  const d = MNIST_PROTOCOL_DEFAULTS[o.protocol];
+  const epochs = o.epochs ?? d.epochs;
+  const batchSize = o.batchSize ?? d.batchSize;
+  const seeds = o.seeds ?? d.seeds;
+  const hidden = o.hidden ?? [500, 500];
+  const optimizers = o.optimizers ?? d.optimizers;
+  const methods = o.methods ?? (['per-example', 'unified', 'random'] as MnistMethod[]);
+  const sparseOptimizers = o.mepropOptimizer === undefined ? d.sparse : o.mepropOptimizer === 'sparse';
+  const result = resultHeader('mnist', o, { epochs, batchSize, dataSource: data!.source }, {
+    protocol: o.protocol,
+    seeds,
+    k: o.k,
+    hidden,
+    optimizers,
+    methods,
+    mepropOptimizer: sparseOptimizers ? 'sparse' : 'dense',
+    lrAdam: o.lrAdam ?? null,
+    lrAdagrad: o.lrAdagrad ?? null,
+  });
   const figures = await runMnistExperiment(data!, {
     epochs,
     batchSize,
     seed: o.seed,
+    seeds,
+    protocol: o.protocol,
+    sparseOptimizers,
     k: o.k,
-    hidden: o.hidden,
-    optimizers: o.optimizers,
-    methods: o.methods,
+    hidden,
+    optimizers,
+    methods,
     learningRates: { adam: o.lrAdam, adagrad: o.lrAdagrad },
     progress,
-  });
-  const result = resultHeader('mnist', o, { epochs, batchSize, dataSource: data!.source }, {
-    k: o.k,
-    hidden: o.hidden,
-    optimizers: o.optimizers,
-    methods: o.methods,
-    lrAdam: o.lrAdam ?? null,
-    lrAdagrad: o.lrAdagrad ?? null,
+    // A long multi-seed run keeps what it has: the result files are rewritten after every seed.
+    onSeedDone:
+      seeds > 1
+        ? async (partial, done) => {
+            if (done < seeds) {
+              await writeReport({ ...result, mnist: partial }, o.out);
+              progress.log(`${done} of ${seeds} seeds done; partial results written to ${o.out}`);
+            }
+          }
+        : undefined,
   });
   result.mnist = figures;
   printSummary(result);

@@ -68,15 +68,23 @@ export interface MnistRun {
   /** Kept entries per hidden layer output; null for plain tfjs. */
   k: number | null;
   learningRate: number;
+  /** Final test accuracy (the mean over seeds when several ran). */
   testAccuracy: number;
-  /** Test accuracy after each epoch. */
+  /** Final test accuracy of each seed, when more than one ran. */
+  seedAccuracies?: number[];
+  /** Test accuracy after each epoch (the mean over seeds). */
   accuracyCurve: number[];
+  /** Per-step medians (over seeds: the median of each seed's median). */
   timing: StepTiming;
   speedup: Speedups | null;
 }
 
 export interface MnistFigures {
   hidden: number[];
+  /** The model set-up: 'quick' (Glorot, no dropout) or 'paper' (the paper's init, dropout 0.1). */
+  protocol?: 'quick' | 'paper';
+  /** How many seeds each row averages. */
+  seeds?: number;
   runs: MnistRun[];
 }
 

@@ -98,12 +98,15 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
   if (doc.mnist !== undefined) {
     const m = c.obj('mnist', doc.mnist);
     c.fields('mnist', m, { hidden: 'numArr' });
+    if (m.protocol !== undefined) c.oneOf('mnist.protocol', m.protocol, ['quick', 'paper']);
+    if (m.seeds !== undefined) c.num('mnist.seeds', m.seeds);
     c.arr('mnist.runs', m.runs).forEach((r, i) => {
       const w = `mnist.runs[${i}]`;
       const run = c.obj(w, r);
       c.oneOf(`${w}.optimizer`, run.optimizer, ['adam', 'adagrad']);
       c.oneOf(`${w}.method`, run.method, ['plain', 'per-example', 'unified', 'random']);
       c.fields(w, run, { k: 'numOrNull', learningRate: 'num', testAccuracy: 'num', accuracyCurve: 'numArr' });
+      if (run.seedAccuracies !== undefined) c.fields(w, run, { seedAccuracies: 'numArr' });
       const t = c.obj(`${w}.timing`, run.timing);
       c.fields(`${w}.timing`, t, {
         forwardMs: 'num', backwardMs: 'num', updateMs: 'num', stepMs: 'num', trainSeconds: 'num', steps: 'num', timedSteps: 'num',
