@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { folderIO } from '@meprop/layers';
 import { main } from './cli';
+import { exampleModel } from './test-helpers/example_models';
 import { writeResultJson } from './results/json_io';
 import { sampleResult, slowedDown } from './test-helpers/sample_results';
 import { tempDir, removeTempDirs } from './test-helpers/idx_fixtures';
@@ -94,6 +96,36 @@ describe('meprop-bench CLI', () => {
     expect(mnist).toMatch(/--epochs[^]*--data-dir[^]*--batch-size/);
     const compare = (await runCli(['compare', '--help'])).stdout;
     expect(compare).toMatch(/--tolerance <percent>\s+allowed regression, e\.g\. 10% or 15 \(default: 10%\)/);
+  });
+
+  it('model: measures a saved model, writes JSON/Markdown/SVG, gates with --min-speedup, and compares', async () => {
+    const folder = path.join(dir, 'user-model');
+    const m = exampleModel('mlp');
+    await m.save(folderIO(folder));
+    m.dispose();
+    const out = path.join(dir, 'model-out');
+    const args = (k: string) => ['model', folder, '--backend', 'cpu', '--steps', '2', '--warmup', '1', '--optimizers', 'sgd', '--k', k, '--batch-size', '8', '--no-progress'];
+    const common = args('10');
+    const ok = await runCli([...common, '--out', out]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/dense_Dense1 +Dense +yes +10 +100 +10\.0%/);
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')) as { command: string; model: { passed: boolean } };
+    expect([doc.command, doc.model.passed]).toEqual(['model', true]);
+    expect(fs.existsSync(path.join(out, 'model.md'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'model-model-speedups.svg'))).toBe(true);
+    const gated = await runCli([...common, '--out', path.join(dir, 'model-out2'), '--min-speedup', '1000']);
+    expect(gated.code).toBe(1);
+    expect(gated.stderr).toMatch(/model FAILED: 1 check\(s\):\n {2}model\.sgd\.speedup = [\d.]+ is below --min-speedup 1000/);
+    // Same model and settings (--min-speedup is a check, not a setting): comparable; the timings of two runs may
+    // move, hence the wide tolerance. Another k: refused.
+    const same = await runCli(['compare', path.join(out, 'model.json'), path.join(dir, 'model-out2', 'model.json'), '--tolerance', '100%']);
+    expect(same.stdout).not.toMatch(/not comparable/);
+    expect(same.stdout).toMatch(/model\.sgd\.speedup/);
+    const otherK = path.join(dir, 'model-out3');
+    await runCli([...args('20'), '--out', otherK]);
+    const cmp = await runCli(['compare', path.join(out, 'model.json'), path.join(otherK, 'model.json')]);
+    expect(cmp.code).toBe(1);
+    expect(cmp.stdout).toMatch(/settings differ: option k is 10 in base, 20 in head/);
   });
 
   it('report re-creates the Markdown, HTML and SVGs from JSON', async () => {

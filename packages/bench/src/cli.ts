@@ -5,6 +5,8 @@ import type { CommonOptions } from './cli/common';
 import {
   fractionList,
   intList,
+  jsonObject,
+  kValue,
   nonNegativeInt,
   oneOfList,
   parseBackend,
@@ -133,6 +135,34 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--thresholds <file>', 'thresholds JSON', defaultThresholdsPath())
     .option('--skip-iaf', 'leave out the IAF part and its thresholds', false)
     .action(run(() => runCommands().ciCommand));
+
+  addCommon(
+    program
+      .command('model')
+      .description(
+        "meProp on your own model: converts it with mePropify, checks the forward is unchanged, times training steps plain vs meProp per optimizer",
+      )
+      .argument('<model>', 'a folder with model.json (+ weights), a model.json file, or a .js/.cjs/.mjs module exporting a factory (tf) => model'),
+    { batchSize: '32' },
+    ['backend', 'seed', 'out', 'batchSize', 'progress'],
+  )
+    .option('--k <n>', 'kept entries per converted layer: an integer, or a fraction of the layer width in (0, 1)', kValue('--k'), 20)
+    .addOption(new Option('--mode <mode>', 'meProp mode').choices(['per-example', 'unified', 'random']).default('unified'))
+    .option('--output-k <n>', 'also convert the output layer(s) with this k (default: they stay exact)', kValue('--output-k'))
+    .option('--overrides <json>', 'per-layer settings, e.g. \'{"dense_2":{"k":50},"lstm_1":false}\' (false: leave exact)', jsonObject('--overrides'))
+    .option('--optimizers <list>', 'adam,sgd,adagrad', oneOfList('--optimizers', ['adam', 'sgd', 'adagrad'] as const), ['adam', 'sgd'])
+    .option('--steps <n>', 'timed training steps per variant (median)', positiveInt('--steps'), 20)
+    .option('--warmup <n>', 'discarded steps per variant first', nonNegativeInt('--warmup'), 3)
+    .option('--data <file>', 'your examples as JSON lines, one {"x": [...], "y": [...] or class index} per line (default: synthetic data of the model\'s shapes)')
+    .addOption(new Option('--loss <name>', 'loss to train with (default: the compiled loss in model.json, else from the output activation)').choices([
+      'categoricalCrossentropy',
+      'binaryCrossentropy',
+      'meanSquaredError',
+    ]))
+    .option('--min-speedup <x>', 'exit 1 when plain / meProp (sparse optimizer) step time is below x for an optimizer', positiveNumber('--min-speedup'))
+    .action(async (source: string, opts: Record<string, unknown>) => {
+      setExit(await runCommands().modelCommand({ ...(opts as unknown as Omit<import('./cli/run_commands').ModelCommandOptions, 'model'>), model: source }));
+    });
 
   program
     .command('compare')

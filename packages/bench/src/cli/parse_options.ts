@@ -95,3 +95,28 @@ export function percent(value: string): number {
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage between 0 and 100, e.g. 10%.');
   return n / 100;
 }
+
+/** meProp's k: an integer >= 1, or a fraction of the layer's width in (0, 1). */
+export function kValue(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || (n > 1 && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${what} must be an integer >= 1 or a fraction in (0, 1).`);
+    }
+    return n;
+  };
+}
+
+/** A JSON object given on the command line (e.g. --overrides). */
+export function jsonObject(what: string) {
+  return (value: string): Record<string, unknown> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (e) {
+      throw new InvalidArgumentError(`${what} must be a JSON object: ${(e as Error).message}.`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(`${what} must be a JSON object like {"dense_1":{"k":10}}.`);
+    return parsed as Record<string, unknown>;
+  };
+}

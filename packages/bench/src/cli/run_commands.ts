@@ -12,6 +12,11 @@ import { resultSections } from '../report/result_tables';
 import { tableToText } from '../report/table';
 import type { BenchResult } from '../results/schema';
 import { finish, prepare, resultHeader, type CommonOptions } from './common';
+import * as tf from '@tensorflow/tfjs';
+import type { MePropMode } from '@meprop/core';
+import { loadUserModel } from '../data/load_user_model';
+import { describeModelIo, readJsonlBatches, syntheticBatches, type ModelLoss } from '../data/model_batches';
+import { modelSignature, runModelBench, type ModelBenchOptions, type ModelOptimizerName } from '../experiments/model_bench';
 import type { MlpProtocol } from '../experiments/mlp';
 import { writeReport } from '../report/write_report';
 import type { ShapeSpec } from './parse_options';
@@ -212,5 +217,72 @@ export async function ciCommand(o: CiCommandOptions): Promise<number> {
     return 1;
   }
   out(`ci passed (${o.backend}): ${checks.length} checks`);
+  return 0;
+}
+
+export interface ModelCommandOptions extends CommonOptions {
+  model: string;
+  k: number;
+  mode: MePropMode;
+  outputK?: number;
+  overrides?: Record<string, unknown>;
+  optimizers: ModelOptimizerName[];
+  steps: number;
+  warmup: number;
+  data?: string;
+  loss?: ModelLoss;
+  minSpeedup?: number;
+}
+
+export async function modelCommand(o: ModelCommandOptions): Promise<number> {
+  const { progress } = await prepare({ ...o, quick: false }, null);
+  const batchSize = o.batchSize ?? 32;
+  const { model, kind } = await loadUserModel(o.model);
+  progress.log(`model: ${o.model} (${kind}), ${modelSignature(model)}`);
+  const io = describeModelIo(model, o.loss);
+  // Enough distinct batches that no step reuses the previous one's data.
+  const batches = o.data ? readJsonlBatches(o.data, io, batchSize, 16) : syntheticBatches(io, batchSize, 4, o.seed);
+  progress.log(`data: ${o.data ?? 'synthetic'}, ${batches.length} batch(es) of ${batchSize}; loss ${io.losses.join(', ')}`);
+  const result = resultHeader('model', { ...o, quick: false }, { epochs: 0, batchSize, dataSource: o.data ?? 'synthetic' }, {
+    model: o.model,
+    modelSignature: modelSignature(model),
+    k: o.k,
+    mode: o.mode,
+    outputK: o.outputK ?? null,
+    overrides: o.overrides ? JSON.stringify(o.overrides) : null,
+    optimizers: o.optimizers,
+    steps: o.steps,
+    warmup: o.warmup,
+    data: o.data ?? null,
+    loss: io.losses.join(','),
+    minSpeedup: o.minSpeedup ?? null,
+  });
+  try {
+    result.model = await runModelBench(model, io, batches, {
+      source: o.model,
+      k: o.k,
+      mode: o.mode,
+      outputK: o.outputK,
+      overrides: o.overrides as ModelBenchOptions['overrides'],
+      optimizers: o.optimizers,
+      batchSize,
+      steps: o.steps,
+      warmup: o.warmup,
+      seed: o.seed,
+      dataLabel: o.data ?? 'synthetic',
+      minSpeedup: o.minSpeedup,
+      progress,
+    });
+  } finally {
+    for (const b of batches) tf.dispose([...b.xs, ...b.ys]);
+    model.dispose();
+  }
+  printSummary(result);
+  await finish(result, o, out);
+  if (!result.model.passed) {
+    process.stderr.write(`model FAILED: ${result.model.failures.length} check(s):\n`);
+    for (const f of result.model.failures) process.stderr.write(`  ${f}\n`);
+    return 1;
+  }
   return 0;
 }

@@ -90,8 +90,11 @@ export function compareResults(base: BenchResult, head: BenchResult, tolerance =
   return { tolerance, rows, regressions: rows.filter((r) => r.status === 'regressed'), warnings, mismatches, gateTimes };
 }
 
-/** Option keys that name where a file is, not what was measured: they may differ between comparable runs. */
-const PATH_OPTIONS: ReadonlySet<string> = new Set(['thresholds', 'dataDir', 'model', 'data']);
+/**
+ * Option keys that do not change what is measured: where a file is (the data itself is config.dataSource, the
+ * model's shape is the modelSignature option) and pass/fail bounds. They may differ between comparable runs.
+ */
+const NOT_SETTINGS: ReadonlySet<string> = new Set(['thresholds', 'dataDir', 'model', 'data', 'minSpeedup']);
 
 function show(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
@@ -116,7 +119,7 @@ export function runDifferences(base: BenchResult, head: BenchResult): string[] {
   }
   const keys = new Set([...Object.keys(base.config.options), ...Object.keys(head.config.options)]);
   for (const key of [...keys].sort()) {
-    if (PATH_OPTIONS.has(key)) continue;
+    if (NOT_SETTINGS.has(key)) continue;
     const b = show(base.config.options[key]);
     const h = show(head.config.options[key]);
     if (b !== h) out.push(`settings differ: option ${key} is ${b} in base, ${h} in head`);

@@ -2,6 +2,7 @@
 // ELBO curves. Each returns null when the document has no data for it.
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResult } from '../results/schema';
+import { modelSpeedups } from './model_chart';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
@@ -164,7 +165,7 @@ function ciFigures(r: BenchResult): ChartSpec | null {
 }
 
 export function chartSpecs(r: BenchResult): ChartSpec[] {
-  return [accuracyVsK(r), mnistSpeedups(r), kernelSpeedups(r), elboCurves(r), ciFigures(r)].filter(
+  return [accuracyVsK(r), mnistSpeedups(r), kernelSpeedups(r), elboCurves(r), ciFigures(r), modelSpeedups(r)].filter(
     (c): c is ChartSpec => c !== null,
   );
 }

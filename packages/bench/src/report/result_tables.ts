@@ -1,6 +1,7 @@
 // The figures of a result document as tables (shared by the Markdown and the HTML report).
 import type { BenchResult } from '../results/schema';
 import { formatNumber, type Table } from './table';
+import { modelSections } from './model_tables';
 
 const pct = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -187,5 +188,6 @@ export function resultSections(r: BenchResult): Section[] {
       charts: ['ci-checks'],
     });
   }
+  sections.push(...modelSections(r));
   return sections;
 }

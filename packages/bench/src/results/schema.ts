@@ -4,8 +4,8 @@
 export const SCHEMA_VERSION = 1;
 export const TOOL_NAME = '@meprop/bench';
 
-export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci';
-export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci'];
+export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'model';
+export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'model'];
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow'];
@@ -141,6 +141,64 @@ export interface IafFigures {
   runs: IafRun[];
 }
 
+/** One layer of a user's model and what mePropify did with it. */
+export interface ModelLayerRow {
+  name: string;
+  className: string;
+  converted: boolean;
+  /** Kept entries per row of the layer's output gradient (converted layers), else null. */
+  k: number | null;
+  mode: string | null;
+  /** Width of the output gradient top-k selects from (Dense: units; LSTM: 4 units; GRU: 3 units). */
+  width: number | null;
+  /** keptCount(k, width) / width. */
+  keptFraction: number | null;
+  /** Why the layer stays exact (skipped layers), else null. */
+  reason: string | null;
+}
+
+/** Training-step timings of one optimizer: plain tfjs against the meProp copy, interleaved in one run. */
+export interface ModelOptimizerRow {
+  optimizer: string;
+  learningRate: number;
+  /** Median ms of model.trainOnBatch; null when the variant could not be trained (see skipped). */
+  plainMs: number | null;
+  /** meProp copy with tf.train's dense optimizer. */
+  mePropMs: number | null;
+  /** meProp copy with @meprop/layers' lazy sparse optimizer. */
+  mePropSparseMs: number | null;
+  /** plainMs / mePropSparseMs: the figure --min-speedup checks. */
+  speedup: number | null;
+  /** plainMs / mePropMs. */
+  speedupDenseOptimizer: number | null;
+  steps: number;
+  /** Why a variant was not timed (e.g. a kernel the backend lacks), else null. */
+  skipped: string | null;
+}
+
+export interface ModelFigures {
+  /** The path given on the command line. */
+  source: string;
+  name: string;
+  inputShapes: (number | null)[][];
+  outputShapes: (number | null)[][];
+  parameters: number;
+  loss: string;
+  /** 'synthetic' or the --data file. */
+  data: string;
+  /** Largest |plain - meProp| of the model's outputs on one batch (the forward must not change). */
+  forwardMaxAbsDiff: number;
+  forwardTolerance: number;
+  layers: ModelLayerRow[];
+  /** Kept / all entries of dy over every meProp backward of one step, counted by @meprop/core. */
+  measuredKeptFraction: number | null;
+  optimizers: ModelOptimizerRow[];
+  minSpeedup: number | null;
+  /** Every check passed: forward unchanged, meProp trains where plain tfjs does, speed-ups >= minSpeedup. */
+  passed: boolean;
+  failures: string[];
+}
+
 export type Better = 'higher' | 'lower';
 
 /** One named number, with the direction in which it improves. */
@@ -177,4 +235,5 @@ export interface BenchResult {
   kernels?: KernelFigures;
   iaf?: IafFigures;
   ci?: CiFigures;
+  model?: ModelFigures;
 }

@@ -151,6 +151,26 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       });
     });
   }
+  if (doc.model !== undefined) {
+    const m = c.obj('model', doc.model);
+    c.fields('model', m, { source: 'str', name: 'str', parameters: 'num', loss: 'str', data: 'str', forwardMaxAbsDiff: 'num', forwardTolerance: 'num' });
+    c.numOrNull('model.minSpeedup', m.minSpeedup);
+    c.numOrNull('model.measuredKeptFraction', m.measuredKeptFraction);
+    if (typeof m.passed !== 'boolean') c.fail('model.passed', `expected a boolean, got ${describe(m.passed)}`);
+    c.arr('model.layers', m.layers).forEach((x, i) => {
+      const w = `model.layers[${i}]`;
+      const l = c.obj(w, x);
+      c.fields(w, l, { name: 'str', className: 'str', k: 'numOrNull', width: 'numOrNull', keptFraction: 'numOrNull' });
+    });
+    c.arr('model.optimizers', m.optimizers).forEach((x, i) => {
+      const w = `model.optimizers[${i}]`;
+      const o = c.obj(w, x);
+      c.fields(w, o, {
+        optimizer: 'str', learningRate: 'num', plainMs: 'numOrNull', mePropMs: 'numOrNull', mePropSparseMs: 'numOrNull',
+        speedup: 'numOrNull', speedupDenseOptimizer: 'numOrNull', steps: 'num',
+      });
+    });
+  }
   if (doc.ci !== undefined) {
     const ci = c.obj('ci', doc.ci);
     c.str('ci.thresholdsFile', ci.thresholdsFile);
