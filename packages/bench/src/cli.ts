@@ -6,6 +6,7 @@ import {
   fractionList,
   intList,
   jsonObject,
+  matmulShape,
   kValue,
   nonNegativeInt,
   oneOfList,
@@ -42,6 +43,37 @@ function addCommon(cmd: Command, defaults: { epochs?: string; batchSize?: string
   return cmd;
 }
 
+/** The options and action of `mnist` (and of `accuracy`, the same with --protocol paper as the default). */
+function mnistCommandOptions(
+  cmd: Command,
+  protocol: 'quick' | 'paper',
+  run: <T>(load: () => Action<T>) => (opts: T) => Promise<void>,
+): void {
+  addCommon(cmd, {
+    epochs: '1; --protocol paper: 20',
+    batchSize: '10, as in the paper\'s tables; --protocol paper: 32, as in its code',
+  })
+    .addOption(
+      new Option('--protocol <name>', "quick: Glorot init, no dropout, both optimizers (CI); paper: the paper's init, dropout 0.1, Adam, batch 32, 3 seeds")
+        .choices(['quick', 'paper'])
+        .default(protocol),
+    )
+    .option('--seeds <n>', 'run seeds seed..seed+n-1; accuracies are their mean (default 1; --protocol paper: 3)', positiveInt('--seeds'))
+    .option('--k <n>', 'kept entries per hidden layer', positiveInt('--k'), 20)
+    .option('--hidden <sizes>', 'hidden layer sizes, comma-separated (default: 500,500)', intList('--hidden'))
+    .option('--optimizers <list>', 'adam,adagrad (default: both; --protocol paper: adam)', oneOfList('--optimizers', ['adam', 'adagrad'] as const))
+    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random (default: all three)', oneOfList('--methods', ['per-example', 'unified', 'random'] as const))
+    .addOption(
+      new Option('--meprop-optimizer <kind>', "sparse: @meprop/layers' lazy sparseAdam/sparseAdagrad; dense: tf.train's, as the paper's code (default: quick sparse, paper dense)").choices([
+        'sparse',
+        'dense',
+      ]),
+    )
+    .option('--lr-adam <x>', 'Adam learning rate (paper: 0.001)', positiveNumber('--lr-adam'))
+    .option('--lr-adagrad <x>', 'AdaGrad learning rate (paper: 0.1)', positiveNumber('--lr-adagrad'))
+    .action(run(() => runCommands().mnistCommand));
+}
+
 /** The version of @meprop/bench (its package.json, one folder above src/ and dist/). */
 function packageVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -70,29 +102,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(await load()(opts));
   };
 
-  addCommon(program.command('mnist').description("the paper's MNIST experiment (Tables 1-2): plain tfjs vs meProp, Adam and AdaGrad"), {
-    epochs: '1; --protocol paper: 20',
-    batchSize: '10, as in the paper\'s tables; --protocol paper: 32, as in its code',
-  })
-    .addOption(
-      new Option('--protocol <name>', "quick: Glorot init, no dropout, both optimizers (CI); paper: the paper's init, dropout 0.1, Adam, batch 32, 3 seeds")
-        .choices(['quick', 'paper'])
-        .default('quick'),
-    )
-    .option('--seeds <n>', 'run seeds seed..seed+n-1; accuracies are their mean (default 1; --protocol paper: 3)', positiveInt('--seeds'))
-    .option('--k <n>', 'kept entries per hidden layer', positiveInt('--k'), 20)
-    .option('--hidden <sizes>', 'hidden layer sizes, comma-separated (default: 500,500)', intList('--hidden'))
-    .option('--optimizers <list>', 'adam,adagrad (default: both; --protocol paper: adam)', oneOfList('--optimizers', ['adam', 'adagrad'] as const))
-    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random (default: all three)', oneOfList('--methods', ['per-example', 'unified', 'random'] as const))
-    .addOption(
-      new Option('--meprop-optimizer <kind>', "sparse: @meprop/layers' lazy sparseAdam/sparseAdagrad; dense: tf.train's, as the paper's code (default: quick sparse, paper dense)").choices([
-        'sparse',
-        'dense',
-      ]),
-    )
-    .option('--lr-adam <x>', 'Adam learning rate (paper: 0.001)', positiveNumber('--lr-adam'))
-    .option('--lr-adagrad <x>', 'AdaGrad learning rate (paper: 0.1)', positiveNumber('--lr-adagrad'))
-    .action(run(() => runCommands().mnistCommand));
+  mnistCommandOptions(program.command('mnist').description("the paper's MNIST experiment (Tables 1-2): plain tfjs vs meProp, Adam and AdaGrad"), 'quick', run);
+  mnistCommandOptions(
+    program
+      .command('accuracy')
+      .description("mnist with --protocol paper by default: the paper's model settings, mean test accuracy of 3 seeds (plain, per-example, unified, random-k)"),
+    'paper',
+    run,
+  );
 
   addCommon(program.command('k-sweep').description("the paper's Figure 4: accuracy against k/h, top-k vs random-k"), {
     epochs: '1',
@@ -111,10 +128,28 @@ export function buildProgram(setExit: (code: number) => void): Command {
     'progress',
   ])
     .option('--shapes <list>', 'shapes as batchxinxout:k, comma-separated (default: the MNIST layers and scaled Table 7 shapes)', shapeList)
-    .option('--modes <list>', 'per-example,unified', oneOfList('--modes', ['per-example', 'unified'] as const), ['per-example', 'unified'])
+    .option('--shape <MxKxN>', 'one shape, x [M, K] @ W [K, N], with --k (instead of --shapes)', matmulShape)
+    .option('--k <n>', 'kept entries for --shape (default 20)', positiveInt('--k'))
+    .option('--modes <list>', 'per-example,unified,random', oneOfList('--modes', ['per-example', 'unified', 'random'] as const), ['per-example', 'unified'])
     .option('--reps <n>', 'measured repetitions (default 15; --quick 7)', positiveInt('--reps'))
     .option('--warmup <n>', 'discarded warm-up repetitions (default 3; --quick 2)', nonNegativeInt('--warmup'))
     .action(run(() => runCommands().kernelsCommand));
+
+  addCommon(
+    program
+      .command('train-step')
+      .description('one training step of the MNIST MLP (784-500-500-10, batch 32): plain tfjs vs meProp + tf.train optimizer vs meProp + sparse optimizer'),
+    { batchSize: '32' },
+    ['backend', 'seed', 'out', 'batchSize', 'progress'],
+  )
+    .option('--k <n>', 'kept entries per hidden layer', kValue('--k'), 20)
+    .addOption(new Option('--mode <mode>', 'meProp mode').choices(['per-example', 'unified', 'random']).default('unified'))
+    .option('--hidden <sizes>', 'hidden layer sizes, comma-separated', intList('--hidden'), [500, 500])
+    .option('--optimizers <list>', 'adam,sgd,adagrad', oneOfList('--optimizers', ['adam', 'sgd', 'adagrad'] as const), ['adam'])
+    .option('--steps <n>', 'timed steps per variant (median)', positiveInt('--steps'), 30)
+    .option('--warmup <n>', 'discarded steps per variant first', nonNegativeInt('--warmup'), 3)
+    .option('--tfjs-forward', "meProp layers use tfjs's own forward matmul instead of @meprop/layers' kernel (isolates meProp's backward share)", false)
+    .action(run(() => runCommands().trainStepCommand));
 
   addCommon(program.command('iaf').description('VAE on binarized MNIST: diagonal Gaussian vs IAF posteriors'), {
     epochs: '10; --quick 1',
@@ -123,6 +158,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--posteriors <list>', 'diagonal,iaf2,iaf4', oneOfList('--posteriors', ['diagonal', 'iaf2', 'iaf4'] as const), ['diagonal', 'iaf2', 'iaf4'])
     .option('--latent-size <n>', 'latent dimension', positiveInt('--latent-size'))
     .option('--iw-samples <n>', 'importance samples for the log-likelihood estimate', positiveInt('--iw-samples'))
+    .option('--hidden <n>', 'units of the encoder and decoder hidden layers (default 300; --quick 100)', positiveInt('--hidden'))
+    .option('--iaf-hidden <n>', 'units of the IAF steps\' hidden layers (default 320; --quick 64)', positiveInt('--iaf-hidden'))
+    .option('--lr <x>', 'Adam learning rate (default 0.001)', positiveNumber('--lr'))
+    .option('--context <n>', 'size of the encoder context fed to every IAF step (default: none)', positiveInt('--context'))
     .action(run(() => runCommands().iafCommand));
 
   addCommon(program.command('ci').description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'), {}, [

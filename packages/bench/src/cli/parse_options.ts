@@ -120,3 +120,12 @@ export function jsonObject(what: string) {
     return parsed as Record<string, unknown>;
   };
 }
+
+/** One matmul shape `MxKxN`: x [M, K] @ W [K, N]. */
+export function matmulShape(value: string): { batch: number; inDim: number; outDim: number } {
+  const m = /^\s*(\d+)x(\d+)x(\d+)\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`'${value}' is not of the form MxKxN (e.g. 32x500x500).`);
+  const [batch, inDim, outDim] = m.slice(1).map(Number);
+  if ([batch, inDim, outDim].some((n) => n < 1)) throw new InvalidArgumentError(`'${value}': every size must be >= 1.`);
+  return { batch, inDim, outDim };
+}

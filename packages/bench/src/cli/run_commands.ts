@@ -15,7 +15,9 @@ import { finish, prepare, resultHeader, type CommonOptions } from './common';
 import * as tf from '@tensorflow/tfjs';
 import type { MePropMode } from '@meprop/core';
 import { loadUserModel } from '../data/load_user_model';
-import { describeModelIo, readJsonlBatches, syntheticBatches, type ModelLoss } from '../data/model_batches';
+import { describeModelIo, readJsonlBatches, syntheticBatches, type ModelBatch, type ModelIo, type ModelLoss } from '../data/model_batches';
+import { buildMlp } from '../experiments/mlp';
+import { MePropForwardMatMul } from '@meprop/layers';
 import { modelSignature, runModelBench, type ModelBenchOptions, type ModelOptimizerName } from '../experiments/model_bench';
 import type { MlpProtocol } from '../experiments/mlp';
 import { writeReport } from '../report/write_report';
@@ -127,14 +129,21 @@ export async function kSweepCommand(o: KSweepCommandOptions): Promise<number> {
 
 export interface KernelsCommandOptions extends CommonOptions {
   shapes?: ShapeSpec[];
+  shape?: { batch: number; inDim: number; outDim: number };
+  k?: number;
   modes: KernelMode[];
   reps?: number;
   warmup?: number;
 }
 
 export async function kernelsCommand(o: KernelsCommandOptions): Promise<number> {
+  if (o.shape && o.shapes) throw new Error('kernels: give either --shape with --k or --shapes, not both');
+  if (o.k !== undefined && !o.shape) throw new Error('kernels: --k goes with --shape (with --shapes, write the k of each shape as batchxinxout:k)');
+  if (o.shape && (o.k ?? 20) > o.shape.outDim) throw new Error(`kernels: --k ${o.k ?? 20} exceeds N = ${o.shape.outDim} of --shape`);
   const { progress } = await prepare(o, null);
-  const shapes: KernelShape[] = o.shapes
+  const shapes: KernelShape[] = o.shape
+    ? [{ group: 'custom', ...o.shape, k: o.k ?? 20 }]
+    : o.shapes
     ? o.shapes.map((s) => ({ group: 'custom', ...s }))
     : o.quick
       ? QUICK_KERNEL_SHAPES
@@ -158,6 +167,10 @@ export interface IafCommandOptions extends CommonOptions {
   posteriors: IafPosteriorName[];
   latentSize?: number;
   iwSamples?: number;
+  hidden?: number;
+  iafHidden?: number;
+  lr?: number;
+  context?: number;
 }
 
 export async function iafCommand(o: IafCommandOptions): Promise<number> {
@@ -171,6 +184,10 @@ export async function iafCommand(o: IafCommandOptions): Promise<number> {
     latentSize: o.latentSize,
     posteriors: o.posteriors,
     iwSamples: o.iwSamples,
+    hidden: o.hidden,
+    iafHidden: o.iafHidden,
+    learningRate: o.lr,
+    contextSize: o.context,
     quick: o.quick,
     onProgress: (msg, f) => task.update(f, msg),
   });
@@ -179,6 +196,10 @@ export async function iafCommand(o: IafCommandOptions): Promise<number> {
     posteriors: o.posteriors,
     latentSize: o.latentSize ?? null,
     iwSamples: o.iwSamples ?? null,
+    hidden: o.hidden ?? null,
+    iafHidden: o.iafHidden ?? null,
+    lr: o.lr ?? null,
+    context: o.context ?? null,
   });
   result.iaf = figures;
   printSummary(result);
@@ -257,22 +278,21 @@ export async function modelCommand(o: ModelCommandOptions): Promise<number> {
     loss: io.losses.join(','),
     minSpeedup: o.minSpeedup ?? null,
   });
+  const overrides = o.overrides as ModelBenchOptions['overrides'];
+  return measureModel(result, model, io, batches, { ...o, overrides, source: o.model, batchSize, dataLabel: o.data ?? 'synthetic', progress }, o);
+}
+
+/** Runs the model benchmark, prints and writes the result; exit 1 when a check failed. Disposes model and batches. */
+async function measureModel(
+  result: BenchResult,
+  model: tf.LayersModel,
+  io: ModelIo,
+  batches: ModelBatch[],
+  bench: ModelBenchOptions,
+  o: CommonOptions,
+): Promise<number> {
   try {
-    result.model = await runModelBench(model, io, batches, {
-      source: o.model,
-      k: o.k,
-      mode: o.mode,
-      outputK: o.outputK,
-      overrides: o.overrides as ModelBenchOptions['overrides'],
-      optimizers: o.optimizers,
-      batchSize,
-      steps: o.steps,
-      warmup: o.warmup,
-      seed: o.seed,
-      dataLabel: o.data ?? 'synthetic',
-      minSpeedup: o.minSpeedup,
-      progress,
-    });
+    result.model = await runModelBench(model, io, batches, bench);
   } finally {
     for (const b of batches) tf.dispose([...b.xs, ...b.ys]);
     model.dispose();
@@ -280,9 +300,44 @@ export async function modelCommand(o: ModelCommandOptions): Promise<number> {
   printSummary(result);
   await finish(result, o, out);
   if (!result.model.passed) {
-    process.stderr.write(`model FAILED: ${result.model.failures.length} check(s):\n`);
+    process.stderr.write(`${result.command} FAILED: ${result.model.failures.length} check(s):\n`);
     for (const f of result.model.failures) process.stderr.write(`  ${f}\n`);
     return 1;
   }
   return 0;
+}
+
+export interface TrainStepCommandOptions extends CommonOptions {
+  k: number;
+  mode: MePropMode;
+  hidden: number[];
+  optimizers: ModelOptimizerName[];
+  steps: number;
+  warmup: number;
+  tfjsForward: boolean;
+}
+
+/** `train-step`: the model benchmark on the MNIST MLP (784-500-500-10, relu, softmax; Glorot), synthetic data. */
+export async function trainStepCommand(o: TrainStepCommandOptions): Promise<number> {
+  const { progress } = await prepare({ ...o, quick: false }, null);
+  if (o.tfjsForward && tf.getKernel(MePropForwardMatMul, o.backend) !== undefined) {
+    // meProp layers then fall back to tf.matMul for their forward: what is left of the speed-up is meProp's.
+    tf.unregisterKernel(MePropForwardMatMul, o.backend);
+    progress.log("meProp layers use tfjs's own forward matmul (--tfjs-forward)");
+  }
+  const batchSize = o.batchSize ?? 32;
+  const model = buildMlp(o.hidden, o.seed);
+  const io = describeModelIo(model, 'categoricalCrossentropy');
+  const batches = syntheticBatches(io, batchSize, 4, o.seed);
+  const source = `MNIST MLP 784-${o.hidden.join('-')}-10`;
+  const result = resultHeader('train-step', { ...o, quick: false }, { epochs: 0, batchSize, dataSource: 'synthetic' }, {
+    k: o.k,
+    mode: o.mode,
+    hidden: o.hidden,
+    optimizers: o.optimizers,
+    steps: o.steps,
+    warmup: o.warmup,
+    tfjsForward: o.tfjsForward,
+  });
+  return measureModel(result, model, io, batches, { ...o, source, batchSize, dataLabel: 'synthetic', progress }, o);
 }

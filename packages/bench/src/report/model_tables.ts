@@ -13,7 +13,7 @@ export function modelSections(r: BenchResult): Section[] {
   const shapes = (s: (number | null)[][]): string => s.map((d) => `[${d.map((v) => (v === null ? 'batch' : String(v))).join(', ')}]`).join(' ');
   return [
     {
-      heading: `Your model: ${m.name} (${m.source})`,
+      heading: r.command === 'train-step' ? `Training step: ${m.source}` : `Your model: ${m.name} (${m.source})`,
       intro:
         `Inputs ${shapes(m.inputShapes)}, outputs ${shapes(m.outputShapes)}, ${m.parameters} trainable parameters, loss ${m.loss}, data: ${m.data}. ` +
         `Forward pass plain vs meProp: max relative difference ${m.forwardMaxAbsDiff.toExponential(2)} (tolerance ${m.forwardTolerance}). ` +

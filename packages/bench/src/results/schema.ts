@@ -4,15 +4,15 @@
 export const SCHEMA_VERSION = 1;
 export const TOOL_NAME = '@meprop/bench';
 
-export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'model';
-export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'model'];
+export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'model' | 'train-step';
+export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'model', 'train-step'];
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow'];
 
 export type OptimizerName = 'adam' | 'adagrad';
 export type MnistMethod = 'plain' | 'per-example' | 'unified' | 'random';
-export type KernelMode = 'per-example' | 'unified';
+export type KernelMode = 'per-example' | 'unified' | 'random';
 export type IafPosteriorName = 'diagonal' | 'iaf2' | 'iaf4';
 
 export interface Environment {

@@ -133,7 +133,7 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
     c.arr('kernels.cases', k.cases).forEach((x, i) => {
       const w = `kernels.cases[${i}]`;
       const kc = c.obj(w, x);
-      c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified']);
+      c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified', 'random']);
       c.fields(w, kc, {
         label: 'str', group: 'str', batch: 'num', inDim: 'num', outDim: 'num', k: 'num', plainMs: 'num', mePropMs: 'num',
         speedup: 'numOrNull', idealSpeedup: 'num', reps: 'num',
