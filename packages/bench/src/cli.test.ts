@@ -128,6 +128,23 @@ describe('meprop-bench CLI', () => {
     expect(cmp.stdout).toMatch(/settings differ: option k is 10 in base, 20 in head/);
   });
 
+  it('kernels --shape MxKxN --k n measures that one shape (random mode too); --shape with --shapes is refused', async () => {
+    const out = path.join(dir, 'kernels-out');
+    const res = await runCli(['kernels', '--shape', '4x16x12', '--k', '3', '--modes', 'unified,random', '--reps', '1', '--warmup', '0', '--no-progress', '--out', out]);
+    expect(res.code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'kernels.json'), 'utf8')) as { kernels: { cases: { label: string; mode: string }[] } };
+    expect(doc.kernels.cases.map((c) => `${c.label} ${c.mode}`)).toEqual(['4x16x12.k3 unified', '4x16x12.k3 random']);
+    const both = await runCli(['kernels', '--shape', '4x16x12', '--shapes', '4x16x12:3', '--no-progress', '--out', out]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/give either --shape with --k or --shapes, not both/);
+  });
+
+  it('accuracy is mnist with the paper protocol by default', async () => {
+    const help = (await runCli(['accuracy', '--help'])).stdout;
+    expect(help.replace(/\s+/g, ' ')).toMatch(/--protocol <name> .*\(choices: "quick", "paper", default: "paper"\)/);
+    expect((await runCli(['mnist', '--help'])).stdout).toMatch(/default: "quick"/);
+  });
+
   it('report re-creates the Markdown, HTML and SVGs from JSON', async () => {
     const out = path.join(dir, 'report');
     const res = await runCli(['report', base, '--out', out]);
