@@ -30,6 +30,7 @@ export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
 export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
 export { hasMePropKernels } from './selection';
 export { getMePropStats, resetMePropStats } from './stats';
+export { Rng } from './rng';
 export type { MePropStats } from './stats';
 export { MePropMatMul, MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';
 export type { MePropMatMulAttrs } from './kernel_names';

@@ -3,7 +3,7 @@
 // 20 of 200 hidden columns per step) measurably lags plain tfjs (measured: about 77% vs 88%). So the
 // assertion is looser but real: meProp reaches > 70% (chance: 10%) and is within 15 points of plain tfjs
 // with the same initial weights and batches. The 0.3-point comparison on the paper's 784-500-500-10 MLP,
-// averaged over seeds, is the benchmark script bench/mnist_accuracy.ts (results in the README).
+// averaged over seeds, is `meprop-bench mnist --protocol paper` (@meprop/bench; results in the root README).
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend } from '@meprop/test-utils';
 import { mePropify } from './index';
@@ -19,7 +19,7 @@ async function train(model: tf.LayersModel, data: MnistSplit): Promise<number> {
 describeEachBackend('MNIST accuracy', () => {
   let data: MnistSplit;
   beforeAll(() => {
-    data = loadMnist(200, 100);
+    data = loadMnist(2000, 1000);
   });
   afterAll(() => tf.dispose([data.xTrain, data.yTrain, data.xTest, data.yTest]));
 

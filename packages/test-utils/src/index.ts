@@ -97,3 +97,6 @@ export async function tensorCountAfter(step: () => void | Promise<void>, steps =
 export function seededTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
   return tf.tidy(() => tf.randomUniform(shape, -scale, scale, 'float32', seed));
 }
+
+export { mnistSubset } from './mnist';
+export type { MnistData, MnistSplit } from './mnist';

@@ -8,7 +8,7 @@ import { collectEnvironment } from '../results/environment';
 import { SCHEMA_VERSION, TOOL_NAME, type BackendName, type BenchCommand, type BenchResult, type OptionValue } from '../results/schema';
 import { writeReport } from '../report/write_report';
 import { autoProgress, silentProgress, type Progress } from '../util/progress';
-import { setupBackend, tfjsVersion } from '../util/backend';
+import { filterNodeBanner, setupBackend, tfjsVersion } from '../util/backend';
 
 export interface CommonOptions {
   backend: BackendName;
@@ -29,6 +29,8 @@ export interface Prepared {
 /** Activates the backend and loads the data (`quick` keeps the first nTrain / nTest digits). */
 export async function prepare(opts: CommonOptions, needData: { nTrainQuick: number; nTestQuick: number } | null): Promise<Prepared> {
   const progress = opts.progress ? autoProgress() : silentProgress();
+  // The CLI owns the process: keep tfjs's Node.js banner out of the output for the whole run.
+  filterNodeBanner();
   await setupBackend(opts.backend);
   let data: MnistData | null = null;
   if (needData) {

@@ -104,3 +104,37 @@ export function unitInterval(what: string) {
     return n;
   };
 }
+
+/** meProp's k: an integer >= 1, or a fraction of the layer's width in (0, 1). */
+export function kValue(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || (n > 1 && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${what} must be an integer >= 1 or a fraction in (0, 1).`);
+    }
+    return n;
+  };
+}
+
+/** A JSON object given on the command line (e.g. --overrides). */
+export function jsonObject(what: string) {
+  return (value: string): Record<string, unknown> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (e) {
+      throw new InvalidArgumentError(`${what} must be a JSON object: ${(e as Error).message}.`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(`${what} must be a JSON object like {"dense_1":{"k":10}}.`);
+    return parsed as Record<string, unknown>;
+  };
+}
+
+/** One matmul shape `MxKxN`: x [M, K] @ W [K, N]. */
+export function matmulShape(value: string): { batch: number; inDim: number; outDim: number } {
+  const m = /^\s*(\d+)x(\d+)x(\d+)\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`'${value}' is not of the form MxKxN (e.g. 32x500x500).`);
+  const [batch, inDim, outDim] = m.slice(1).map(Number);
+  if ([batch, inDim, outDim].some((n) => n < 1)) throw new InvalidArgumentError(`'${value}': every size must be >= 1.`);
+  return { batch, inDim, outDim };
+}

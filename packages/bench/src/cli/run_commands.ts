@@ -14,6 +14,15 @@ import { subsetMnist } from '../data/subset';
 import { tableToText } from '../report/table';
 import type { BackendName, BenchResult } from '../results/schema';
 import { finish, prepare, resultHeader, type CommonOptions } from './common';
+import * as tf from '@tensorflow/tfjs';
+import type { MePropMode } from '@meprop/core';
+import { MePropMatMul } from '@meprop/core';
+import { loadUserModel } from '../data/load_user_model';
+import { describeModelIo, readJsonlBatches, syntheticBatches, type ModelBatch, type ModelIo, type ModelLoss } from '../data/model_batches';
+import { buildMlp } from '../experiments/mlp';
+import { modelSignature, runModelBench, type ModelBenchOptions, type ModelOptimizerName } from '../experiments/model_bench';
+import type { MlpProtocol } from '../experiments/mlp';
+import { writeReport } from '../report/write_report';
 import type { ShapeSpec } from './parse_options';
 
 const out = (line: string): void => {
@@ -29,36 +38,67 @@ function printSummary(result: BenchResult): void {
 }
 
 export interface MnistCommandOptions extends CommonOptions {
+  protocol: MlpProtocol;
+  seeds?: number;
   k: number;
-  hidden: number[];
-  optimizers: OptimizerName[];
-  methods: MnistMethod[];
+  hidden?: number[];
+  optimizers?: OptimizerName[];
+  methods?: MnistMethod[];
+  mepropOptimizer?: 'sparse' | 'dense';
   lrAdam?: number;
   lrAdagrad?: number;
 }
 
+/** What `--protocol` sets when an option is not given. */
+const MNIST_PROTOCOL_DEFAULTS: Record<MlpProtocol, { epochs: number; batchSize: number; seeds: number; optimizers: OptimizerName[]; sparse: boolean }> = {
+  quick: { epochs: 1, batchSize: 10, seeds: 1, optimizers: ['adam', 'adagrad'], sparse: true },
+  paper: { epochs: 20, batchSize: 32, seeds: 3, optimizers: ['adam'], sparse: false },
+};
+
 export async function mnistCommand(o: MnistCommandOptions): Promise<number> {
   const { progress, data } = await prepare(o, { nTrainQuick: 1000, nTestQuick: 500 });
-  const epochs = o.epochs ?? 1;
-  const batchSize = o.batchSize ?? 10;
+  const d = MNIST_PROTOCOL_DEFAULTS[o.protocol];
+  const epochs = o.epochs ?? d.epochs;
+  const batchSize = o.batchSize ?? d.batchSize;
+  const seeds = o.seeds ?? d.seeds;
+  const hidden = o.hidden ?? [500, 500];
+  const optimizers = o.optimizers ?? d.optimizers;
+  const methods = o.methods ?? (['per-example', 'unified', 'random'] as MnistMethod[]);
+  const sparseOptimizers = o.mepropOptimizer === undefined ? d.sparse : o.mepropOptimizer === 'sparse';
+  const result = resultHeader('mnist', o, { epochs, batchSize, dataSource: data!.source }, {
+    protocol: o.protocol,
+    seeds,
+    k: o.k,
+    hidden,
+    optimizers,
+    methods,
+    mepropOptimizer: sparseOptimizers ? 'sparse' : 'dense',
+    lrAdam: o.lrAdam ?? null,
+    lrAdagrad: o.lrAdagrad ?? null,
+  });
   const figures = await runMnistExperiment(data!, {
     epochs,
     batchSize,
     seed: o.seed,
+    seeds,
+    protocol: o.protocol,
+    sparseOptimizers,
     k: o.k,
-    hidden: o.hidden,
-    optimizers: o.optimizers,
-    methods: o.methods,
+    hidden,
+    optimizers,
+    methods,
     learningRates: { adam: o.lrAdam, adagrad: o.lrAdagrad },
     progress,
-  });
-  const result = resultHeader('mnist', o, { epochs, batchSize, dataSource: data!.source }, {
-    k: o.k,
-    hidden: o.hidden,
-    optimizers: o.optimizers,
-    methods: o.methods,
-    lrAdam: o.lrAdam ?? null,
-    lrAdagrad: o.lrAdagrad ?? null,
+    // A long multi-seed run keeps what it has: the result files are rewritten after every seed.
+    onSeedDone:
+      seeds > 1
+        ? async (partial, done) => {
+            if (done < seeds) {
+              await writeReport({ ...result, mnist: partial }, o.out);
+              progress.log(`${done} of ${seeds} seeds done; partial results written to ${o.out}`);
+            }
+          }
+        : undefined,
   });
   result.mnist = figures;
   printSummary(result);
@@ -91,14 +131,21 @@ export async function kSweepCommand(o: KSweepCommandOptions): Promise<number> {
 
 export interface KernelsCommandOptions extends CommonOptions {
   shapes?: ShapeSpec[];
+  shape?: { batch: number; inDim: number; outDim: number };
+  k?: number;
   modes: KernelMode[];
   reps?: number;
   warmup?: number;
 }
 
 export async function kernelsCommand(o: KernelsCommandOptions): Promise<number> {
+  if (o.shape && o.shapes) throw new Error('kernels: give either --shape with --k or --shapes, not both');
+  if (o.k !== undefined && !o.shape) throw new Error('kernels: --k goes with --shape (with --shapes, write the k of each shape as batchxinxout:k)');
+  if (o.shape && (o.k ?? 20) > o.shape.outDim) throw new Error(`kernels: --k ${o.k ?? 20} exceeds N = ${o.shape.outDim} of --shape`);
   const { progress } = await prepare(o, null);
-  const shapes: KernelShape[] = o.shapes
+  const shapes: KernelShape[] = o.shape
+    ? [{ group: 'custom', ...o.shape, k: o.k ?? 20 }]
+    : o.shapes
     ? o.shapes.map((s) => ({ group: 'custom', ...s }))
     : o.quick
       ? QUICK_KERNEL_SHAPES
@@ -122,6 +169,10 @@ export interface IafCommandOptions extends CommonOptions {
   posteriors: IafPosteriorName[];
   latentSize?: number;
   iwSamples?: number;
+  hidden?: number;
+  iafHidden?: number;
+  lr?: number;
+  context?: number;
 }
 
 export async function iafCommand(o: IafCommandOptions): Promise<number> {
@@ -135,6 +186,10 @@ export async function iafCommand(o: IafCommandOptions): Promise<number> {
     latentSize: o.latentSize,
     posteriors: o.posteriors,
     iwSamples: o.iwSamples,
+    hidden: o.hidden,
+    iafHidden: o.iafHidden,
+    learningRate: o.lr,
+    contextSize: o.context,
     quick: o.quick,
     onProgress: (msg, f) => task.update(f, msg),
   });
@@ -143,6 +198,10 @@ export async function iafCommand(o: IafCommandOptions): Promise<number> {
     posteriors: o.posteriors,
     latentSize: o.latentSize ?? null,
     iwSamples: o.iwSamples ?? null,
+    hidden: o.hidden ?? null,
+    iafHidden: o.iafHidden ?? null,
+    lr: o.lr ?? null,
+    context: o.context ?? null,
   });
   result.iaf = figures;
   printSummary(result);
@@ -253,4 +312,106 @@ export async function ciCommand(o: CiCommandOptions): Promise<number> {
   }
   out(`ci passed (${o.backend}): ${checks.length} checks`);
   return 0;
+}
+
+export interface ModelCommandOptions extends CommonOptions {
+  model: string;
+  k: number;
+  mode: MePropMode;
+  outputK?: number;
+  overrides?: Record<string, unknown>;
+  optimizers: ModelOptimizerName[];
+  steps: number;
+  warmup: number;
+  data?: string;
+  loss?: ModelLoss;
+  minSpeedup?: number;
+}
+
+export async function modelCommand(o: ModelCommandOptions): Promise<number> {
+  const { progress } = await prepare({ ...o, quick: false }, null);
+  const batchSize = o.batchSize ?? 32;
+  const { model, kind } = await loadUserModel(o.model);
+  progress.log(`model: ${o.model} (${kind}), ${modelSignature(model)}`);
+  const io = describeModelIo(model, o.loss);
+  // Enough distinct batches that no step reuses the previous one's data.
+  const batches = o.data ? readJsonlBatches(o.data, io, batchSize, 16) : syntheticBatches(io, batchSize, 4, o.seed);
+  progress.log(`data: ${o.data ?? 'synthetic'}, ${batches.length} batch(es) of ${batchSize}; loss ${io.losses.join(', ')}`);
+  const result = resultHeader('model', { ...o, quick: false }, { epochs: 0, batchSize, dataSource: o.data ?? 'synthetic' }, {
+    model: o.model,
+    modelSignature: modelSignature(model),
+    k: o.k,
+    mode: o.mode,
+    outputK: o.outputK ?? null,
+    overrides: o.overrides ? JSON.stringify(o.overrides) : null,
+    optimizers: o.optimizers,
+    steps: o.steps,
+    warmup: o.warmup,
+    data: o.data ?? null,
+    loss: io.losses.join(','),
+    minSpeedup: o.minSpeedup ?? null,
+  });
+  const overrides = o.overrides as ModelBenchOptions['overrides'];
+  return measureModel(result, model, io, batches, { ...o, overrides, source: o.model, batchSize, dataLabel: o.data ?? 'synthetic', progress }, o);
+}
+
+/** Runs the model benchmark, prints and writes the result; exit 1 when a check failed. Disposes model and batches. */
+async function measureModel(
+  result: BenchResult,
+  model: tf.LayersModel,
+  io: ModelIo,
+  batches: ModelBatch[],
+  bench: ModelBenchOptions,
+  o: CommonOptions,
+): Promise<number> {
+  try {
+    result.model = await runModelBench(model, io, batches, bench);
+  } finally {
+    for (const b of batches) tf.dispose([...b.xs, ...b.ys]);
+    model.dispose();
+  }
+  printSummary(result);
+  await finish(result, o, out);
+  if (!result.model.passed) {
+    process.stderr.write(`${result.command} FAILED: ${result.model.failures.length} check(s):\n`);
+    for (const f of result.model.failures) process.stderr.write(`  ${f}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export interface TrainStepCommandOptions extends CommonOptions {
+  k: number;
+  mode: MePropMode;
+  hidden: number[];
+  optimizers: ModelOptimizerName[];
+  steps: number;
+  warmup: number;
+  tfjsForward: boolean;
+}
+
+/** `train-step`: the model benchmark on the MNIST MLP (784-500-500-10, relu, softmax; Glorot), synthetic data. */
+export async function trainStepCommand(o: TrainStepCommandOptions): Promise<number> {
+  const { progress } = await prepare({ ...o, quick: false }, null);
+  if (o.tfjsForward && tf.getKernel(MePropMatMul, o.backend) !== undefined) {
+    // @meprop/core registers its default again on first use (tfjs's own BatchMatMul kernel), so the meProp
+    // layers' forward is tf.matMul's: what is left of the speed-up is meProp's backward.
+    tf.unregisterKernel(MePropMatMul, o.backend);
+    progress.log("meProp layers use tfjs's own forward matmul (--tfjs-forward)");
+  }
+  const batchSize = o.batchSize ?? 32;
+  const model = buildMlp(o.hidden, o.seed);
+  const io = describeModelIo(model, 'categoricalCrossentropy');
+  const batches = syntheticBatches(io, batchSize, 4, o.seed);
+  const source = `MNIST MLP 784-${o.hidden.join('-')}-10`;
+  const result = resultHeader('train-step', { ...o, quick: false }, { epochs: 0, batchSize, dataSource: 'synthetic' }, {
+    k: o.k,
+    mode: o.mode,
+    hidden: o.hidden,
+    optimizers: o.optimizers,
+    steps: o.steps,
+    warmup: o.warmup,
+    tfjsForward: o.tfjsForward,
+  });
+  return measureModel(result, model, io, batches, { ...o, source, batchSize, dataLabel: 'synthetic', progress }, o);
 }

@@ -68,6 +68,64 @@ describe('compare', () => {
     expect(res.rows.some((r) => r.status === 'missing-in-head' && r.name === 'iaf.iaf2.testElbo')).toBe(true);
   });
 
+  it('fails when the runs come from different commands, naming them, even though metrics are absent on one side', () => {
+    const kernelsOnly = sampleResult('kernels');
+    kernelsOnly.mnist = undefined;
+    kernelsOnly.kSweep = undefined;
+    kernelsOnly.iaf = undefined;
+    kernelsOnly.ci = undefined;
+    const mnistOnly = sampleResult('mnist');
+    mnistOnly.kernels = undefined;
+    mnistOnly.kSweep = undefined;
+    mnistOnly.iaf = undefined;
+    mnistOnly.ci = undefined;
+    const res = compareResults(kernelsOnly, mnistOnly, 0.1);
+    expect(res.mismatches).toEqual([
+      "commands differ: base 'kernels', head 'mnist'",
+      'no metric is present in both files, so nothing can be compared',
+    ]);
+    expect(res.regressions).toHaveLength(0);
+    const text = formatCompare(res);
+    expect(text).toMatch(/FAIL: the two runs are not comparable/);
+    expect(text).not.toMatch(/OK:/);
+  });
+
+  it('fails when backend, shapes or settings differ, and names both values', () => {
+    const other = sampleResult();
+    other.environment.backend = 'wasm';
+    other.config.epochs = 3;
+    other.config.options = { k: 20, shapes: ['64x500x500:20'] };
+    const res = compareResults(sampleResult(), other, 0.1);
+    expect(res.mismatches).toEqual([
+      "backends differ: base 'cpu', head 'wasm'",
+      'settings differ: epochs is 2 in base, 3 in head',
+      'settings differ: option shapes is undefined in base, ["64x500x500:20"] in head',
+    ]);
+    // Paths to the same kind of input are not settings.
+    const moved = sampleResult();
+    moved.config.options = { k: 20, thresholds: '/elsewhere/ci.json' };
+    expect(compareResults(sampleResult(), moved, 0.1).mismatches).toEqual([]);
+  });
+
+  it('with allowMismatch, compares anyway and lists the differences as warnings', () => {
+    const other = sampleResult();
+    other.environment.backend = 'wasm';
+    const res = compareResults(sampleResult(), other, 0.1, { allowMismatch: true });
+    expect(res.mismatches).toEqual([]);
+    expect(res.warnings).toContain("backends differ: base 'cpu', head 'wasm'");
+    expect(formatCompare(res)).toMatch(/OK: no metric regressed/);
+  });
+
+  it('fails when there is no metric in common, even for the same command', () => {
+    const empty = sampleResult();
+    empty.mnist = undefined;
+    empty.kSweep = undefined;
+    empty.kernels = undefined;
+    empty.iaf = undefined;
+    empty.ci = undefined;
+    expect(compareResults(sampleResult(), empty, 0.1).mismatches).toEqual(['no metric is present in both files, so nothing can be compared']);
+  });
+
   it('errors clearly on a wrong schema', () => {
     const wrong = path.join(dir, 'wrong.json');
     fs.writeFileSync(wrong, JSON.stringify({ ...sampleResult(), schemaVersion: 99 }));

@@ -14,6 +14,11 @@ export const TIME_UNITS: readonly string[] = ['ms', 's'];
 export interface CompareOptions {
   /** Also fail on absolute times (ms, s) that got slower past the tolerance. Default false. */
   gateTimes?: boolean;
+  /**
+   * Compare runs of different commands, backends or settings anyway (their differences become warnings).
+   * Default false: such runs are not comparable and the comparison fails.
+   */
+  allowMismatch?: boolean;
 }
 
 export interface CompareRow {
@@ -31,8 +36,13 @@ export interface CompareResult {
   tolerance: number;
   rows: CompareRow[];
   regressions: CompareRow[];
-  /** Warnings that do not fail the comparison (different backend, command, machine). */
+  /** Warnings that do not fail the comparison (a different machine; mismatches with allowMismatch). */
   warnings: string[];
+  /**
+   * Why the two runs cannot be compared (different command, backend, shapes or settings, or no metric in
+   * common); a non-empty list fails the comparison whatever the metrics say.
+   */
+  mismatches: string[];
   /** Whether absolute times gated the result. */
   gateTimes: boolean;
 }
@@ -43,10 +53,7 @@ export function compareResults(base: BenchResult, head: BenchResult, tolerance =
     throw new Error(`tolerance must be a finite number >= 0, got ${tolerance}`);
   }
   const warnings: string[] = [];
-  if (base.command !== head.command) warnings.push(`commands differ: base '${base.command}', head '${head.command}'`);
-  if (base.environment.backend !== head.environment.backend) {
-    warnings.push(`backends differ: base '${base.environment.backend}', head '${head.environment.backend}'`);
-  }
+  const differences = runDifferences(base, head);
   if (base.environment.cpuModel !== head.environment.cpuModel) {
     warnings.push(`CPUs differ: base '${base.environment.cpuModel}', head '${head.environment.cpuModel}'`);
   }
@@ -73,5 +80,49 @@ export function compareResults(base: BenchResult, head: BenchResult, tolerance =
       rows.push({ name, unit: h.unit, better: h.better, base: null, head: h.value, change: null, status: 'new-in-head' });
     }
   }
-  return { tolerance, rows, regressions: rows.filter((r) => r.status === 'regressed'), warnings, gateTimes };
+  const mismatches: string[] = [];
+  if (options.allowMismatch === true) warnings.push(...differences);
+  else mismatches.push(...differences);
+  // A guard that compares nothing cannot fail, so it must not pass either.
+  if (!rows.some((r) => r.base !== null && r.head !== null)) {
+    mismatches.push('no metric is present in both files, so nothing can be compared');
+  }
+  return { tolerance, rows, regressions: rows.filter((r) => r.status === 'regressed'), warnings, mismatches, gateTimes };
+}
+
+/**
+ * Option keys that do not change what is measured: where a file is (the data itself is config.dataSource, the
+ * model's shape is the modelSignature option) and pass/fail bounds. They may differ between comparable runs.
+ */
+const NOT_SETTINGS: ReadonlySet<string> = new Set(['thresholds', 'dataDir', 'model', 'data', 'minSpeedup']);
+
+function show(v: unknown): string {
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+/**
+ * What makes two runs measure different things: the command, the backend, the run settings (seed, epochs,
+ * batch size, quick, data source) and every option of the command (shapes, k, modes...). One line per
+ * difference, naming both values.
+ */
+export function runDifferences(base: BenchResult, head: BenchResult): string[] {
+  const out: string[] = [];
+  if (base.command !== head.command) out.push(`commands differ: base '${base.command}', head '${head.command}'`);
+  if (base.environment.backend !== head.environment.backend) {
+    out.push(`backends differ: base '${base.environment.backend}', head '${head.environment.backend}'`);
+  }
+  const settings: Array<keyof BenchResult['config']> = ['seed', 'epochs', 'batchSize', 'quick', 'dataSource'];
+  for (const key of settings) {
+    if (show(base.config[key]) !== show(head.config[key])) {
+      out.push(`settings differ: ${key} is ${show(base.config[key])} in base, ${show(head.config[key])} in head`);
+    }
+  }
+  const keys = new Set([...Object.keys(base.config.options), ...Object.keys(head.config.options)]);
+  for (const key of [...keys].sort()) {
+    if (NOT_SETTINGS.has(key)) continue;
+    const b = show(base.config.options[key]);
+    const h = show(head.config.options[key]);
+    if (b !== h) out.push(`settings differ: option ${key} is ${b} in base, ${h} in head`);
+  }
+  return out;
 }

@@ -41,7 +41,10 @@ export function formatCompare(result: CompareResult): string {
   if (!result.gateTimes && result.rows.some((r) => r.status === 'slower')) {
     lines.push('note: absolute times vary with machine load and only gate with --gate-times; ratios and accuracies gate always');
   }
-  if (result.regressions.length === 0) {
+  if (result.mismatches.length > 0) {
+    lines.push(`FAIL: the two runs are not comparable (pass --allow-mismatch to compare them anyway):`);
+    for (const m of result.mismatches) lines.push(`  ${m}`);
+  } else if (result.regressions.length === 0) {
     lines.push(`OK: no metric regressed by more than ${(result.tolerance * 100).toFixed(1)}%`);
   } else {
     lines.push(`FAIL: ${result.regressions.length} metric(s) regressed by more than ${(result.tolerance * 100).toFixed(1)}%:`);

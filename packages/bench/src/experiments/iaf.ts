@@ -13,7 +13,7 @@ export type IafPosterior = IafPosteriorName;
 const POSTERIORS: readonly IafPosterior[] = ['diagonal', 'iaf2', 'iaf4'];
 
 /** Sizes of the full run and of `quick` (a smoke run: well under two minutes on cpu with two cores). */
-/** The full sizes and optimizer are those of packages/flows/bench/mnist_vae.ts, whose numbers are in its README. */
+/** The full sizes and optimizer are those of the flows README's run (the former packages/flows/bench/mnist_vae.ts). */
 const FULL = { hidden: 300, iafHidden: 320, maxTrain: Infinity, maxTest: Infinity, maxEpochs: Infinity, iwSamples: 128 };
 const QUICK = { hidden: 100, iafHidden: 64, maxTrain: 1000, maxTest: 200, maxEpochs: 2, iwSamples: 16 };
 const LEARNING_RATE = 3e-3;
@@ -45,6 +45,11 @@ export async function runIafExperiment(data: MnistData, opts: IafExperimentOptio
   const batchSize = positiveInt('batchSize', opts.batchSize ?? DEFAULT_BATCH);
   const latentSize = positiveInt('latentSize', opts.latentSize ?? 32);
   const iwSamples = positiveInt('iwSamples', opts.iwSamples ?? size.iwSamples);
+  const hidden = positiveInt('hidden', opts.hidden ?? size.hidden);
+  const iafHidden = positiveInt('iafHidden', opts.iafHidden ?? size.iafHidden);
+  const contextSize = opts.contextSize === undefined ? undefined : positiveInt('contextSize', opts.contextSize);
+  const learningRate = opts.learningRate ?? LEARNING_RATE;
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`iaf: learningRate must be a number > 0, got ${String(learningRate)}`);
   const posteriors = opts.posteriors ?? [...POSTERIORS];
   for (const p of posteriors) {
     if (!POSTERIORS.includes(p)) throw new Error(`iaf: posteriors must be among ${POSTERIORS.join(', ')}, got '${String(p)}'`);
@@ -61,8 +66,8 @@ export async function runIafExperiment(data: MnistData, opts: IafExperimentOptio
     const model = new Vae({
       inputSize: train.dim,
       latentSize,
-      hiddenUnits: [size.hidden, size.hidden],
-      iaf: steps > 0 ? { steps, hiddenUnits: [size.iafHidden, size.iafHidden] } : undefined,
+      hiddenUnits: [hidden, hidden],
+      iaf: steps > 0 ? { steps, hiddenUnits: [iafHidden, iafHidden], contextSize } : undefined,
       seed: opts.seed,
     });
     try {
@@ -71,7 +76,7 @@ export async function runIafExperiment(data: MnistData, opts: IafExperimentOptio
       const trainCurve = await trainVae(model, train, {
         epochs,
         batchSize,
-        learningRate: LEARNING_RATE,
+        learningRate,
         seed: opts.seed,
         onEpoch: async (epoch, trainElbo, s) => {
           seconds.push(s);

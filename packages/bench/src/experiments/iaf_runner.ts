@@ -11,6 +11,14 @@ export interface IafExperimentOptions {
   latentSize?: number;
   posteriors?: IafPosteriorName[];
   iwSamples?: number;
+  /** Units of the encoder and decoder hidden layers (default: the experiment's size). */
+  hidden?: number;
+  /** Units of each IAF step's hidden layers. */
+  iafHidden?: number;
+  /** Adam learning rate. */
+  learningRate?: number;
+  /** Size of the encoder context h fed to every IAF step (default: none). */
+  contextSize?: number;
   quick?: boolean;
   onProgress?: (msg: string, fraction: number) => void;
 }

@@ -74,7 +74,7 @@ export async function benchKernelShape(shape: KernelShape, opts: Omit<KernelOpti
     tf.dispose(g);
   };
   const sparse = (mode: KernelMode) => async (): Promise<void> => {
-    const { da, db } = mePropMatMulGrads(dy, x, w, { k: shape.k, mode });
+    const { da, db } = mePropMatMulGrads(dy, x, w, { k: shape.k, mode, seed: opts.seed });
     await settle([da, db]);
     tf.dispose([da, db]);
   };

@@ -2,32 +2,44 @@
 // seeded initializers so that the plain and the meProp runs start from identical weights.
 import * as tf from '@tensorflow/tfjs';
 import type { MnistSplit } from '../data/types';
+import { SeededDropout } from './seeded_dropout';
 
 export const MNIST_PIXELS = 784;
 export const MNIST_CLASSES = 10;
 
-export function buildMlp(hidden: readonly number[], seed: number): tf.Sequential {
+/**
+ * How the MLP is set up:
+ * - `quick`: Glorot-uniform weights, zero biases, no dropout (the short CI setting);
+ * - `paper`: the paper's released code (lancopku/meProp, src/pytorch): weights and biases drawn from
+ *   U(-1/sqrt(fan_out), 1/sqrt(fan_out)), dropout 0.1 after each hidden layer (a fresh seeded mask each step).
+ */
+export type MlpProtocol = 'quick' | 'paper';
+export const MLP_PROTOCOLS: readonly MlpProtocol[] = ['quick', 'paper'];
+
+/** The paper's dropout rate after each hidden layer. */
+export const PAPER_DROPOUT = 0.1;
+
+export function buildMlp(hidden: readonly number[], seed: number, protocol: MlpProtocol = 'quick'): tf.Sequential {
   const model = tf.sequential();
-  hidden.forEach((units, i) => {
+  const widths = [...hidden, MNIST_CLASSES];
+  widths.forEach((units, i) => {
+    const last = i === widths.length - 1;
+    const s = 1 / Math.sqrt(units);
+    const paperInit = (offset: number) => tf.initializers.randomUniform({ minval: -s, maxval: s, seed: seed * 31 + i + offset });
     model.add(
       tf.layers.dense({
         units,
-        activation: 'relu',
-        name: `hidden${i + 1}`,
+        activation: last ? 'softmax' : 'relu',
+        name: last ? 'output' : `hidden${i + 1}`,
         inputShape: i === 0 ? [MNIST_PIXELS] : undefined,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 31 + i }),
-        biasInitializer: 'zeros',
+        kernelInitializer: protocol === 'paper' ? paperInit(0) : tf.initializers.glorotUniform({ seed: seed * 31 + i }),
+        biasInitializer: protocol === 'paper' ? paperInit(1000) : 'zeros',
       }),
     );
+    if (!last && protocol === 'paper') {
+      model.add(new SeededDropout({ rate: PAPER_DROPOUT, seed: seed * 31 + i, name: `dropout${i + 1}` }));
+    }
   });
-  model.add(
-    tf.layers.dense({
-      units: MNIST_CLASSES,
-      activation: 'softmax',
-      name: 'output',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 31 + hidden.length }),
-    }),
-  );
   return model;
 }
 

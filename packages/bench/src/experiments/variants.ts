@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mePropify, sparseAdagrad, sparseAdam } from '@meprop/layers';
 import type { MnistMethod, OptimizerName } from '../results/schema';
-import { buildMlp } from './mlp';
+import { buildMlp, type MlpProtocol } from './mlp';
 
 /** The paper's learning rates: Adam 0.001, AdaGrad 0.1 (Sun et al. 2017, section 4). */
 export const PAPER_LEARNING_RATES: Record<OptimizerName, number> = { adam: 0.001, adagrad: 0.1 };
@@ -14,6 +14,13 @@ export interface VariantOptions {
   /** Kept entries per hidden layer output (meProp methods only). */
   k: number;
   learningRate: number;
+  /** The MLP's init and dropout (default 'quick'). */
+  protocol?: MlpProtocol;
+  /**
+   * Whether the meProp methods train with the lazy sparse optimizers of @meprop/layers (default true) or with
+   * tf.train's dense ones, as the paper's code does.
+   */
+  sparseOptimizers?: boolean;
 }
 
 export interface Variant {
@@ -28,12 +35,12 @@ function optimizerFor(name: OptimizerName, lr: number, sparse: boolean): tf.Opti
 }
 
 export function makeVariant(method: MnistMethod, optimizer: OptimizerName, opts: VariantOptions): Variant {
-  const base = buildMlp(opts.hidden, opts.seed);
+  const base = buildMlp(opts.hidden, opts.seed, opts.protocol ?? 'quick');
   let model: tf.LayersModel = base;
   if (method !== 'plain') {
     model = mePropify(base, { k: opts.k, mode: method, seed: opts.seed }).model;
   }
-  const opt = optimizerFor(optimizer, opts.learningRate, method !== 'plain');
+  const opt = optimizerFor(optimizer, opts.learningRate, method !== 'plain' && opts.sparseOptimizers !== false);
   return {
     model,
     optimizer: opt,

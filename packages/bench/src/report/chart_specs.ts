@@ -3,6 +3,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResult } from '../results/schema';
 import { simpCharts } from './simp_report';
+import { modelSpeedups } from './model_chart';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
@@ -165,7 +166,7 @@ function ciFigures(r: BenchResult): ChartSpec | null {
 }
 
 export function chartSpecs(r: BenchResult): ChartSpec[] {
-  return [accuracyVsK(r), mnistSpeedups(r), kernelSpeedups(r), elboCurves(r), ciFigures(r), ...simpCharts(r)].filter(
+  return [accuracyVsK(r), mnistSpeedups(r), kernelSpeedups(r), elboCurves(r), ciFigures(r), ...simpCharts(r), modelSpeedups(r)].filter(
     (c): c is ChartSpec => c !== null,
   );
 }

@@ -2,6 +2,7 @@
 import type { BenchResult } from '../results/schema';
 import { formatNumber, type Table } from './table';
 import { simpSections } from './simp_report';
+import { modelSections } from './model_tables';
 
 const pct = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -46,22 +47,43 @@ export function environmentTable(r: BenchResult): Table {
 export function resultSections(r: BenchResult): Section[] {
   const sections: Section[] = [];
   if (r.mnist) {
+    const mn = r.mnist;
+    const multiSeed = mn.runs.some((run) => (run.seedAccuracies?.length ?? 0) > 1);
+    const plainAcc = (opt: string): number | null => mn.runs.find((x) => x.optimizer === opt && x.method === 'plain')?.testAccuracy ?? null;
+    const points = (run: (typeof mn.runs)[number]): string => {
+      const p = plainAcc(run.optimizer);
+      if (run.method === 'plain' || p === null) return '';
+      const d = (run.testAccuracy - p) * 100;
+      return `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
+    };
+    const setup =
+      mn.protocol === 'paper'
+        ? "paper protocol: the paper's init, dropout 0.1 after each hidden layer"
+        : mn.protocol === 'quick'
+          ? 'quick protocol: Glorot init, no dropout'
+          : '';
     sections.push({
-      heading: `MNIST MLP 784-${r.mnist.hidden.join('-')}-10 (paper Tables 1-2)`,
+      heading: `MNIST MLP 784-${mn.hidden.join('-')}-10 (paper Tables 1-2)${setup ? `, ${setup}` : ''}`,
       intro:
+        (multiSeed ? `Test accuracy: the mean over ${mn.seeds} seeds (each seed: same initial weights, batches and dropout masks for every method); Δ = points against plain tfjs. ` : '') +
         'Per-step medians in milliseconds, all from the same training step: forward = the loss function inside tf.variableGrads, ' +
         'backward = the rest of tf.variableGrads (the backward of the linear maps dominates it), update = optimizer.applyGradients; ' +
         'train = the whole training loop (evaluation excluded). Speed-ups are plain tfjs / meProp, same run, same optimizer.',
       tables: [
         {
-          headers: ['optimizer', 'method', 'k', 'lr', 'test acc', 'fwd ms', 'bwd ms', 'update ms', 'step ms', 'train s', 'bwd x', 'update x', 'step x', 'train x'],
-          align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-          rows: r.mnist.runs.map((run) => [
+          headers: [
+            'optimizer', 'method', 'k', 'lr', 'test acc', 'Δ points', ...(multiSeed ? ['per seed'] : []),
+            'fwd ms', 'bwd ms', 'update ms', 'step ms', 'train s', 'bwd x', 'update x', 'step x', 'train x',
+          ],
+          align: ['l', 'l', 'r', 'r', 'r', 'r', ...(multiSeed ? ['r' as const] : []), 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+          rows: mn.runs.map((run) => [
             run.optimizer,
             run.method,
             run.k === null ? '-' : String(run.k),
             String(run.learningRate),
             pct(run.testAccuracy),
+            points(run),
+            ...(multiSeed ? [(run.seedAccuracies ?? [run.testAccuracy]).map((a) => (a * 100).toFixed(2)).join(' / ')] : []),
             ms(run.timing.forwardMs),
             ms(run.timing.backwardMs),
             ms(run.timing.updateMs),
@@ -168,5 +190,6 @@ export function resultSections(r: BenchResult): Section[] {
     });
   }
   sections.push(...simpSections(r));
+  sections.push(...modelSections(r));
   return sections;
 }

@@ -40,6 +40,14 @@ export function metricsOf(result: BenchResult): Metric[] {
     push(out, `iaf.${r.posterior}.testIwLogLik`, r.testIwLogLik, 'higher', 'nats');
     push(out, `iaf.${r.posterior}.secondsPerEpoch`, r.secondsPerEpoch, 'lower', 's');
   }
+  for (const o of result.model?.optimizers ?? []) {
+    const id = `model.${o.optimizer}`;
+    push(out, `${id}.plainMs`, o.plainMs, 'lower', 'ms');
+    push(out, `${id}.mePropMs`, o.mePropMs, 'lower', 'ms');
+    push(out, `${id}.mePropSparseMs`, o.mePropSparseMs, 'lower', 'ms');
+    push(out, `${id}.speedup`, o.speedup, 'higher', 'x');
+    push(out, `${id}.speedupDenseOptimizer`, o.speedupDenseOptimizer, 'higher', 'x');
+  }
   for (const m of result.ci?.figures ?? []) push(out, `ci.${m.name}`, m.value, m.better, m.unit);
   out.push(...simpMetrics(result));
   return out;

@@ -5,15 +5,15 @@ import type { SimpFigures } from './simp_figures';
 export const SCHEMA_VERSION = 1;
 export const TOOL_NAME = '@meprop/bench';
 
-export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'simp';
-export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'simp'];
+export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'simp' | 'model' | 'train-step';
+export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'simp', 'model', 'train-step'];
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow'];
 
 export type OptimizerName = 'adam' | 'adagrad';
 export type MnistMethod = 'plain' | 'per-example' | 'unified' | 'random';
-export type KernelMode = 'per-example' | 'unified';
+export type KernelMode = 'per-example' | 'unified' | 'random';
 export type IafPosteriorName = 'diagonal' | 'iaf2' | 'iaf4';
 
 export interface Environment {
@@ -69,15 +69,23 @@ export interface MnistRun {
   /** Kept entries per hidden layer output; null for plain tfjs. */
   k: number | null;
   learningRate: number;
+  /** Final test accuracy (the mean over seeds when several ran). */
   testAccuracy: number;
-  /** Test accuracy after each epoch. */
+  /** Final test accuracy of each seed, when more than one ran. */
+  seedAccuracies?: number[];
+  /** Test accuracy after each epoch (the mean over seeds). */
   accuracyCurve: number[];
+  /** Per-step medians (over seeds: the median of each seed's median). */
   timing: StepTiming;
   speedup: Speedups | null;
 }
 
 export interface MnistFigures {
   hidden: number[];
+  /** The model set-up: 'quick' (Glorot, no dropout) or 'paper' (the paper's init, dropout 0.1). */
+  protocol?: 'quick' | 'paper';
+  /** How many seeds each row averages. */
+  seeds?: number;
   runs: MnistRun[];
 }
 
@@ -134,6 +142,64 @@ export interface IafFigures {
   runs: IafRun[];
 }
 
+/** One layer of a user's model and what mePropify did with it. */
+export interface ModelLayerRow {
+  name: string;
+  className: string;
+  converted: boolean;
+  /** Kept entries per row of the layer's output gradient (converted layers), else null. */
+  k: number | null;
+  mode: string | null;
+  /** Width of the output gradient top-k selects from (Dense: units; LSTM: 4 units; GRU: 3 units). */
+  width: number | null;
+  /** keptCount(k, width) / width. */
+  keptFraction: number | null;
+  /** Why the layer stays exact (skipped layers), else null. */
+  reason: string | null;
+}
+
+/** Training-step timings of one optimizer: plain tfjs against the meProp copy, interleaved in one run. */
+export interface ModelOptimizerRow {
+  optimizer: string;
+  learningRate: number;
+  /** Median ms of model.trainOnBatch; null when the variant could not be trained (see skipped). */
+  plainMs: number | null;
+  /** meProp copy with tf.train's dense optimizer. */
+  mePropMs: number | null;
+  /** meProp copy with @meprop/layers' lazy sparse optimizer. */
+  mePropSparseMs: number | null;
+  /** plainMs / mePropSparseMs: the figure --min-speedup checks. */
+  speedup: number | null;
+  /** plainMs / mePropMs. */
+  speedupDenseOptimizer: number | null;
+  steps: number;
+  /** Why a variant was not timed (e.g. a kernel the backend lacks), else null. */
+  skipped: string | null;
+}
+
+export interface ModelFigures {
+  /** The path given on the command line. */
+  source: string;
+  name: string;
+  inputShapes: (number | null)[][];
+  outputShapes: (number | null)[][];
+  parameters: number;
+  loss: string;
+  /** 'synthetic' or the --data file. */
+  data: string;
+  /** Largest |plain - meProp| of the model's outputs on one batch (the forward must not change). */
+  forwardMaxAbsDiff: number;
+  forwardTolerance: number;
+  layers: ModelLayerRow[];
+  /** Kept / all entries of dy over every meProp backward of one step, counted by @meprop/core. */
+  measuredKeptFraction: number | null;
+  optimizers: ModelOptimizerRow[];
+  minSpeedup: number | null;
+  /** Every check passed: forward unchanged, meProp trains where plain tfjs does, speed-ups >= minSpeedup. */
+  passed: boolean;
+  failures: string[];
+}
+
 export type Better = 'higher' | 'lower';
 
 /** One named number, with the direction in which it improves. */
@@ -171,4 +237,5 @@ export interface BenchResult {
   iaf?: IafFigures;
   ci?: CiFigures;
   simp?: SimpFigures;
+  model?: ModelFigures;
 }

@@ -98,12 +98,15 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
   if (doc.mnist !== undefined) {
     const m = c.obj('mnist', doc.mnist);
     c.fields('mnist', m, { hidden: 'numArr' });
+    if (m.protocol !== undefined) c.oneOf('mnist.protocol', m.protocol, ['quick', 'paper']);
+    if (m.seeds !== undefined) c.num('mnist.seeds', m.seeds);
     c.arr('mnist.runs', m.runs).forEach((r, i) => {
       const w = `mnist.runs[${i}]`;
       const run = c.obj(w, r);
       c.oneOf(`${w}.optimizer`, run.optimizer, ['adam', 'adagrad']);
       c.oneOf(`${w}.method`, run.method, ['plain', 'per-example', 'unified', 'random']);
       c.fields(w, run, { k: 'numOrNull', learningRate: 'num', testAccuracy: 'num', accuracyCurve: 'numArr' });
+      if (run.seedAccuracies !== undefined) c.fields(w, run, { seedAccuracies: 'numArr' });
       const t = c.obj(`${w}.timing`, run.timing);
       c.fields(`${w}.timing`, t, {
         forwardMs: 'num', backwardMs: 'num', updateMs: 'num', stepMs: 'num', trainSeconds: 'num', steps: 'num', timedSteps: 'num',
@@ -130,7 +133,7 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
     c.arr('kernels.cases', k.cases).forEach((x, i) => {
       const w = `kernels.cases[${i}]`;
       const kc = c.obj(w, x);
-      c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified']);
+      c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified', 'random']);
       c.fields(w, kc, {
         label: 'str', group: 'str', batch: 'num', inDim: 'num', outDim: 'num', k: 'num', plainMs: 'num', mePropMs: 'num',
         speedup: 'numOrNull', idealSpeedup: 'num', reps: 'num',
@@ -163,6 +166,26 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
     });
     c.arr('simp.inference', f.inference).forEach((x, i) => {
       c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), { backend: 'str', batch: 'num', originalMs: 'num', simplifiedMs: 'num', speedup: 'numOrNull' });
+    });
+  }
+  if (doc.model !== undefined) {
+    const m = c.obj('model', doc.model);
+    c.fields('model', m, { source: 'str', name: 'str', parameters: 'num', loss: 'str', data: 'str', forwardMaxAbsDiff: 'num', forwardTolerance: 'num' });
+    c.numOrNull('model.minSpeedup', m.minSpeedup);
+    c.numOrNull('model.measuredKeptFraction', m.measuredKeptFraction);
+    if (typeof m.passed !== 'boolean') c.fail('model.passed', `expected a boolean, got ${describe(m.passed)}`);
+    c.arr('model.layers', m.layers).forEach((x, i) => {
+      const w = `model.layers[${i}]`;
+      const l = c.obj(w, x);
+      c.fields(w, l, { name: 'str', className: 'str', k: 'numOrNull', width: 'numOrNull', keptFraction: 'numOrNull' });
+    });
+    c.arr('model.optimizers', m.optimizers).forEach((x, i) => {
+      const w = `model.optimizers[${i}]`;
+      const o = c.obj(w, x);
+      c.fields(w, o, {
+        optimizer: 'str', learningRate: 'num', plainMs: 'numOrNull', mePropMs: 'numOrNull', mePropSparseMs: 'numOrNull',
+        speedup: 'numOrNull', speedupDenseOptimizer: 'numOrNull', steps: 'num',
+      });
     });
   }
   if (doc.ci !== undefined) {

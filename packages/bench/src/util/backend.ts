@@ -16,6 +16,16 @@ export function isTfjsNodeInstalled(): boolean {
 }
 
 export async function setupBackend(name: BackendName): Promise<void> {
+  const restore = filterNodeBanner();
+  try {
+    await activate(name);
+    tf.tensor1d([0]).dispose(); // the cpu backend's first tensor, and so its banner, happen here
+  } finally {
+    restore();
+  }
+}
+
+async function activate(name: BackendName): Promise<void> {
   if (name === 'wasm') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
@@ -38,6 +48,36 @@ export async function setupBackend(name: BackendName): Promise<void> {
   await tf.ready();
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`--backend ${name}: could not activate the backend (active: ${tf.getBackend()})`);
+  }
+}
+
+/** The advertisement tfjs's cpu backend prints (console.warn) on its first tensor in Node. */
+export const TFJS_NODE_BANNER = /looks like you are running TensorFlow\.js in Node\.js/;
+
+/**
+ * Filters tfjs's "Hi, looks like you are running TensorFlow.js in Node.js" banner out of console.warn until the
+ * returned function is called. tfjs's cpu backend prints it on its first tensor, which can happen at any time
+ * (even with --backend wasm, a few tensors go through cpu), in the middle of the progress output; the run's
+ * header already names the backend. Every other warning goes through.
+ */
+export function filterNodeBanner(): () => void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]): void => {
+    if (args.some((a) => typeof a === 'string' && TFJS_NODE_BANNER.test(a))) return;
+    warn(...args);
+  };
+  return () => {
+    console.warn = warn;
+  };
+}
+
+/** Runs `fn` with the banner filtered (see filterNodeBanner). */
+export function withoutNodeBanner<T>(fn: () => T): T {
+  const restore = filterNodeBanner();
+  try {
+    return fn();
+  } finally {
+    restore();
   }
 }
 

