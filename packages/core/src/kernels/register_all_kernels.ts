@@ -1,8 +1,10 @@
-// Registers meProp's kernels for the backends that have them. Importing @meprop/core runs this once.
+// Registers meProp's kernels for the backends that have them, and the backward kernels tfjs's wasm backend
+// lacks (only where no kernel of that name is registered yet). Importing @meprop/core runs this once.
 import * as tf from '@tensorflow/tfjs-core';
 import { cpuKernelConfigs } from './cpu/register';
+import { wasmBackwardKernelConfigs } from './wasm/backward_kernels';
 import { wasmKernelConfigs } from './wasm/register';
 
-for (const config of [...cpuKernelConfigs, ...wasmKernelConfigs]) {
+for (const config of [...cpuKernelConfigs, ...wasmKernelConfigs, ...wasmBackwardKernelConfigs]) {
   if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
 }
