@@ -2,11 +2,17 @@
 // matmuls: the forward pass is unchanged; in the backward, dy keeps only its top-k entries.
 import './kernels/register_all_kernels';
 import { batchMatMulMePropGradient } from './gradients/batch_mat_mul';
+import { conv2dMePropGradient } from './gradients/conv2d';
+import { depthwiseConv2dMePropGradient } from './gradients/depthwise_conv2d';
+import { fusedConv2dMePropGradient } from './gradients/fused_conv2d';
 import { fusedMatMulMePropGradient } from './gradients/fused_mat_mul';
 import { registerMePropGradient } from './registry';
 
 registerMePropGradient(batchMatMulMePropGradient);
 registerMePropGradient(fusedMatMulMePropGradient);
+registerMePropGradient(conv2dMePropGradient);
+registerMePropGradient(fusedConv2dMePropGradient);
+registerMePropGradient(depthwiseConv2dMePropGradient);
 
 export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
 export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
@@ -23,6 +29,9 @@ export type { GradientThunks, MePropGradientContext, MePropGradientSpec, MePropH
 export { exactMatMulGrads, mePropMatMulGradThunks } from './sparse_backward';
 export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
 export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
+export { FUSED_CONV2D_TAPE_NAME } from './gradients/fused_conv2d';
+export { exactConv2dGrads, exactDepthwiseGrads, mePropConv2dGradThunks, mePropDepthwiseGradThunks } from './conv_backward';
+export type { ConvAttrs, ConvGradThunks, DepthwiseAttrs } from './conv_backward';
 export { hasMePropKernels } from './selection';
 export { getMePropStats, resetMePropStats } from './stats';
 export type { MePropStats } from './stats';

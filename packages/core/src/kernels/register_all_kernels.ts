@@ -1,10 +1,17 @@
 // Registers meProp's kernels for the backends that have them, and the backward kernels tfjs's wasm backend
 // lacks (only where no kernel of that name is registered yet). Importing @meprop/core runs this once.
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuKernelConfigs } from './cpu/register';
+import { cpuKernelConfigs, cpuMemory } from './cpu/register';
+import { sparseConvKernelConfigs } from './host/sparse_conv_kernels';
 import { wasmBackwardKernelConfigs } from './wasm/backward_kernels';
-import { wasmKernelConfigs } from './wasm/register';
+import { wasmKernelConfigs, wasmMemory } from './wasm/register';
 
-for (const config of [...cpuKernelConfigs, ...wasmKernelConfigs, ...wasmBackwardKernelConfigs]) {
+for (const config of [
+  ...cpuKernelConfigs,
+  ...wasmKernelConfigs,
+  ...sparseConvKernelConfigs('cpu', cpuMemory),
+  ...sparseConvKernelConfigs('wasm', wasmMemory),
+  ...wasmBackwardKernelConfigs,
+]) {
   if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
 }
