@@ -16,6 +16,7 @@ import {
   MePropSparseConvGradFilter,
   MePropSparseConvGradInput,
 } from './kernel_names';
+import { topKIndices } from './kernels/host/top_k';
 import { hasMePropKernels, selectEntries } from './selection';
 import type { MePropRuntime } from './sparse_backward';
 import { recordBackward } from './stats';
@@ -104,6 +105,17 @@ export function exactConv2dGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor,
 
 /** The k shared channels (ascending) and dy gathered at them, [P, k], for dy as [P, CO]. */
 function unifiedChannels(dy2: tf.Tensor2D, k: number, seed: number): { channels: tf.Tensor1D; values: tf.Tensor2D } {
+  if (tf.getBackend() === 'wasm') {
+    // Σ|dy| in wasm (SIMD), the CO scores read back (a wasm read is synchronous and cheap), top-k on the host,
+    // then wasm's gather: about 5× faster than one JavaScript pass over dy on the wasm heap.
+    const score = tf.sum(tf.abs(dy2), 0);
+    const scores = score.dataSync();
+    score.dispose();
+    const idx = new Int32Array(k);
+    topKIndices(scores.map((v) => (Number.isNaN(v) ? Infinity : v)), 0, scores.length, k, idx, 0, new Int32Array(k), new Float64Array(k));
+    const channels = tf.tensor1d(idx, 'int32');
+    return { channels, values: tf.gather(dy2, channels, 1) as tf.Tensor2D };
+  }
   if (hasMePropKernels()) {
     const sel = selectEntries(dy2, k, 'unified', seed);
     return { channels: tf.reshape(tf.slice(sel.indices, [0, 0], [1, k]), [k]) as tf.Tensor1D, values: sel.values };
