@@ -17,6 +17,8 @@ registerMePropGradient(depthwiseConv2dMePropGradient);
 export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
 export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
 export { mePropMatMul, mePropMatMulGrads } from './me_prop_mat_mul';
+export { mePropConv2d, mePropDepthwiseConv2d } from './me_prop_conv2d';
+export type { MePropConvOptions } from './me_prop_conv2d';
 export {
   activeMePropConfig,
   enableMeProp,
