@@ -8,7 +8,6 @@
 //   backends mask dy and run tfjs's dense kernels (same gradient, no saving).
 import * as tf from '@tensorflow/tfjs-core';
 import { keptCount } from './config';
-import { compositeSelect } from './kernels/fallback';
 import {
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
@@ -120,9 +119,13 @@ function unifiedChannels(dy2: tf.Tensor2D, k: number, seed: number): { channels:
     const sel = selectEntries(dy2, k, 'unified', seed);
     return { channels: tf.reshape(tf.slice(sel.indices, [0, 0], [1, k]), [k]) as tf.Tensor1D, values: sel.values };
   }
-  const sel = compositeSelect(dy2, k, 'unified');
-  if (sel.shared === null) throw new Error('meProp: unified selection returned no shared channels');
-  return { channels: sel.shared, values: sel.values };
+  // Native backends: Σ|dy| (NaN ranked largest), top-k of the CO scores and a gather, all on the device.
+  // (Any order of the channels works: dy, the filter and the scatter all use the same list.)
+  const idx = tf.tidy(() => {
+    const score = tf.sum(tf.abs(dy2), 0);
+    return tf.topk(tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score), k, true).indices as tf.Tensor1D;
+  });
+  return { channels: idx, values: tf.gather(dy2, idx, 1) as tf.Tensor2D };
 }
 
 /** rows [k, K] into the kept columns of a zero [K, N] matrix. */
@@ -142,8 +145,12 @@ function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
 /** dy with everything but the kept entries zeroed (backends without meProp kernels, per-position modes). */
 function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', seed: number): tf.Tensor2D {
   const CO = dy2.shape[1];
-  // selectEntries: meProp's kernels on cpu/wasm (wasm's gather with batchDims crashes), host or composite elsewhere.
-  const { indices } = selectEntries(dy2, k, mode, seed);
+  // cpu/wasm: meProp's kernels (wasm's gather with batchDims crashes); native backends: their own top-k per row
+  // (ties to the lower index, as ours); random: indices from the host generator.
+  const indices =
+    mode === 'per-example' && !hasMePropKernels()
+      ? tf.topk(tf.where(tf.isNaN(dy2), tf.fill(dy2.shape, Infinity), tf.abs(dy2)), k, true).indices
+      : selectEntries(dy2, k, mode, seed).indices;
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
 
