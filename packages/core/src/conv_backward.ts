@@ -52,8 +52,8 @@ export function checkConvAttrs(a: ConvAttrs, where: string): void {
 
 /** Conv2DBackpropInput: the gradient of conv2d(x, filter) with respect to x, for dy. */
 function backpropInput(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): tf.Tensor {
-  if (tf.getBackend() === 'wasm') {
-    const fast = wasmInputGradientByConv(xShape, dy, filter, a);
+  if (BY_FORWARD_CONV.has(tf.getBackend())) {
+    const fast = inputGradientByConv(xShape, dy, filter, a);
     if (fast !== null) return fast;
   }
   return tf.engine().runKernel(
@@ -64,11 +64,17 @@ function backpropInput(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: Co
 }
 
 /**
- * At stride 1, dx is a forward convolution of dy with the filter flipped and its channels swapped. tfjs 4.22's
- * wasm Conv2DBackpropInput is a scalar C++ loop, its Conv2D is XNNPACK (about 9× faster here), so wasm takes
- * this route. Null when it does not apply (strides > 1, or pads wider than the filter).
+ * Backends whose forward Conv2D beats their Conv2DBackpropInput on a few channels: tfjs 4.22's wasm
+ * Conv2DBackpropInput is a scalar C++ loop while its Conv2D is XNNPACK (about 9× faster here); tfjs-node's
+ * backprop-input with 8 of 64 channels measured slower than with all 64 (a oneDNN path), its forward conv not.
  */
-function wasmInputGradientByConv(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): tf.Tensor | null {
+const BY_FORWARD_CONV = new Set(['wasm', 'tensorflow']);
+
+/**
+ * At stride 1, dx is a forward convolution of dy with the filter flipped and its channels swapped. Null when
+ * it does not apply (strides > 1, or pads wider than the filter).
+ */
+function inputGradientByConv(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): tf.Tensor | null {
   if (!isOne(a.strides)) return null;
   const [FH, FW] = filter.shape;
   const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
@@ -77,7 +83,10 @@ function wasmInputGradientByConv(xShape: number[], dy: tf.Tensor, filter: tf.Ten
   if (pads.some((v) => v < 0)) return null;
   return tf.tidy(() => {
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    return tf.conv2d(dy as tf.Tensor4D, flipped, 1, [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]]);
+    const padding: [number, number][] = [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]];
+    // tfjs-node's Conv2D takes only 'valid' and 'same': pad dy itself there.
+    if (tf.getBackend() === 'tensorflow') return tf.conv2d(tf.pad(dy, padding) as tf.Tensor4D, flipped, 1, 'valid');
+    return tf.conv2d(dy as tf.Tensor4D, flipped, 1, padding as tf.backend_util.ExplicitPadding);
   });
 }
 
