@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, iaf, simp, ci, compare, report.
+// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, iaf, simp, cnn, ci, compare, report.
 import { Command, Option } from 'commander';
 import type { CommonOptions } from './cli/common';
 import {
@@ -164,6 +164,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--lr <x>', 'Adam learning rate (default 0.001)', positiveNumber('--lr'))
     .option('--context <n>', 'size of the encoder context fed to every IAF step (default: none)', positiveInt('--context'))
     .action(run(() => runCommands().iafCommand));
+
+  addCommon(program.command('cnn').description("a convnet (tfjs-examples' mnist-node: Conv2D 32-32-64-64, Dense 512) on MNIST: plain vs mePropify'd, step time and accuracy per epoch"), {
+    epochs: '3',
+    batchSize: '64',
+  })
+    .option('--k <x>', 'kept output channels/units per converted layer: a fraction in (0, 1) or a count', positiveNumber('--k'), 0.125)
+    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random', oneOfList('--methods', ['per-example', 'unified', 'random'] as const), ['unified'])
+    .option('--train-size <n>', 'training digits (default 2048; --quick 256)', positiveInt('--train-size'))
+    .option('--test-size <n>', 'test digits (default 1000; --quick 500)', positiveInt('--test-size'))
+    .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.001)
+    .action(run(() => runCommands().cnnCommand));
 
   addCommon(program.command('simp').description("meSimp: the MNIST MLP trained in cycles that remove the hidden units meProp rarely keeps; accuracy per cycle, inference time"), {
     epochs: '1 per cycle',

@@ -3,6 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './kernels/register_all_kernels';
 import { batchMatMulMePropGradient } from './gradients/batch_mat_mul';
+import { conv2dMePropGradient } from './gradients/conv2d';
+import { depthwiseConv2dMePropGradient } from './gradients/depthwise_conv2d';
+import { fusedConv2dMePropGradient } from './gradients/fused_conv2d';
 import { fusedMatMulMePropGradient } from './gradients/fused_mat_mul';
 import { mePropMatMulGradConfig } from './gradients/me_prop_mat_mul_grad';
 import { registerMePropGradient } from './registry';
@@ -11,10 +14,15 @@ registerMePropGradient(batchMatMulMePropGradient);
 registerMePropGradient(fusedMatMulMePropGradient);
 // mePropMatMul's own kernel: its gradient is always meProp's (no scope needed).
 tf.registerGradient(mePropMatMulGradConfig);
+registerMePropGradient(conv2dMePropGradient);
+registerMePropGradient(fusedConv2dMePropGradient);
+registerMePropGradient(depthwiseConv2dMePropGradient);
 
 export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
 export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
 export { mePropMatMul, mePropMatMulGrads } from './me_prop_mat_mul';
+export { mePropConv2d, mePropDepthwiseConv2d } from './me_prop_conv2d';
+export type { MePropConvOptions } from './me_prop_conv2d';
 export {
   activeMePropConfig,
   enableMeProp,
@@ -28,6 +36,9 @@ export type { MePropExclude } from './gradients/excluded_operands';
 export { exactMatMulGrads, mePropMatMulGradThunks } from './sparse_backward';
 export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
 export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
+export { FUSED_CONV2D_TAPE_NAME } from './gradients/fused_conv2d';
+export { exactConv2dGrads, exactDepthwiseGrads, mePropConv2dGradThunks, mePropDepthwiseGradThunks } from './conv_backward';
+export type { ConvAttrs, ConvGradThunks, DepthwiseAttrs } from './conv_backward';
 export { hasMePropKernels } from './selection';
 export { getMePropStats, resetMePropStats } from './stats';
 export { Rng } from './rng';

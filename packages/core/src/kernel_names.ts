@@ -89,3 +89,20 @@ export const MePropGatherColumns = 'MePropGatherColumns';
 export interface MePropGatherColumnsAttrs extends NamedAttrMap {
   axis: 0 | 1;
 }
+
+/**
+ * Per-position meProp conv backward from the kept entries of dy [B, OH, OW, CO] (k channels per position):
+ * inputs {indices [P, k], values [P, k], filter} → dx shaped `inputShape`.
+ */
+export const MePropSparseConvGradInput = 'MePropSparseConvGradInput';
+/** ... inputs {indices, values, x} → dW shaped `filterShape`. */
+export const MePropSparseConvGradFilter = 'MePropSparseConvGradFilter';
+export interface MePropSparseConvGradAttrs extends NamedAttrMap {
+  inputShape: number[];
+  filterShape: number[];
+  strides: number | number[];
+  dilations: number | number[];
+  pad: 'valid' | 'same' | number | number[][];
+  /** 'floor' | 'round' | 'ceil', or '' for tfjs's default. */
+  dimRoundingMode: string;
+}

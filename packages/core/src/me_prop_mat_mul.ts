@@ -7,7 +7,8 @@ import { makeRuntime, mePropMatMulGradThunks, MePropRuntime } from './sparse_bac
 
 const runtimes = new WeakMap<MePropConfig, MePropRuntime>();
 
-function runtimeFor(config: MePropConfig, fn: string): MePropRuntime {
+/** The runtime (config + random stream) of a config object, cached per object so each layer keeps its stream. */
+export function runtimeFor(config: MePropConfig, fn: string): MePropRuntime {
   const resolved = validateMePropConfig(config, `${fn}: config`);
   const cached = runtimes.get(config);
   if (cached !== undefined && cached.config.k === resolved.k && cached.config.mode === resolved.mode && cached.config.seed === resolved.seed) {

@@ -7,6 +7,17 @@ export { MePropDense, mePropDense } from './me_prop_dense';
 export type { MePropDenseArgs } from './me_prop_dense';
 export type { MePropLayerArgs } from './me_prop_args';
 export {
+  MePropConv1D,
+  MePropConv2D,
+  MePropDepthwiseConv2D,
+  MePropSeparableConv2D,
+  mePropConv1d,
+  mePropConv2d,
+  mePropDepthwiseConv2d,
+  mePropSeparableConv2d,
+} from './me_prop_conv';
+export type { MePropConv1DArgs, MePropConv2DArgs, MePropDepthwiseConv2DArgs, MePropSeparableConv2DArgs } from './me_prop_conv';
+export {
   MePropGRU,
   MePropGRUCell,
   MePropLSTM,

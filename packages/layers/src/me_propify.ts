@@ -8,6 +8,7 @@ import { modelFromConfigFast } from './tfjs_internals';
 // The meProp classes must be registered before the copy is deserialized.
 import './me_prop_dense';
 import './recurrent';
+import { addSeparableDepthMultipliers, CONV_LAYER_MAP, convSkipReason } from './conv_conversion';
 
 export interface MePropifyOptions {
   /** k of every converted layer (an integer >= 1, or a fraction of the layer's width in (0, 1)). */
@@ -57,6 +58,7 @@ const LAYER_MAP: { [className: string]: string } = {
   LSTM: 'MeProp>LSTM',
   GRU: 'MeProp>GRU',
   SimpleRNN: 'MeProp>SimpleRNN',
+  ...CONV_LAYER_MAP,
 };
 const CELL_MAP: { [className: string]: string } = {
   LSTMCell: 'MeProp>LSTMCell',
@@ -311,8 +313,13 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
             ? 'input layer'
             : cls.startsWith('MeProp>') || (wrapped !== undefined && wrapped.className.startsWith('MeProp>'))
               ? 'already a meProp layer'
-              : 'no meProp version (not Dense, LSTM, GRU, SimpleRNN, an RNN of their cells, or a wrapper of those)';
+              : 'no meProp version (not Dense, LSTM, GRU, SimpleRNN, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, an RNN of their cells, or a wrapper of those)';
         skip(name, cls, reason);
+        continue;
+      }
+      const convReason = convSkipReason(cls, entry.config);
+      if (convReason !== null) {
+        report.skipped.push({ name, className: cls, reason: convReason });
         continue;
       }
       const choice = configFor(name, outputs.has(name));
@@ -335,6 +342,7 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
   const cfg = JSON.parse(JSON.stringify(modelConfig(original))) as ModelConfig;
   checkRegistered(cfg);
   const cls = original.getClassName();
+  addSeparableDepthMultipliers(original as unknown as Parameters<typeof addSeparableDepthMultipliers>[0], cfg);
   rewrite(cfg, outputLayerNames(cls, cfg));
   for (const name of overrides.keys()) {
     if (!seen.has(name)) {

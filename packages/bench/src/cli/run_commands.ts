@@ -415,3 +415,56 @@ export async function trainStepCommand(o: TrainStepCommandOptions): Promise<numb
   });
   return measureModel(result, model, io, batches, { ...o, source, batchSize, dataLabel: 'synthetic', progress }, o);
 }
+
+export interface CnnCommandOptions extends CommonOptions {
+  k: number;
+  methods: Array<'per-example' | 'unified' | 'random'>;
+  trainSize?: number;
+  testSize?: number;
+  lr: number;
+}
+
+/** The convnet experiment (experiments/cnn.ts): prints a table per epoch and writes <out>/cnn-<backend>.json. */
+export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { runCnnExperiment } = require('../experiments/cnn') as typeof import('../experiments/cnn');
+  const { subsetMnist } = require('../data/subset') as typeof import('../data/subset');
+  const fs = require('fs') as typeof import('fs');
+  const path = require('path') as typeof import('path');
+  const os = require('os') as typeof import('os');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { progress, data: all } = await prepare({ ...o, quick: false }, { nTrainQuick: 0, nTestQuick: 0 });
+  const nTrain = o.trainSize ?? (o.quick ? 256 : 2048);
+  const nTest = o.testSize ?? (o.quick ? 500 : 1000);
+  const data = subsetMnist(all!, nTrain, nTest);
+  const epochs = o.epochs ?? 3;
+  const batchSize = o.batchSize ?? 64;
+  progress.log(`cnn: ${data.source}; ${epochs} epochs, batch ${batchSize}, k ${o.k}, methods plain,${o.methods.join(',')}`);
+  const figures = await runCnnExperiment(data, {
+    epochs,
+    batchSize,
+    seed: o.seed,
+    k: o.k,
+    methods: ['plain', ...o.methods],
+    learningRate: o.lr,
+    log: (line) => progress.log(line),
+  });
+  out('\nmethod       epoch   step ms   step ×   test acc   train loss');
+  for (const f of figures) {
+    out(
+      `${f.method.padEnd(12)} ${String(f.epoch).padStart(5)} ${f.stepMs.toFixed(1).padStart(9)} ${f.speedup.toFixed(2).padStart(8)} ` +
+        `${(100 * f.testAccuracy).toFixed(2).padStart(9)}% ${f.trainLoss.toFixed(4).padStart(12)}`,
+    );
+  }
+  fs.mkdirSync(o.out, { recursive: true });
+  const file = path.join(o.out, `cnn-${o.backend}.json`);
+  const doc = {
+    command: 'cnn',
+    config: { backend: o.backend, seed: o.seed, epochs, batchSize, k: o.k, methods: ['plain', ...o.methods], lr: o.lr, dataSource: data.source },
+    environment: { node: process.version, loadavg: os.loadavg() },
+    epochs: figures,
+  };
+  fs.writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  out(`wrote ${file}`);
+  return 0;
+}

@@ -1,8 +1,11 @@
-// Registers meProp's kernels for the backends that have them. Importing @meprop/core runs this once.
+// Registers meProp's kernels for the backends that have them, and the backward kernels tfjs's wasm backend
+// lacks (only where no kernel of that name is registered yet). Importing @meprop/core runs this once.
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuKernelConfigs } from './cpu/register';
+import { cpuKernelConfigs, cpuMemory } from './cpu/register';
+import { sparseConvKernelConfigs } from './host/sparse_conv_kernels';
 import { tensorflowKernelConfigs } from './tensorflow/register';
-import { wasmKernelConfigs } from './wasm/register';
+import { wasmBackwardKernelConfigs } from './wasm/backward_kernels';
+import { wasmKernelConfigs, wasmMemory } from './wasm/register';
 import { webglKernelConfigs } from './webgl/register';
 import { webgpuKernelConfigs } from './webgpu/register';
 
@@ -12,6 +15,9 @@ for (const config of [
   ...tensorflowKernelConfigs,
   ...webglKernelConfigs,
   ...webgpuKernelConfigs,
+  ...sparseConvKernelConfigs('cpu', cpuMemory),
+  ...sparseConvKernelConfigs('wasm', wasmMemory),
+  ...wasmBackwardKernelConfigs,
 ]) {
   if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
 }

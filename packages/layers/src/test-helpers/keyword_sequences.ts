@@ -2,7 +2,7 @@
 // with one keyword token among the first `classes` token ids; the label is the keyword. The keyword's
 // position is random, so the model has to carry it through the sequence.
 import * as tf from '@tensorflow/tfjs';
-import { lcgShuffle } from './mnist';
+import { Rng } from '@meprop/core';
 
 export interface KeywordTask {
   x: tf.Tensor3D;
@@ -11,11 +11,8 @@ export interface KeywordTask {
 
 export function keywordSequences(n: number, steps: number, vocab: number, classes: number, seed: number): KeywordTask {
   if (vocab <= classes) throw new Error(`keywordSequences: vocab (${vocab}) must exceed classes (${classes})`);
-  let s = seed >>> 0;
-  const next = (m: number): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s % m;
-  };
+  const rng = new Rng(seed);
+  const next = (m: number): number => rng.nextInt(m);
   const x = new Float32Array(n * steps * vocab);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -27,8 +24,12 @@ export function keywordSequences(n: number, steps: number, vocab: number, classe
       x[(i * steps + t) * vocab + token] = 1;
     }
   }
-  // Shuffled once more so that classes do not follow the generator's stride.
-  const order = lcgShuffle(n, seed + 7);
+  // Shuffled once more (Fisher-Yates) so that the order carries nothing of the generation.
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
   const xs = new Float32Array(x.length);
   const ys = new Int32Array(n);
   order.forEach((src, dst) => {

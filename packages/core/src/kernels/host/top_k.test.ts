@@ -23,6 +23,8 @@ describe('selectKept', () => {
     [3, 100, 1, 0],
     [4, 50, 49, 0],
     [6, 40, 8, 3], // heavy ties: lower index must win
+    [5, 64, 16, 2], // the largest k of the small-k path, with ties
+    [5, 64, 17, 2], // the smallest k of the heap path
   ])('per-example on %ix%i, k=%i (levels %i) matches a sort-based top-k', (M, N, k, levels) => {
     const dy = randomRows(M, N, 11 + M, levels);
     const idx = new Int32Array(M * k);

@@ -1,5 +1,6 @@
 // Selection of the kept entries of dy, on plain typed arrays (shared by the cpu and wasm kernels).
 import { Rng } from '../../rng';
+import { SMALL_K, topKIndicesSmall } from './top_k_small';
 
 /** |v| with NaN ranked above everything, so a NaN in dy is kept and propagates. */
 function magnitude(v: number): number {
@@ -84,7 +85,9 @@ export function selectKept(
 ): void {
   const heapIdx = new Int32Array(k);
   const heapMag = new Float64Array(k);
-  if (mode === 'per-example') {
+  if (mode === 'per-example' && k <= SMALL_K) {
+    for (let r = 0; r < rows; r++) topKIndicesSmall(dy, r * cols, cols, k, outIdx, r * k, heapIdx, heapMag);
+  } else if (mode === 'per-example') {
     const mag = new Float64Array(cols);
     for (let r = 0; r < rows; r++) {
       const base = r * cols;

@@ -1,0 +1,274 @@
+// meProp's backward for convolutions (Wei et al., 2017: meProp for CNNs). dy [B, OH, OW, CO] keeps k of its
+// CO output channels, and both gradients are computed from the kept channels only:
+// - unified: the k channels with the largest Σ|dy| over the batch and positions, the same everywhere; the
+//   backward is a k-channel backprop-input and backprop-filter on the gathered dy and filter slices, and the
+//   filter gradient is scattered back into its k output channels (a real saving on every backend);
+// - per-example (per position, the paper's) and random: k channels at every example and position, with sparse
+//   cpu and wasm kernels that loop over the kept entries only (kernels/host/sparse_conv_grad.ts); other
+//   backends mask dy and run tfjs's dense kernels (same gradient, no saving).
+import * as tf from '@tensorflow/tfjs-core';
+import { keptCount } from './config';
+import {
+  MePropScatterColumns,
+  MePropScatterColumnsAttrs,
+  MePropSparseConvGradAttrs,
+  MePropSparseConvGradFilter,
+  MePropSparseConvGradInput,
+} from './kernel_names';
+import { topKIndices } from './kernels/host/top_k';
+import { hasMePropKernels, selectEntries } from './selection';
+import type { MePropRuntime } from './sparse_backward';
+import { recordBackward } from './stats';
+
+/** The attributes of a 2-D convolution, as tfjs's Conv2D kernel (and tf.fused.conv2d) take them. */
+export interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Lazily computed gradients of a convolution with respect to its input and its filter. */
+export interface ConvGradThunks {
+  [inputName: string]: () => tf.Tensor;
+  x: () => tf.Tensor;
+  filter: () => tf.Tensor;
+}
+
+function isOne(v: number | number[] | undefined): boolean {
+  return v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
+}
+
+/** Throws for what tfjs's conv gradients do not support either (NCHW, dilations > 1), naming the value. */
+export function checkConvAttrs(a: ConvAttrs, where: string): void {
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') {
+    throw new Error(`meProp ${where}: dataFormat must be 'NHWC' (tfjs-layers always uses it), got '${a.dataFormat}'`);
+  }
+  if (!isOne(a.dilations)) {
+    throw new Error(`meProp ${where}: dilations must be 1 in a gradient (as in tfjs), got ${JSON.stringify(a.dilations)}`);
+  }
+}
+
+/** Conv2DBackpropInput: the gradient of conv2d(x, filter) with respect to x, for dy. */
+function backpropInput(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): tf.Tensor {
+  if (BY_FORWARD_CONV.has(tf.getBackend())) {
+    const fast = inputGradientByConv(xShape, dy, filter, a);
+    if (fast !== null) return fast;
+  }
+  return tf.engine().runKernel(
+    'Conv2DBackpropInput',
+    { dy, filter },
+    { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode, inputShape: xShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+/**
+ * Backends whose forward Conv2D beats their Conv2DBackpropInput on a few channels: tfjs 4.22's wasm
+ * Conv2DBackpropInput is a scalar C++ loop while its Conv2D is XNNPACK (about 9× faster here); tfjs-node's
+ * backprop-input with 8 of 64 channels measured slower than with all 64 (a oneDNN path), its forward conv not.
+ */
+const BY_FORWARD_CONV = new Set(['wasm', 'tensorflow']);
+
+/**
+ * At stride 1, dx is a forward convolution of dy with the filter flipped and its channels swapped. Null when
+ * it does not apply (strides > 1, or pads wider than the filter).
+ */
+function inputGradientByConv(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): tf.Tensor | null {
+  if (!isOne(a.strides)) return null;
+  const [FH, FW] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
+  const p = info.padInfo;
+  const pads = [FH - 1 - p.top, FH - 1 - p.bottom, FW - 1 - p.left, FW - 1 - p.right];
+  if (pads.some((v) => v < 0)) return null;
+  return tf.tidy(() => {
+    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const padding: [number, number][] = [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]];
+    // tfjs-node's Conv2D takes only 'valid' and 'same': pad dy itself there.
+    if (tf.getBackend() === 'tensorflow') return tf.conv2d(tf.pad(dy, padding) as tf.Tensor4D, flipped, 1, 'valid');
+    return tf.conv2d(dy as tf.Tensor4D, flipped, 1, padding as tf.backend_util.ExplicitPadding);
+  });
+}
+
+/** Conv2DBackpropFilter: the gradient of conv2d(x, filter) with respect to a filter of `filterShape`. */
+function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], a: ConvAttrs): tf.Tensor {
+  return tf.engine().runKernel(
+    'Conv2DBackpropFilter',
+    { x, dy },
+    { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode, filterShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+/** The exact gradients of conv2d(x, filter), as tfjs computes them. */
+export function exactConv2dGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): ConvGradThunks {
+  return {
+    x: () => tf.engine().runKernel(
+      'Conv2DBackpropInput',
+      { dy, filter },
+      { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode, inputShape: x.shape } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor,
+    filter: () => backpropFilter(x, dy, filter.shape, a),
+  };
+}
+
+/** The k shared channels (ascending) and dy gathered at them, [P, k], for dy as [P, CO]. */
+function unifiedChannels(dy2: tf.Tensor2D, k: number, seed: number): { channels: tf.Tensor1D; values: tf.Tensor2D } {
+  if (tf.getBackend() === 'wasm') {
+    // Σ|dy| in wasm (SIMD), the CO scores read back (a wasm read is synchronous and cheap), top-k on the host,
+    // then wasm's gather: about 5× faster than one JavaScript pass over dy on the wasm heap.
+    const score = tf.sum(tf.abs(dy2), 0);
+    const scores = score.dataSync();
+    score.dispose();
+    const idx = new Int32Array(k);
+    topKIndices(scores.map((v) => (Number.isNaN(v) ? Infinity : v)), 0, scores.length, k, idx, 0, new Int32Array(k), new Float64Array(k));
+    const channels = tf.tensor1d(idx, 'int32');
+    return { channels, values: tf.gather(dy2, channels, 1) as tf.Tensor2D };
+  }
+  if (hasMePropKernels()) {
+    const sel = selectEntries(dy2, k, 'unified', seed);
+    return { channels: tf.reshape(tf.slice(sel.indices, [0, 0], [1, k]), [k]) as tf.Tensor1D, values: sel.values };
+  }
+  // Native backends: Σ|dy| (NaN ranked largest), top-k of the CO scores and a gather, all on the device.
+  // (Any order of the channels works: dy, the filter and the scatter all use the same list.)
+  const idx = tf.tidy(() => {
+    const score = tf.sum(tf.abs(dy2), 0);
+    return tf.topk(tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score), k, true).indices as tf.Tensor1D;
+  });
+  return { channels: idx, values: tf.gather(dy2, idx, 1) as tf.Tensor2D };
+}
+
+/** rows [k, K] into the kept columns of a zero [K, N] matrix. */
+function scatterColumns(rows: tf.Tensor2D, channels: tf.Tensor1D, N: number): tf.Tensor2D {
+  if (tf.getKernel(MePropScatterColumns, tf.getBackend()) !== undefined) {
+    const attrs: MePropScatterColumnsAttrs = { N, rowsOut: false };
+    return tf.engine().runKernel(MePropScatterColumns, { rows, indices: channels }, attrs) as tf.Tensor2D;
+  }
+  return tf.transpose(tf.scatterND(tf.expandDims(channels, 1), rows, [N, rows.shape[1]])) as tf.Tensor2D;
+}
+
+/** A float32 one-hot matrix (tfjs 4.22's wasm OneHot returns zeros when asked for float32, so cast instead). */
+function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
+  return tf.cast(tf.oneHot(indices, depth), 'float32');
+}
+
+/** dy with everything but the kept entries zeroed (backends without meProp kernels, per-position modes). */
+function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', seed: number): tf.Tensor2D {
+  const CO = dy2.shape[1];
+  // cpu/wasm: meProp's kernels (wasm's gather with batchDims crashes); native backends: their own top-k per row
+  // (ties to the lower index, as ours); random: indices from the host generator.
+  const indices =
+    mode === 'per-example' && !hasMePropKernels()
+      ? tf.topk(tf.where(tf.isNaN(dy2), tf.fill(dy2.shape, Infinity), tf.abs(dy2)), k, true).indices
+      : selectEntries(dy2, k, mode, seed).indices;
+  return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
+}
+
+/**
+ * The meProp gradients of y = conv2d(x, filter) (NHWC, x [B, H, W, CI], filter [FH, FW, CI, CO]) for dy.
+ * Selection runs now; the products run when the thunks are called (tfjs skips dx of a model's first layer).
+ */
+export function mePropConv2dGradThunks(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: ConvAttrs, runtime: MePropRuntime): ConvGradThunks {
+  checkConvAttrs(a, 'conv2d gradient');
+  const [FH, FW, CI, CO] = filter.shape;
+  const k = keptCount(runtime.config.k, CO);
+  if (k >= CO) return exactConv2dGrads(dy, x, filter, a);
+  const [B, OH, OW] = dy.shape;
+  const P = B * OH * OW;
+  const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
+  const mode = runtime.config.mode;
+  const seed = runtime.rng.nextUint32();
+  recordBackward(P, FH * FW * CI, CO, k);
+  if (mode === 'unified') {
+    const { channels, values } = unifiedChannels(dy2, k, seed);
+    const dyK = tf.reshape(values, [B, OH, OW, k]);
+    return {
+      x: () => backpropInput(x.shape, dyK, tf.gather(filter, channels, 3), a),
+      filter: () => {
+        const dWk = backpropFilter(x, dyK, [FH, FW, CI, k], a); // [FH, FW, CI, k]
+        const rows = tf.transpose(tf.reshape(dWk, [FH * FW * CI, k])) as tf.Tensor2D; // [k, FH·FW·CI]
+        return tf.reshape(scatterColumns(rows, channels, CO), filter.shape);
+      },
+    };
+  }
+  if (hasMePropKernels()) {
+    const sel = selectEntries(dy2, k, mode, seed);
+    const attrs: MePropSparseConvGradAttrs = {
+      inputShape: x.shape,
+      filterShape: filter.shape,
+      strides: a.strides,
+      dilations: 1,
+      pad: a.pad,
+      dimRoundingMode: a.dimRoundingMode ?? '',
+    };
+    return {
+      x: () => tf.engine().runKernel(MePropSparseConvGradInput, { indices: sel.indices, values: sel.values, filter }, attrs) as tf.Tensor,
+      filter: () => tf.engine().runKernel(MePropSparseConvGradFilter, { indices: sel.indices, values: sel.values, x }, attrs) as tf.Tensor,
+    };
+  }
+  return exactConv2dGrads(tf.reshape(maskedDy(dy2, k, mode, seed), dy.shape), x, filter, a);
+}
+
+/** The attributes of a depthwise convolution (tfjs's DepthwiseConv2dNative kernel). */
+export type DepthwiseAttrs = ConvAttrs;
+
+function depthwiseInput(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: DepthwiseAttrs): tf.Tensor {
+  return tf.engine().runKernel(
+    'DepthwiseConv2dNativeBackpropInput',
+    { dy, filter },
+    { strides: a.strides, pad: a.pad, dilations: 1, dimRoundingMode: a.dimRoundingMode, inputShape: xShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+function depthwiseFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], a: DepthwiseAttrs): tf.Tensor {
+  return tf.engine().runKernel(
+    'DepthwiseConv2dNativeBackpropFilter',
+    { x, dy },
+    { strides: a.strides, pad: a.pad, dilations: 1, dimRoundingMode: a.dimRoundingMode, filterShape } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+/** The exact gradients of depthwiseConv2d(x, filter), as tfjs computes them. */
+export function exactDepthwiseGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: DepthwiseAttrs): ConvGradThunks {
+  return { x: () => depthwiseInput(x.shape, dy, filter, a), filter: () => depthwiseFilter(x, dy, filter.shape, a) };
+}
+
+/**
+ * The meProp gradients of a depthwise convolution (filter [FH, FW, CI, M], CO = CI·M output channels).
+ * Unified: the k kept output channels each read one input channel, so the backward is a k-channel depthwise
+ * backward (multiplier 1) on the gathered slices; a one-hot [k, CI] matmul sums it back into the input
+ * channels (several kept channels may share one when M > 1). Per-example and random mask dy (documented: a
+ * depthwise backward is already cheap, P·FH·FW·CO multiply-adds).
+ */
+export function mePropDepthwiseGradThunks(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: DepthwiseAttrs, runtime: MePropRuntime): ConvGradThunks {
+  checkConvAttrs(a, 'depthwiseConv2d gradient');
+  const [FH, FW, CI, M] = filter.shape;
+  const CO = CI * M;
+  const k = keptCount(runtime.config.k, CO);
+  if (k >= CO) return exactDepthwiseGrads(dy, x, filter, a);
+  const [B, OH, OW] = dy.shape;
+  const P = B * OH * OW;
+  const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
+  const seed = runtime.rng.nextUint32();
+  recordBackward(P, FH * FW, CO, k);
+  if (runtime.config.mode !== 'unified') {
+    return exactDepthwiseGrads(tf.reshape(maskedDy(dy2, k, runtime.config.mode, seed), dy.shape), x, filter, a);
+  }
+  const { channels, values } = unifiedChannels(dy2, k, seed);
+  const dyK = tf.reshape(values, [B, OH, OW, k]);
+  const inChannels = tf.floorDiv(channels, tf.scalar(M, 'int32')) as tf.Tensor1D;
+  const [, H, W] = x.shape;
+  return {
+    x: () => {
+      const wK = tf.reshape(tf.gather(tf.reshape(filter, [FH, FW, CO]), channels, 2), [FH, FW, k, 1]);
+      const dxK = depthwiseInput([B, H, W, k], dyK, wK, a);
+      const toInput = oneHotFloat(inChannels, CI); // [k, CI]
+      return tf.reshape(tf.matMul(tf.reshape(dxK, [B * H * W, k]), toInput), x.shape);
+    },
+    filter: () => {
+      const xK = tf.gather(x, inChannels, 3);
+      const dWk = depthwiseFilter(xK, dyK, [FH, FW, k, 1], a);
+      const toOutput = oneHotFloat(channels, CO); // [k, CO]
+      return tf.reshape(tf.matMul(tf.reshape(dWk, [FH * FW, k]), toOutput), filter.shape);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// mePropConv2d / mePropDepthwiseConv2d: tfjs's forward, meProp's backward with the op's own config.
+import * as tf from '@tensorflow/tfjs';
+import { describeEachBackend, expectClose } from '@meprop/test-utils';
+import { mePropConv2d, mePropDepthwiseConv2d } from './index';
+import { referenceMask } from './test-helpers/reference';
+
+const data = (shape: number[], seed: number): tf.Tensor4D => tf.randomUniform(shape, -1, 1, 'float32', seed) as unknown as tf.Tensor4D;
+
+function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified'): tf.Tensor {
+  const CO = dy.shape[3] as number;
+  return tf.mul(dy, tf.tensor(referenceMask(dy.dataSync() as Float32Array, dy.size / CO, CO, k, mode), dy.shape));
+}
+
+describeEachBackend('mePropConv2d', () => {
+  it.each(['unified', 'per-example'] as const)('forward equals tf.conv2d; %s gradients equal the reference (stride 2, same)', (mode) => {
+    tf.tidy(() => {
+      const x = data([2, 9, 9, 3], 1);
+      const w = data([3, 3, 3, 6], 2);
+      const y = mePropConv2d(x, w, { k: 2, mode }, { strides: 2, pad: 'same' });
+      expectClose(y, tf.conv2d(x, w, 2, 'same'), 1e-5);
+      const dy = data(y.shape, 3);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mePropConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 2, mode }, { strides: 2, pad: 'same' }), dy)))([x, w]);
+      const masked = maskDy(dy, 2, mode);
+      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), masked)))([x, w]);
+      expectClose(g[0], ref[0], 1e-4);
+      expectClose(g[1], ref[1], 1e-4);
+    });
+  });
+
+  it('mePropDepthwiseConv2d: forward equals tf.depthwiseConv2d, unified gradients equal the reference', () => {
+    tf.tidy(() => {
+      const x = data([2, 7, 7, 3], 4);
+      const w = data([3, 3, 3, 2], 5);
+      const y = mePropDepthwiseConv2d(x, w, { k: 3, mode: 'unified' }, { pad: 'same' });
+      expectClose(y, tf.depthwiseConv2d(x, w, 1, 'same'), 1e-5);
+      const dy = data(y.shape, 6);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mePropDepthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 3, mode: 'unified' }, { pad: 'same' }), dy)))([x, w]);
+      const masked = maskDy(dy, 3, 'unified');
+      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), masked)))([x, w]);
+      expectClose(g[0], ref[0], 1e-4);
+      expectClose(g[1], ref[1], 1e-4);
+    });
+  });
+
+  it('bad arguments throw naming the argument and the value', () => {
+    tf.tidy(() => {
+      const x = data([1, 5, 5, 2], 7);
+      const w = data([3, 3, 2, 4], 8);
+      expect(() => mePropConv2d(x, data([3, 3, 3, 4], 9), { k: 2 })).toThrow(/x's channels \(2.*filter.shape\[2\] \(3/);
+      expect(() => mePropConv2d(tf.zeros([5, 5, 2]) as unknown as tf.Tensor4D, w, { k: 2 })).toThrow(/x must have rank 4/);
+      expect(() => mePropConv2d(x, w, { k: 0 })).toThrow(/k must be > 0/);
+      expect(() => mePropConv2d(x, w, { k: 2 }, { strides: 0 })).toThrow(/options.strides.*0/);
+      expect(() => mePropConv2d(x, w, { k: 2 }, { pad: 'full' as 'same' })).toThrow(/options.pad.*full/);
+      expect(() => mePropConv2d(tf.cast(x, 'int32') as tf.Tensor4D, w, { k: 2 })).toThrow(/x must have dtype float32, got int32/);
+    });
+  });
+});

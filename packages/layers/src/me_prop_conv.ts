@@ -1,0 +1,217 @@
+// meProp convolution layers: Conv1D, Conv2D, DepthwiseConv2D and SeparableConv2D whose backward keeps k of the
+// output channels of dy (per @meprop/core's mePropConv2d). They subclass tfjs's own classes (same weights,
+// build, config and forward); only `call` runs the convolutions through meProp's ops. NHWC (channelsLast) and
+// dilation 1 only: tfjs's own conv gradients have the same limits.
+import * as tf from '@tensorflow/tfjs-core';
+import { serialization } from '@tensorflow/tfjs-core';
+import type { LayerVariable } from '@tensorflow/tfjs-layers';
+import type { Conv1D, Conv2D, ConvLayerArgs, SeparableConv2D, SeparableConvLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/convolutional';
+import type { DepthwiseConv2D, DepthwiseConv2DLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/convolutional_depthwise';
+import { MePropConfig, mePropConv2d as conv2dOp, mePropDepthwiseConv2d as depthwiseOp } from '@meprop/core';
+import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
+
+function registered<T>(className: string): T {
+  const entry = serialization.SerializationMap.getMap().classNameMap[className];
+  if (entry === undefined) throw new Error(`@meprop/layers: tfjs-layers class '${className}' is not registered (is @tensorflow/tfjs-layers loaded?)`);
+  return entry[0] as unknown as T;
+}
+
+const Conv1DClass = registered<typeof Conv1D>('Conv1D');
+const Conv2DClass = registered<typeof Conv2D>('Conv2D');
+const DepthwiseConv2DClass = registered<typeof DepthwiseConv2D>('DepthwiseConv2D');
+const SeparableConv2DClass = registered<typeof SeparableConv2D>('SeparableConv2D');
+
+export type MePropConv1DArgs = ConvLayerArgs & MePropLayerArgs;
+export type MePropConv2DArgs = ConvLayerArgs & MePropLayerArgs;
+export type MePropDepthwiseConv2DArgs = DepthwiseConv2DLayerArgs & MePropLayerArgs;
+export type MePropSeparableConv2DArgs = SeparableConvLayerArgs & MePropLayerArgs;
+
+interface ConvLikeArgs {
+  dataFormat?: string;
+  dilationRate?: number | number[];
+  padding?: string;
+}
+
+/**
+ * Why a conv layer config cannot have a meProp version, or null: the layers' constructors throw this, and
+ * mePropify reports it as the reason for skipping the layer.
+ */
+export function convUnsupportedReason(args: ConvLikeArgs): string | null {
+  if (args.dataFormat !== undefined && args.dataFormat !== null && args.dataFormat !== 'channelsLast') {
+    return `dataFormat '${args.dataFormat}' (meProp convolutions take 'channelsLast')`;
+  }
+  const d = args.dilationRate;
+  if (d !== undefined && d !== null && (Array.isArray(d) ? d.some((v) => v !== 1) : d !== 1)) {
+    return `dilationRate ${JSON.stringify(d)} (tfjs's conv gradients, and meProp's, need dilation 1)`;
+  }
+  if (args.padding === 'causal') return "padding 'causal' (not implemented by tfjs-layers either)";
+  return null;
+}
+
+function convConfig(args: MePropLayerArgs & ConvLikeArgs, fn: string): MePropConfig {
+  if (args === null || typeof args !== 'object') throw new Error(`${fn}: args must be an object, got ${String(args)}`);
+  const reason = convUnsupportedReason(args);
+  if (reason !== null) throw new Error(`${fn}: args has ${reason}`);
+  return layerMePropConfig({ k: args.k, mode: args.mode, seed: args.seed }, `${fn}: args`);
+}
+
+function single(inputs: tf.Tensor | tf.Tensor[], cls: string): tf.Tensor {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) throw new Error(`${cls} expects exactly one input tensor, got ${inputs.length}`);
+    return inputs[0];
+  }
+  return inputs;
+}
+
+function padMode(padding: string): 'valid' | 'same' {
+  return padding === 'same' ? 'same' : 'valid';
+}
+
+/** tfjs's Conv2D with meProp's backward. */
+export class MePropConv2D extends Conv2DClass {
+  static override className = 'MeProp>Conv2D';
+  readonly mePropConfig: MePropConfig;
+
+  constructor(args: MePropConv2DArgs) {
+    const config = convConfig(args, 'mePropConv2d');
+    super(withDefaultName(args, 'me_prop_conv2d'));
+    this.mePropConfig = config;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: unknown }): tf.Tensor {
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const x = single(inputs, 'MeProp>Conv2D') as tf.Tensor4D;
+      let y: tf.Tensor = conv2dOp(x, (this.kernel as LayerVariable).read() as tf.Tensor4D, this.mePropConfig, {
+        strides: this.strides as [number, number],
+        pad: padMode(this.padding),
+      });
+      if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
+      return this.activation.apply(y);
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return { ...super.getConfig(), ...mePropConfigEntries(this.mePropConfig) };
+  }
+}
+serialization.registerClass(MePropConv2D);
+
+/** tfjs's Conv1D with meProp's backward (a conv2d of height 1, as tf.conv1d runs it). */
+export class MePropConv1D extends Conv1DClass {
+  static override className = 'MeProp>Conv1D';
+  readonly mePropConfig: MePropConfig;
+
+  constructor(args: MePropConv1DArgs) {
+    const config = convConfig(args, 'mePropConv1d');
+    super(withDefaultName(args, 'me_prop_conv1d'));
+    this.mePropConfig = config;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: unknown }): tf.Tensor {
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const x = single(inputs, 'MeProp>Conv1D');
+      const kernel = (this.kernel as LayerVariable).read();
+      const y4 = conv2dOp(tf.expandDims(x, 1) as tf.Tensor4D, tf.expandDims(kernel, 0) as tf.Tensor4D, this.mePropConfig, {
+        strides: [1, this.strides[0]],
+        pad: padMode(this.padding),
+      });
+      let y: tf.Tensor = tf.squeeze(y4, [1]);
+      if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
+      return this.activation.apply(y);
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return { ...super.getConfig(), ...mePropConfigEntries(this.mePropConfig) };
+  }
+}
+serialization.registerClass(MePropConv1D);
+
+interface DepthwiseInternals {
+  depthwiseKernel: LayerVariable;
+}
+
+/** tfjs's DepthwiseConv2D with meProp's backward over its CI·depthMultiplier output channels. */
+export class MePropDepthwiseConv2D extends DepthwiseConv2DClass {
+  static override className = 'MeProp>DepthwiseConv2D';
+  readonly mePropConfig: MePropConfig;
+
+  constructor(args: MePropDepthwiseConv2DArgs) {
+    const config = convConfig(args, 'mePropDepthwiseConv2d');
+    super(withDefaultName(args, 'me_prop_depthwise_conv2d'));
+    this.mePropConfig = config;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: unknown }): tf.Tensor {
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const x = single(inputs, 'MeProp>DepthwiseConv2D') as tf.Tensor4D;
+      const kernel = (this as unknown as DepthwiseInternals).depthwiseKernel.read() as tf.Tensor4D;
+      let y: tf.Tensor = depthwiseOp(x, kernel, this.mePropConfig, { strides: this.strides as [number, number], pad: padMode(this.padding) });
+      if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
+      return this.activation.apply(y);
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return { ...super.getConfig(), ...mePropConfigEntries(this.mePropConfig) };
+  }
+}
+serialization.registerClass(MePropDepthwiseConv2D);
+
+interface SeparableInternals {
+  depthwiseKernel: LayerVariable;
+  pointwiseKernel: LayerVariable;
+}
+
+/**
+ * tfjs's SeparableConv2D with meProp's backward on both halves: the depthwise convolution (k of its
+ * CI·depthMultiplier channels) and the 1×1 pointwise one (k of its `filters` channels), with the same config.
+ */
+export class MePropSeparableConv2D extends SeparableConv2DClass {
+  static override className = 'MeProp>SeparableConv2D';
+  readonly mePropConfig: MePropConfig;
+
+  constructor(args: MePropSeparableConv2DArgs) {
+    const config = convConfig(args, 'mePropSeparableConv2d');
+    super(withDefaultName(args, 'me_prop_separable_conv2d'));
+    this.mePropConfig = config;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: unknown }): tf.Tensor {
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const x = single(inputs, 'MeProp>SeparableConv2D') as tf.Tensor4D;
+      const self = this as unknown as SeparableInternals;
+      const depth = depthwiseOp(x, self.depthwiseKernel.read() as tf.Tensor4D, this.mePropConfig, {
+        strides: this.strides as [number, number],
+        pad: padMode(this.padding),
+      });
+      let y: tf.Tensor = conv2dOp(depth, self.pointwiseKernel.read() as tf.Tensor4D, this.mePropConfig, { strides: 1, pad: 'valid' });
+      if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
+      return this.activation.apply(y);
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    // tfjs 4.22's SeparableConv2D.getConfig() leaves out depthMultiplier: without it a loaded copy breaks.
+    return { ...super.getConfig(), depthMultiplier: this.depthMultiplier, ...mePropConfigEntries(this.mePropConfig) };
+  }
+}
+serialization.registerClass(MePropSeparableConv2D);
+
+/** The factories, named like tf.layers' own: `mePropConv2d({ filters: 32, kernelSize: 3, k: 4, mode: 'unified' })`. */
+export function mePropConv1d(args: MePropConv1DArgs): MePropConv1D {
+  return new MePropConv1D(args);
+}
+export function mePropConv2d(args: MePropConv2DArgs): MePropConv2D {
+  return new MePropConv2D(args);
+}
+export function mePropDepthwiseConv2d(args: MePropDepthwiseConv2DArgs): MePropDepthwiseConv2D {
+  return new MePropDepthwiseConv2D(args);
+}
+export function mePropSeparableConv2d(args: MePropSeparableConv2DArgs): MePropSeparableConv2D {
+  return new MePropSeparableConv2D(args);
+}
