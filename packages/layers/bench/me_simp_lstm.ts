@@ -7,8 +7,7 @@
 //      [--vocab 24] [--classes 4] [--seeds 1] [--lr 0.005]
 import * as tf from '@tensorflow/tfjs';
 import { simplifyInCycles } from '../src/index';
-import { lcgShuffle } from '../src/test-helpers/mnist';
-import { classificationAccuracy, keywordSequences } from '../src/test-helpers/keyword_sequences';
+import { classificationAccuracy, keywordSequences, shuffledOrder } from '../src/test-helpers/keyword_sequences';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +24,7 @@ function lstmClassifier(units: number, steps: number, vocab: number, classes: nu
 }
 
 async function trainEpoch(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, seed: number, epoch: number): Promise<void> {
-  const idx = tf.tensor1d(lcgShuffle(x.shape[0], seed * 1000 + epoch), 'int32');
+  const idx = tf.tensor1d(shuffledOrder(x.shape[0], seed * 1000 + epoch), 'int32');
   const [xs, ys] = [tf.gather(x, idx), tf.gather(y, idx)];
   await model.fit(xs, ys, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });
   tf.dispose([idx, xs, ys]);

@@ -9,6 +9,17 @@ export interface KeywordTask {
   y: tf.Tensor2D;
 }
 
+/** A Fisher-Yates permutation of 0..n-1 drawn from `rng` (or a new generator seeded with `rng`). */
+export function shuffledOrder(n: number, rng: Rng | number): Int32Array {
+  const r = typeof rng === 'number' ? new Rng(rng) : rng;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = r.nextInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 export function keywordSequences(n: number, steps: number, vocab: number, classes: number, seed: number): KeywordTask {
   if (vocab <= classes) throw new Error(`keywordSequences: vocab (${vocab}) must exceed classes (${classes})`);
   const rng = new Rng(seed);
@@ -25,11 +36,7 @@ export function keywordSequences(n: number, steps: number, vocab: number, classe
     }
   }
   // Shuffled once more (Fisher-Yates) so that the order carries nothing of the generation.
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.nextInt(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = shuffledOrder(n, rng);
   const xs = new Float32Array(x.length);
   const ys = new Int32Array(n);
   order.forEach((src, dst) => {
