@@ -5,7 +5,10 @@ const path = require('path');
 // job, tools/test-tfjs-range.sh); every @tensorflow/* package then loads from that one copy.
 const tfjsDir = process.env.MEPROP_TFJS_DIR;
 const tfjsMapper = tfjsDir
-  ? { '^@tensorflow/(tfjs|tfjs-core|tfjs-layers|tfjs-converter|tfjs-data|tfjs-backend-cpu|tfjs-backend-wasm|tfjs-backend-webgl)$': path.join(path.resolve(tfjsDir), '@tensorflow/$1') }
+  ? {
+      '^@tensorflow/(tfjs|tfjs-core|tfjs-layers|tfjs-converter|tfjs-data|tfjs-backend-cpu|tfjs-backend-wasm|tfjs-backend-webgl)$':
+        path.join(path.resolve(tfjsDir), '@tensorflow/$1'),
+    }
   : {};
 
 module.exports = {

@@ -68,7 +68,11 @@ function completeEsmSpecifiers(dir) {
     if (!file.endsWith('.js') && !file.endsWith('.d.ts')) continue;
     const text = readFileSync(file, 'utf8');
     let out = text.replace(SPECIFIER, (_m, lead, quote, spec) => `${lead}${quote}${completeSpecifier(file, spec)}${quote}`);
-    if (file.endsWith('.d.ts')) out = out.replace(DEEP_SPECIFIER, (_m, lead, quote, pkg, sub) => `${lead}${quote}${completeDeepSpecifier(file, pkg, sub)}${quote}`);
+    if (file.endsWith('.d.ts'))
+      out = out.replace(
+        DEEP_SPECIFIER,
+        (_m, lead, quote, pkg, sub) => `${lead}${quote}${completeDeepSpecifier(file, pkg, sub)}${quote}`,
+      );
     if (out !== text) {
       writeFileSync(file, out);
       files++;
@@ -84,13 +88,18 @@ const touched = completeEsmSpecifiers(join(dist, 'esm'));
 const { sideEffects } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
 function marker(format, type) {
   const prefix = `./dist/${format}/`;
-  const own = Array.isArray(sideEffects) ? sideEffects.filter((f) => f.startsWith(prefix)).map((f) => `./${f.slice(prefix.length)}`) : sideEffects;
+  const own = Array.isArray(sideEffects)
+    ? sideEffects.filter((f) => f.startsWith(prefix)).map((f) => `./${f.slice(prefix.length)}`)
+    : sideEffects;
   for (const f of Array.isArray(own) ? own : []) {
-    if (!existsSync(join(dist, format, f))) throw new Error(`build-package: sideEffects lists ${prefix}${f.slice(2)}, which was not emitted`);
+    if (!existsSync(join(dist, format, f)))
+      throw new Error(`build-package: sideEffects lists ${prefix}${f.slice(2)}, which was not emitted`);
   }
   const json = own === undefined ? { type } : { type, sideEffects: own };
   writeFileSync(join(dist, format, 'package.json'), `${JSON.stringify(json, null, 2)}\n`);
 }
 marker('cjs', 'commonjs');
 marker('esm', 'module');
-console.log(`build-package: ${relative(process.cwd(), dist)}/{cjs,esm} built (${touched} ESM files had relative imports completed)`);
+console.log(
+  `build-package: ${relative(process.cwd(), dist)}/{cjs,esm} built (${touched} ESM files had relative imports completed)`,
+);

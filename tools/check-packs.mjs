@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = {
   core: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts'],
-  layers: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/node.js', 'dist/esm/node.js'],
+  layers: [
+    'dist/cjs/index.js',
+    'dist/cjs/index.d.ts',
+    'dist/esm/index.js',
+    'dist/esm/index.d.ts',
+    'dist/cjs/node.js',
+    'dist/esm/node.js',
+  ],
   flows: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts'],
   bench: ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'bin/meprop-bench.js', 'thresholds/ci.json'],
 };
@@ -67,7 +74,11 @@ for (const [dir, required] of Object.entries(PACKAGES)) {
     } else {
       const map = JSON.parse(text);
       const n = (map.sources || []).length;
-      if (!Array.isArray(map.sourcesContent) || map.sourcesContent.length !== n || map.sourcesContent.some((s) => typeof s !== 'string')) {
+      if (
+        !Array.isArray(map.sourcesContent) ||
+        map.sourcesContent.length !== n ||
+        map.sourcesContent.some((s) => typeof s !== 'string')
+      ) {
         report(`${f} points at sources the tarball does not ship (no sourcesContent)`);
       }
     }

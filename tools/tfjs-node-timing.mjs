@@ -38,22 +38,30 @@ const fmt = (r) => `median ${r.median.toFixed(2)} ms (min ${r.min.toFixed(2)}, m
 const x = tf.randomNormal([32, 500]);
 const W = tf.randomNormal([500, 500], 0, 0.05);
 const dy = tf.randomNormal([32, 500]);
-const bwd = time(() => {
-  tf.tidy(() => {
-    const dx = tf.matMul(dy, W, false, true); // dy·Wᵀ  [32,500]
-    const dW = tf.matMul(x, dy, true, false); // xᵀ·dy  [500,500]
-    dx.dataSync();
-    dW.dataSync();
-  });
-}, 10, 50);
+const bwd = time(
+  () => {
+    tf.tidy(() => {
+      const dx = tf.matMul(dy, W, false, true); // dy·Wᵀ  [32,500]
+      const dW = tf.matMul(x, dy, true, false); // xᵀ·dy  [500,500]
+      dx.dataSync();
+      dW.dataSync();
+    });
+  },
+  10,
+  50,
+);
 const grads = tf.grads((a, b) => tf.matMul(a, b));
-const bwdGrads = time(() => {
-  tf.tidy(() => {
-    const [dx, dW] = grads([x, W], dy);
-    dx.dataSync();
-    dW.dataSync();
-  });
-}, 10, 50);
+const bwdGrads = time(
+  () => {
+    tf.tidy(() => {
+      const [dx, dW] = grads([x, W], dy);
+      dx.dataSync();
+      dW.dataSync();
+    });
+  },
+  10,
+  50,
+);
 
 // 2. Adam step, 784-500-500-10 relu MLP, batch 32
 const sizes = [784, 500, 500, 10];
@@ -74,14 +82,20 @@ const loss = () => {
   return tf.losses.softmaxCrossEntropy(yb, h);
 };
 let lastLoss = NaN;
-const adam = time(() => {
-  const cost = opt.minimize(loss, true, params);
-  lastLoss = cost.dataSync()[0];
-  cost.dispose();
-}, 3, 20);
+const adam = time(
+  () => {
+    const cost = opt.minimize(loss, true, params);
+    lastLoss = cost.dataSync()[0];
+    cost.dispose();
+  },
+  3,
+  20,
+);
 
 console.log(`backend ${tf.getBackend()} (tfjs ${tf.version.tfjs}, node ${process.version})`);
 console.log(`backward 32x500 @ 500x500 (dx=dy·Wᵀ, dW=xᵀ·dy, dataSync), 50 reps: ${fmt(bwd)}`);
 console.log(`  same through tf.grads(matMul), 50 reps:                  ${fmt(bwdGrads)}`);
-console.log(`Adam step 784-500-500-10 relu MLP, batch 32, optimizer.minimize, 20 reps: ${fmt(adam)} (loss ${lastLoss.toFixed(4)})`);
+console.log(
+  `Adam step 784-500-500-10 relu MLP, batch 32, optimizer.minimize, 20 reps: ${fmt(adam)} (loss ${lastLoss.toFixed(4)})`,
+);
 console.log(`tensors alive: ${tf.memory().numTensors}`);

@@ -47,5 +47,8 @@ const labels = new Uint8Array(n);
 }, 0);
 writeFileSync(join(dist, 'data', 'mnist-pixels.bin'), pixels);
 writeFileSync(join(dist, 'data', 'mnist-labels.bin'), labels);
-writeFileSync(join(dist, 'data', 'mnist.json'), JSON.stringify({ train: data.train.n, test: data.test.n, pixels: 784, source: data.source }));
+writeFileSync(
+  join(dist, 'data', 'mnist.json'),
+  JSON.stringify({ train: data.train.n, test: data.test.n, pixels: 784, source: data.source }),
+);
 console.log(`demo: built ${dist} (${n} digits, ${readdirSync(join(dist, 'wasm')).length} wasm binaries)`);

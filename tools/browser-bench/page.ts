@@ -2,7 +2,14 @@
 // It exposes entry points on `window` that run.mjs calls with page.evaluate; each returns plain JSON.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { exactMatMulGrads, mePropMatMulGrads, MePropSelect, MePropSparseGradA, MePropSparseGradB, type MePropMode } from '@meprop/core';
+import {
+  exactMatMulGrads,
+  mePropMatMulGrads,
+  MePropSelect,
+  MePropSparseGradA,
+  MePropSparseGradB,
+  type MePropMode,
+} from '@meprop/core';
 import { benchKernelShape, type KernelShape } from '../../packages/bench/src/experiments/kernels';
 import { measureStepRatio } from '../../packages/bench/src/experiments/mlp_step_ratio';
 import type { MnistData } from '../../packages/bench/src/data/types';
@@ -84,7 +91,11 @@ async function benchKernels(req: KernelsRequest) {
       const modes = req.modes as unknown as KernelMode[];
       const timed = await benchKernelShape(shape, { modes, warmup: req.warmup, reps: req.reps, seed: req.seed });
       // Read-backs during one meProp backward per mode (outside the timed loop).
-      const [x, w, dy] = [tf.randomNormal([shape.batch, shape.inDim]), tf.randomNormal([shape.inDim, shape.outDim]), tf.randomNormal([shape.batch, shape.outDim])];
+      const [x, w, dy] = [
+        tf.randomNormal([shape.batch, shape.inDim]),
+        tf.randomNormal([shape.inDim, shape.outDim]),
+        tf.randomNormal([shape.batch, shape.outDim]),
+      ];
       const reads: Record<string, number> = {};
       for (const mode of req.modes) {
         const before = counter.count;
@@ -136,7 +147,12 @@ async function checkGradients(req: { backend: string }) {
   const results = [];
   for (const c of cases) {
     for (const mode of modes) {
-      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
+      for (const [tA, tB] of [
+        [false, false],
+        [false, true],
+        [true, false],
+        [true, true],
+      ]) {
         const a = hostValues(c.M * c.K, 11 + c.M, false);
         const b = hostValues(c.K * c.N, 23 + c.N, false);
         const dy = hostValues(c.M * c.N, 37 + c.k, c.ties);
@@ -150,7 +166,10 @@ async function checkGradients(req: { backend: string }) {
             const g = mePropMatMulGrads(dyt, at, bt, { k: c.k, mode, seed: 5 }, tA, tB);
             return [g.da.dataSync(), g.db.dataSync()];
           }
-          const mask = c.k >= c.N ? new Float32Array(c.M * c.N).fill(1) : referenceMask(dy, c.M, c.N, c.k, mode === 'unified' ? 'unified' : 'per-example');
+          const mask =
+            c.k >= c.N
+              ? new Float32Array(c.M * c.N).fill(1)
+              : referenceMask(dy, c.M, c.N, c.k, mode === 'unified' ? 'unified' : 'per-example');
           const masked = tf.mul(dyt, tf.tensor2d(mask, [c.M, c.N]));
           const [ga, gb] = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, w, tA, tB), masked)))([at, bt]);
           return [ga.dataSync(), gb.dataSync()];
@@ -161,7 +180,9 @@ async function checkGradients(req: { backend: string }) {
         // Odd M: operands come out of a tfjs op (on webgl a packed texture, as in a real model); even M: uploaded.
         const viaOp = c.M % 2 === 1;
         const [at, bt, dyt] = tf.tidy(() =>
-          [tf.tensor2d(a, aShape), tf.tensor2d(b, bShape), tf.tensor2d(dy, [c.M, c.N])].map((t) => (viaOp ? tf.add(t, 0) : t.clone())),
+          [tf.tensor2d(a, aShape), tf.tensor2d(b, bShape), tf.tensor2d(dy, [c.M, c.N])].map((t) =>
+            viaOp ? tf.add(t, 0) : t.clone(),
+          ),
         );
         const before = tf.memory().numTensors;
         const reads0 = counter.count;
@@ -173,7 +194,10 @@ async function checkGradients(req: { backend: string }) {
         tf.dispose([at, bt, dyt]);
         let maxErr = 0;
         let maxRef = 0;
-        [[da, expected[0]], [db, expected[1]]].forEach(([got, want]) => {
+        [
+          [da, expected[0]],
+          [db, expected[1]],
+        ].forEach(([got, want]) => {
           for (let i = 0; i < want.length; i++) {
             maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
             maxRef = Math.max(maxRef, Math.abs(want[i]));
@@ -197,14 +221,36 @@ function syntheticMnist(n: number): MnistData {
 }
 
 /** One training step of the MNIST MLP: plain Adam against meProp unified + lazy sparseAdam (bench's measureStepRatio). */
-async function benchStep(req: { backend: string; path: Path; batchSize: number; k: number; hidden: number[]; warmup: number; reps: number }) {
+async function benchStep(req: {
+  backend: string;
+  path: Path;
+  batchSize: number;
+  k: number;
+  hidden: number[];
+  warmup: number;
+  reps: number;
+}) {
   await useBackend(req.backend);
   const counter = readSyncCounter();
   return onPath(req.path, async () => {
     const before = tf.memory().numTensors;
     const reads0 = counter.count;
-    const r = await measureStepRatio(syntheticMnist(20 * req.batchSize), { batchSize: req.batchSize, k: req.k, hidden: req.hidden, seed: 1, warmup: req.warmup, reps: req.reps });
-    return { backend: tf.getBackend(), renderer: rendererName(), path: req.path, ...r, readBacks: counter.count - reads0, leaked: tf.memory().numTensors - before };
+    const r = await measureStepRatio(syntheticMnist(20 * req.batchSize), {
+      batchSize: req.batchSize,
+      k: req.k,
+      hidden: req.hidden,
+      seed: 1,
+      warmup: req.warmup,
+      reps: req.reps,
+    });
+    return {
+      backend: tf.getBackend(),
+      renderer: rendererName(),
+      path: req.path,
+      ...r,
+      readBacks: counter.count - reads0,
+      leaked: tf.memory().numTensors - before,
+    };
   });
 }
 
@@ -245,10 +291,22 @@ async function profileKernels(req: { backend: string; M: number; K: number; N: n
     sparseGradB: await time(run(MePropSparseGradB, { indices: idx, values: val, a: x }, g)),
     scatterColumns: await time(run('MePropScatterColumns', { rows, indices: shared }, { N, rowsOut: false })),
     gatherColumns: await time(() => tf.gather(w, shared, 1)),
-    backwardPlain: await time(() => { const g = exactMatMulGrads(dy, x, w, false, false); return [g.a(), g.b()]; }),
-    backwardPerExample: await time(() => { const g = mePropMatMulGrads(dy, x, w, { k, mode: 'per-example' }); return [g.da, g.db]; }),
-    backwardUnified: await time(() => { const g = mePropMatMulGrads(dy, x, w, { k, mode: 'unified' }); return [g.da, g.db]; }),
-    backwardRandom: await time(() => { const g = mePropMatMulGrads(dy, x, w, { k, mode: 'random', seed: 1 }); return [g.da, g.db]; }),
+    backwardPlain: await time(() => {
+      const g = exactMatMulGrads(dy, x, w, false, false);
+      return [g.a(), g.b()];
+    }),
+    backwardPerExample: await time(() => {
+      const g = mePropMatMulGrads(dy, x, w, { k, mode: 'per-example' });
+      return [g.da, g.db];
+    }),
+    backwardUnified: await time(() => {
+      const g = mePropMatMulGrads(dy, x, w, { k, mode: 'unified' });
+      return [g.da, g.db];
+    }),
+    backwardRandom: await time(() => {
+      const g = mePropMatMulGrads(dy, x, w, { k, mode: 'random', seed: 1 });
+      return [g.da, g.db];
+    }),
     smallMatMul: await time(() => tf.matMul(val, tf.gather(w, shared, 1), false, true)),
   };
   tf.dispose([x, w, dy, idx, val, shared, rows]);
@@ -261,7 +319,14 @@ Object.assign(window as unknown as Record<string, unknown>, { profileKernels });
  * The MNIST MLP step split by what changes: plain or meProp (unified) gradients, tf.train.adam or the lazy
  * sparseAdam (its composite path on GPU backends), timed interleaved.
  */
-async function profileStep(req: { backend: string; batchSize: number; k: number; hidden: number[]; warmup: number; reps: number }) {
+async function profileStep(req: {
+  backend: string;
+  batchSize: number;
+  k: number;
+  hidden: number[];
+  warmup: number;
+  reps: number;
+}) {
   await useBackend(req.backend);
   const data = syntheticMnist(20 * req.batchSize);
   const order = Int32Array.from({ length: data.train.n }, (_, i) => i);
@@ -285,9 +350,19 @@ async function profileStep(req: { backend: string; batchSize: number; k: number;
       await Promise.all([value.data(), ...vars.map((w) => w.data())]);
       tf.dispose([x, y, value, ...Object.values(grads)]);
     };
-    return { ...v, step, dispose: () => { optimizer.dispose(); model.dispose(); } };
+    return {
+      ...v,
+      step,
+      dispose: () => {
+        optimizer.dispose();
+        model.dispose();
+      },
+    };
   });
-  const samples = await timeInterleaved(variants.map((v) => v.step), { warmup: req.warmup, reps: req.reps });
+  const samples = await timeInterleaved(
+    variants.map((v) => v.step),
+    { warmup: req.warmup, reps: req.reps },
+  );
   variants.forEach((v) => v.dispose());
   return { backend: req.backend, steps: variants.map((v, i) => ({ variant: v.name, ms: median(samples[i]) })) };
 }
@@ -321,7 +396,10 @@ async function checkLazyOptimizers(req: { backend: string }) {
     for (const g of grads) {
       const gw = tf.tensor2d(g, [6, 10]);
       const gb = tf.tensor1d(g.slice(0, 10));
-      opt.applyGradients([{ name: w.name, tensor: gw }, { name: bias.name, tensor: gb }]);
+      opt.applyGradients([
+        { name: w.name, tensor: gw },
+        { name: bias.name, tensor: gb },
+      ]);
       tf.dispose([gw, gb]);
     }
     const readBacks = counter.count - reads0;
@@ -343,7 +421,14 @@ async function checkLazyOptimizers(req: { backend: string }) {
     // WebGL's sqrt and division are not IEEE-exact (SwiftShader: about 1e-5 relative after three Adam steps), so
     // the tolerance is 1e-4 on weights of order 1; the untouched columns are compared exactly. The optimizer's
     // slots (2 per variable for Adam, 1 for Adagrad, none for SGD) are the tensors it may keep.
-    results.push({ optimizer: name, maxErr, untouched, readBacks: got.readBacks, tensorsKept: got.grew, ok: maxErr < 1e-4 && untouched && got.readBacks === 0 });
+    results.push({
+      optimizer: name,
+      maxErr,
+      untouched,
+      readBacks: got.readBacks,
+      tensorsKept: got.grew,
+      ok: maxErr < 1e-4 && untouched && got.readBacks === 0,
+    });
   }
   return { backend: req.backend, results };
 }

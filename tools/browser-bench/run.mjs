@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global window */
 // Runs meProp's kernel benchmarks and correctness checks on tfjs's webgl and webgpu backends inside headless
 // Chromium: bundles page.ts with esbuild straight from the TypeScript sources, serves it on 127.0.0.1, drives
 // the system Chromium with playwright-core (no browser is downloaded), prints a table and writes JSON.
@@ -94,10 +95,17 @@ async function main() {
     headless: true,
     args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu'],
   });
-  const results = { date: new Date().toISOString(), command: process.argv.slice(2).join(' '), chromium: browser.version(), runs: [] };
+  const results = {
+    date: new Date().toISOString(),
+    command: process.argv.slice(2).join(' '),
+    chromium: browser.version(),
+    runs: [],
+  };
   try {
     const page = await browser.newPage();
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}] ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}] ${m.text()}`);
+    });
     page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     await page.waitForFunction(() => typeof window.checkGradients === 'function');
@@ -109,37 +117,68 @@ async function main() {
         const bad = r.results.filter((c) => !c.ok);
         failed += bad.length;
         const worst = Math.max(...r.results.map((c) => c.maxErr));
-        console.log(`\n${backend} (${r.renderer}): gradient check against the cpu reference: ${r.results.length - bad.length}/${r.results.length} ok, max |error| ${worst.toExponential(2)}`);
+        console.log(
+          `\n${backend} (${r.renderer}): gradient check against the cpu reference: ${r.results.length - bad.length}/${r.results.length} ok, max |error| ${worst.toExponential(2)}`,
+        );
         for (const c of bad) console.log(`  FAIL ${JSON.stringify(c)}`);
         const o = await page.evaluate((req) => window.checkLazyOptimizers(req), { backend });
         results.runs.push({ kind: 'check-optimizers', ...o });
         for (const c of o.results) {
           if (!c.ok) failed++;
-          console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.optimizer} (composite path): max |error| vs cpu ${c.maxErr.toExponential(2)}, zero-gradient columns untouched: ${c.untouched}, read-backs ${c.readBacks}`);
+          console.log(
+            `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.optimizer} (composite path): max |error| vs cpu ${c.maxErr.toExponential(2)}, zero-gradient columns untouched: ${c.untouched}, read-backs ${c.readBacks}`,
+          );
         }
       }
       if (command === 'kernels' || command === 'all') {
         for (const path of paths) {
-          const r = await page.evaluate((req) => window.benchKernels(req), { backend, path, shapes, modes, warmup, reps, seed: 1 });
+          const r = await page.evaluate((req) => window.benchKernels(req), {
+            backend,
+            path,
+            shapes,
+            modes,
+            warmup,
+            reps,
+            seed: 1,
+          });
           results.runs.push({ kind: 'kernels', ...r });
-          console.log(`\n${r.backend} (${r.renderer}), meProp ${path}: backward of x @ W for a fixed dy, medians of ${reps} interleaved reps`);
+          console.log(
+            `\n${r.backend} (${r.renderer}), meProp ${path}: backward of x @ W for a fixed dy, medians of ${reps} interleaved reps`,
+          );
           console.log('| shape | k | mode | plain ms | meProp ms | speed-up | read-backs |');
           console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
           for (const c of r.cases) {
-            console.log(`| ${c.batch}×${c.inDim} @ ${c.inDim}×${c.outDim} | ${c.k} | ${c.mode} | ${fmt(c.plainMs)} | ${fmt(c.mePropMs)} | ${fmt(c.speedup)}× | ${c.readBacks} |`);
+            console.log(
+              `| ${c.batch}×${c.inDim} @ ${c.inDim}×${c.outDim} | ${c.k} | ${c.mode} | ${fmt(c.plainMs)} | ${fmt(c.mePropMs)} | ${fmt(c.speedup)}× | ${c.readBacks} |`,
+            );
           }
         }
       }
       if (command === 'profile') {
         for (const s of shapes) {
-          const r = await page.evaluate((q) => window.profileKernels(q), { backend, M: s.batch, K: s.inDim, N: s.outDim, k: s.k, reps });
+          const r = await page.evaluate((q) => window.profileKernels(q), {
+            backend,
+            M: s.batch,
+            K: s.inDim,
+            N: s.outDim,
+            k: s.k,
+            reps,
+          });
           results.runs.push({ kind: 'profile', ...r });
           console.log(`\n${backend} ${s.batch}x${s.inDim}x${s.outDim} k=${s.k}: median ms per kernel`);
-          for (const [name, ms] of Object.entries(r)) if (typeof ms === 'number') console.log(`  ${name.padEnd(18)} ${ms.toFixed(2)}`);
+          for (const [name, ms] of Object.entries(r))
+            if (typeof ms === 'number') console.log(`  ${name.padEnd(18)} ${ms.toFixed(2)}`);
         }
       }
       if (command === 'profile') {
-        const r = await page.evaluate((q) => window.profileStep(q), { backend, batchSize: 32, k: 20, hidden: [500, 500], warmup, reps });
+        const r = await page.evaluate((q) => window.profileStep(q), {
+          backend,
+          batchSize: 32,
+          k: 20,
+          hidden: [500, 500],
+          warmup,
+          reps,
+        });
         results.runs.push({ kind: 'profile-step', ...r });
         console.log(`\n${backend}: MNIST MLP step, batch 32, k=20, median ms`);
         for (const s of r.steps) console.log(`  ${s.variant.padEnd(22)} ${s.ms.toFixed(2)}`);
@@ -150,7 +189,9 @@ async function main() {
           const r = await page.evaluate((q) => window.benchStep(q), req);
           results.runs.push({ kind: 'step', ...r });
           console.log(`\n${r.backend} (${r.renderer}), meProp ${path}: MNIST MLP 784-500-500-10 training step, batch 32, k=20`);
-          console.log(`plain Adam ${fmt(r.plainMs)} ms, meProp unified + sparseAdam ${fmt(r.mePropMs)} ms: ${fmt(r.speedup)}× (read-backs ${r.readBacks}, leaked tensors ${r.leaked})`);
+          console.log(
+            `plain Adam ${fmt(r.plainMs)} ms, meProp unified + sparseAdam ${fmt(r.mePropMs)} ms: ${fmt(r.speedup)}× (read-backs ${r.readBacks}, leaked tensors ${r.leaked})`,
+          );
         }
       }
     }

@@ -14,7 +14,9 @@ function load() {
   try {
     register = require.resolve('tsx/cjs');
   } catch {
-    process.stderr.write('meprop-bench: dist/cli.js is missing (run `npm run build`) and tsx is not installed to run the sources\n');
+    process.stderr.write(
+      'meprop-bench: dist/cli.js is missing (run `npm run build`) and tsx is not installed to run the sources\n',
+    );
     process.exit(2);
   }
   // tsconfig.json maps @meprop/* to the workspace sources, so no package needs to be built first.

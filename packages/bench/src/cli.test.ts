@@ -59,7 +59,9 @@ describe('meprop-bench CLI', () => {
     for (const v of ['1', '-0.1', 'x']) {
       const res = await runCli(['simp', '--threshold', v]);
       expect(res.code).toBe(2);
-      expect(res.stderr).toMatch(new RegExp(`option '--threshold <x>' argument '${v}' is invalid. --threshold must be a number in \\[0, 1\\)`));
+      expect(res.stderr).toMatch(
+        new RegExp(`option '--threshold <x>' argument '${v}' is invalid. --threshold must be a number in \\[0, 1\\)`),
+      );
     }
     const res = await runCli(['simp', '--min-units', '0']);
     expect(res.code).toBe(2);
@@ -96,7 +98,7 @@ describe('meprop-bench CLI', () => {
     expect(res.stdout.trim()).toBe((require('../package.json') as { version: string }).version);
   });
 
-  it('lists in each command\'s help only the options that apply to it', async () => {
+  it("lists in each command's help only the options that apply to it", async () => {
     const kernels = (await runCli(['kernels', '--help'])).stdout;
     expect(kernels).toMatch(/--shapes/);
     expect(kernels).toMatch(/--backend/);
@@ -115,12 +117,31 @@ describe('meprop-bench CLI', () => {
     await m.save(folderIO(folder));
     m.dispose();
     const out = path.join(dir, 'model-out');
-    const args = (k: string) => ['model', folder, '--backend', 'cpu', '--steps', '2', '--warmup', '1', '--optimizers', 'sgd', '--k', k, '--batch-size', '8', '--no-progress'];
+    const args = (k: string) => [
+      'model',
+      folder,
+      '--backend',
+      'cpu',
+      '--steps',
+      '2',
+      '--warmup',
+      '1',
+      '--optimizers',
+      'sgd',
+      '--k',
+      k,
+      '--batch-size',
+      '8',
+      '--no-progress',
+    ];
     const common = args('10');
     const ok = await runCli([...common, '--out', out]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/dense_Dense1 +Dense +yes +10 +100 +10\.0%/);
-    const doc = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')) as { command: string; model: { passed: boolean } };
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')) as {
+      command: string;
+      model: { passed: boolean };
+    };
     expect([doc.command, doc.model.passed]).toEqual(['model', true]);
     expect(fs.existsSync(path.join(out, 'model.md'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'model-model-speedups.svg'))).toBe(true);
@@ -129,7 +150,13 @@ describe('meprop-bench CLI', () => {
     expect(gated.stderr).toMatch(/model FAILED: 1 check\(s\):\n {2}model\.sgd\.speedup = [\d.]+ is below --min-speedup 1000/);
     // Same model and settings (--min-speedup is a check, not a setting): comparable; the timings of two runs may
     // move, hence the wide tolerance. Another k: refused.
-    const same = await runCli(['compare', path.join(out, 'model.json'), path.join(dir, 'model-out2', 'model.json'), '--tolerance', '100%']);
+    const same = await runCli([
+      'compare',
+      path.join(out, 'model.json'),
+      path.join(dir, 'model-out2', 'model.json'),
+      '--tolerance',
+      '100%',
+    ]);
     expect(same.stdout).not.toMatch(/not comparable/);
     expect(same.stdout).toMatch(/model\.sgd\.speedup/);
     const otherK = path.join(dir, 'model-out3');
@@ -141,9 +168,26 @@ describe('meprop-bench CLI', () => {
 
   it('kernels --shape MxKxN --k n measures that one shape (random mode too); --shape with --shapes is refused', async () => {
     const out = path.join(dir, 'kernels-out');
-    const res = await runCli(['kernels', '--shape', '4x16x12', '--k', '3', '--modes', 'unified,random', '--reps', '1', '--warmup', '0', '--no-progress', '--out', out]);
+    const res = await runCli([
+      'kernels',
+      '--shape',
+      '4x16x12',
+      '--k',
+      '3',
+      '--modes',
+      'unified,random',
+      '--reps',
+      '1',
+      '--warmup',
+      '0',
+      '--no-progress',
+      '--out',
+      out,
+    ]);
     expect(res.code).toBe(0);
-    const doc = JSON.parse(fs.readFileSync(path.join(out, 'kernels.json'), 'utf8')) as { kernels: { cases: { label: string; mode: string }[] } };
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'kernels.json'), 'utf8')) as {
+      kernels: { cases: { label: string; mode: string }[] };
+    };
     expect(doc.kernels.cases.map((c) => `${c.label} ${c.mode}`)).toEqual(['4x16x12.k3 unified', '4x16x12.k3 random']);
     const both = await runCli(['kernels', '--shape', '4x16x12', '--shapes', '4x16x12:3', '--no-progress', '--out', out]);
     expect(both.code).toBe(2);

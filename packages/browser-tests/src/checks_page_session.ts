@@ -13,8 +13,13 @@ export const WASM_DIST = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/
 /** Backends to test: MEPROP_BROWSER_BACKENDS=webgl,webgpu,wasm,cpu (the default); unknown names throw. */
 export function browserBackends(): string[] {
   const known = ['webgl', 'webgpu', 'wasm', 'cpu'];
-  const names = (process.env.MEPROP_BROWSER_BACKENDS ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!known.includes(n)) throw new Error(`MEPROP_BROWSER_BACKENDS: unknown backend '${n}' (expected one of ${known.join(', ')})`);
+  const names = (process.env.MEPROP_BROWSER_BACKENDS ?? known.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names)
+    if (!known.includes(n))
+      throw new Error(`MEPROP_BROWSER_BACKENDS: unknown backend '${n}' (expected one of ${known.join(', ')})`);
   return names;
 }
 
@@ -50,7 +55,11 @@ export class ChecksPageSession {
 }
 
 /** Calls one of the page's checks: `call(page, 'runGradientChecks', 'webgl')`. */
-export async function callChecks<K extends keyof ChecksApi>(page: Page, name: K, ...args: Parameters<ChecksApi[K]>): Promise<Awaited<ReturnType<ChecksApi[K]>>> {
+export async function callChecks<K extends keyof ChecksApi>(
+  page: Page,
+  name: K,
+  ...args: Parameters<ChecksApi[K]>
+): Promise<Awaited<ReturnType<ChecksApi[K]>>> {
   return page.evaluate(
     ([n, a]) => {
       const api = (globalThis as unknown as { mepropChecks: ChecksApi }).mepropChecks;

@@ -17,7 +17,14 @@ describe('demo page in headless Chromium', () => {
       await waitForRun(s, 'mnist', 300_000);
       const st = (await status(s)).mnist;
       expect(st.error).toBeUndefined();
-      expect(st).toMatchObject({ state: 'done', backend: 'webgl', k: 32, mode: 'unified', epochsDone: 1, steps: Math.ceil(1000 / 32) });
+      expect(st).toMatchObject({
+        state: 'done',
+        backend: 'webgl',
+        k: 32,
+        mode: 'unified',
+        epochsDone: 1,
+        steps: Math.ceil(1000 / 32),
+      });
       // One epoch of 1,000 digits (32 steps): both well above chance (10%) on the 1,996 test digits; meProp
       // learns more slowly per step (see the root README), hence the lower bar.
       expect(st.plainAccuracy).toBeGreaterThan(0.5);

@@ -21,7 +21,14 @@ async function main(): Promise<void> {
     await mnist.page.screenshot({ path: join(FIGURES, 'demo-mnist.png'), fullPage: true });
     const status = await mnist.page.evaluate(() => (globalThis as unknown as { mepropDemo: DemoStatus }).mepropDemo.mnist);
     const backendInfo = await mnist.page.textContent('#backend-info');
-    const record = { date: new Date().toISOString(), query, backendInfo, loadAverageAtStart: load, loadAverageAtEnd: loadavg()[0], status };
+    const record = {
+      date: new Date().toISOString(),
+      query,
+      backendInfo,
+      loadAverageAtStart: load,
+      loadAverageAtEnd: loadavg()[0],
+      status,
+    };
     writeFileSync(join(FIGURES, 'demo-mnist.json'), `${JSON.stringify(record, null, 2)}\n`);
     console.log(JSON.stringify(record, null, 2));
   } finally {

@@ -15,7 +15,8 @@ export interface DemoSession {
 
 /** `query` is the demo's URL parameters, e.g. 'backend=webgl&train=1000&epochs=1&autostart=1'. */
 export async function openDemo(query: string, viewport = { width: 1040, height: 900 }): Promise<DemoSession> {
-  if (!existsSync(join(DEMO_DIST, 'index.html'))) throw new Error(`${DEMO_DIST}/index.html is missing: build the demo first (npm run build)`);
+  if (!existsSync(join(DEMO_DIST, 'index.html')))
+    throw new Error(`${DEMO_DIST}/index.html is missing: build the demo first (npm run build)`);
   const server: StaticServer = await serveStatic({ '/': DEMO_DIST });
   let browser: Browser | undefined;
   try {
@@ -50,7 +51,8 @@ export async function countPixels(page: Page, canvasId: string, rgb: [number, nu
       const canvas = document.getElementById(id) as HTMLCanvasElement;
       const data = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height).data;
       let n = 0;
-      for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 40) n++;
+      for (let i = 0; i < data.length; i += 4)
+        if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 40) n++;
       return n;
     },
     [canvasId, rgb] as const,
@@ -62,7 +64,10 @@ export async function waitForRun(s: DemoSession, view: 'mnist' | 'density', time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (s.errors.length > 0) throw new Error(`demo page errors: ${s.errors.join('; ')}`);
-    const state = await s.page.evaluate((v) => (globalThis as unknown as { mepropDemo?: Record<string, { state: string }> }).mepropDemo?.[v]?.state, view);
+    const state = await s.page.evaluate(
+      (v) => (globalThis as unknown as { mepropDemo?: Record<string, { state: string }> }).mepropDemo?.[v]?.state,
+      view,
+    );
     if (state === 'done' || state === 'error') return;
     if (Date.now() > deadline) throw new Error(`demo ${view} run not finished after ${timeoutMs} ms (state ${state})`);
     await new Promise((r) => setTimeout(r, 500));

@@ -28,7 +28,9 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     grads = await callChecks(page, 'runGradientChecks', backend);
     fit = await callChecks(page, 'runFitCheck', backend);
     const worst = Math.max(...grads.checks.map((c) => c.maxRelDiff));
-    console.log(`[${backend}] ${grads.checks.length} gradient checks, worst relative difference ${worst.toExponential(2)}; fit losses ${fit.losses.map((l) => l.toFixed(3)).join(' ')}`);
+    console.log(
+      `[${backend}] ${grads.checks.length} gradient checks, worst relative difference ${worst.toExponential(2)}; fit losses ${fit.losses.map((l) => l.toFixed(3)).join(' ')}`,
+    );
   });
   afterAll(async () => {
     await page?.close();
@@ -51,7 +53,9 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
   });
 
   test('no gradient computation leaks a tensor', () => {
-    const leaked = grads.leaks.filter((l) => l.tensorsAfter !== l.tensorsBefore).map((l) => `${l.name}: ${l.tensorsBefore} -> ${l.tensorsAfter}`);
+    const leaked = grads.leaks
+      .filter((l) => l.tensorsAfter !== l.tensorsBefore)
+      .map((l) => `${l.name}: ${l.tensorsBefore} -> ${l.tensorsAfter}`);
     expect(grads.leaks.length).toBeGreaterThan(0);
     expect(leaked).toEqual([]);
   });

@@ -47,7 +47,24 @@ describe('TypeScript resolves the types of every entry', () => {
   // their own under --strict, so only errors in our files count.
   const compile = (module: string, resolution: string, files: string[]): string[] => {
     try {
-      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', module, '--moduleResolution', resolution, '--types', 'node', ...files.map(fixture)], { cwd: PKG_DIR, encoding: 'utf8' });
+      execFileSync(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          'false',
+          '--module',
+          module,
+          '--moduleResolution',
+          resolution,
+          '--types',
+          'node',
+          ...files.map(fixture),
+        ],
+        { cwd: PKG_DIR, encoding: 'utf8' },
+      );
       return [];
     } catch (e) {
       const out = String((e as { stdout?: string }).stdout ?? e);
@@ -65,12 +82,15 @@ describe('TypeScript resolves the types of every entry', () => {
 });
 
 describe('Node loads both builds', () => {
-  const probe = "typeof m.mePropify + ' ' + typeof n.folderIO + ' ' + typeof n.mePropify + ' ' + typeof f.iafFlow + ' ' + typeof c.withMeProp + ' ' + ('folderIO' in m)";
+  const probe =
+    "typeof m.mePropify + ' ' + typeof n.folderIO + ' ' + typeof n.mePropify + ' ' + typeof f.iafFlow + ' ' + typeof c.withMeProp + ' ' + ('folderIO' in m)";
   const expected = 'function function function function function false';
 
   test('as ES modules (import)', () => {
     const code = `import * as m from '@meprop/layers'; import * as n from '@meprop/layers/node'; import * as f from '@meprop/flows'; import * as c from '@meprop/core'; console.log(${probe});`;
-    expect(execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: PKG_DIR, encoding: 'utf8' }).trim()).toBe(expected);
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: PKG_DIR, encoding: 'utf8' }).trim()).toBe(
+      expected,
+    );
   });
 
   test('as CommonJS (require)', () => {

@@ -31,7 +31,9 @@ function timeInterleaved(fns: Array<() => void>, reps: number): number[] {
 
 async function main(): Promise<void> {
   const backend = arg('backend', 'cpu');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (backend === 'tensorflow') require('@tensorflow/tfjs-node');
   await tf.setBackend(backend);
   await tf.ready();
@@ -63,13 +65,23 @@ async function main(): Promise<void> {
       () =>
         tf.tidy(() => {
           const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-          tf.conv2d(dy as tf.Tensor4D, flipped, 1, [[0, 0], [F - 1, F - 1], [F - 1, F - 1], [0, 0]]).dataSync();
+          tf.conv2d(dy as tf.Tensor4D, flipped, 1, [
+            [0, 0],
+            [F - 1, F - 1],
+            [F - 1, F - 1],
+            [0, 0],
+          ]).dataSync();
           exactConv2dGrads(dy, x, w, attrs).filter().dataSync();
         }),
     ]);
   }
-  const times = timeInterleaved(candidates.map((c) => c[1]), reps);
-  console.log(`backend=${tf.getBackend()} x=[${x.shape}] filter=[${w.shape}] k=${k} reps=${reps} (median ms of dx+dW, interleaved)`);
+  const times = timeInterleaved(
+    candidates.map((c) => c[1]),
+    reps,
+  );
+  console.log(
+    `backend=${tf.getBackend()} x=[${x.shape}] filter=[${w.shape}] k=${k} reps=${reps} (median ms of dx+dW, interleaved)`,
+  );
   candidates.forEach(([name], i) => {
     console.log(`${name.padEnd(26)} ${times[i].toFixed(2).padStart(9)} ms  ${(times[0] / times[i]).toFixed(2)}x vs plain tfjs`);
   });

@@ -41,13 +41,15 @@ describeEachBackend('meProp conv gradients', (backend) => {
     const names: string[] = [];
     const original = tf.getGradient(FUSED_CONV2D_TAPE_NAME);
     // A recording gradient in its place: if tfjs renamed the op scope, it would never be called.
-    tf.registerGradient({ kernelName: FUSED_CONV2D_TAPE_NAME, gradFunc: () => (names.push('called'), { 0: () => tf.zeros([1, 4, 4, 2]), 1: () => tf.zeros([3, 3, 2, 3]) }) });
+    tf.registerGradient({
+      kernelName: FUSED_CONV2D_TAPE_NAME,
+      gradFunc: () => (names.push('called'), { 0: () => tf.zeros([1, 4, 4, 2]), 1: () => tf.zeros([3, 3, 2, 3]) }),
+    });
     try {
       tf.tidy(() => {
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, strides: 1, pad: 'same' })))([
-          data([1, 4, 4, 2], 1),
-          data([3, 3, 2, 3], 2),
-        ]);
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, strides: 1, pad: 'same' })),
+        )([data([1, 4, 4, 2], 1), data([3, 3, 2, 3], 2)]);
       });
     } finally {
       if (original !== undefined) tf.registerGradient(original);
@@ -57,51 +59,54 @@ describeEachBackend('meProp conv gradients', (backend) => {
   });
 
   // tfjs-node's own Conv2D takes only 'valid' and 'same' padding.
-  describe.each(convs.filter((c) => backend !== 'tensorflow' || !c[0].includes('explicit')))('%s', (_name, xShape, wShape, conv) => {
-    it('k >= channels gives the exact gradients in every mode', () => {
-      tf.tidy(() => {
-        const x = data(xShape, 3);
-        const w = data(wShape, 4);
-        const dy = data(conv(x, w).shape, 5);
-        const exact = grads(conv, x, w, dy);
-        for (const mode of ['per-example', 'unified', 'random'] as const) {
-          const g = grads(conv, x, w, dy, { k: wShape[wShape.length - 1], mode });
-          expectClose(g[0], exact[0], 1e-4);
-          expectClose(g[1], exact[1], 1e-4);
-        }
+  describe.each(convs.filter((c) => backend !== 'tensorflow' || !c[0].includes('explicit')))(
+    '%s',
+    (_name, xShape, wShape, conv) => {
+      it('k >= channels gives the exact gradients in every mode', () => {
+        tf.tidy(() => {
+          const x = data(xShape, 3);
+          const w = data(wShape, 4);
+          const dy = data(conv(x, w).shape, 5);
+          const exact = grads(conv, x, w, dy);
+          for (const mode of ['per-example', 'unified', 'random'] as const) {
+            const g = grads(conv, x, w, dy, { k: wShape[wShape.length - 1], mode });
+            expectClose(g[0], exact[0], 1e-4);
+            expectClose(g[1], exact[1], 1e-4);
+          }
+        });
       });
-    });
 
-    it.each(['per-example', 'unified'] as const)('%s, k = 2: equals the brute-force reference', (mode) => {
-      tf.tidy(() => {
-        const x = data(xShape, 6);
-        const w = data(wShape, 7);
-        const dy = data(conv(x, w).shape, 8);
-        resetMePropStats();
-        const g = grads(conv, x, w, dy, { k: 2, mode });
-        expect(getMePropStats().backwardCalls).toBe(1);
-        const ref = grads(conv, x, w, maskDy(dy, 2, mode));
-        expectClose(g[0], ref[0], 1e-4);
-        expectClose(g[1], ref[1], 1e-4);
-        // The reference differs from the exact gradient, so the comparison is not vacuous.
-        const exact = grads(conv, x, w, dy);
-        expect(tf.max(tf.abs(tf.sub(exact[1], ref[1]))).dataSync()[0]).toBeGreaterThan(1e-2);
+      it.each(['per-example', 'unified'] as const)('%s, k = 2: equals the brute-force reference', (mode) => {
+        tf.tidy(() => {
+          const x = data(xShape, 6);
+          const w = data(wShape, 7);
+          const dy = data(conv(x, w).shape, 8);
+          resetMePropStats();
+          const g = grads(conv, x, w, dy, { k: 2, mode });
+          expect(getMePropStats().backwardCalls).toBe(1);
+          const ref = grads(conv, x, w, maskDy(dy, 2, mode));
+          expectClose(g[0], ref[0], 1e-4);
+          expectClose(g[1], ref[1], 1e-4);
+          // The reference differs from the exact gradient, so the comparison is not vacuous.
+          const exact = grads(conv, x, w, dy);
+          expect(tf.max(tf.abs(tf.sub(exact[1], ref[1]))).dataSync()[0]).toBeGreaterThan(1e-2);
+        });
       });
-    });
 
-    it('random mode: a seed reproduces the gradient, and it differs from the exact one', () => {
-      tf.tidy(() => {
-        const x = data(xShape, 9);
-        const w = data(wShape, 10);
-        const dy = data(conv(x, w).shape, 11);
-        const a = grads(conv, x, w, dy, { k: 2, mode: 'random', seed: 5 });
-        const b = grads(conv, x, w, dy, { k: 2, mode: 'random', seed: 5 });
-        expectClose(a[1], b[1], 0);
-        const exact = grads(conv, x, w, dy);
-        expect(tf.max(tf.abs(tf.sub(exact[1], a[1]))).dataSync()[0]).toBeGreaterThan(1e-2);
+      it('random mode: a seed reproduces the gradient, and it differs from the exact one', () => {
+        tf.tidy(() => {
+          const x = data(xShape, 9);
+          const w = data(wShape, 10);
+          const dy = data(conv(x, w).shape, 11);
+          const a = grads(conv, x, w, dy, { k: 2, mode: 'random', seed: 5 });
+          const b = grads(conv, x, w, dy, { k: 2, mode: 'random', seed: 5 });
+          expectClose(a[1], b[1], 0);
+          const exact = grads(conv, x, w, dy);
+          expect(tf.max(tf.abs(tf.sub(exact[1], a[1]))).dataSync()[0]).toBeGreaterThan(1e-2);
+        });
       });
-    });
-  });
+    },
+  );
 
   it('fused conv2d with bias and relu: filter and input gradients from the masked dy·relu′, bias gradient exact', () => {
     tf.tidy(() => {
@@ -111,7 +116,9 @@ describeEachBackend('meProp conv gradients', (backend) => {
       const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor =>
         tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: c, strides: 1, pad: 'same', activation: 'relu' });
       const dy = data([2, 6, 6, 5], 15);
-      const g = withMeProp({ k: 2, mode: 'unified' }, () => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), dy)))([x, w, bias]));
+      const g = withMeProp({ k: 2, mode: 'unified' }, () =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), dy)))([x, w, bias]),
+      );
       const pre = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').add(bias);
       const dyAct = tf.mul(dy, tf.step(pre));
       const ref = grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), x, w, maskDy(dyAct, 2, 'unified'));
@@ -151,33 +158,39 @@ describeEachBackend('meProp conv gradients', (backend) => {
       const x = data([1, 9, 9, 2], 19);
       const w = data([3, 3, 2, 4], 20);
       expect(() =>
-        grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid', 'NHWC', 2), x, w, data([1, 5, 5, 4], 21), { k: 2, mode: 'unified' }),
+        grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid', 'NHWC', 2), x, w, data([1, 5, 5, 4], 21), {
+          k: 2,
+          mode: 'unified',
+        }),
       ).toThrow(/dilations must be 1.*2/);
     });
   });
 
-  it.each(['unified', 'per-example'] as const)('a conv net trains under withMeProp (%s) without leaking tensors', async (mode) => {
-    const model = tf.sequential({
-      layers: [
-        tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
-        tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'linear' }),
-        tf.layers.maxPooling2d({ poolSize: 2 }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 3, activation: 'softmax' }),
-      ],
-    });
-    model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-    const xs = tf.randomUniform([12, 10, 10, 1], 0, 1, 'float32', 22);
-    const ys = tf.oneHot(tf.randomUniform([12], 0, 3, 'int32', 23), 3);
-    const losses: number[] = [];
-    const { after1, afterN } = await tensorCountAfter(async () => {
-      const loss = await withMeProp({ k: 2, mode }, () => model.trainOnBatch(xs, ys));
-      losses.push(loss as number);
-    }, 12);
-    expect(afterN).toBe(after1);
-    expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
-    tf.dispose([xs, ys]);
-    model.dispose();
-  });
+  it.each(['unified', 'per-example'] as const)(
+    'a conv net trains under withMeProp (%s) without leaking tensors',
+    async (mode) => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
+          tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'linear' }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 3, activation: 'softmax' }),
+        ],
+      });
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+      const xs = tf.randomUniform([12, 10, 10, 1], 0, 1, 'float32', 22);
+      const ys = tf.oneHot(tf.randomUniform([12], 0, 3, 'int32', 23), 3);
+      const losses: number[] = [];
+      const { after1, afterN } = await tensorCountAfter(async () => {
+        const loss = await withMeProp({ k: 2, mode }, () => model.trainOnBatch(xs, ys));
+        losses.push(loss as number);
+      }, 12);
+      expect(afterN).toBe(after1);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+      tf.dispose([xs, ys]);
+      model.dispose();
+    },
+  );
 });

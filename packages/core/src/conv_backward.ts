@@ -56,11 +56,13 @@ function backpropInput(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: Co
     const fast = inputGradientByConv(xShape, dy, filter, a);
     if (fast !== null) return fast;
   }
-  return tf.engine().runKernel(
-    'Conv2DBackpropInput',
-    { dy, filter },
-    { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode, inputShape: xShape } as unknown as tf.NamedAttrMap,
-  ) as tf.Tensor;
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
+    strides: a.strides,
+    pad: a.pad,
+    dataFormat: 'NHWC',
+    dimRoundingMode: a.dimRoundingMode,
+    inputShape: xShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /**
@@ -77,13 +79,25 @@ const BY_FORWARD_CONV = new Set(['wasm', 'tensorflow']);
 function inputGradientByConv(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): tf.Tensor | null {
   if (!isOne(a.strides)) return null;
   const [FH, FW] = filter.shape;
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
   const p = info.padInfo;
   const pads = [FH - 1 - p.top, FH - 1 - p.bottom, FW - 1 - p.left, FW - 1 - p.right];
   if (pads.some((v) => v < 0)) return null;
   return tf.tidy(() => {
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    const padding: [number, number][] = [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]];
+    const padding: [number, number][] = [
+      [0, 0],
+      [pads[0], pads[1]],
+      [pads[2], pads[3]],
+      [0, 0],
+    ];
     // tfjs-node's Conv2D takes only 'valid' and 'same': pad dy itself there.
     if (tf.getBackend() === 'tensorflow') return tf.conv2d(tf.pad(dy, padding) as tf.Tensor4D, flipped, 1, 'valid');
     return tf.conv2d(dy as tf.Tensor4D, flipped, 1, padding as tf.backend_util.ExplicitPadding);
@@ -92,21 +106,26 @@ function inputGradientByConv(xShape: number[], dy: tf.Tensor, filter: tf.Tensor,
 
 /** Conv2DBackpropFilter: the gradient of conv2d(x, filter) with respect to a filter of `filterShape`. */
 function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], a: ConvAttrs): tf.Tensor {
-  return tf.engine().runKernel(
-    'Conv2DBackpropFilter',
-    { x, dy },
-    { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode, filterShape } as unknown as tf.NamedAttrMap,
-  ) as tf.Tensor;
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+    strides: a.strides,
+    pad: a.pad,
+    dataFormat: 'NHWC',
+    dimRoundingMode: a.dimRoundingMode,
+    filterShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** The exact gradients of conv2d(x, filter), as tfjs computes them. */
 export function exactConv2dGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: ConvAttrs): ConvGradThunks {
   return {
-    x: () => tf.engine().runKernel(
-      'Conv2DBackpropInput',
-      { dy, filter },
-      { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode, inputShape: x.shape } as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor,
+    x: () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
+        strides: a.strides,
+        pad: a.pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: a.dimRoundingMode,
+        inputShape: x.shape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
     filter: () => backpropFilter(x, dy, filter.shape, a),
   };
 }
@@ -120,7 +139,16 @@ function unifiedChannels(dy2: tf.Tensor2D, k: number, seed: number): { channels:
     const scores = score.dataSync();
     score.dispose();
     const idx = new Int32Array(k);
-    topKIndices(scores.map((v) => (Number.isNaN(v) ? Infinity : v)), 0, scores.length, k, idx, 0, new Int32Array(k), new Float64Array(k));
+    topKIndices(
+      scores.map((v) => (Number.isNaN(v) ? Infinity : v)),
+      0,
+      scores.length,
+      k,
+      idx,
+      0,
+      new Int32Array(k),
+      new Float64Array(k),
+    );
     const channels = tf.tensor1d(idx, 'int32');
     return { channels, values: tf.gather(dy2, channels, 1) as tf.Tensor2D };
   }
@@ -167,7 +195,13 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
  * The meProp gradients of y = conv2d(x, filter) (NHWC, x [B, H, W, CI], filter [FH, FW, CI, CO]) for dy.
  * Selection runs now; the products run when the thunks are called (tfjs skips dx of a model's first layer).
  */
-export function mePropConv2dGradThunks(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: ConvAttrs, runtime: MePropRuntime): ConvGradThunks {
+export function mePropConv2dGradThunks(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  filter: tf.Tensor,
+  a: ConvAttrs,
+  runtime: MePropRuntime,
+): ConvGradThunks {
   checkConvAttrs(a, 'conv2d gradient');
   const [FH, FW, CI, CO] = filter.shape;
   const k = keptCount(runtime.config.k, CO);
@@ -201,8 +235,12 @@ export function mePropConv2dGradThunks(dy: tf.Tensor, x: tf.Tensor, filter: tf.T
       dimRoundingMode: a.dimRoundingMode ?? '',
     };
     return {
-      x: () => tf.engine().runKernel(MePropSparseConvGradInput, { indices: sel.indices, values: sel.values, filter }, attrs) as tf.Tensor,
-      filter: () => tf.engine().runKernel(MePropSparseConvGradFilter, { indices: sel.indices, values: sel.values, x }, attrs) as tf.Tensor,
+      x: () =>
+        tf
+          .engine()
+          .runKernel(MePropSparseConvGradInput, { indices: sel.indices, values: sel.values, filter }, attrs) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel(MePropSparseConvGradFilter, { indices: sel.indices, values: sel.values, x }, attrs) as tf.Tensor,
     };
   }
   return exactConv2dGrads(tf.reshape(maskedDy(dy2, k, mode, seed), dy.shape), x, filter, a);
@@ -212,19 +250,23 @@ export function mePropConv2dGradThunks(dy: tf.Tensor, x: tf.Tensor, filter: tf.T
 export type DepthwiseAttrs = ConvAttrs;
 
 function depthwiseInput(xShape: number[], dy: tf.Tensor, filter: tf.Tensor, a: DepthwiseAttrs): tf.Tensor {
-  return tf.engine().runKernel(
-    'DepthwiseConv2dNativeBackpropInput',
-    { dy, filter },
-    { strides: a.strides, pad: a.pad, dilations: 1, dimRoundingMode: a.dimRoundingMode, inputShape: xShape } as unknown as tf.NamedAttrMap,
-  ) as tf.Tensor;
+  return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, {
+    strides: a.strides,
+    pad: a.pad,
+    dilations: 1,
+    dimRoundingMode: a.dimRoundingMode,
+    inputShape: xShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 function depthwiseFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], a: DepthwiseAttrs): tf.Tensor {
-  return tf.engine().runKernel(
-    'DepthwiseConv2dNativeBackpropFilter',
-    { x, dy },
-    { strides: a.strides, pad: a.pad, dilations: 1, dimRoundingMode: a.dimRoundingMode, filterShape } as unknown as tf.NamedAttrMap,
-  ) as tf.Tensor;
+  return tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, {
+    strides: a.strides,
+    pad: a.pad,
+    dilations: 1,
+    dimRoundingMode: a.dimRoundingMode,
+    filterShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** The exact gradients of depthwiseConv2d(x, filter), as tfjs computes them. */
@@ -239,7 +281,13 @@ export function exactDepthwiseGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tens
  * channels (several kept channels may share one when M > 1). Per-example and random mask dy (documented: a
  * depthwise backward is already cheap, P·FH·FW·CO multiply-adds).
  */
-export function mePropDepthwiseGradThunks(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor, a: DepthwiseAttrs, runtime: MePropRuntime): ConvGradThunks {
+export function mePropDepthwiseGradThunks(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  filter: tf.Tensor,
+  a: DepthwiseAttrs,
+  runtime: MePropRuntime,
+): ConvGradThunks {
   checkConvAttrs(a, 'depthwiseConv2d gradient');
   const [FH, FW, CI, M] = filter.shape;
   const CO = CI * M;

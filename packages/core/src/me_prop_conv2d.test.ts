@@ -4,7 +4,8 @@ import { describeEachBackend, expectClose } from '@meprop/test-utils';
 import { mePropConv2d, mePropDepthwiseConv2d } from './index';
 import { referenceMask } from './test-helpers/reference';
 
-const data = (shape: number[], seed: number): tf.Tensor4D => tf.randomUniform(shape, -1, 1, 'float32', seed) as unknown as tf.Tensor4D;
+const data = (shape: number[], seed: number): tf.Tensor4D =>
+  tf.randomUniform(shape, -1, 1, 'float32', seed) as unknown as tf.Tensor4D;
 
 function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified'): tf.Tensor {
   const CO = dy.shape[3] as number;
@@ -12,20 +13,27 @@ function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified'): tf.T
 }
 
 describeEachBackend('mePropConv2d', () => {
-  it.each(['unified', 'per-example'] as const)('forward equals tf.conv2d; %s gradients equal the reference (stride 2, same)', (mode) => {
-    tf.tidy(() => {
-      const x = data([2, 9, 9, 3], 1);
-      const w = data([3, 3, 3, 6], 2);
-      const y = mePropConv2d(x, w, { k: 2, mode }, { strides: 2, pad: 'same' });
-      expectClose(y, tf.conv2d(x, w, 2, 'same'), 1e-5);
-      const dy = data(y.shape, 3);
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mePropConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 2, mode }, { strides: 2, pad: 'same' }), dy)))([x, w]);
-      const masked = maskDy(dy, 2, mode);
-      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), masked)))([x, w]);
-      expectClose(g[0], ref[0], 1e-4);
-      expectClose(g[1], ref[1], 1e-4);
-    });
-  });
+  it.each(['unified', 'per-example'] as const)(
+    'forward equals tf.conv2d; %s gradients equal the reference (stride 2, same)',
+    (mode) => {
+      tf.tidy(() => {
+        const x = data([2, 9, 9, 3], 1);
+        const w = data([3, 3, 3, 6], 2);
+        const y = mePropConv2d(x, w, { k: 2, mode }, { strides: 2, pad: 'same' });
+        expectClose(y, tf.conv2d(x, w, 2, 'same'), 1e-5);
+        const dy = data(y.shape, 3);
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(mePropConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 2, mode }, { strides: 2, pad: 'same' }), dy)),
+        )([x, w]);
+        const masked = maskDy(dy, 2, mode);
+        const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), masked)),
+        )([x, w]);
+        expectClose(g[0], ref[0], 1e-4);
+        expectClose(g[1], ref[1], 1e-4);
+      });
+    },
+  );
 
   it('mePropDepthwiseConv2d: forward equals tf.depthwiseConv2d, unified gradients equal the reference', () => {
     tf.tidy(() => {
@@ -34,9 +42,13 @@ describeEachBackend('mePropConv2d', () => {
       const y = mePropDepthwiseConv2d(x, w, { k: 3, mode: 'unified' }, { pad: 'same' });
       expectClose(y, tf.depthwiseConv2d(x, w, 1, 'same'), 1e-5);
       const dy = data(y.shape, 6);
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(mePropDepthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 3, mode: 'unified' }, { pad: 'same' }), dy)))([x, w]);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(mePropDepthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 3, mode: 'unified' }, { pad: 'same' }), dy)),
+      )([x, w]);
       const masked = maskDy(dy, 3, 'unified');
-      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), masked)))([x, w]);
+      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), masked)),
+      )([x, w]);
       expectClose(g[0], ref[0], 1e-4);
       expectClose(g[1], ref[1], 1e-4);
     });

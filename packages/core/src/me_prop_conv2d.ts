@@ -14,21 +14,33 @@ export interface MePropConvOptions {
 }
 
 function checkConvOperands(x: unknown, filter: unknown, fn: string): [tf.Tensor4D, tf.Tensor4D] {
-  for (const [t, name] of [[x, 'x'], [filter, 'filter']] as const) {
+  for (const [t, name] of [
+    [x, 'x'],
+    [filter, 'filter'],
+  ] as const) {
     if (!(t instanceof tf.Tensor)) throw new Error(`${fn}: ${name} must be a tf.Tensor, got ${typeof t}`);
     if (t.dtype !== 'float32') throw new Error(`${fn}: ${name} must have dtype float32, got ${t.dtype}`);
-    if (t.rank !== 4) throw new Error(`${fn}: ${name} must have rank 4 (NHWC${name === 'filter' ? ' filter [FH, FW, CI, CO]' : ''}), got shape [${t.shape}]`);
+    if (t.rank !== 4)
+      throw new Error(
+        `${fn}: ${name} must have rank 4 (NHWC${name === 'filter' ? ' filter [FH, FW, CI, CO]' : ''}), got shape [${t.shape}]`,
+      );
   }
   const $x = x as tf.Tensor4D;
   const $f = filter as tf.Tensor4D;
   if ($x.shape[3] !== $f.shape[2]) {
-    throw new Error(`${fn}: x's channels (${$x.shape[3]}, shape [${$x.shape}]) must equal filter.shape[2] (${$f.shape[2]}, shape [${$f.shape}])`);
+    throw new Error(
+      `${fn}: x's channels (${$x.shape[3]}, shape [${$x.shape}]) must equal filter.shape[2] (${$f.shape[2]}, shape [${$f.shape}])`,
+    );
   }
   return [$x, $f];
 }
 
-function checkOptions(options: MePropConvOptions, fn: string): Required<Pick<MePropConvOptions, 'strides' | 'pad'>> & MePropConvOptions {
-  if (options === null || typeof options !== 'object') throw new Error(`${fn}: options must be an object, got ${String(options)}`);
+function checkOptions(
+  options: MePropConvOptions,
+  fn: string,
+): Required<Pick<MePropConvOptions, 'strides' | 'pad'>> & MePropConvOptions {
+  if (options === null || typeof options !== 'object')
+    throw new Error(`${fn}: options must be an object, got ${String(options)}`);
   const strides = options.strides ?? 1;
   const list = Array.isArray(strides) ? strides : [strides];
   if (list.length < 1 || list.length > 2 || list.some((s) => !Number.isInteger(s) || s < 1)) {
@@ -41,7 +53,13 @@ function checkOptions(options: MePropConvOptions, fn: string): Required<Pick<MeP
   return { ...options, strides, pad };
 }
 
-const conv2dOp = (x: tf.Tensor4D, filter: tf.Tensor4D, runtime: MePropRuntime, o: MePropConvOptions, depthwise: boolean): tf.Tensor4D => {
+const conv2dOp = (
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  runtime: MePropRuntime,
+  o: MePropConvOptions,
+  depthwise: boolean,
+): tf.Tensor4D => {
   const attrs = { strides: o.strides ?? 1, pad: o.pad ?? 'valid', dimRoundingMode: o.dimRoundingMode };
   const body = (a: tf.Tensor4D, w: tf.Tensor4D, save: tf.GradSaveFunc) => {
     save([a, w]);
@@ -65,14 +83,24 @@ const conv2dOp = (x: tf.Tensor4D, filter: tf.Tensor4D, runtime: MePropRuntime, o
  * `config` (unified: the same k everywhere; per-example: k at every example and position) and both gradients
  * are computed from those only.
  */
-export function mePropConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, config: MePropConfig, options: MePropConvOptions = {}): tf.Tensor4D {
+export function mePropConv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  config: MePropConfig,
+  options: MePropConvOptions = {},
+): tf.Tensor4D {
   const fn = 'mePropConv2d';
   const [$x, $f] = checkConvOperands(x, filter, fn);
   return conv2dOp($x, $f, runtimeFor(config, fn), checkOptions(options, fn), false);
 }
 
 /** y = tf.depthwiseConv2d(x, filter, strides, pad), with meProp's backward over its CI·M output channels. */
-export function mePropDepthwiseConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, config: MePropConfig, options: MePropConvOptions = {}): tf.Tensor4D {
+export function mePropDepthwiseConv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  config: MePropConfig,
+  options: MePropConvOptions = {},
+): tf.Tensor4D {
   const fn = 'mePropDepthwiseConv2d';
   const [$x, $f] = checkConvOperands(x, filter, fn);
   return conv2dOp($x, $f, runtimeFor(config, fn), checkOptions(options, fn), true);

@@ -95,7 +95,15 @@ describeEachBackend('mePropMatMul', () => {
       const b = tf.randomNormal([13, 29], 0, 1, 'float32', 21);
       const dy = tf.randomNormal([2, 5, 29], 0, 1, 'float32', 22);
       const [ma, mb] = mePropGrads(a, b, dy, { k: 5 }, false, false);
-      const [ra, rb] = referenceGrads(tf.reshape(a, [10, 13]), b as tf.Tensor2D, tf.reshape(dy, [10, 29]), 5, 'per-example', false, false);
+      const [ra, rb] = referenceGrads(
+        tf.reshape(a, [10, 13]),
+        b as tf.Tensor2D,
+        tf.reshape(dy, [10, 29]),
+        5,
+        'per-example',
+        false,
+        false,
+      );
       expectClose(ma, tf.reshape(ra, [2, 5, 13]), 1e-5);
       expectClose(mb, rb, 1e-5);
     });
@@ -157,7 +165,9 @@ describeEachBackend('mePropMatMul', () => {
     const opt = tf.train.adam(0.01);
     const config: MePropConfig = { k: 5, mode: 'per-example' };
     const { after1, afterN } = await tensorCountAfter(() => {
-      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, mePropMatMul(tf.relu(mePropMatMul(x, w1, config)), w2, { k: 2 })) as tf.Scalar);
+      opt.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, mePropMatMul(tf.relu(mePropMatMul(x, w1, config)), w2, { k: 2 })) as tf.Scalar,
+      );
     }, 50);
     expect(afterN).toBe(after1);
     tf.dispose([w1, w2, x, y]);
@@ -201,7 +211,10 @@ describeEachBackend('mePropMatMul', () => {
       }
       expect(onlyW).not.toContain('MePropSparseGradA');
       // tf.matMul's own gradient skips dx the same way: one product fewer.
-      const plainDx = extraKernels(await kernelsRun((x, w) => tf.matMul(x, w), 'both'), await kernelsRun((x, w) => tf.matMul(x, w), 'w'));
+      const plainDx = extraKernels(
+        await kernelsRun((x, w) => tf.matMul(x, w), 'both'),
+        await kernelsRun((x, w) => tf.matMul(x, w), 'w'),
+      );
       expect(plainDx).toEqual(['BatchMatMul']);
     });
 

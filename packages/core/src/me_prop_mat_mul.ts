@@ -11,7 +11,12 @@ const runtimes = new WeakMap<MePropConfig, MePropRuntime>();
 export function runtimeFor(config: MePropConfig, fn: string): MePropRuntime {
   const resolved = validateMePropConfig(config, `${fn}: config`);
   const cached = runtimes.get(config);
-  if (cached !== undefined && cached.config.k === resolved.k && cached.config.mode === resolved.mode && cached.config.seed === resolved.seed) {
+  if (
+    cached !== undefined &&
+    cached.config.k === resolved.k &&
+    cached.config.mode === resolved.mode &&
+    cached.config.seed === resolved.seed
+  ) {
     return cached;
   }
   const r = makeRuntime(resolved);
@@ -22,7 +27,8 @@ export function runtimeFor(config: MePropConfig, fn: string): MePropRuntime {
 function checkOperand(t: unknown, name: string, fn: string): tf.Tensor {
   if (!(t instanceof tf.Tensor)) throw new Error(`${fn}: ${name} must be a tf.Tensor, got ${typeof t}`);
   if (t.dtype !== 'float32') throw new Error(`${fn}: ${name} must have dtype float32, got ${t.dtype}`);
-  if (t.rank !== 2 && t.rank !== 3) throw new Error(`${fn}: ${name} must have rank 2 or 3, got rank ${t.rank} (shape [${t.shape}])`);
+  if (t.rank !== 2 && t.rank !== 3)
+    throw new Error(`${fn}: ${name} must have rank 2 or 3, got rank ${t.rank} (shape [${t.shape}])`);
   return t;
 }
 
@@ -52,7 +58,13 @@ function checkFlag(v: unknown, name: string, fn: string): boolean {
  * (e.g. a model's input data) that product is skipped. Rank 2, or rank 3 (a batch of matrices, as
  * tfjs-layers feeds Dense with 3-D inputs).
  */
-export function mePropMatMul(a: tf.Tensor, b: tf.Tensor, config: MePropConfig, transposeA = false, transposeB = false): tf.Tensor {
+export function mePropMatMul(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  config: MePropConfig,
+  transposeA = false,
+  transposeB = false,
+): tf.Tensor {
   const fn = 'mePropMatMul';
   const $a = checkOperand(a, 'a', fn);
   const $b = checkOperand(b, 'b', fn);

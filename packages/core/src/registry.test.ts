@@ -88,7 +88,9 @@ describeEachBackend('the meProp gradient registry', () => {
         resetMePropStats();
         const [ga, gb, gbias] = withMeProp({ k: 4 }, () =>
           tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) =>
-            tf.sum(tf.mul(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, transposeA: tA, transposeB: tB, bias: c }), dy)),
+            tf.sum(
+              tf.mul(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, transposeA: tA, transposeB: tB, bias: c }), dy),
+            ),
           )([a, b, bias]),
         );
         // If tfjs renamed the taped op, meProp would silently not apply: this catches it.
@@ -105,13 +107,24 @@ describeEachBackend('the meProp gradient registry', () => {
     it.each(['linear', 'sigmoid', 'softmax', 'tanh', 'relu'] as const)('activation %s', async (activation) => {
       const model = tf.sequential({
         layers: [
-          tf.layers.dense({ units: 24, inputShape: [10], activation, kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }) }),
+          tf.layers.dense({
+            units: 24,
+            inputShape: [10],
+            activation,
+            kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }),
+          }),
           tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }) }),
         ],
       });
       model.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' });
       const x = tf.randomNormal([16, 10], 0, 1, 'float32', 5);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3), 'int32'), 3);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: 16 }, (_, i) => i % 3),
+          'int32',
+        ),
+        3,
+      );
       const before = model.layers[0].getWeights()[0].clone();
       await withMeProp({ k: 4, mode: 'unified' }, () => model.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 }));
       // The hidden Dense went through meProp (the 3-unit output layer has k >= width: exact), and its
@@ -126,9 +139,19 @@ describeEachBackend('the meProp gradient registry', () => {
 
   describe('model.fit uses meProp in recurrent cells', () => {
     const make = (kind: 'lstm' | 'gru' | 'simpleRNN', seed: number): tf.LayersModel => {
-      const args = { units: 8, kernelInitializer: tf.initializers.glorotNormal({ seed }), recurrentInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) };
+      const args = {
+        units: 8,
+        kernelInitializer: tf.initializers.glorotNormal({ seed }),
+        recurrentInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }),
+      };
       const rnn = kind === 'lstm' ? tf.layers.lstm(args) : kind === 'gru' ? tf.layers.gru(args) : tf.layers.simpleRNN(args);
-      const m = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [5, 4] }), rnn, tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 2 }) })] });
+      const m = tf.sequential({
+        layers: [
+          tf.layers.inputLayer({ inputShape: [5, 4] }),
+          rnn,
+          tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 2 }) }),
+        ],
+      });
       m.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
       return m;
     };
@@ -159,44 +182,67 @@ describeEachBackend('the meProp gradient registry', () => {
     const make = (outActivation: 'softmax' | 'relu' | 'linear', seed = 1): tf.Sequential =>
       tf.sequential({
         layers: [
-          tf.layers.dense({ units: 12, inputShape: [6], activation: 'relu', name: `hid${seed}`, kernelInitializer: tf.initializers.glorotNormal({ seed }) }),
-          tf.layers.dense({ units: 9, activation: outActivation, name: `out${seed}`, kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) }),
+          tf.layers.dense({
+            units: 12,
+            inputShape: [6],
+            activation: 'relu',
+            name: `hid${seed}`,
+            kernelInitializer: tf.initializers.glorotNormal({ seed }),
+          }),
+          tf.layers.dense({
+            units: 9,
+            activation: outActivation,
+            name: `out${seed}`,
+            kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }),
+          }),
         ],
       });
     /** Kernel gradients [hidden, out] of a squared loss against y. */
     const kernelGrads = (m: tf.Sequential, x: tf.Tensor, y: tf.Tensor): tf.Tensor[] =>
       tf.tidy(() => {
         const vars = [m.layers[0].trainableWeights[0].read(), m.layers[1].trainableWeights[0].read()] as tf.Variable[];
-        const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, vars);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar,
+          vars,
+        );
         return vars.map((v) => grads[v.name]);
       });
 
-    it.each(['softmax', 'relu', 'linear'] as const)('a layer named in exclude gets its exact gradient (output %s), the others meProp\'s', (act) => {
-      const m = make(act);
-      const x = tf.randomNormal([10, 6], 0, 1, 'float32', 3);
-      const y = tf.randomNormal([10, 9], 0, 1, 'float32', 4);
-      const [exactHidden, exactOut] = kernelGrads(m, x, y);
-      const config = { k: 2, mode: 'unified' as const };
-      const [sparseHidden, sparseOut] = withMeProp(config, () => kernelGrads(m, x, y));
-      expect(nonZeroColumns(sparseOut)).toBe(2); // without exclude the output layer is sparsified too
-      // Reference: the same network written with mePropMatMul for the hidden layer and tf.matMul for the output.
-      const [w1, b1, w2, b2] = m.getWeights();
-      const activate = (z: tf.Tensor) => (act === 'softmax' ? tf.softmax(z) : act === 'relu' ? tf.relu(z) : z);
-      const [refHidden, refOut] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.square(tf.sub(activate(tf.add(tf.matMul(tf.relu(tf.add(mePropMatMul(x, a, config), b1)), b), b2)), y))),
-      )([w1, w2]);
-      for (const exclude of [['out1'], [(m.layers[1].trainableWeights[0].read() as tf.Variable).name], (n: string) => n.startsWith('out1/'), [m.layers[1].trainableWeights[0].read() as tf.Variable], [m.layers[1]]]) {
-        const [h, o] = withMeProp({ ...config, exclude }, () => kernelGrads(m, x, y));
-        expectClose(o, refOut, 1e-5);
-        expectClose(h, refHidden, 1e-5);
-        expect(nonZeroColumns(h)).toBe(2);
-      }
-      expectClose(refOut, exactOut, 1e-5); // the output layer's gradient is exact: its inputs are the exact forward's
-      expect(nonZeroColumns(exactHidden)).toBeGreaterThan(2);
-      tf.dispose([refHidden, refOut]);
-      tf.dispose([x, y, exactHidden, exactOut, sparseHidden, sparseOut]);
-      m.dispose();
-    });
+    it.each(['softmax', 'relu', 'linear'] as const)(
+      "a layer named in exclude gets its exact gradient (output %s), the others meProp's",
+      (act) => {
+        const m = make(act);
+        const x = tf.randomNormal([10, 6], 0, 1, 'float32', 3);
+        const y = tf.randomNormal([10, 9], 0, 1, 'float32', 4);
+        const [exactHidden, exactOut] = kernelGrads(m, x, y);
+        const config = { k: 2, mode: 'unified' as const };
+        const [sparseHidden, sparseOut] = withMeProp(config, () => kernelGrads(m, x, y));
+        expect(nonZeroColumns(sparseOut)).toBe(2); // without exclude the output layer is sparsified too
+        // Reference: the same network written with mePropMatMul for the hidden layer and tf.matMul for the output.
+        const [w1, b1, w2, b2] = m.getWeights();
+        const activate = (z: tf.Tensor) => (act === 'softmax' ? tf.softmax(z) : act === 'relu' ? tf.relu(z) : z);
+        const [refHidden, refOut] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.square(tf.sub(activate(tf.add(tf.matMul(tf.relu(tf.add(mePropMatMul(x, a, config), b1)), b), b2)), y))),
+        )([w1, w2]);
+        for (const exclude of [
+          ['out1'],
+          [(m.layers[1].trainableWeights[0].read() as tf.Variable).name],
+          (n: string) => n.startsWith('out1/'),
+          [m.layers[1].trainableWeights[0].read() as tf.Variable],
+          [m.layers[1]],
+        ]) {
+          const [h, o] = withMeProp({ ...config, exclude }, () => kernelGrads(m, x, y));
+          expectClose(o, refOut, 1e-5);
+          expectClose(h, refHidden, 1e-5);
+          expect(nonZeroColumns(h)).toBe(2);
+        }
+        expectClose(refOut, exactOut, 1e-5); // the output layer's gradient is exact: its inputs are the exact forward's
+        expect(nonZeroColumns(exactHidden)).toBeGreaterThan(2);
+        tf.dispose([refHidden, refOut]);
+        tf.dispose([x, y, exactHidden, exactOut, sparseHidden, sparseOut]);
+        m.dispose();
+      },
+    );
 
     it('applies through model.fit, nests with the innermost exclude, and restores Identity and Reshape', async () => {
       const kernels = ['Identity', 'Reshape', '_FusedMatMul'].map((n) => tf.getKernel(n, tf.getBackend()));
@@ -207,7 +253,9 @@ describeEachBackend('the meProp gradient registry', () => {
       const before = m.layers[1].getWeights()[0].clone();
       await withMeProp({ k: 2, mode: 'unified', exclude: ['out5'] }, () => m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 }));
       expect(nonZeroColumns(tf.sub(m.layers[1].getWeights()[0], before))).toBe(9); // exact: every column moved
-      const inner = withMeProp({ k: 2, mode: 'unified', exclude: ['out5'] }, () => withMeProp({ k: 2, mode: 'unified' }, () => kernelGrads(m, x, y)));
+      const inner = withMeProp({ k: 2, mode: 'unified', exclude: ['out5'] }, () =>
+        withMeProp({ k: 2, mode: 'unified' }, () => kernelGrads(m, x, y)),
+      );
       expect(nonZeroColumns(inner[1])).toBe(2); // the inner scope has no exclude
       expect(['Identity', 'Reshape', '_FusedMatMul'].map((n) => tf.getKernel(n, tf.getBackend()))).toEqual(kernels);
       tf.dispose([x, y, before, ...inner]);
@@ -232,10 +280,16 @@ describeEachBackend('the meProp gradient registry', () => {
 
     it('rejects a bad exclude naming the entry', () => {
       const m = make('softmax', 7);
-      expect(() => withMeProp({ k: 2, exclude: 'out7' as never }, () => 0)).toThrow(/config\.exclude must be an array of layer or variable names.*got 'out7'/);
-      expect(() => withMeProp({ k: 2, exclude: ['out7', ''] }, () => 0)).toThrow(/config\.exclude\[1\] must be a layer, a non-empty layer or variable name.*got ''/);
+      expect(() => withMeProp({ k: 2, exclude: 'out7' as never }, () => 0)).toThrow(
+        /config\.exclude must be an array of layer or variable names.*got 'out7'/,
+      );
+      expect(() => withMeProp({ k: 2, exclude: ['out7', ''] }, () => 0)).toThrow(
+        /config\.exclude\[1\] must be a layer, a non-empty layer or variable name.*got ''/,
+      );
       expect(() => withMeProp({ k: 2, exclude: [3 as never] }, () => 0)).toThrow(/config\.exclude\[0\].*got 3/);
-      expect(() => withMeProp({ k: 2, exclude: ['ouut7'] }, () => 0)).toThrow(/config\.exclude\[0\]: 'ouut7' matches no variable/);
+      expect(() => withMeProp({ k: 2, exclude: ['ouut7'] }, () => 0)).toThrow(
+        /config\.exclude\[0\]: 'ouut7' matches no variable/,
+      );
       expect(activeMePropConfig()).toBeNull();
       m.dispose();
     });
@@ -243,7 +297,10 @@ describeEachBackend('the meProp gradient registry', () => {
 
   it('does not leak tensors across 50 training steps under withMeProp', async () => {
     const model = tf.sequential({
-      layers: [tf.layers.dense({ units: 32, inputShape: [20], activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'softmax' })],
+      layers: [
+        tf.layers.dense({ units: 32, inputShape: [20], activation: 'relu' }),
+        tf.layers.dense({ units: 4, activation: 'softmax' }),
+      ],
     });
     const opt = tf.train.adam(0.01);
     const x = tf.randomNormal([8, 20], 0, 1, 'float32', 9);
@@ -264,7 +321,12 @@ describeEachBackend('the meProp gradient registry', () => {
       const { a, b, dy } = operands(8, 10, 20, false, false, 11);
       withMeProp({ k: 5 }, () => gradsOf((x, w) => tf.matMul(x, w), a, b, dy));
     });
-    expect(getMePropStats()).toEqual({ backwardCalls: 1, keptFraction: 5 / 20, denseMacs: 2 * 8 * 10 * 20, sparseMacs: 2 * 8 * 10 * 5 });
+    expect(getMePropStats()).toEqual({
+      backwardCalls: 1,
+      keptFraction: 5 / 20,
+      denseMacs: 2 * 8 * 10 * 20,
+      sparseMacs: 2 * 8 * 10 * 5,
+    });
     resetMePropStats();
     expect(getMePropStats()).toEqual({ backwardCalls: 0, keptFraction: 0, denseMacs: 0, sparseMacs: 0 });
   });
@@ -299,7 +361,9 @@ describeEachBackend('the meProp gradient registry', () => {
       unregisterMePropGradient('Square');
     }
     expect(() => unregisterMePropGradient('Square')).toThrow(/no meProp gradient is registered for kernelName 'Square'/);
-    expect(() => registerMePropGradient({ kernelName: '', gradFunc: spec.gradFunc })).toThrow(/spec\.kernelName must be a non-empty string/);
+    expect(() => registerMePropGradient({ kernelName: '', gradFunc: spec.gradFunc })).toThrow(
+      /spec\.kernelName must be a non-empty string/,
+    );
   });
 
   it('rejects a bad config naming the argument and value', () => {

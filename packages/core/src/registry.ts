@@ -172,7 +172,9 @@ export function enableMeProp(config: MePropScopeConfig): MePropHandle {
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
+  return (
+    v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function'
+  );
 }
 
 /**

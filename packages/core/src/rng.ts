@@ -7,7 +7,8 @@ export class Rng {
   private state: number;
 
   constructor(seed: number) {
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${String(seed)}`);
+    if (typeof seed !== 'number' || !Number.isFinite(seed))
+      throw new Error(`Rng: seed must be a finite number, got ${String(seed)}`);
     this.state = seed >>> 0;
   }
 

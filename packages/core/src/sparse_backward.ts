@@ -39,7 +39,13 @@ export function makeRuntime(config: ResolvedMePropConfig): MePropRuntime {
 }
 
 /** The exact gradients of y = op(a) @ op(b), as tfjs computes them. */
-export function exactMatMulGrads(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): MatMulGradThunks {
+export function exactMatMulGrads(
+  dy: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulGradThunks {
   if (!transposeA && !transposeB) return { a: () => tf.matMul(dy, b, false, true), b: () => tf.matMul(a, dy, true, false) };
   if (!transposeA && transposeB) return { a: () => tf.matMul(dy, b, false, false), b: () => tf.matMul(dy, a, true, false) };
   if (transposeA && !transposeB) return { a: () => tf.matMul(b, dy, false, true), b: () => tf.matMul(a, dy, false, false) };
@@ -72,7 +78,9 @@ function unifiedGrads(
       const axis = transposeB ? 0 : 1;
       const wKept =
         tf.getKernel(MePropGatherColumns, backend) !== undefined
-          ? (tf.engine().runKernel(MePropGatherColumns, { x: b, indices: shared }, { axis } as MePropGatherColumnsAttrs) as tf.Tensor)
+          ? (tf
+              .engine()
+              .runKernel(MePropGatherColumns, { x: b, indices: shared }, { axis } as MePropGatherColumnsAttrs) as tf.Tensor)
           : tf.gather(b, shared, axis);
       const dX = tf.matMul(values, wKept, false, !transposeB);
       return transposeA ? tf.transpose(dX) : dX;
@@ -198,7 +206,17 @@ export function mePropMatMulGradThunks(
   const combine = (gs: tf.Tensor[], batchX: number, target: tf.Tensor): tf.Tensor =>
     tf.reshape(batchX === 1 ? tf.addN(gs) : tf.stack(gs), target.shape);
   return {
-    a: () => combine(parts.map((p) => p.a()), batchA, a),
-    b: () => combine(parts.map((p) => p.b()), batchB, b),
+    a: () =>
+      combine(
+        parts.map((p) => p.a()),
+        batchA,
+        a,
+      ),
+    b: () =>
+      combine(
+        parts.map((p) => p.b()),
+        batchB,
+        b,
+      ),
   };
 }

@@ -20,7 +20,10 @@ function densify(s: SparseSlices): tf.Tensor2D {
 }
 
 /** Gradients of loss over vars with a session: what resolve() gives, densified, plus whether it was sparse. */
-function sessionGrads(loss: () => tf.Scalar, vars: tf.Variable[]): Array<{ dense: tf.Tensor; sparse: boolean; unique: boolean | null }> {
+function sessionGrads(
+  loss: () => tf.Scalar,
+  vars: tf.Variable[],
+): Array<{ dense: tf.Tensor; sparse: boolean; unique: boolean | null }> {
   const session = beginSparseGradients(vars);
   try {
     const { value, grads } = tf.variableGrads(session.wrap(loss), vars);
@@ -60,7 +63,7 @@ describeEachBackend('sparse gradient sessions', () => {
     expectClose(gw.dense, pw, 1e-6);
     expectClose(gb.dense, pb, 1e-6);
     // Not vacuous: meProp's gradient has exactly k non-zero columns.
-    const nonZeroCols = (tf.sum(tf.cast(tf.notEqual(tf.sum(tf.abs(pw), 0), 0), 'int32')).dataSync()[0]);
+    const nonZeroCols = tf.sum(tf.cast(tf.notEqual(tf.sum(tf.abs(pw), 0), 0), 'int32')).dataSync()[0];
     expect(nonZeroCols).toBe(4);
   });
 
@@ -82,7 +85,8 @@ describeEachBackend('sparse gradient sessions', () => {
 
   it('a weight with a dense contribution too (a regularizer) falls back to the exact dense gradient', () => {
     const w = v([5, 9], 7);
-    const loss = () => tf.add(tf.losses.meanSquaredError(target(), mePropMatMul(x(), w, UNIFIED)), tf.mul(0.1, tf.sum(tf.square(w)))) as tf.Scalar;
+    const loss = () =>
+      tf.add(tf.losses.meanSquaredError(target(), mePropMatMul(x(), w, UNIFIED)), tf.mul(0.1, tf.sum(tf.square(w)))) as tf.Scalar;
     const [gw] = sessionGrads(loss, [w]);
     expect(gw.sparse).toBe(false);
     expectClose(gw.dense, plainGrads(loss, [w])[0], 1e-6);
@@ -100,7 +104,8 @@ describeEachBackend('sparse gradient sessions', () => {
 
   it('per-example mode and a gradient taken inside the loss stay dense and exact', () => {
     const w = v([5, 9], 9);
-    const perExample = () => tf.losses.meanSquaredError(target(), mePropMatMul(x(), w, { k: 4, mode: 'per-example' })) as tf.Scalar;
+    const perExample = () =>
+      tf.losses.meanSquaredError(target(), mePropMatMul(x(), w, { k: 4, mode: 'per-example' })) as tf.Scalar;
     const [g1] = sessionGrads(perExample, [w]);
     expect(g1.sparse).toBe(false);
     expectClose(g1.dense, plainGrads(perExample, [w])[0], 1e-6);
@@ -126,6 +131,8 @@ describeEachBackend('sparse gradient sessions', () => {
   });
 
   it('rejects bad arguments', () => {
-    expect(() => beginSparseGradients([tf.zeros([2]) as unknown as tf.Variable])).toThrow(/variables must be an array of tf.Variable/);
+    expect(() => beginSparseGradients([tf.zeros([2]) as unknown as tf.Variable])).toThrow(
+      /variables must be an array of tf.Variable/,
+    );
   });
 });

@@ -43,7 +43,9 @@ describeEachBackend('tfjs internals @meprop/core relies on', (backend) => {
       tf.tidy(() => {
         const a = seededTensor([3, 4], 1);
         const b = seededTensor([4, 5], 2);
-        const [ga, gb] = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D })))([a, b]);
+        const [ga, gb] = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+          tf.sum(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D })),
+        )([a, b]);
         expect(seen).toEqual(['a 1,3,4 b 1,4,5 y 1,3,5 dy 3,5']);
         expectClose(ga, tf.zerosLike(a), 0);
         expectClose(gb, tf.onesLike(b), 0);
@@ -113,7 +115,8 @@ describeEachBackend('tfjs internals @meprop/core relies on', (backend) => {
     tf.tidy(() => {
       const a = seededTensor([4, 4], 3);
       const b = seededTensor([4, 4], 4);
-      const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, transposeB: true })));
+      const f = (x: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, transposeB: true })));
       const plain = tf.grads(f)([a, b]);
       const meProp = withMeProp({ k: 4 }, () => tf.grads(f)([a, b]));
       expectClose(meProp[0], plain[0], 1e-5);

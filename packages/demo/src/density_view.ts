@@ -87,7 +87,14 @@ export class DensityView {
 
   async run(o: DensityRunOptions): Promise<void> {
     this.stopRequested = false;
-    Object.assign(this.status, { state: 'training', flow: o.flow, iterations: 0, firstLoss: NaN, lastLoss: NaN, error: undefined });
+    Object.assign(this.status, {
+      state: 'training',
+      flow: o.flow,
+      iterations: 0,
+      firstLoss: NaN,
+      lastLoss: NaN,
+      error: undefined,
+    });
     await this.drawTarget();
     const common = { eventSize: 2, steps: o.steps, hiddenUnits: [o.hiddenUnits, o.hiddenUnits], seed: 1 };
     const flow: MafFlow | IafFlow = o.flow === 'maf' ? mafFlow(common) : iafFlow(common);
@@ -121,7 +128,12 @@ export class DensityView {
             const eps = tf.randomNormal([400, 2]) as tf.Tensor2D;
             return flow instanceof MafFlow ? [flow.logProb(grid), flow.sample(eps)] : [flow.logProb(grid), flow.sample(eps).z];
           });
-          paint(this.el.flow, (await logq.data()) as Float32Array, (await samples.data()) as Float32Array, `${o.flow.toUpperCase()}, ${o.steps} steps: density, samples (it. ${it})`);
+          paint(
+            this.el.flow,
+            (await logq.data()) as Float32Array,
+            (await samples.data()) as Float32Array,
+            `${o.flow.toUpperCase()}, ${o.steps} steps: density, samples (it. ${it})`,
+          );
           tf.dispose([logq, samples]);
           await tf.nextFrame();
         }

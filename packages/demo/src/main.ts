@@ -22,7 +22,19 @@ function $<T extends HTMLElement>(id: string): T {
 
 const params = new URLSearchParams(location.search);
 const status: DemoStatus = {
-  mnist: { state: 'idle', backend: '', k: 0, mode: '', epochsDone: 0, steps: 0, plainAccuracy: NaN, mePropAccuracy: NaN, plainMsPerStep: NaN, mePropMsPerStep: NaN, chartPoints: 0 },
+  mnist: {
+    state: 'idle',
+    backend: '',
+    k: 0,
+    mode: '',
+    epochsDone: 0,
+    steps: 0,
+    plainAccuracy: NaN,
+    mePropAccuracy: NaN,
+    plainMsPerStep: NaN,
+    mePropMsPerStep: NaN,
+    chartPoints: 0,
+  },
   density: { state: 'idle', flow: '', iterations: 0, firstLoss: NaN, lastLoss: NaN },
 };
 window.mepropDemo = status;
@@ -37,7 +49,13 @@ const kOut = $<HTMLOutputElement>('k-value');
 const modeSel = $<HTMLSelectElement>('mode');
 const trainSel = $<HTMLSelectElement>('train');
 const epochsIn = $<HTMLInputElement>('epochs');
-for (const [el, key] of [[hiddenSel, 'hidden'], [kRange, 'k'], [modeSel, 'mode'], [trainSel, 'train'], [epochsIn, 'epochs']] as const) {
+for (const [el, key] of [
+  [hiddenSel, 'hidden'],
+  [kRange, 'k'],
+  [modeSel, 'mode'],
+  [trainSel, 'train'],
+  [epochsIn, 'epochs'],
+] as const) {
   const v = params.get(key);
   if (v !== null) el.value = v;
 }
@@ -50,10 +68,22 @@ hiddenSel.addEventListener('change', syncK);
 syncK();
 
 const mnistView = new MnistView(
-  { loss: $<HTMLCanvasElement>('loss-chart'), acc: $<HTMLCanvasElement>('acc-chart'), stats: $('stats'), backendInfo: $('backend-info') },
+  {
+    loss: $<HTMLCanvasElement>('loss-chart'),
+    acc: $<HTMLCanvasElement>('acc-chart'),
+    stats: $('stats'),
+    backendInfo: $('backend-info'),
+  },
   status.mnist,
 );
-const densityView = new DensityView({ target: $<HTMLCanvasElement>('target-canvas'), flow: $<HTMLCanvasElement>('flow-canvas'), loss: $<HTMLCanvasElement>('flow-loss') }, status.density);
+const densityView = new DensityView(
+  {
+    target: $<HTMLCanvasElement>('target-canvas'),
+    flow: $<HTMLCanvasElement>('flow-canvas'),
+    loss: $<HTMLCanvasElement>('flow-loss'),
+  },
+  status.density,
+);
 
 let digits: Promise<Digits> | undefined;
 const mnistButton = $<HTMLButtonElement>('mnist-start');
@@ -110,7 +140,13 @@ async function startFlow(): Promise<void> {
   flowButton.textContent = 'Stop';
   try {
     await useBackend(backendSel.value as (typeof BACKENDS)[number]);
-    await densityView.run({ flow: flowSel.value as FlowKind, steps: Number(flowSteps.value), hiddenUnits: 32, iterations: Number(flowIters.value), batchSize: 256 });
+    await densityView.run({
+      flow: flowSel.value as FlowKind,
+      steps: Number(flowSteps.value),
+      hiddenUnits: 32,
+      iterations: Number(flowIters.value),
+      batchSize: 256,
+    });
   } catch (e) {
     fail('density', e);
   } finally {

@@ -98,10 +98,23 @@ export class MnistView {
 
   async run(digits: Digits, o: MnistRunOptions): Promise<void> {
     this.stopRequested = false;
-    Object.assign(this.status, { state: 'training', backend: o.backend, k: o.k, mode: o.mode, epochsDone: 0, steps: 0, chartPoints: 0, error: undefined });
+    Object.assign(this.status, {
+      state: 'training',
+      backend: o.backend,
+      k: o.k,
+      mode: o.mode,
+      epochsDone: 0,
+      steps: 0,
+      chartPoints: 0,
+      error: undefined,
+    });
     await useBackend(o.backend);
     this.el.backendInfo.textContent = describeBackend(o.backend);
-    const train: DigitSet = { images: digits.train.images.subarray(0, o.trainDigits * 784), labels: digits.train.labels.subarray(0, o.trainDigits), n: Math.min(o.trainDigits, digits.train.n) };
+    const train: DigitSet = {
+      images: digits.train.images.subarray(0, o.trainDigits * 784),
+      labels: digits.train.labels.subarray(0, o.trainDigits),
+      n: Math.min(o.trainDigits, digits.train.n),
+    };
 
     const plain = mlp(o.hidden);
     const { model: meProp } = mePropify(plain, { k: o.k, mode: o.mode }); // same initial weights

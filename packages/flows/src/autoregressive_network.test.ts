@@ -12,11 +12,21 @@ describeEachBackend('autoregressiveNetwork (MADE)', () => {
   it.each(orders.map((o) => [JSON.stringify(o), o] as const))(
     'output i depends exactly on the inputs before i, order %s',
     (_, order) => {
-      const made = autoregressiveNetwork({ eventSize: D, hiddenUnits: [7, 9], params: 2, inputOrder: order, activation: 'tanh', seed: 4 });
+      const made = autoregressiveNetwork({
+        eventSize: D,
+        hiddenUnits: [7, 9],
+        params: 2,
+        inputOrder: order,
+        activation: 'tanh',
+        seed: 4,
+      });
       const pos = inputDegrees(resolveOrder(order, D, 4));
       const z = tf.randomNormal([3, D], 0, 1, 'float32', 1) as tf.Tensor2D;
       for (let p = 0; p < 2; p++) {
-        const jac = batchJacobian((x) => tf.squeeze(tf.slice(made.apply(x) as tf.Tensor3D, [0, 0, p], [-1, -1, 1]), [2]) as tf.Tensor2D, z);
+        const jac = batchJacobian(
+          (x) => tf.squeeze(tf.slice(made.apply(x) as tf.Tensor3D, [0, 0, p], [-1, -1, 1]), [2]) as tf.Tensor2D,
+          z,
+        );
         for (const j of jac) {
           for (let i = 0; i < D; i++) {
             for (let k = 0; k < D; k++) {
@@ -55,11 +65,15 @@ describeEachBackend('autoregressiveNetwork (MADE)', () => {
 
   it('rejects bad arguments with the argument name and value', () => {
     expect(() => autoregressiveNetwork({ eventSize: 0, hiddenUnits: [4] })).toThrow(/eventSize must be an integer >= 1, got 0/);
-    expect(() => autoregressiveNetwork({ eventSize: 6, hiddenUnits: [10, 2] })).toThrow(/hiddenUnits\[1\] must be >= eventSize - 1 = 5.*got 2/);
+    expect(() => autoregressiveNetwork({ eventSize: 6, hiddenUnits: [10, 2] })).toThrow(
+      /hiddenUnits\[1\] must be >= eventSize - 1 = 5.*got 2/,
+    );
     expect(() => autoregressiveNetwork({ eventSize: 3, hiddenUnits: [4], inputOrder: [0, 2, 2] })).toThrow(
       /inputOrder must be a permutation of 0\.\.2.*\[0, 2, 2\]/,
     );
-    expect(() => autoregressiveNetwork({ eventSize: 3, hiddenUnits: [4], params: 0 })).toThrow(/params must be an integer >= 1, got 0/);
+    expect(() => autoregressiveNetwork({ eventSize: 3, hiddenUnits: [4], params: 0 })).toThrow(
+      /params must be an integer >= 1, got 0/,
+    );
     const made = autoregressiveNetwork({ eventSize: 3, hiddenUnits: [4], contextSize: 2 });
     expect(() => made.apply([tf.zeros([2, 3]), tf.zeros([2, 5])])).toThrow(/context must have shape \[batch, 2\], got \[2, 5\]/);
     expect(() => made.apply(tf.zeros([2, 3]))).toThrow(/context: contextSize is 2, so inputs must be \[z, h\]/);

@@ -43,7 +43,15 @@ export function resolveMadeSpec(args: MadeSpecArgs, defaultParams = 2): MadeSpec
   assertActivation('activation', activation);
   if (args.seed !== undefined) assertInt('seed', args.seed, 0);
   const order = resolveOrder(args.inputOrder ?? 'left-to-right', args.eventSize, args.seed ?? 0);
-  return { eventSize: args.eventSize, hiddenUnits: args.hiddenUnits.slice(), params, contextSize, order, activation, seed: args.seed };
+  return {
+    eventSize: args.eventSize,
+    hiddenUnits: args.hiddenUnits.slice(),
+    params,
+    contextSize,
+    order,
+    activation,
+    seed: args.seed,
+  };
 }
 
 /** The signature of Layer.addWeight that Made needs (Layer keeps addWeight protected, so layers pass it in). */
@@ -98,7 +106,12 @@ export class Made {
       let x: tf.Tensor2D = z;
       const last = this.kernels.length - 1;
       for (let l = 0; l <= last; l++) {
-        let y = maskedLinear(x, this.kernels[l].read() as tf.Tensor2D, this.masks[l].read() as tf.Tensor2D, this.biases[l].read() as tf.Tensor1D);
+        let y = maskedLinear(
+          x,
+          this.kernels[l].read() as tf.Tensor2D,
+          this.masks[l].read() as tf.Tensor2D,
+          this.biases[l].read() as tf.Tensor1D,
+        );
         if (h) y = tf.add(y, tf.matMul(h, this.contextKernels[l].read() as tf.Tensor2D));
         x = l < last ? applyActivation(y, activation) : y;
       }

@@ -15,7 +15,11 @@ describeEachBackend('iafFlow', () => {
 
   it('reverses the order between steps and sums the log-dets', () => {
     const flow = iafFlow({ eventSize: 3, steps: 3, hiddenUnits: [4], inputOrder: [1, 0, 2] });
-    expect(flow.getConfig().inputOrders).toEqual([[1, 0, 2], [2, 0, 1], [1, 0, 2]]);
+    expect(flow.getConfig().inputOrders).toEqual([
+      [1, 0, 2],
+      [2, 0, 1],
+      [1, 0, 2],
+    ]);
     const z = tf.randomNormal([5, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
     const r = flow.forward(z);
     let x = z;
@@ -51,7 +55,10 @@ describeEachBackend('iafFlow', () => {
   it('saves and reloads to identical outputs, every step order included', async () => {
     const zIn = tf.input({ shape: [4] });
     const hIn = tf.input({ shape: [2] });
-    const outs = iafFlow({ eventSize: 4, steps: 3, hiddenUnits: [6], contextSize: 2, inputOrder: 'random', seed: 11 }).apply([zIn, hIn]);
+    const outs = iafFlow({ eventSize: 4, steps: 3, hiddenUnits: [6], contextSize: 2, inputOrder: 'random', seed: 11 }).apply([
+      zIn,
+      hIn,
+    ]);
     const model = tf.model({ inputs: [zIn, hIn], outputs: outs as tf.SymbolicTensor[] });
     const xs = [tf.randomNormal([3, 4], 0, 1, 'float32', 1), tf.randomNormal([3, 2], 0, 1, 'float32', 2)];
     const { loaded, topology } = await roundTrip(model);
@@ -64,9 +71,17 @@ describeEachBackend('iafFlow', () => {
 
   it('rejects bad arguments with the argument name and value', () => {
     expect(() => iafFlow({ eventSize: 3, steps: 0, hiddenUnits: [4] })).toThrow(/steps must be an integer >= 1, got 0/);
-    expect(() => iafFlow({ eventSize: 3, steps: 2, hiddenUnits: [4], inputOrders: [[0, 1, 2], [0, 1, 1]] })).toThrow(
-      /inputOrders\[1\] must be a permutation of 0\.\.2.*\[0, 1, 1\]/,
-    );
+    expect(() =>
+      iafFlow({
+        eventSize: 3,
+        steps: 2,
+        hiddenUnits: [4],
+        inputOrders: [
+          [0, 1, 2],
+          [0, 1, 1],
+        ],
+      }),
+    ).toThrow(/inputOrders\[1\] must be a permutation of 0\.\.2.*\[0, 1, 1\]/);
     expect(() => iafFlow({ eventSize: -1, steps: 1, hiddenUnits: [4] })).toThrow(/eventSize must be an integer >= 1, got -1/);
   });
 });

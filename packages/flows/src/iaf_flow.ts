@@ -31,7 +31,10 @@ export interface IafFlowArgs extends FlowLayerArgs {
  * The explicit order of each of `steps` steps: `inputOrders` as given (what configs store), or the order of
  * `inputOrder` for the first step and the reverse of the previous one for every later step.
  */
-export function stepOrders(args: { eventSize: number; inputOrder?: InputOrder; inputOrders?: number[][]; seed?: number }, steps: number): number[][] {
+export function stepOrders(
+  args: { eventSize: number; inputOrder?: InputOrder; inputOrders?: number[][]; seed?: number },
+  steps: number,
+): number[][] {
   if (args.inputOrders !== undefined) {
     if (!Array.isArray(args.inputOrders) || args.inputOrders.length !== steps) {
       throw new Error(`inputOrders must hold one permutation per step (${steps}), got ${JSON.stringify(args.inputOrders)}`);

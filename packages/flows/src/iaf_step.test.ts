@@ -58,7 +58,10 @@ describeEachBackend('iafStep', () => {
   it('saves and reloads to identical outputs, order included', async () => {
     const zIn = tf.input({ shape: [4] });
     const hIn = tf.input({ shape: [2] });
-    const outs = iafStep({ eventSize: 4, hiddenUnits: [6], contextSize: 2, inputOrder: [2, 0, 3, 1], forgetBias: 1.5 }).apply([zIn, hIn]);
+    const outs = iafStep({ eventSize: 4, hiddenUnits: [6], contextSize: 2, inputOrder: [2, 0, 3, 1], forgetBias: 1.5 }).apply([
+      zIn,
+      hIn,
+    ]);
     const model = tf.model({ inputs: [zIn, hIn], outputs: outs as tf.SymbolicTensor[] });
     const xs = [tf.randomNormal([3, 4], 0, 1, 'float32', 1), tf.randomNormal([3, 2], 0, 1, 'float32', 2)];
     const { loaded, topology } = await roundTrip(model);
@@ -72,7 +75,9 @@ describeEachBackend('iafStep', () => {
   it('rejects bad arguments with the argument name and value', () => {
     expect(() => iafStep({ eventSize: 0, hiddenUnits: [4] })).toThrow(/eventSize must be an integer >= 1, got 0/);
     expect(() => iafStep({ eventSize: 5, hiddenUnits: [3] })).toThrow(/hiddenUnits\[0\] must be >= eventSize - 1 = 4.*got 3/);
-    expect(() => iafStep({ eventSize: 3, hiddenUnits: [4], forgetBias: NaN })).toThrow(/forgetBias must be a finite number, got NaN/);
+    expect(() => iafStep({ eventSize: 3, hiddenUnits: [4], forgetBias: NaN })).toThrow(
+      /forgetBias must be a finite number, got NaN/,
+    );
     expect(() => iafStep({ eventSize: 3, hiddenUnits: [4], inputOrder: [1, 2, 3] })).toThrow(/inputOrder.*\[1, 2, 3\]/);
     const step = iafStep({ eventSize: 3, hiddenUnits: [4], contextSize: 2 });
     expect(() => step.forward(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([2, 3]) as tf.Tensor2D)).toThrow(

@@ -12,7 +12,12 @@ export interface FlowResult {
  * One MADE pass split into shift m and log-scale s ([batch, D] each). With a `logScaleClip`, s is clipped to
  * ±clip (as Pyro does for its affine flows): exp(s) of an unbounded s overflows float32 for large inputs.
  */
-export function shiftAndLogScale(made: Made, z: tf.Tensor2D, h: tf.Tensor2D | undefined, logScaleClip?: number): [tf.Tensor2D, tf.Tensor2D] {
+export function shiftAndLogScale(
+  made: Made,
+  z: tf.Tensor2D,
+  h: tf.Tensor2D | undefined,
+  logScaleClip?: number,
+): [tf.Tensor2D, tf.Tensor2D] {
   return tf.tidy(() => {
     const [m, s] = tf.unstack(made.apply(z, h), 2) as tf.Tensor2D[];
     return [m, logScaleClip === undefined ? s : tf.clipByValue(s, -logScaleClip, logScaleClip)];

@@ -17,7 +17,9 @@ export abstract class MadeStackLayer<T extends { readonly made: Made }> extends 
   override build(inputShape: unknown): void {
     const { eventSize, contextSize } = this.transforms[0].made.spec;
     assertInputShapes(inputShape, eventSize, contextSize);
-    this.transforms.forEach((t, k) => t.made.build((n, s, i, tr) => this.addWeight(n, s, 'float32', i, undefined, tr), `step_${k}/`));
+    this.transforms.forEach((t, k) =>
+      t.made.build((n, s, i, tr) => this.addWeight(n, s, 'float32', i, undefined, tr), `step_${k}/`),
+    );
     this.built = true;
   }
 }

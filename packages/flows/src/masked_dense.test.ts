@@ -11,12 +11,16 @@ describeEachBackend('MaskedDense', () => {
 
   it('computes x @ (W ⊙ M) + b', () => {
     const layer = maskedDense({ mask, seed: 1 });
-    const x = tf.tensor2d([[0.5, -2], [1.5, 3]]);
+    const x = tf.tensor2d([
+      [0.5, -2],
+      [1.5, 3],
+    ]);
     const y = layer.apply(x) as tf.Tensor;
     const [w, b] = layer.getWeights().map((t) => t.arraySync() as number[] & number[][]);
-    const want = [[0.5, -2], [1.5, 3]].map((row) =>
-      [0, 1, 2].map((c) => row[0] * w[0][c] * mask[0][c] + row[1] * w[1][c] * mask[1][c] + (b as number[])[c]),
-    );
+    const want = [
+      [0.5, -2],
+      [1.5, 3],
+    ].map((row) => [0, 1, 2].map((c) => row[0] * w[0][c] * mask[0][c] + row[1] * w[1][c] * mask[1][c] + (b as number[])[c]));
     const got = y.arraySync() as number[][];
     got.forEach((r, i) => r.forEach((v, c) => expect(v).toBeCloseTo(want[i][c], 5)));
     // A masked-out weight has no effect at all: changing it leaves the output unchanged.
@@ -28,7 +32,10 @@ describeEachBackend('MaskedDense', () => {
 
   it('saves and reloads to identical outputs, mask included', async () => {
     const input = tf.input({ shape: [2] });
-    const model = tf.model({ inputs: input, outputs: maskedDense({ mask, activation: 'tanh' }).apply(input) as tf.SymbolicTensor });
+    const model = tf.model({
+      inputs: input,
+      outputs: maskedDense({ mask, activation: 'tanh' }).apply(input) as tf.SymbolicTensor,
+    });
     const x = tf.randomNormal([4, 2], 0, 1, 'float32', 3);
     const { loaded, topology } = await roundTrip(model);
     expect(topology).toContain('MePropFlows>MaskedDense');

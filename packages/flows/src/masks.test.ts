@@ -47,8 +47,14 @@ describe('MADE masks', () => {
   });
 
   it('uses a strict comparison only for the output layer', () => {
-    expect(degreeMask([1, 2], [1, 2], false)).toEqual([[1, 1], [0, 1]]);
-    expect(degreeMask([1, 2], [1, 2], true)).toEqual([[0, 1], [0, 0]]);
+    expect(degreeMask([1, 2], [1, 2], false)).toEqual([
+      [1, 1],
+      [0, 1],
+    ]);
+    expect(degreeMask([1, 2], [1, 2], true)).toEqual([
+      [0, 1],
+      [0, 0],
+    ]);
   });
 
   it('rejects hidden layers too narrow for the mask', () => {

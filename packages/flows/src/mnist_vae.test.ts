@@ -9,7 +9,17 @@ import { loadBinarizedMnist } from './test-helpers/mnist';
 // every other suite runs on all of them. The full-size comparison is `meprop-bench iaf` (@meprop/bench; numbers in the README).
 const backend = testBackends().includes('wasm') ? 'wasm' : testBackends()[0];
 
-const CONFIG = { nTrain: 3000, nTest: 500, epochs: 5, latentSize: 32, hidden: 200, iafHidden: 100, batchSize: 50, lr: 3e-3, iw: 100 };
+const CONFIG = {
+  nTrain: 3000,
+  nTest: 500,
+  epochs: 5,
+  latentSize: 32,
+  hidden: 200,
+  iafHidden: 100,
+  batchSize: 50,
+  lr: 3e-3,
+  iw: 100,
+};
 
 async function run(steps: number, data: ReturnType<typeof loadBinarizedMnist>): Promise<{ elbo: number; iwLogLik: number }> {
   const model = new Vae({

@@ -83,7 +83,11 @@ export interface EvaluateVaeOptions {
 }
 
 /** Mean single-sample ELBO and mean importance-weighted log-likelihood over the rows. */
-export async function evaluateVae(model: Vae, data: Rows, opts: EvaluateVaeOptions = {}): Promise<{ elbo: number; iwLogLik: number }> {
+export async function evaluateVae(
+  model: Vae,
+  data: Rows,
+  opts: EvaluateVaeOptions = {},
+): Promise<{ elbo: number; iwLogLik: number }> {
   assertRows('data', data);
   const batchSize = opts.batchSize ?? 100;
   assertInt('batchSize', batchSize, 1);

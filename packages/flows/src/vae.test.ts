@@ -12,7 +12,8 @@ const small = (seed: number) =>
     seed,
   });
 
-const binary = (rows: number, seed: number) => tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([rows, 6], 0, 1, 'float32', seed), 0.5), 'float32')) as tf.Tensor2D;
+const binary = (rows: number, seed: number) =>
+  tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([rows, 6], 0, 1, 'float32', seed), 0.5), 'float32')) as tf.Tensor2D;
 
 function logMeanExp64(values: number[]): number {
   const max = Math.max(...values);
@@ -49,7 +50,9 @@ describeEachBackend('Vae with an IAF posterior', () => {
     expect(checked).toBe(3 * vars.length);
     // The flow's weights are among them and do get a gradient.
     const flowNames = new Set(model.flow!.trainableWeights.map((w) => (w.read() as tf.Variable).name));
-    const flowGrad = vars.filter((v) => flowNames.has(v.name)).reduce((acc, v) => acc + tf.sum(tf.abs(grads[v.name])).dataSync()[0], 0);
+    const flowGrad = vars
+      .filter((v) => flowNames.has(v.name))
+      .reduce((acc, v) => acc + tf.sum(tf.abs(grads[v.name])).dataSync()[0], 0);
     expect(flowGrad).toBeGreaterThan(0);
   });
 
@@ -89,7 +92,13 @@ describeEachBackend('Vae with an IAF posterior', () => {
   });
 
   it('works without a context when the IAF is given contextSize 0', () => {
-    const model = new Vae({ inputSize: 6, latentSize: 3, hiddenUnits: [5], iaf: { steps: 2, hiddenUnits: [4], contextSize: 0 }, seed: 1 });
+    const model = new Vae({
+      inputSize: 6,
+      latentSize: 3,
+      hiddenUnits: [5],
+      iaf: { steps: 2, hiddenUnits: [4], contextSize: 0 },
+      seed: 1,
+    });
     expect(model.encoder.outputs.length).toBe(2);
     expect(Number.isFinite(model.elbo(binary(2, 1)).dataSync()[0])).toBe(true);
   });
@@ -104,6 +113,8 @@ describeEachBackend('Vae with an IAF posterior', () => {
     expect(() => model.elbo(tf.zeros([2, 6]) as tf.Tensor2D, tf.zeros([2, 2]) as tf.Tensor2D)).toThrow(
       /noise must have shape \[batch \* samples, latentSize\] = \[2, 3\], got \[2, 2\]/,
     );
-    expect(() => model.importanceWeightedLogLikelihood(tf.zeros([2, 6]) as tf.Tensor2D, 0)).toThrow(/samples must be an integer >= 1, got 0/);
+    expect(() => model.importanceWeightedLogLikelihood(tf.zeros([2, 6]) as tf.Tensor2D, 0)).toThrow(
+      /samples must be an integer >= 1, got 0/,
+    );
   });
 });

@@ -133,7 +133,11 @@ export class Vae {
   }
 
   trainableVariables(): tf.Variable[] {
-    const weights = [...this.encoder.trainableWeights, ...this.decoder.trainableWeights, ...(this.flow ? this.flow.trainableWeights : [])];
+    const weights = [
+      ...this.encoder.trainableWeights,
+      ...this.decoder.trainableWeights,
+      ...(this.flow ? this.flow.trainableWeights : []),
+    ];
     return weights.map((w) => w.read() as tf.Variable);
   }
 

@@ -19,7 +19,9 @@ function median(xs: number[]): number {
 }
 
 async function useBackend(name: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (name === 'tensorflow') require('@tensorflow/tfjs-node');
   if (!(await tf.setBackend(name))) throw new Error(`--backend: cannot activate '${name}'`);
   await tf.ready();
@@ -69,24 +71,27 @@ const CASES: Case[] = [
       loss: 'categoricalCrossentropy',
     }),
   },
-  ...(['lstm', 'gru'] as const).map(
-    (kind): Case => ({
-      name: `${kind.toUpperCase()} 128 units over 20 steps of 32 features, batch 32`,
-      k: 32,
-      build: () =>
-        tf.sequential({
-          layers: [
-            (kind === 'lstm' ? tf.layers.lstm : tf.layers.gru)({ inputShape: [20, 32], units: 128, kernelInitializer: init(10), recurrentInitializer: 'glorotUniform' }),
-            tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(11) }),
-          ],
-        }),
-      data: () => ({
-        x: tf.randomNormal([32, 20, 32], 0, 1, 'float32', 12),
-        y: tf.tidy(() => tf.oneHot(tf.randomUniform([32], 0, 10, 'int32', 13), 10)),
-        loss: 'categoricalCrossentropy',
+  ...(['lstm', 'gru'] as const).map((kind): Case => ({
+    name: `${kind.toUpperCase()} 128 units over 20 steps of 32 features, batch 32`,
+    k: 32,
+    build: () =>
+      tf.sequential({
+        layers: [
+          (kind === 'lstm' ? tf.layers.lstm : tf.layers.gru)({
+            inputShape: [20, 32],
+            units: 128,
+            kernelInitializer: init(10),
+            recurrentInitializer: 'glorotUniform',
+          }),
+          tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(11) }),
+        ],
       }),
+    data: () => ({
+      x: tf.randomNormal([32, 20, 32], 0, 1, 'float32', 12),
+      y: tf.tidy(() => tf.oneHot(tf.randomUniform([32], 0, 10, 'int32', 13), 10)),
+      loss: 'categoricalCrossentropy',
     }),
-  ),
+  })),
 ];
 const KEYS = ['sentiment', 'mnist', 'lstm', 'gru'];
 
@@ -95,8 +100,12 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '12'));
   const wanted = arg('models', KEYS.join(',')).split(',');
   await useBackend(backend);
-  console.log(`backend=${backend}, one training step (trainOnBatch, tf.train.adam), unified meProp, median of ${steps} steps in 3 interleaved rounds`);
-  console.log(`${'model [wall clock | process cpu time]'.padEnd(60)} ${'plain'.padStart(9)} ${'withMeProp'.padStart(17)} ${'mePropify'.padStart(17)}  converted / scope`);
+  console.log(
+    `backend=${backend}, one training step (trainOnBatch, tf.train.adam), unified meProp, median of ${steps} steps in 3 interleaved rounds`,
+  );
+  console.log(
+    `${'model [wall clock | process cpu time]'.padEnd(60)} ${'plain'.padStart(9)} ${'withMeProp'.padStart(17)} ${'mePropify'.padStart(17)}  converted / scope`,
+  );
   for (const [i, c] of CASES.entries()) {
     if (!wanted.includes(KEYS[i])) continue;
     const { x, y, loss } = c.data();
@@ -123,10 +132,15 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const [what, key] of [['wall', 'times'], ['cpu', 'cpu']] as const) {
+    for (const [what, key] of [
+      ['wall', 'times'],
+      ['cpu', 'cpu'],
+    ] as const) {
       const [p, s, m] = variants.map((v) => median(v[key]));
       const cell = (ms: number) => `${ms.toFixed(1)} ms (${(p / ms).toFixed(2)}x)`;
-      console.log(`${`${c.name} [${what}]`.padEnd(60)} ${p.toFixed(1).padStart(6)} ms ${cell(s).padStart(17)} ${cell(m).padStart(17)}  ${(s / m).toFixed(2)}`);
+      console.log(
+        `${`${c.name} [${what}]`.padEnd(60)} ${p.toFixed(1).padStart(6)} ms ${cell(s).padStart(17)} ${cell(m).padStart(17)}  ${(s / m).toFixed(2)}`,
+      );
     }
     tf.dispose([x, y]);
     for (const model of [plain, scoped, converted]) model.dispose();

@@ -19,7 +19,9 @@ function median(xs: number[]): number {
 }
 
 async function useBackend(name: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (name === 'tensorflow') require('@tensorflow/tfjs-node');
   if (!(await tf.setBackend(name))) throw new Error(`--backend: cannot activate '${name}'`);
   await tf.ready();
@@ -51,7 +53,16 @@ async function main(): Promise<void> {
   };
   const variants: Array<{ name: string; run: () => void; times: number[]; cpu: number[] }> = [
     { name: 'tf.matMul', run: weightGrad((v) => tf.matMul(x, v), w), times: [], cpu: [] },
-    { name: 'withMeProp + tf.matMul', run: () => withMeProp(config, weightGrad((v) => tf.matMul(x, v), w)), times: [], cpu: [] },
+    {
+      name: 'withMeProp + tf.matMul',
+      run: () =>
+        withMeProp(
+          config,
+          weightGrad((v) => tf.matMul(x, v), w),
+        ),
+      times: [],
+      cpu: [],
+    },
     { name: 'mePropMatMul', run: weightGrad((v) => mePropMatMul(x, v, config), w), times: [], cpu: [] },
     { name: 'mePropDense', run: weightGrad(() => dense.apply(x) as tf.Tensor, denseKernel), times: [], cpu: [] },
   ];
@@ -71,11 +82,15 @@ async function main(): Promise<void> {
   }
   const base = median(variants[0].times);
   const baseCpu = median(variants[0].cpu);
-  console.log(`backend=${backend} x ${M}x${K} @ W ${K}x${N}, ${mode} k=${k}, forward + weight gradient only, median of ${variants[0].times.length} (${rounds} interleaved rounds)`);
+  console.log(
+    `backend=${backend} x ${M}x${K} @ W ${K}x${N}, ${mode} k=${k}, forward + weight gradient only, median of ${variants[0].times.length} (${rounds} interleaved rounds)`,
+  );
   for (const v of variants) {
     const ms = median(v.times);
     const cpu = median(v.cpu);
-    console.log(`${v.name.padEnd(26)} wall ${ms.toFixed(2).padStart(8)} ms ${(base / ms).toFixed(2).padStart(6)}x   cpu ${cpu.toFixed(2).padStart(8)} ms ${(baseCpu / cpu).toFixed(2).padStart(6)}x`);
+    console.log(
+      `${v.name.padEnd(26)} wall ${ms.toFixed(2).padStart(8)} ms ${(base / ms).toFixed(2).padStart(6)}x   cpu ${cpu.toFixed(2).padStart(8)} ms ${(baseCpu / cpu).toFixed(2).padStart(6)}x`,
+    );
   }
 }
 

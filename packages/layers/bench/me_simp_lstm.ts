@@ -17,8 +17,19 @@ function arg(name: string, fallback: string): string {
 function lstmClassifier(units: number, steps: number, vocab: number, classes: number, seed: number): tf.Sequential {
   return tf.sequential({
     layers: [
-      tf.layers.lstm({ inputShape: [steps, vocab], units, kernelInitializer: tf.initializers.glorotUniform({ seed }), recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }), name: 'lstm' }),
-      tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }), name: 'out' }),
+      tf.layers.lstm({
+        inputShape: [steps, vocab],
+        units,
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+        name: 'lstm',
+      }),
+      tf.layers.dense({
+        units: classes,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+        name: 'out',
+      }),
     ],
   });
 }
@@ -42,13 +53,18 @@ async function main(): Promise<void> {
   const classes = Number(arg('classes', '4'));
   const seeds = Number(arg('seeds', '1'));
   const lr = Number(arg('lr', '0.005'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
   const train = keywordSequences(Number(arg('train', '2000')), steps, vocab, classes, 1);
   const test = keywordSequences(Number(arg('test', '1000')), steps, vocab, classes, 2);
   const total = cycles * epochs;
-  console.log(`keyword task: ${train.x.shape[0]} train / ${test.x.shape[0]} test sequences of ${steps} tokens (vocab ${vocab}, ${classes} classes); LSTM ${units}, Adam ${lr}, batch 32, backend ${backend}`);
-  console.log(`meSimp: k=${k} of ${4 * units} gate entries, threshold ${threshold}, ${cycles} cycles of ${epochs} epochs (the last cycle fine-tunes)`);
+  console.log(
+    `keyword task: ${train.x.shape[0]} train / ${test.x.shape[0]} test sequences of ${steps} tokens (vocab ${vocab}, ${classes} classes); LSTM ${units}, Adam ${lr}, batch 32, backend ${backend}`,
+  );
+  console.log(
+    `meSimp: k=${k} of ${4 * units} gate entries, threshold ${threshold}, ${cycles} cycles of ${epochs} epochs (the last cycle fine-tunes)`,
+  );
   const rows: string[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     const plain = lstmClassifier(units, steps, vocab, classes, seed * 10);

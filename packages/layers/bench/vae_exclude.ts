@@ -24,7 +24,12 @@ interface Vae {
 /** Fresh layers named by `tag` (so each variant's variables have their own names), seeded alike. */
 function makeVae(tag: string): Vae {
   const dense = (name: string, units: number, activation: 'relu' | 'sigmoid' | 'linear', inputDim: number, seed: number) => {
-    const l = tf.layers.dense({ units, activation, name: `${tag}_${name}`, kernelInitializer: tf.initializers.glorotUniform({ seed }) });
+    const l = tf.layers.dense({
+      units,
+      activation,
+      name: `${tag}_${name}`,
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    });
     l.build([null, inputDim]);
     return l;
   };
@@ -60,7 +65,9 @@ async function main(): Promise<void> {
   const k = Number(arg('k', '20'));
   const mode = arg('mode', 'unified') as MePropMode;
   const batch = Number(arg('batch', '128'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backends, loaded only when asked for
   if (backend === 'tensorflow') require('@tensorflow/tfjs-node');
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: cannot activate '${backend}'`);
   await tf.ready();
@@ -72,9 +79,15 @@ async function main(): Promise<void> {
     { name: 'plain tfjs', tag: 'plain', scope: null },
     { name: `withMeProp k=${k} ${mode}`, tag: 'all', scope: () => ({ k, mode }) },
     // The decoder's output layer (the last of vae.layers), as a layer object; its name would do as well.
-    { name: `withMeProp k=${k} ${mode}, exclude the decoder output`, tag: 'excl', scope: (vae) => ({ k, mode, exclude: [vae.layers[4]] }) },
+    {
+      name: `withMeProp k=${k} ${mode}, exclude the decoder output`,
+      tag: 'excl',
+      scope: (vae) => ({ k, mode, exclude: [vae.layers[4]] }),
+    },
   ];
-  console.log(`backend=${backend} VAE 784-${HIDDEN}-${LATENT}, ${n} train / ${xTest.shape[0]} test digits, batch ${batch}, Adam 1e-3, ${epochs} epochs; test loss = mean negative ELBO (nats)`);
+  console.log(
+    `backend=${backend} VAE 784-${HIDDEN}-${LATENT}, ${n} train / ${xTest.shape[0]} test digits, batch ${batch}, Adam 1e-3, ${epochs} epochs; test loss = mean negative ELBO (nats)`,
+  );
   const wanted = arg('variants', 'plain,all,excl').split(',');
   for (const v of variants.filter((x) => wanted.includes(x.tag))) {
     const vae = makeVae(v.tag);
@@ -100,7 +113,9 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const test = tf.tidy(() => vaeLoss(vae, xTest, 7).dataSync()[0]);
     const median = [...cpu].sort((a, b) => a - b)[Math.floor(cpu.length / 2)];
-    console.log(`${v.name.padEnd(52)} test loss ${test.toFixed(1).padStart(7)}   train ${seconds.toFixed(1)} s wall, step ${median.toFixed(1)} ms process CPU (median)`);
+    console.log(
+      `${v.name.padEnd(52)} test loss ${test.toFixed(1).padStart(7)}   train ${seconds.toFixed(1)} s wall, step ${median.toFixed(1)} ms process CPU (median)`,
+    );
     opt.dispose();
     tf.dispose(vars);
   }

@@ -45,7 +45,8 @@ export function addSeparableDepthMultipliers(original: LayerLike, cfg: { layers:
       const inner = e.config.layers as ConfigEntry[] | undefined;
       if (Array.isArray(inner)) visit(inner);
       const layer = byName.get(String(e.config.name));
-      if (e.className === 'SeparableConv2D' && layer?.depthMultiplier !== undefined) e.config.depthMultiplier = layer.depthMultiplier;
+      if (e.className === 'SeparableConv2D' && layer?.depthMultiplier !== undefined)
+        e.config.depthMultiplier = layer.depthMultiplier;
     }
   };
   visit(cfg.layers);

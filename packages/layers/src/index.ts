@@ -31,7 +31,14 @@ export {
   mePropSimpleRNN,
   mePropSimpleRNNCell,
 } from './recurrent';
-export type { MePropGRUArgs, MePropGRUCellArgs, MePropLSTMArgs, MePropLSTMCellArgs, MePropSimpleRNNArgs, MePropSimpleRNNCellArgs } from './recurrent';
+export type {
+  MePropGRUArgs,
+  MePropGRUCellArgs,
+  MePropLSTMArgs,
+  MePropLSTMCellArgs,
+  MePropSimpleRNNArgs,
+  MePropSimpleRNNCellArgs,
+} from './recurrent';
 export { LazyOptimizer } from './optimizers/lazy_optimizer';
 export type { NamedTensor } from './optimizers/lazy_optimizer';
 export { SparseAdamOptimizer, sparseAdam } from './optimizers/sparse_adam';

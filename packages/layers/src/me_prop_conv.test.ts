@@ -9,9 +9,24 @@ function convNet(seed = 1): tf.Sequential {
   const init = (s: number) => tf.initializers.glorotUniform({ seed: seed * 10 + s });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ name: 'c1', inputShape: [12, 12, 2], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({
+        name: 'c1',
+        inputShape: [12, 12, 2],
+        filters: 8,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
       tf.layers.conv2d({ name: 'c2', filters: 6, kernelSize: 3, padding: 'same', strides: 2, kernelInitializer: init(2) }),
-      tf.layers.separableConv2d({ name: 'sep', filters: 5, kernelSize: 3, depthMultiplier: 2, activation: 'relu', depthwiseInitializer: init(3), pointwiseInitializer: init(4) }),
+      tf.layers.separableConv2d({
+        name: 'sep',
+        filters: 5,
+        kernelSize: 3,
+        depthMultiplier: 2,
+        activation: 'relu',
+        depthwiseInitializer: init(3),
+        pointwiseInitializer: init(4),
+      }),
       tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 2, depthMultiplier: 2, depthwiseInitializer: init(5) }),
       tf.layers.flatten({ name: 'flat' }),
       tf.layers.dense({ name: 'out', units: 3, activation: 'softmax', kernelInitializer: init(6) }),
@@ -22,10 +37,27 @@ function convNet(seed = 1): tf.Sequential {
 function textNet(): tf.Sequential {
   return tf.sequential({
     layers: [
-      tf.layers.embedding({ name: 'embed', inputDim: 30, outputDim: 6, inputLength: 10, embeddingsInitializer: tf.initializers.randomUniform({ seed: 3 }) }),
-      tf.layers.conv1d({ name: 'conv', filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+      tf.layers.embedding({
+        name: 'embed',
+        inputDim: 30,
+        outputDim: 6,
+        inputLength: 10,
+        embeddingsInitializer: tf.initializers.randomUniform({ seed: 3 }),
+      }),
+      tf.layers.conv1d({
+        name: 'conv',
+        filters: 8,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+      }),
       tf.layers.globalMaxPooling1d({ name: 'pool' }),
-      tf.layers.dense({ name: 'out', units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+      tf.layers.dense({
+        name: 'out',
+        units: 3,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+      }),
     ],
   });
 }
@@ -136,7 +168,9 @@ describeEachBackend('meProp conv layers', (backend) => {
     const { model, report } = mePropify(m, { k: 2 });
     expect(report.skipped.find((s) => s.name === 'dilated')?.reason).toMatch(/dilationRate \[2,2\]/);
     expect(report.converted.map((c) => c.name)).toEqual(['plain']);
-    expect(() => mePropConv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst', k: 1 })).toThrow(/dataFormat 'channelsFirst'/);
+    expect(() => mePropConv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst', k: 1 })).toThrow(
+      /dataFormat 'channelsFirst'/,
+    );
     expect(() => mePropConv2d({ filters: 2, kernelSize: 3, k: -1 })).toThrow(/k must be > 0/);
     model.dispose();
     m.dispose();
@@ -146,7 +180,11 @@ describeEachBackend('meProp conv layers', (backend) => {
     const original = convNet();
     const { model } = mePropify(original, { k: 2, mode: 'unified', overrides: { c2: { k: 4, mode: 'per-example' } } });
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await model.save(
+      tf.io.withSaveHandler(
+        async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
     expect(loaded.layers.map((l) => l.getClassName())).toEqual(model.layers.map((l) => l.getClassName()));
     expect(loaded.getLayer('c2').getConfig()).toMatchObject({ k: 4, mode: 'per-example' });

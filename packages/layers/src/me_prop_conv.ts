@@ -5,14 +5,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Conv1D, Conv2D, ConvLayerArgs, SeparableConv2D, SeparableConvLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/convolutional';
+import type {
+  Conv1D,
+  Conv2D,
+  ConvLayerArgs,
+  SeparableConv2D,
+  SeparableConvLayerArgs,
+} from '@tensorflow/tfjs-layers/dist/layers/convolutional';
 import type { DepthwiseConv2D, DepthwiseConv2DLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/convolutional_depthwise';
 import { MePropConfig, mePropConv2d as conv2dOp, mePropDepthwiseConv2d as depthwiseOp } from '@meprop/core';
 import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
 
 function registered<T>(className: string): T {
   const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry === undefined) throw new Error(`@meprop/layers: tfjs-layers class '${className}' is not registered (is @tensorflow/tfjs-layers loaded?)`);
+  if (entry === undefined)
+    throw new Error(`@meprop/layers: tfjs-layers class '${className}' is not registered (is @tensorflow/tfjs-layers loaded?)`);
   return entry[0] as unknown as T;
 }
 
@@ -149,7 +156,10 @@ export class MePropDepthwiseConv2D extends DepthwiseConv2DClass {
       this.invokeCallHook(inputs, kwargs);
       const x = single(inputs, 'MeProp>DepthwiseConv2D') as tf.Tensor4D;
       const kernel = (this as unknown as DepthwiseInternals).depthwiseKernel.read() as tf.Tensor4D;
-      let y: tf.Tensor = depthwiseOp(x, kernel, this.mePropConfig, { strides: this.strides as [number, number], pad: padMode(this.padding) });
+      let y: tf.Tensor = depthwiseOp(x, kernel, this.mePropConfig, {
+        strides: this.strides as [number, number],
+        pad: padMode(this.padding),
+      });
       if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
       return this.activation.apply(y);
     });
@@ -189,7 +199,10 @@ export class MePropSeparableConv2D extends SeparableConv2DClass {
         strides: this.strides as [number, number],
         pad: padMode(this.padding),
       });
-      let y: tf.Tensor = conv2dOp(depth, self.pointwiseKernel.read() as tf.Tensor4D, this.mePropConfig, { strides: 1, pad: 'valid' });
+      let y: tf.Tensor = conv2dOp(depth, self.pointwiseKernel.read() as tf.Tensor4D, this.mePropConfig, {
+        strides: 1,
+        pad: 'valid',
+      });
       if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
       return this.activation.apply(y);
     });

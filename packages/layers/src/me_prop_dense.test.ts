@@ -6,8 +6,19 @@ import { maxAbsDiff, nonZeroColumns } from './test-helpers/models';
 
 const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'] as const;
 
-function pair(activation: (typeof ACTIVATIONS)[number], k: number, mode: 'per-example' | 'unified' = 'per-example', inputDim = 12, units = 9) {
-  const common = { units, activation, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }) };
+function pair(
+  activation: (typeof ACTIVATIONS)[number],
+  k: number,
+  mode: 'per-example' | 'unified' = 'per-example',
+  inputDim = 12,
+  units = 9,
+) {
+  const common = {
+    units,
+    activation,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }),
+  };
   const plain = tf.sequential({ layers: [tf.layers.dense({ inputShape: [inputDim], ...common })] });
   const me = tf.sequential({ layers: [mePropDense({ inputShape: [inputDim], ...common, k, mode })] });
   me.setWeights(plain.getWeights());
@@ -53,7 +64,10 @@ describeEachBackend('MePropDense', (backend) => {
     const grads = (m: tf.Sequential) =>
       tf.tidy(() => {
         const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-        const { grads: g } = tf.variableGrads(() => tf.losses.meanSquaredError(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+        const { grads: g } = tf.variableGrads(
+          () => tf.losses.meanSquaredError(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          vars,
+        );
         return vars.map((v) => g[v.name]);
       });
     const gp = grads(plain);
@@ -66,7 +80,10 @@ describeEachBackend('MePropDense', (backend) => {
     const { me } = pair('relu', 3, 'unified', 12, 9);
     const x = tf.randomNormal([6, 12], 0, 1, 'float32', 9);
     const w = me.trainableWeights[0].read() as tf.Variable;
-    const g = tf.tidy(() => tf.variableGrads(() => tf.sum(tf.mul(me.apply(x) as tf.Tensor, tf.linspace(1, 2, 9))) as tf.Scalar, [w]).grads[w.name]);
+    const g = tf.tidy(
+      () =>
+        tf.variableGrads(() => tf.sum(tf.mul(me.apply(x) as tf.Tensor, tf.linspace(1, 2, 9))) as tf.Scalar, [w]).grads[w.name],
+    );
     expect(nonZeroColumns(g).length).toBe(3);
     tf.dispose([x, g]);
   });

@@ -155,7 +155,12 @@ describeEachBackend('mePropify', (backend) => {
 
   test('options: outputK converts the output layer, overrides set or exclude layers', () => {
     const m = mlp([20, 16, 16, 4]);
-    const { model, report } = mePropify(m, { k: 8, mode: 'unified', outputK: 2, overrides: { hidden1: { k: 3, mode: 'per-example' }, hidden2: false } });
+    const { model, report } = mePropify(m, {
+      k: 8,
+      mode: 'unified',
+      outputK: 2,
+      overrides: { hidden1: { k: 3, mode: 'per-example' }, hidden2: false },
+    });
     expect(report.converted).toEqual([
       { name: 'hidden1', className: 'Dense', k: 3, mode: 'per-example', width: 16, kept: 3, exact: false },
       { name: 'out', className: 'Dense', k: 2, mode: 'unified', width: 4, kept: 2, exact: false },
@@ -163,18 +168,30 @@ describeEachBackend('mePropify', (backend) => {
     expect(report.skipped).toEqual([{ name: 'hidden2', className: 'Dense', reason: expect.stringMatching(/overrides: false/) }]);
     expect(model.layers.map((l) => l.getClassName())).toEqual(['MeProp>Dense', 'Dense', 'MeProp>Dense']);
     // Already meProp: left alone.
-    expect(mePropify(model, { k: 5 }).report.skipped.filter((s) => /already/.test(s.reason)).map((s) => s.name)).toEqual(['hidden1', 'out']);
+    expect(
+      mePropify(model, { k: 5 })
+        .report.skipped.filter((s) => /already/.test(s.reason))
+        .map((s) => s.name),
+    ).toEqual(['hidden1', 'out']);
   });
 
   test('converts tf.layers.rnn cells, wrapped layers and layers of nested models', () => {
     const inner = tf.sequential({ name: 'inner', layers: [tf.layers.dense({ inputShape: [4], units: 6, name: 'innerDense' })] });
     const input = tf.input({ shape: [3, 4] });
-    const seq = tf.layers.rnn({ cell: tf.layers.gruCell({ units: 4 }), returnSequences: true, name: 'rnn' }).apply(input) as tf.SymbolicTensor;
-    const bi = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as tf.RNN, name: 'bi' }).apply(seq) as tf.SymbolicTensor;
+    const seq = tf.layers
+      .rnn({ cell: tf.layers.gruCell({ units: 4 }), returnSequences: true, name: 'rnn' })
+      .apply(input) as tf.SymbolicTensor;
+    const bi = tf.layers
+      .bidirectional({ layer: tf.layers.lstm({ units: 2 }) as tf.RNN, name: 'bi' })
+      .apply(seq) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 2, name: 'head' }).apply(inner.apply(bi) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const m = tf.model({ inputs: input, outputs: out });
     const { model, report } = mePropify(m, { k: 2 });
-    expect(report.converted.map((c) => [c.name, c.className]).sort()).toEqual([['bi', 'Bidirectional(LSTM)'], ['innerDense', 'Dense'], ['rnn', 'RNN']]);
+    expect(report.converted.map((c) => [c.name, c.className]).sort()).toEqual([
+      ['bi', 'Bidirectional(LSTM)'],
+      ['innerDense', 'Dense'],
+      ['rnn', 'RNN'],
+    ]);
     expect(report.skipped.find((s) => s.name === 'inner')?.reason).toMatch(/nested model/);
     expect(report.skipped.find((s) => s.name === 'head')?.reason).toMatch(/output layer/);
     const rnn = model.getLayer('rnn') as tf.RNN;
@@ -193,8 +210,12 @@ describeEachBackend('mePropify', (backend) => {
     expect(() => mePropify(m, { k: 2, mode: 'fast' as 'unified' })).toThrow(/options\.mode must be one of .*got 'fast'/);
     expect(() => mePropify(m, { k: 2, outputK: 0 })).toThrow(/outputK.*k must be > 0.*got 0/);
     expect(() => mePropify(m, { k: 2, overrides: { nope: false } })).toThrow(/options\.overrides names an unknown layer 'nope'/);
-    expect(() => mePropify(m, { k: 2, overrides: { hidden1: { k: -1 } } })).toThrow(/options\.overrides\['hidden1'\]\.k must be > 0.*got -1/);
-    expect(() => mePropify(m, { k: 2, overrides: { hidden1: true as unknown as false } })).toThrow(/options\.overrides\['hidden1'\] must be false or a partial config.*got true/);
+    expect(() => mePropify(m, { k: 2, overrides: { hidden1: { k: -1 } } })).toThrow(
+      /options\.overrides\['hidden1'\]\.k must be > 0.*got -1/,
+    );
+    expect(() => mePropify(m, { k: 2, overrides: { hidden1: true as unknown as false } })).toThrow(
+      /options\.overrides\['hidden1'\] must be false or a partial config.*got true/,
+    );
     expect(() => mePropify(m, { k: 2, kk: 3 } as unknown as { k: number })).toThrow(/options\.kk is not an option/);
     expect(() => mePropify({} as tf.LayersModel, { k: 2 })).toThrow(/original must be a tf\.LayersModel/);
   });
@@ -222,10 +243,29 @@ describeEachBackend('mePropify', (backend) => {
 function additionRnn(digits = 2, vocab = 12, hidden = 16): tf.Sequential {
   const maxLen = 2 * digits + 1;
   const m = tf.sequential({ name: 'additionRnn' });
-  m.add(tf.layers.lstm({ units: hidden, inputShape: [maxLen, vocab], name: 'encoder', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(
+    tf.layers.lstm({
+      units: hidden,
+      inputShape: [maxLen, vocab],
+      name: 'encoder',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
   m.add(tf.layers.repeatVector({ n: digits + 1, name: 'repeat' }));
-  m.add(tf.layers.lstm({ units: hidden, returnSequences: true, name: 'decoder', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-  m.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: vocab, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), name: 'logits' }));
+  m.add(
+    tf.layers.lstm({
+      units: hidden,
+      returnSequences: true,
+      name: 'decoder',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    }),
+  );
+  m.add(
+    tf.layers.timeDistributed({
+      layer: tf.layers.dense({ units: vocab, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      name: 'logits',
+    }),
+  );
   m.add(tf.layers.activation({ activation: 'softmax', name: 'softmax' }));
   return m;
 }
@@ -248,7 +288,9 @@ describeEachBackend('mePropify: output layers, report, errors', (backend) => {
     const logitsKernel = model.trainableWeights.findIndex((w) => w.originalName.startsWith('logits/'));
     expectClose(g[logitsKernel], r[logitsKernel], 1e-5);
     // With outputK it is converted like any other.
-    expect(mePropify(original, { k: 4, outputK: 3 }).report.converted.map((c) => c.className)).toContain('TimeDistributed(Dense)');
+    expect(mePropify(original, { k: 4, outputK: 3 }).report.converted.map((c) => c.className)).toContain(
+      'TimeDistributed(Dense)',
+    );
     model.dispose();
   });
 
@@ -256,7 +298,9 @@ describeEachBackend('mePropify: output layers, report, errors', (backend) => {
     const input = tf.input({ shape: [6], name: 'in' });
     const hidden = tf.layers.dense({ units: 8, activation: 'relu', name: 'hidden' }).apply(input) as tf.SymbolicTensor;
     const logits = tf.layers.dense({ units: 4, name: 'logits' }).apply(hidden) as tf.SymbolicTensor;
-    const probs = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(tf.layers.dropout({ rate: 0.2, name: 'drop' }).apply(logits) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const probs = tf.layers
+      .activation({ activation: 'softmax', name: 'probs' })
+      .apply(tf.layers.dropout({ rate: 0.2, name: 'drop' }).apply(logits) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const flat = tf.layers.dense({ units: 6, name: 'side' }).apply(hidden) as tf.SymbolicTensor;
     const reshaped = tf.layers.reshape({ targetShape: [2, 3], name: 'shape' }).apply(flat) as tf.SymbolicTensor;
     const m = tf.model({ inputs: input, outputs: [probs, reshaped] });
@@ -289,7 +333,12 @@ describeEachBackend('mePropify: output layers, report, errors', (backend) => {
   });
 
   test('a model with nothing to convert warns once, or throws with strict: true', () => {
-    const m = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], name: 'only' }), tf.layers.activation({ activation: 'softmax', name: 'act' })] });
+    const m = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 3, inputShape: [4], name: 'only' }),
+        tf.layers.activation({ activation: 'softmax', name: 'act' }),
+      ],
+    });
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       const { model, report } = mePropify(m, { k: 2 });
@@ -303,16 +352,38 @@ describeEachBackend('mePropify: output layers, report, errors', (backend) => {
     } finally {
       warn.mockRestore();
     }
-    expect(() => mePropify(m, { k: 2, strict: 'yes' as unknown as boolean })).toThrow(/options\.strict must be a boolean, got 'yes'/);
+    expect(() => mePropify(m, { k: 2, strict: 'yes' as unknown as boolean })).toThrow(
+      /options\.strict must be a boolean, got 'yes'/,
+    );
   });
 
   test('a nested model whose input the outer model reuses lists that input layer once', () => {
     // As tfjs-examples' VAE builds it: vae = tf.model({ inputs: encoder.inputs, outputs: decoder.apply(encoder.apply(...)) }).
     const encIn = tf.input({ shape: [6], name: 'encoder_input' });
-    const encoder = tf.model({ inputs: encIn, outputs: tf.layers.dense({ units: 2, name: 'z' }).apply(tf.layers.dense({ units: 8, activation: 'relu', name: 'enc_hidden' }).apply(encIn) as tf.SymbolicTensor) as tf.SymbolicTensor, name: 'encoder' });
+    const encoder = tf.model({
+      inputs: encIn,
+      outputs: tf.layers
+        .dense({ units: 2, name: 'z' })
+        .apply(
+          tf.layers.dense({ units: 8, activation: 'relu', name: 'enc_hidden' }).apply(encIn) as tf.SymbolicTensor,
+        ) as tf.SymbolicTensor,
+      name: 'encoder',
+    });
     const decIn = tf.input({ shape: [2], name: 'z_sampling' });
-    const decoder = tf.model({ inputs: decIn, outputs: tf.layers.dense({ units: 6, activation: 'sigmoid', name: 'dec_out' }).apply(tf.layers.dense({ units: 8, activation: 'relu', name: 'dec_hidden' }).apply(decIn) as tf.SymbolicTensor) as tf.SymbolicTensor, name: 'decoder' });
-    const vae = tf.model({ inputs: encoder.inputs, outputs: decoder.apply(encoder.apply(encoder.inputs) as tf.SymbolicTensor) as tf.SymbolicTensor, name: 'vae' });
+    const decoder = tf.model({
+      inputs: decIn,
+      outputs: tf.layers
+        .dense({ units: 6, activation: 'sigmoid', name: 'dec_out' })
+        .apply(
+          tf.layers.dense({ units: 8, activation: 'relu', name: 'dec_hidden' }).apply(decIn) as tf.SymbolicTensor,
+        ) as tf.SymbolicTensor,
+      name: 'decoder',
+    });
+    const vae = tf.model({
+      inputs: encoder.inputs,
+      outputs: decoder.apply(encoder.apply(encoder.inputs) as tf.SymbolicTensor) as tf.SymbolicTensor,
+      name: 'vae',
+    });
     const { report } = mePropify(vae, { k: 2 });
     const names = report.skipped.map((s) => s.name);
     expect(names.filter((n) => n === 'encoder_input')).toHaveLength(1);
@@ -331,8 +402,18 @@ describeEachBackend('mePropify: output layers, report, errors', (backend) => {
         return tf.mul(Array.isArray(x) ? x[0] : x, 2);
       }
     }
-    const m = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], name: 'd' }), new Doubler({ name: 'twice' }), tf.layers.dense({ units: 2, name: 'o' })] });
-    expect(() => mePropify(m, { k: 2 })).toThrow(new RegExp(`layer 'twice' has class '${className}', which is not registered.*tf\\.serialization\\.registerClass\\(${className}\\).*before converting`));
+    const m = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 4, inputShape: [3], name: 'd' }),
+        new Doubler({ name: 'twice' }),
+        tf.layers.dense({ units: 2, name: 'o' }),
+      ],
+    });
+    expect(() => mePropify(m, { k: 2 })).toThrow(
+      new RegExp(
+        `layer 'twice' has class '${className}', which is not registered.*tf\\.serialization\\.registerClass\\(${className}\\).*before converting`,
+      ),
+    );
     tf.serialization.registerClass(Doubler);
     expect(mePropify(m, { k: 2 }).report.converted.map((c) => c.name)).toEqual(['d']);
   });
@@ -340,6 +421,8 @@ describeEachBackend('mePropify: output layers, report, errors', (backend) => {
   test('a Sequential that is not built yet: the error says to build it first', () => {
     // tfjs itself refuses a first layer without inputShape (in tf.sequential and in add); what reaches
     // mePropify unbuilt is a Sequential without layers.
-    expect(() => mePropify(tf.sequential({ name: 'unbuilt' }), { k: 2 })).toThrow(/model 'unbuilt' must be built before converting \(it has no layers\).*inputShape/);
+    expect(() => mePropify(tf.sequential({ name: 'unbuilt' }), { k: 2 })).toThrow(
+      /model 'unbuilt' must be built before converting \(it has no layers\).*inputShape/,
+    );
   });
 });

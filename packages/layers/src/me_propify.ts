@@ -75,12 +75,35 @@ const GATES: { [className: string]: number } = { LSTM: 4, LSTMCell: 4, GRU: 3, G
  * Merge layers (Add, Concatenate, ...) are not in the list: they combine branches.
  */
 const PARAMETER_FREE = new Set([
-  'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU', 'Softmax',
-  'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout',
-  'Reshape', 'Flatten', 'Permute', 'RepeatVector', 'Masking',
-  'Cropping2D', 'ZeroPadding2D', 'UpSampling2D',
-  'MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'AveragePooling1D', 'AveragePooling2D', 'AveragePooling3D',
-  'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Softmax',
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'Reshape',
+  'Flatten',
+  'Permute',
+  'RepeatVector',
+  'Masking',
+  'Cropping2D',
+  'ZeroPadding2D',
+  'UpSampling2D',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'MaxPooling3D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'AveragePooling3D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
 ]);
 
 interface LayerEntry {
@@ -148,7 +171,9 @@ function productWidth(entry: LayerEntry): number {
   const source = inner.className === 'RNN' && cell !== undefined ? cell : inner;
   const width = Number(source.config.units ?? source.config.filters) * (GATES[source.className] ?? 1);
   if (!Number.isInteger(width) || width < 1) {
-    throw new Error(`mePropify: cannot tell the output width of layer '${layerName(entry)}' (${entry.className}): no units or filters in its config`);
+    throw new Error(
+      `mePropify: cannot tell the output width of layer '${layerName(entry)}' (${entry.className}): no units or filters in its config`,
+    );
   }
   return width;
 }
@@ -159,11 +184,13 @@ function checkOptions(options: unknown): {
   overrides: Map<string, Partial<MePropConfig> | false>;
   strict: boolean;
 } {
-  if (options === null || typeof options !== 'object') throw new Error(`mePropify: options must be an object like { k: 20 }, got ${show(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new Error(`mePropify: options must be an object like { k: 20 }, got ${show(options)}`);
   const o = options as MePropifyOptions;
   const known = new Set(['k', 'mode', 'seed', 'outputK', 'overrides', 'strict']);
   for (const key of Object.keys(o)) {
-    if (!known.has(key)) throw new Error(`mePropify: options.${key} is not an option (expected k, mode, seed, outputK, overrides, strict)`);
+    if (!known.has(key))
+      throw new Error(`mePropify: options.${key} is not an option (expected k, mode, seed, outputK, overrides, strict)`);
   }
   const r = validateMePropConfig({ k: o.k, mode: o.mode, seed: o.seed }, 'mePropify: options');
   const base: MePropConfig = { k: r.k, mode: r.mode, ...(r.seed !== undefined ? { seed: r.seed } : {}) };
@@ -183,7 +210,9 @@ function checkOptions(options: unknown): {
     for (const [name, v] of Object.entries(o.overrides)) {
       if (v !== false) {
         if (v === null || typeof v !== 'object') {
-          throw new Error(`mePropify: options.overrides['${name}'] must be false or a partial config like { k: 10 }, got ${show(v)}`);
+          throw new Error(
+            `mePropify: options.overrides['${name}'] must be false or a partial config like { k: 10 }, got ${show(v)}`,
+          );
         }
         validateMePropConfig({ ...base, ...v }, `mePropify: options.overrides['${name}']`);
       }
@@ -194,7 +223,10 @@ function checkOptions(options: unknown): {
 }
 
 /** The registered class name of every layer config in `cfg`, with the name of the layer that uses it. */
-function classUses(cfg: ModelConfig, out: Array<{ className: string; layer: string }> = []): Array<{ className: string; layer: string }> {
+function classUses(
+  cfg: ModelConfig,
+  out: Array<{ className: string; layer: string }> = [],
+): Array<{ className: string; layer: string }> {
   for (const entry of cfg.layers) {
     const layer = layerName(entry);
     out.push({ className: entry.className, layer });
@@ -249,14 +281,17 @@ function modelConfig(original: LayersModel): serialization.ConfigDict {
  */
 export function mePropify(original: LayersModel, options: MePropifyOptions): { model: LayersModel; report: MePropifyReport } {
   if (!(original instanceof LayersModel)) {
-    throw new Error(`mePropify: original must be a tf.LayersModel (tf.sequential or tf.model), got ${show((original as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? original)}`);
+    throw new Error(
+      `mePropify: original must be a tf.LayersModel (tf.sequential or tf.model), got ${show((original as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? original)}`,
+    );
   }
   const { base, outputK, overrides, strict } = checkOptions(options);
   const report: MePropifyReport = { converted: [], skipped: [] };
   const seen = new Set<string>();
   const skip = (name: string, className: string, reason: string): void => {
     // A nested model's input layer also appears in the outer model when the outer one was built on it.
-    if (!report.skipped.some((s) => s.name === name && s.className === className)) report.skipped.push({ name, className, reason });
+    if (!report.skipped.some((s) => s.name === name && s.className === className))
+      report.skipped.push({ name, className, reason });
   };
   const convert = (name: string, className: string, entry: LayerEntry, entries: { k: number; mode: MePropMode }): void => {
     const width = productWidth(entry);
@@ -273,7 +308,10 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
     if (o !== undefined) return { config: { ...(isOutput && outputK !== null ? outputK : base), ...o } };
     if (isOutput) {
       return outputK === null
-        ? { reason: 'output layer (produces a model output, directly or through parameter-free layers): exact gradient (set options.outputK to convert it)' }
+        ? {
+            reason:
+              'output layer (produces a model output, directly or through parameter-free layers): exact gradient (set options.outputK to convert it)',
+          }
         : { config: outputK };
     }
     return { config: base };
@@ -306,7 +344,9 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
         continue;
       }
       const cell = entry.config.cell as LayerEntry | undefined;
-      const convertible = LAYER_MAP[cls] !== undefined || (cls === 'RNN' && cell !== undefined && !Array.isArray(cell) && CELL_MAP[cell.className] !== undefined);
+      const convertible =
+        LAYER_MAP[cls] !== undefined ||
+        (cls === 'RNN' && cell !== undefined && !Array.isArray(cell) && CELL_MAP[cell.className] !== undefined);
       if (!convertible) {
         const reason =
           cls === 'InputLayer'
@@ -370,7 +410,9 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
   const originalWeights = original.getWeights();
   if (model.weights.length !== originalWeights.length) {
     model.dispose();
-    throw new Error(`mePropify: the copy of '${original.name}' has ${model.weights.length} weights, the original ${originalWeights.length}`);
+    throw new Error(
+      `mePropify: the copy of '${original.name}' has ${model.weights.length} weights, the original ${originalWeights.length}`,
+    );
   }
   // Real copies (tf.clone would share the buffer): training the copy never touches the original.
   const copies = originalWeights.map((w) => tf.tensor(w.dataSync().slice(), w.shape, w.dtype));

@@ -19,7 +19,12 @@ function layers(kind: Kind, k: number, mode: 'per-example' | 'unified' = 'per-ex
     biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: 3 }),
   };
   const plain = kind === 'lstm' ? tf.layers.lstm(args) : kind === 'gru' ? tf.layers.gru(args) : tf.layers.simpleRNN(args);
-  const me = kind === 'lstm' ? mePropLSTM({ ...args, k, mode }) : kind === 'gru' ? mePropGRU({ ...args, k, mode }) : mePropSimpleRNN({ ...args, k, mode });
+  const me =
+    kind === 'lstm'
+      ? mePropLSTM({ ...args, k, mode })
+      : kind === 'gru'
+        ? mePropGRU({ ...args, k, mode })
+        : mePropSimpleRNN({ ...args, k, mode });
   const a = tf.sequential({ layers: [plain] });
   const b = tf.sequential({ layers: [me] });
   b.setWeights(a.getWeights());
@@ -30,7 +35,10 @@ function grads(m: tf.Sequential, x: tf.Tensor) {
   return tf.tidy(() => {
     const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
     const target = tf.linspace(-1, 1, UNITS);
-    const { grads: g } = tf.variableGrads(() => tf.sum(tf.mul(m.apply(x, { training: true }) as tf.Tensor, target)) as tf.Scalar, vars);
+    const { grads: g } = tf.variableGrads(
+      () => tf.sum(tf.mul(m.apply(x, { training: true }) as tf.Tensor, target)) as tf.Scalar,
+      vars,
+    );
     return vars.map((v) => g[v.name]); // [kernel, recurrentKernel, bias]
   });
 }
@@ -77,18 +85,29 @@ describeEachBackend('meProp recurrent layers', () => {
 
   test.each(kinds)('%s with dropout: no tensor leaks across 50 fit batches', async (kind) => {
     const make = { lstm: mePropLSTM, gru: mePropGRU, simpleRNN: mePropSimpleRNN }[kind];
-    const m = tf.sequential({ layers: [make({ units: 4, inputShape: [3, 2], k: 2, mode: 'unified', dropout: 0.2, recurrentDropout: 0.2 })] });
+    const m = tf.sequential({
+      layers: [make({ units: 4, inputShape: [3, 2], k: 2, mode: 'unified', dropout: 0.2, recurrentDropout: 0.2 })],
+    });
     m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const x = tf.randomNormal([100, 3, 2]);
     const y = tf.randomNormal([100, 4]);
     const counts: number[] = [];
-    await m.fit(x, y, { batchSize: 2, epochs: 1, verbose: 0, callbacks: { onBatchEnd: async (b) => void ((b === 0 || b === 49) && counts.push(tf.memory().numTensors)) } });
+    await m.fit(x, y, {
+      batchSize: 2,
+      epochs: 1,
+      verbose: 0,
+      callbacks: { onBatchEnd: async (b) => void ((b === 0 || b === 49) && counts.push(tf.memory().numTensors)) },
+    });
     expect(counts[1]).toBe(counts[0]);
     tf.dispose([x, y]);
   });
 
   test('cells work in tf.layers.rnn and serialize with prefixed names', () => {
-    for (const cell of [mePropLSTMCell({ units: 3, k: 1 }), mePropGRUCell({ units: 3, k: 1 }), mePropSimpleRNNCell({ units: 3, k: 1 })]) {
+    for (const cell of [
+      mePropLSTMCell({ units: 3, k: 1 }),
+      mePropGRUCell({ units: 3, k: 1 }),
+      mePropSimpleRNNCell({ units: 3, k: 1 }),
+    ]) {
       const m = tf.sequential({ layers: [tf.layers.rnn({ cell, inputShape: [T, IN] })] });
       const y = m.predict(tf.ones([2, T, IN])) as tf.Tensor;
       expect(y.shape).toEqual([2, 3]);
@@ -100,6 +119,8 @@ describeEachBackend('meProp recurrent layers', () => {
   test('bad arguments throw Errors naming the option and value', () => {
     expect(() => mePropLSTM({ units: 3, k: 0 })).toThrow(/mePropLSTM: args\.k must be > 0.*got 0/);
     expect(() => mePropGRU({ units: 3, k: NaN })).toThrow(/mePropGRU: args\.k must be a finite number.*NaN/);
-    expect(() => mePropSimpleRNN({ units: 3, k: 1, mode: 'x' as 'unified' })).toThrow(/mePropSimpleRNN: args\.mode must be one of.*'x'/);
+    expect(() => mePropSimpleRNN({ units: 3, k: 1, mode: 'x' as 'unified' })).toThrow(
+      /mePropSimpleRNN: args\.mode must be one of.*'x'/,
+    );
   });
 });

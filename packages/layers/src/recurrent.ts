@@ -9,7 +9,14 @@
 // mode each product draws its own entries.
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
-import type { GRUCellLayerArgs, GRULayerArgs, LSTMCellLayerArgs, LSTMLayerArgs, SimpleRNNCellLayerArgs, SimpleRNNLayerArgs } from '@tensorflow/tfjs-layers';
+import type {
+  GRUCellLayerArgs,
+  GRULayerArgs,
+  LSTMCellLayerArgs,
+  LSTMLayerArgs,
+  SimpleRNNCellLayerArgs,
+  SimpleRNNLayerArgs,
+} from '@tensorflow/tfjs-layers';
 import { MePropConfig } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
 import { countKept } from './me_simp/activeness';
@@ -79,7 +86,13 @@ export class MePropLSTMCell extends LSTMCellClass {
       // Like tfjs 4.22 (its "implementation 2"), only the first of the four masks is applied.
       if (active(this.dropout)) x = tf.mul(x, (this.dropoutMask as tf.Tensor[])[0]);
       if (active(this.recurrentDropout)) h = tf.mul(h, (this.recurrentDropoutMask as tf.Tensor[])[0]);
-      let z = countKept(this, tf.add(mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig), mePropLayerMatMul(h, this.recurrentKernel.read(), this.mePropConfig)));
+      let z = countKept(
+        this,
+        tf.add(
+          mePropLayerMatMul(x, this.kernel.read(), this.mePropConfig),
+          mePropLayerMatMul(h, this.recurrentKernel.read(), this.mePropConfig),
+        ),
+      );
       if (this.useBias) z = tf.add(z, this.bias.read());
       const [z0, z1, z2, z3] = tf.split(z, 4, z.rank - 1);
       const i = this.recurrentActivation.apply(z0);

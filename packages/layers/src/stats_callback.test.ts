@@ -16,14 +16,22 @@ describeEachBackend('MePropStatsCallback', () => {
       callbacks: [new MePropStatsCallback({ logger: (line, s) => (lines.push(line), seen.push(s)) })],
     });
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^meProp epoch 1: kept 10\.00% of output gradients, saved .*M backward multiply-adds \(90\.0%\) in 4 matmul backwards$/);
+    expect(lines[0]).toMatch(
+      /^meProp epoch 1: kept 10\.00% of output gradients, saved .*M backward multiply-adds \(90\.0%\) in 4 matmul backwards$/,
+    );
     // 2 batches x 2 hidden layers, k/width = 4/40.
-    expect(seen[1]).toEqual({ mePropKeptFraction: 0.1, mePropMacsSaved: 2 * (2 * 8 * 20 * 36 + 2 * 8 * 40 * 36), mePropBackwardCalls: 4 });
+    expect(seen[1]).toEqual({
+      mePropKeptFraction: 0.1,
+      mePropMacsSaved: 2 * (2 * 8 * 20 * 36 + 2 * 8 * 40 * 36),
+      mePropBackwardCalls: 4,
+    });
     expect(history.history.mePropKeptFraction).toEqual([0.1, 0.1]);
     expect(history.history.mePropBackwardCalls).toEqual([4, 4]);
   });
 
   test('bad options throw', () => {
-    expect(() => new MePropStatsCallback({ logger: 3 as unknown as null })).toThrow(/options\.logger must be a function or null, got number/);
+    expect(() => new MePropStatsCallback({ logger: 3 as unknown as null })).toThrow(
+      /options\.logger must be a function or null, got number/,
+    );
   });
 });

@@ -18,7 +18,11 @@ export interface MePropStatsCallbackOptions {
 }
 
 function epochStats(s: MePropStats): MePropEpochStats {
-  return { mePropKeptFraction: s.keptFraction, mePropMacsSaved: s.denseMacs - s.sparseMacs, mePropBackwardCalls: s.backwardCalls };
+  return {
+    mePropKeptFraction: s.keptFraction,
+    mePropMacsSaved: s.denseMacs - s.sparseMacs,
+    mePropBackwardCalls: s.backwardCalls,
+  };
 }
 
 function format(epoch: number, s: MePropEpochStats, denseMacs: number): string {

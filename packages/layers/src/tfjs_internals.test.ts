@@ -61,7 +61,17 @@ describeEachBackend('tfjs internals @meprop/layers relies on', () => {
   });
 
   it(internal(3), () => {
-    const cellFields = ['kernel', 'recurrentKernel', 'bias', 'useBias', 'activation', 'recurrentActivation', 'units', 'dropout', 'recurrentDropout'];
+    const cellFields = [
+      'kernel',
+      'recurrentKernel',
+      'bias',
+      'useBias',
+      'activation',
+      'recurrentActivation',
+      'units',
+      'dropout',
+      'recurrentDropout',
+    ];
     const maskFields = ['dropoutMask', 'recurrentDropoutMask'];
     for (const make of [tf.layers.lstm, tf.layers.gru, tf.layers.simpleRNN]) {
       const layer = make({ units: 3, inputShape: [4, 2], dropout: 0.1 });
@@ -69,7 +79,15 @@ describeEachBackend('tfjs internals @meprop/layers relies on', () => {
       const cell = (layer as unknown as { cell: object }).cell;
       expect(cell).toBeInstanceOf(tf.layers.Layer);
       const fields = fieldsOf(cell, cellFields);
-      expect(fields).toEqual({ ...fields, kernel: 'object', recurrentKernel: 'object', bias: 'object', useBias: 'boolean', units: 'number', dropout: 'number' });
+      expect(fields).toEqual({
+        ...fields,
+        kernel: 'object',
+        recurrentKernel: 'object',
+        bias: 'object',
+        useBias: 'boolean',
+        units: 'number',
+        dropout: 'number',
+      });
       expect(['function', 'undefined']).toContain(typeof (cell as Record<string, unknown>).dropoutFunc);
       // The masks exist as fields (null outside a call); tfjs's RNN resets them per sequence.
       for (const m of maskFields) expect([m, m in cell]).toEqual([m, true]);

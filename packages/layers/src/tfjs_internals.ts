@@ -13,7 +13,10 @@ export type DenseLayerArgs = Parameters<typeof layers.dense>[0];
 export interface RegisteredClass<Instance, Args> {
   new (args: Args): Instance;
   className: string;
-  fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict): T;
+  fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T;
 }
 
 /**
@@ -35,9 +38,15 @@ export function registeredClass<T>(className: string): T {
  */
 export function modelFromConfigFast(className: string, config: unknown): LayersModel {
   const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry === undefined) throw new Error(`@meprop/layers: model class '${className}' is not registered with tfjs serialization`);
+  if (entry === undefined)
+    throw new Error(`@meprop/layers: model class '${className}' is not registered with tfjs serialization`);
   const [ctor, fromConfig] = entry;
-  return (fromConfig as unknown as (c: unknown, cfg: unknown, custom: object, fast: boolean) => LayersModel)(ctor, config, {}, true);
+  return (fromConfig as unknown as (c: unknown, cfg: unknown, custom: object, fast: boolean) => LayersModel)(
+    ctor,
+    config,
+    {},
+    true,
+  );
 }
 
 /** Dense's fields are private in its typings; these are the ones MePropDense's `call` reads. */
@@ -62,7 +71,7 @@ export const TFJS_LAYERS_INTERNALS: readonly string[] = [
   "serialization.SerializationMap.getMap().classNameMap holds [constructor, fromConfig] for 'Dense', 'LSTM', 'LSTMCell', " +
     "'GRU', 'GRUCell', 'SimpleRNN', 'SimpleRNNCell', 'Sequential' and 'Model'",
   "a LayersModel class's fromConfig takes (cls, config, customObjects, fastWeightInit)",
-  "Dense keeps its weights and activation in the fields kernel, bias and activation",
+  'Dense keeps its weights and activation in the fields kernel, bias and activation',
   'the RNN cells keep kernel, recurrentKernel, bias, useBias, activation, recurrentActivation, units, dropout, ' +
     'recurrentDropout, dropoutMask, recurrentDropoutMask and dropoutFunc as fields, and LSTM/GRU/SimpleRNN their cell in `cell`',
   'tf.engine().registeredVariables maps a variable name to the variable',

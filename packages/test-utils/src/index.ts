@@ -13,7 +13,10 @@ const KNOWN: readonly TestBackend[] = ['cpu', 'wasm', 'tensorflow'];
  */
 export function testBackends(): TestBackend[] {
   const raw = process.env.MEPROP_TEST_BACKENDS ?? 'cpu,wasm';
-  const names = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   for (const n of names) {
     if (!(KNOWN as readonly string[]).includes(n)) {
       throw new Error(`MEPROP_TEST_BACKENDS: unknown backend '${n}' (expected one of ${KNOWN.join(', ')})`);
@@ -86,7 +89,10 @@ export function expectClose(a: tf.Tensor, b: tf.Tensor, tol = 1e-5): void {
  * Runs `step` once (warm-up: weights, optimizer slots, kernels allocated), records numTensors, runs it
  * `steps - 1` more times, and returns both counts; a test asserts they are equal.
  */
-export async function tensorCountAfter(step: () => void | Promise<void>, steps = 50): Promise<{ after1: number; afterN: number }> {
+export async function tensorCountAfter(
+  step: () => void | Promise<void>,
+  steps = 50,
+): Promise<{ after1: number; afterN: number }> {
   await step();
   const after1 = tf.memory().numTensors;
   for (let i = 1; i < steps; i++) await step();

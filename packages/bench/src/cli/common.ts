@@ -5,7 +5,14 @@ import { loadMnist } from '../data/load_mnist';
 import { subsetMnist } from '../data/subset';
 import type { MnistData } from '../data/types';
 import { collectEnvironment } from '../results/environment';
-import { SCHEMA_VERSION, TOOL_NAME, type BackendName, type BenchCommand, type BenchResult, type OptionValue } from '../results/schema';
+import {
+  SCHEMA_VERSION,
+  TOOL_NAME,
+  type BackendName,
+  type BenchCommand,
+  type BenchResult,
+  type OptionValue,
+} from '../results/schema';
 import { writeReport } from '../report/write_report';
 import { autoProgress, silentProgress, type Progress } from '../util/progress';
 import { filterNodeBanner, setupBackend, tfjsVersion } from '../util/backend';
@@ -27,7 +34,10 @@ export interface Prepared {
 }
 
 /** Activates the backend and loads the data (`quick` keeps the first nTrain / nTest digits). */
-export async function prepare(opts: CommonOptions, needData: { nTrainQuick: number; nTestQuick: number } | null): Promise<Prepared> {
+export async function prepare(
+  opts: CommonOptions,
+  needData: { nTrainQuick: number; nTestQuick: number } | null,
+): Promise<Prepared> {
   const progress = opts.progress ? autoProgress() : silentProgress();
   // The CLI owns the process: keep tfjs's Node.js banner out of the output for the whole run.
   filterNodeBanner();

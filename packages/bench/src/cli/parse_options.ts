@@ -38,7 +38,10 @@ export function parseBackend(value: string): BackendName {
 
 export function oneOfList<T extends string>(what: string, allowed: readonly T[]) {
   return (value: string): T[] => {
-    const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const items = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     if (items.length === 0) throw new InvalidArgumentError(`${what}: give at least one of ${allowed.join(', ')}.`);
     for (const item of items) {
       if (!(allowed as readonly string[]).includes(item)) {
@@ -58,7 +61,10 @@ export function intList(what: string) {
 
 /** Kept fractions for k-sweep: numbers in (0, 1]. */
 export function fractionList(value: string): number[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new InvalidArgumentError('give at least one fraction in (0, 1].');
   return items.map((s) => {
     const n = Number(s);
@@ -76,7 +82,10 @@ export interface ShapeSpec {
 
 /** Kernel shapes as `batchxinxout:k`, comma-separated, e.g. `32x500x500:20,32x1000x1000:50`. */
 export function shapeList(value: string): ShapeSpec[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new InvalidArgumentError('give at least one shape like 32x500x500:20.');
   return items.map((s) => {
     const m = /^(\d+)x(\d+)x(\d+):(\d+)$/.exec(s);
@@ -92,7 +101,8 @@ export function shapeList(value: string): ShapeSpec[] {
 export function percent(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
   const n = m ? Number(m[1]) : NaN;
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage between 0 and 100, e.g. 10%.');
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new InvalidArgumentError('expected a percentage between 0 and 100, e.g. 10%.');
   return n / 100;
 }
 
@@ -100,7 +110,8 @@ export function percent(value: string): number {
 export function unitInterval(what: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`${what} must be a number in [0, 1).`);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1)
+      throw new InvalidArgumentError(`${what} must be a number in [0, 1).`);
     return n;
   };
 }
@@ -125,7 +136,8 @@ export function jsonObject(what: string) {
     } catch (e) {
       throw new InvalidArgumentError(`${what} must be a JSON object: ${(e as Error).message}.`);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(`${what} must be a JSON object like {"dense_1":{"k":10}}.`);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new InvalidArgumentError(`${what} must be a JSON object like {"dense_1":{"k":10}}.`);
     return parsed as Record<string, unknown>;
   };
 }

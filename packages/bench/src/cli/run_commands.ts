@@ -18,7 +18,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { MePropMode } from '@meprop/core';
 import { MePropMatMul } from '@meprop/core';
 import { loadUserModel } from '../data/load_user_model';
-import { describeModelIo, readJsonlBatches, syntheticBatches, type ModelBatch, type ModelIo, type ModelLoss } from '../data/model_batches';
+import {
+  describeModelIo,
+  readJsonlBatches,
+  syntheticBatches,
+  type ModelBatch,
+  type ModelIo,
+  type ModelLoss,
+} from '../data/model_batches';
 import { buildMlp } from '../experiments/mlp';
 import { modelSignature, runModelBench, type ModelBenchOptions, type ModelOptimizerName } from '../experiments/model_bench';
 import type { MlpProtocol } from '../experiments/mlp';
@@ -50,7 +57,10 @@ export interface MnistCommandOptions extends CommonOptions {
 }
 
 /** What `--protocol` sets when an option is not given. */
-const MNIST_PROTOCOL_DEFAULTS: Record<MlpProtocol, { epochs: number; batchSize: number; seeds: number; optimizers: OptimizerName[]; sparse: boolean }> = {
+const MNIST_PROTOCOL_DEFAULTS: Record<
+  MlpProtocol,
+  { epochs: number; batchSize: number; seeds: number; optimizers: OptimizerName[]; sparse: boolean }
+> = {
   quick: { epochs: 1, batchSize: 10, seeds: 1, optimizers: ['adam', 'adagrad'], sparse: true },
   paper: { epochs: 20, batchSize: 32, seeds: 3, optimizers: ['adam'], sparse: false },
 };
@@ -65,17 +75,22 @@ export async function mnistCommand(o: MnistCommandOptions): Promise<number> {
   const optimizers = o.optimizers ?? d.optimizers;
   const methods = o.methods ?? (['per-example', 'unified', 'random'] as MnistMethod[]);
   const sparseOptimizers = o.mepropOptimizer === undefined ? d.sparse : o.mepropOptimizer === 'sparse';
-  const result = resultHeader('mnist', o, { epochs, batchSize, dataSource: data!.source }, {
-    protocol: o.protocol,
-    seeds,
-    k: o.k,
-    hidden,
-    optimizers,
-    methods,
-    mepropOptimizer: sparseOptimizers ? 'sparse' : 'dense',
-    lrAdam: o.lrAdam ?? null,
-    lrAdagrad: o.lrAdagrad ?? null,
-  });
+  const result = resultHeader(
+    'mnist',
+    o,
+    { epochs, batchSize, dataSource: data!.source },
+    {
+      protocol: o.protocol,
+      seeds,
+      k: o.k,
+      hidden,
+      optimizers,
+      methods,
+      mepropOptimizer: sparseOptimizers ? 'sparse' : 'dense',
+      lrAdam: o.lrAdam ?? null,
+      lrAdagrad: o.lrAdagrad ?? null,
+    },
+  );
   const figures = await runMnistExperiment(data!, {
     epochs,
     batchSize,
@@ -117,12 +132,25 @@ export async function kSweepCommand(o: KSweepCommandOptions): Promise<number> {
   const epochs = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 10;
   const fractions = o.fractions ?? (o.quick ? QUICK_K_FRACTIONS : DEFAULT_K_FRACTIONS);
-  const figures = await runKSweep(data!, { epochs, batchSize, seed: o.seed, hidden: o.hidden, fractions, optimizer: o.optimizer, progress });
-  const result = resultHeader('k-sweep', o, { epochs, batchSize, dataSource: data!.source }, {
-    fractions,
+  const figures = await runKSweep(data!, {
+    epochs,
+    batchSize,
+    seed: o.seed,
     hidden: o.hidden,
+    fractions,
     optimizer: o.optimizer,
+    progress,
   });
+  const result = resultHeader(
+    'k-sweep',
+    o,
+    { epochs, batchSize, dataSource: data!.source },
+    {
+      fractions,
+      hidden: o.hidden,
+      optimizer: o.optimizer,
+    },
+  );
   result.kSweep = figures;
   printSummary(result);
   await finish(result, o, out);
@@ -140,25 +168,32 @@ export interface KernelsCommandOptions extends CommonOptions {
 
 export async function kernelsCommand(o: KernelsCommandOptions): Promise<number> {
   if (o.shape && o.shapes) throw new Error('kernels: give either --shape with --k or --shapes, not both');
-  if (o.k !== undefined && !o.shape) throw new Error('kernels: --k goes with --shape (with --shapes, write the k of each shape as batchxinxout:k)');
-  if (o.shape && (o.k ?? 20) > o.shape.outDim) throw new Error(`kernels: --k ${o.k ?? 20} exceeds N = ${o.shape.outDim} of --shape`);
+  if (o.k !== undefined && !o.shape)
+    throw new Error('kernels: --k goes with --shape (with --shapes, write the k of each shape as batchxinxout:k)');
+  if (o.shape && (o.k ?? 20) > o.shape.outDim)
+    throw new Error(`kernels: --k ${o.k ?? 20} exceeds N = ${o.shape.outDim} of --shape`);
   const { progress } = await prepare(o, null);
   const shapes: KernelShape[] = o.shape
     ? [{ group: 'custom', ...o.shape, k: o.k ?? 20 }]
     : o.shapes
-    ? o.shapes.map((s) => ({ group: 'custom', ...s }))
-    : o.quick
-      ? QUICK_KERNEL_SHAPES
-      : DEFAULT_KERNEL_SHAPES;
+      ? o.shapes.map((s) => ({ group: 'custom', ...s }))
+      : o.quick
+        ? QUICK_KERNEL_SHAPES
+        : DEFAULT_KERNEL_SHAPES;
   const reps = o.reps ?? (o.quick ? 7 : 15);
   const warmup = o.warmup ?? (o.quick ? 2 : 3);
   const figures = await runKernelBench({ shapes, modes: o.modes, reps, warmup, seed: o.seed, progress });
-  const result = resultHeader('kernels', o, { epochs: 0, batchSize: 0, dataSource: 'synthetic tensors' }, {
-    shapes: shapes.map((s) => `${s.batch}x${s.inDim}x${s.outDim}:${s.k}`),
-    modes: o.modes,
-    reps,
-    warmup,
-  });
+  const result = resultHeader(
+    'kernels',
+    o,
+    { epochs: 0, batchSize: 0, dataSource: 'synthetic tensors' },
+    {
+      shapes: shapes.map((s) => `${s.batch}x${s.inDim}x${s.outDim}:${s.k}`),
+      modes: o.modes,
+      reps,
+      warmup,
+    },
+  );
   result.kernels = figures;
   printSummary(result);
   await finish(result, o, out);
@@ -194,15 +229,20 @@ export async function iafCommand(o: IafCommandOptions): Promise<number> {
     onProgress: (msg, f) => task.update(f, msg),
   });
   task.done();
-  const result = resultHeader('iaf', o, { epochs, batchSize: o.batchSize ?? 0, dataSource: data!.source }, {
-    posteriors: o.posteriors,
-    latentSize: o.latentSize ?? null,
-    iwSamples: o.iwSamples ?? null,
-    hidden: o.hidden ?? null,
-    iafHidden: o.iafHidden ?? null,
-    lr: o.lr ?? null,
-    context: o.context ?? null,
-  });
+  const result = resultHeader(
+    'iaf',
+    o,
+    { epochs, batchSize: o.batchSize ?? 0, dataSource: data!.source },
+    {
+      posteriors: o.posteriors,
+      latentSize: o.latentSize ?? null,
+      iwSamples: o.iwSamples ?? null,
+      hidden: o.hidden ?? null,
+      iafHidden: o.iafHidden ?? null,
+      lr: o.lr ?? null,
+      context: o.context ?? null,
+    },
+  );
   result.iaf = figures;
   printSummary(result);
   await finish(result, o, out);
@@ -232,7 +272,11 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
   const { progress } = prepared;
   let data = prepared.data!;
   if (o.trainDigits !== undefined || o.testDigits !== undefined) {
-    data = subsetMnist(data, Math.min(o.trainDigits ?? data.train.n, data.train.n), Math.min(o.testDigits ?? data.test.n, data.test.n));
+    data = subsetMnist(
+      data,
+      Math.min(o.trainDigits ?? data.train.n, data.train.n),
+      Math.min(o.testDigits ?? data.test.n, data.test.n),
+    );
   }
   const epochsPerCycle = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 32;
@@ -256,24 +300,29 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     inferenceReps: o.quick ? Math.min(o.inferenceReps, 10) : o.inferenceReps,
     progress,
   });
-  const result = resultHeader('simp', o, { epochs: figures.runs[0].cycles[figures.runs[0].cycles.length - 1].epochs, batchSize, dataSource: data.source }, {
-    k: o.k,
-    hidden: o.hidden,
-    threshold: o.threshold,
-    minUnits: o.minUnits,
-    cycles: o.cycles,
-    epochsPerCycle,
-    lastCycleEpochs: figures.lastCycleEpochs,
-    lastCycleExact: o.lastCycleExact,
-    seeds,
-    mode: o.mode,
-    lr: o.lr,
-    dropout: o.dropout,
-    inferenceReps: o.inferenceReps,
-    inferenceBackends: o.inferenceBackends ?? [o.backend],
-    trainDigits: data.train.n,
-    testDigits: data.test.n,
-  });
+  const result = resultHeader(
+    'simp',
+    o,
+    { epochs: figures.runs[0].cycles[figures.runs[0].cycles.length - 1].epochs, batchSize, dataSource: data.source },
+    {
+      k: o.k,
+      hidden: o.hidden,
+      threshold: o.threshold,
+      minUnits: o.minUnits,
+      cycles: o.cycles,
+      epochsPerCycle,
+      lastCycleEpochs: figures.lastCycleEpochs,
+      lastCycleExact: o.lastCycleExact,
+      seeds,
+      mode: o.mode,
+      lr: o.lr,
+      dropout: o.dropout,
+      inferenceReps: o.inferenceReps,
+      inferenceBackends: o.inferenceBackends ?? [o.backend],
+      trainDigits: data.train.n,
+      testDigits: data.test.n,
+    },
+  );
   result.simp = figures;
   printSummary(result);
   await finish(result, o, out);
@@ -337,22 +386,34 @@ export async function modelCommand(o: ModelCommandOptions): Promise<number> {
   // Enough distinct batches that no step reuses the previous one's data.
   const batches = o.data ? readJsonlBatches(o.data, io, batchSize, 16) : syntheticBatches(io, batchSize, 4, o.seed);
   progress.log(`data: ${o.data ?? 'synthetic'}, ${batches.length} batch(es) of ${batchSize}; loss ${io.losses.join(', ')}`);
-  const result = resultHeader('model', { ...o, quick: false }, { epochs: 0, batchSize, dataSource: o.data ?? 'synthetic' }, {
-    model: o.model,
-    modelSignature: modelSignature(model),
-    k: o.k,
-    mode: o.mode,
-    outputK: o.outputK ?? null,
-    overrides: o.overrides ? JSON.stringify(o.overrides) : null,
-    optimizers: o.optimizers,
-    steps: o.steps,
-    warmup: o.warmup,
-    data: o.data ?? null,
-    loss: io.losses.join(','),
-    minSpeedup: o.minSpeedup ?? null,
-  });
+  const result = resultHeader(
+    'model',
+    { ...o, quick: false },
+    { epochs: 0, batchSize, dataSource: o.data ?? 'synthetic' },
+    {
+      model: o.model,
+      modelSignature: modelSignature(model),
+      k: o.k,
+      mode: o.mode,
+      outputK: o.outputK ?? null,
+      overrides: o.overrides ? JSON.stringify(o.overrides) : null,
+      optimizers: o.optimizers,
+      steps: o.steps,
+      warmup: o.warmup,
+      data: o.data ?? null,
+      loss: io.losses.join(','),
+      minSpeedup: o.minSpeedup ?? null,
+    },
+  );
   const overrides = o.overrides as ModelBenchOptions['overrides'];
-  return measureModel(result, model, io, batches, { ...o, overrides, source: o.model, batchSize, dataLabel: o.data ?? 'synthetic', progress }, o);
+  return measureModel(
+    result,
+    model,
+    io,
+    batches,
+    { ...o, overrides, source: o.model, batchSize, dataLabel: o.data ?? 'synthetic', progress },
+    o,
+  );
 }
 
 /** Runs the model benchmark, prints and writes the result; exit 1 when a check failed. Disposes model and batches. */
@@ -404,15 +465,20 @@ export async function trainStepCommand(o: TrainStepCommandOptions): Promise<numb
   const io = describeModelIo(model, 'categoricalCrossentropy');
   const batches = syntheticBatches(io, batchSize, 4, o.seed);
   const source = `MNIST MLP 784-${o.hidden.join('-')}-10`;
-  const result = resultHeader('train-step', { ...o, quick: false }, { epochs: 0, batchSize, dataSource: 'synthetic' }, {
-    k: o.k,
-    mode: o.mode,
-    hidden: o.hidden,
-    optimizers: o.optimizers,
-    steps: o.steps,
-    warmup: o.warmup,
-    tfjsForward: o.tfjsForward,
-  });
+  const result = resultHeader(
+    'train-step',
+    { ...o, quick: false },
+    { epochs: 0, batchSize, dataSource: 'synthetic' },
+    {
+      k: o.k,
+      mode: o.mode,
+      hidden: o.hidden,
+      optimizers: o.optimizers,
+      steps: o.steps,
+      warmup: o.warmup,
+      tfjsForward: o.tfjsForward,
+    },
+  );
   return measureModel(result, model, io, batches, { ...o, source, batchSize, dataLabel: 'synthetic', progress }, o);
 }
 
@@ -460,7 +526,16 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
   const file = path.join(o.out, `cnn-${o.backend}.json`);
   const doc = {
     command: 'cnn',
-    config: { backend: o.backend, seed: o.seed, epochs, batchSize, k: o.k, methods: ['plain', ...o.methods], lr: o.lr, dataSource: data.source },
+    config: {
+      backend: o.backend,
+      seed: o.seed,
+      epochs,
+      batchSize,
+      k: o.k,
+      methods: ['plain', ...o.methods],
+      lr: o.lr,
+      dataSource: data.source,
+    },
     environment: { node: process.version, loadavg: os.loadavg() },
     epochs: figures,
   };

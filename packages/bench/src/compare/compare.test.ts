@@ -123,13 +123,17 @@ describe('compare', () => {
     empty.kernels = undefined;
     empty.iaf = undefined;
     empty.ci = undefined;
-    expect(compareResults(sampleResult(), empty, 0.1).mismatches).toEqual(['no metric is present in both files, so nothing can be compared']);
+    expect(compareResults(sampleResult(), empty, 0.1).mismatches).toEqual([
+      'no metric is present in both files, so nothing can be compared',
+    ]);
   });
 
   it('errors clearly on a wrong schema', () => {
     const wrong = path.join(dir, 'wrong.json');
     fs.writeFileSync(wrong, JSON.stringify({ ...sampleResult(), schemaVersion: 99 }));
-    expect(() => runCompare(basePath, wrong, 0.1)).toThrow(/wrong\.json: schemaVersion: version number 99 is not supported, expected 1/);
+    expect(() => runCompare(basePath, wrong, 0.1)).toThrow(
+      /wrong\.json: schemaVersion: version number 99 is not supported, expected 1/,
+    );
     const other = path.join(dir, 'other.json');
     fs.writeFileSync(other, JSON.stringify({ hello: 'world' }));
     expect(() => runCompare(other, basePath, 0.1)).toThrow(/other\.json: not a meprop-bench result/);
@@ -137,7 +141,9 @@ describe('compare', () => {
     broken.mnist.runs[2].timing.stepMs = 'fast';
     const brokenPath = path.join(dir, 'broken.json');
     fs.writeFileSync(brokenPath, JSON.stringify(broken));
-    expect(() => readResultJson(brokenPath)).toThrow(/broken\.json: mnist\.runs\[2\]\.timing\.stepMs: expected a number, got 'fast'/);
+    expect(() => readResultJson(brokenPath)).toThrow(
+      /broken\.json: mnist\.runs\[2\]\.timing\.stepMs: expected a number, got 'fast'/,
+    );
     const notJson = path.join(dir, 'not.json');
     fs.writeFileSync(notJson, '{');
     expect(() => readResultJson(notJson)).toThrow(/not\.json: not valid JSON/);

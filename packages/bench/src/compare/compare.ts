@@ -47,7 +47,12 @@ export interface CompareResult {
   gateTimes: boolean;
 }
 
-export function compareResults(base: BenchResult, head: BenchResult, tolerance = 0.1, options: CompareOptions = {}): CompareResult {
+export function compareResults(
+  base: BenchResult,
+  head: BenchResult,
+  tolerance = 0.1,
+  options: CompareOptions = {},
+): CompareResult {
   const gateTimes = options.gateTimes === true;
   if (!(tolerance >= 0) || !Number.isFinite(tolerance)) {
     throw new Error(`tolerance must be a finite number >= 0, got ${tolerance}`);

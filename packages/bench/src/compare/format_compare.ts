@@ -48,7 +48,8 @@ export function formatCompare(result: CompareResult): string {
     lines.push(`OK: no metric regressed by more than ${(result.tolerance * 100).toFixed(1)}%`);
   } else {
     lines.push(`FAIL: ${result.regressions.length} metric(s) regressed by more than ${(result.tolerance * 100).toFixed(1)}%:`);
-    for (const r of result.regressions) lines.push(`  ${r.name}: ${formatNumber(r.base ?? NaN)} -> ${formatNumber(r.head ?? NaN)} (${pct(r.change)})`);
+    for (const r of result.regressions)
+      lines.push(`  ${r.name}: ${formatNumber(r.base ?? NaN)} -> ${formatNumber(r.head ?? NaN)} (${pct(r.change)})`);
   }
   return lines.join('\n');
 }

@@ -15,7 +15,9 @@ describe('IDX parsing', () => {
   });
 
   it('rejects a bad magic number, naming the file', () => {
-    expect(() => parseIdxImages(idxImages(2, 28, 0x801), 'x-images')).toThrow(/x-images: bad magic number 0x00000801, expected 0x00000803/);
+    expect(() => parseIdxImages(idxImages(2, 28, 0x801), 'x-images')).toThrow(
+      /x-images: bad magic number 0x00000801, expected 0x00000803/,
+    );
     expect(() => parseIdxLabels(idxLabels([1], 0x803), 'x-labels')).toThrow(/x-labels: bad magic/);
   });
 
@@ -70,13 +72,17 @@ describe('loadMnistIdxDir', () => {
   it('detects a label/image count mismatch', () => {
     const dir = writeIdxDir({ nTrain: 6, nTest: 4 });
     fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), idxLabels([1, 2, 3]));
-    expect(() => loadMnistIdxDir(dir)).toThrow(/train-labels-idx1-ubyte: label\/image count mismatch: 3 labels but train-images-idx3-ubyte has 6 images/);
+    expect(() => loadMnistIdxDir(dir)).toThrow(
+      /train-labels-idx1-ubyte: label\/image count mismatch: 3 labels but train-images-idx3-ubyte has 6 images/,
+    );
   });
 
   it('lists the names tried for a missing file', () => {
     const dir = writeIdxDir({ nTrain: 2, nTest: 2 });
     fs.unlinkSync(path.join(dir, 't10k-labels-idx1-ubyte'));
-    expect(() => loadMnistIdxDir(dir)).toThrow(/no t10k-labels-idx1-ubyte file \(tried t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte\.gz/);
+    expect(() => loadMnistIdxDir(dir)).toThrow(
+      /no t10k-labels-idx1-ubyte file \(tried t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte\.gz/,
+    );
   });
 });
 

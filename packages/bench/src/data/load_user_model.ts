@@ -62,7 +62,8 @@ async function loadModule(file: string): Promise<tf.LayersModel> {
 /** Loads the model at `source` (folder with model.json, a model.json file, or a .js/.cjs/.mjs module). */
 export async function loadUserModel(source: string): Promise<LoadedModel> {
   if (typeof source !== 'string' || source.length === 0) throw new Error(`model: expected a path, got ${JSON.stringify(source)}`);
-  if (!fs.existsSync(source)) throw new Error(`model: ${source} does not exist (expected a folder with model.json, a model.json file or a module)`);
+  if (!fs.existsSync(source))
+    throw new Error(`model: ${source} does not exist (expected a folder with model.json, a model.json file or a module)`);
   const stat = fs.statSync(source);
   let dir: string | null = null;
   if (stat.isDirectory()) {
@@ -84,7 +85,9 @@ export async function loadUserModel(source: string): Promise<LoadedModel> {
     return { model, kind: 'model.json' };
   }
   if (!/\.(c|m)?js$|\.ts$/.test(source)) {
-    throw new Error(`model: ${source}: expected a folder with model.json, a model.json file or a .js/.cjs/.mjs module exporting a model factory`);
+    throw new Error(
+      `model: ${source}: expected a folder with model.json, a model.json file or a .js/.cjs/.mjs module exporting a model factory`,
+    );
   }
   return { model: await loadModule(source), kind: 'module' };
 }

@@ -52,7 +52,9 @@ export function inferLosses(model: tf.LayersModel, override?: ModelLoss): ModelL
     const named = Array.isArray(compiled) ? compiled[i] : compiled;
     if (typeof named === 'string') {
       if ((MODEL_LOSSES as readonly string[]).includes(named)) return named as ModelLoss;
-      throw new Error(`model: the model was compiled with loss '${named}'; pass --loss ${MODEL_LOSSES.join('|')} to choose one the benchmark can build targets for`);
+      throw new Error(
+        `model: the model was compiled with loss '${named}'; pass --loss ${MODEL_LOSSES.join('|')} to choose one the benchmark can build targets for`,
+      );
     }
     const act = activationOf(out.sourceLayer as tf.layers.Layer);
     return act === 'softmax' ? 'categoricalCrossentropy' : act === 'sigmoid' ? 'binaryCrossentropy' : 'meanSquaredError';
@@ -65,7 +67,10 @@ export function describeModelIo(model: tf.LayersModel, loss?: ModelLoss): ModelI
     const consumers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inputTensors.includes(input)));
     const embedding = consumers.find((l) => l.getClassName() === 'Embedding');
     const bound = embedding ? Number((embedding.getConfig() as { inputDim?: unknown }).inputDim) : null;
-    return { shape: fixedShape(input.shape, `input ${i} ('${input.name}')`), intBound: bound !== null && Number.isFinite(bound) ? bound : null };
+    return {
+      shape: fixedShape(input.shape, `input ${i} ('${input.name}')`),
+      intBound: bound !== null && Number.isFinite(bound) ? bound : null,
+    };
   });
   const outputs = model.outputs.map((o, i) => ({ shape: fixedShape(o.shape, `output ${i} ('${o.name}')`), intBound: null }));
   return { inputs, outputs, losses: inferLosses(model, loss) };
@@ -109,12 +114,15 @@ function flatten(value: unknown, shape: number[], where: string): number[] {
   const out: number[] = [];
   const walk = (v: unknown, depth: number, at: string): void => {
     if (depth === shape.length) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${at}: expected a finite number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new Error(`${at}: expected a finite number, got ${JSON.stringify(v)}`);
       out.push(v);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw new Error(`${at}: expected an array of ${shape[depth]} (shape [${shape.join(', ')}]), got ${Array.isArray(v) ? `${v.length} entries` : JSON.stringify(v)}`);
+      throw new Error(
+        `${at}: expected an array of ${shape[depth]} (shape [${shape.join(', ')}]), got ${Array.isArray(v) ? `${v.length} entries` : JSON.stringify(v)}`,
+      );
     }
     v.forEach((x, i) => walk(x, depth + 1, `${at}[${i}]`));
   };
@@ -130,7 +138,9 @@ function flatten(value: unknown, shape: number[], where: string): number[] {
  */
 export function readJsonlBatches(file: string, io: ModelIo, batchSize: number, maxBatches: number): ModelBatch[] {
   if (io.inputs.length !== 1 || io.outputs.length !== 1) {
-    throw new Error(`--data ${file}: only models with one input and one output can read --data (this one has ${io.inputs.length} and ${io.outputs.length})`);
+    throw new Error(
+      `--data ${file}: only models with one input and one output can read --data (this one has ${io.inputs.length} and ${io.outputs.length})`,
+    );
   }
   let text: string;
   try {
@@ -153,20 +163,29 @@ export function readJsonlBatches(file: string, io: ModelIo, batchSize: number, m
     } catch (e) {
       throw new Error(`${where}: not valid JSON: ${(e as Error).message}`);
     }
-    if (row === null || typeof row !== 'object' || !('x' in row) || !('y' in row)) throw new Error(`${where}: expected an object {"x": ..., "y": ...}`);
+    if (row === null || typeof row !== 'object' || !('x' in row) || !('y' in row))
+      throw new Error(`${where}: expected an object {"x": ..., "y": ...}`);
     xs.push(flatten(row.x, inSpec.shape, `${where}: x`));
     const classes = outSpec.shape[outSpec.shape.length - 1];
     if (typeof row.y === 'number' && io.losses[0] === 'categoricalCrossentropy' && outSpec.shape.length === 1) {
-      if (!Number.isInteger(row.y) || row.y < 0 || row.y >= classes) throw new Error(`${where}: y: class index ${row.y} is not an integer in [0, ${classes})`);
+      if (!Number.isInteger(row.y) || row.y < 0 || row.y >= classes)
+        throw new Error(`${where}: y: class index ${row.y} is not an integer in [0, ${classes})`);
       const oneHot = new Array<number>(classes).fill(0);
       oneHot[row.y] = 1;
       ys.push(oneHot);
     } else {
-      ys.push(flatten(typeof row.y === 'number' && outSpec.shape.length === 1 && outSpec.shape[0] === 1 ? [row.y] : row.y, outSpec.shape, `${where}: y`));
+      ys.push(
+        flatten(
+          typeof row.y === 'number' && outSpec.shape.length === 1 && outSpec.shape[0] === 1 ? [row.y] : row.y,
+          outSpec.shape,
+          `${where}: y`,
+        ),
+      );
     }
   }
   const batches = Math.floor(xs.length / batchSize);
-  if (batches === 0) throw new Error(`--data ${file}: ${xs.length} example(s), fewer than one batch of ${batchSize} (lower --batch-size)`);
+  if (batches === 0)
+    throw new Error(`--data ${file}: ${xs.length} example(s), fewer than one batch of ${batchSize} (lower --batch-size)`);
   return Array.from({ length: batches }, (_, b) => ({
     xs: [tf.tensor(xs.slice(b * batchSize, (b + 1) * batchSize).flat(), [batchSize, ...inSpec.shape])],
     ys: [tf.tensor(ys.slice(b * batchSize, (b + 1) * batchSize).flat(), [batchSize, ...outSpec.shape])],

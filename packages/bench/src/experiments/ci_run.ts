@@ -87,7 +87,8 @@ export async function runCi(data: MnistData, opts: CiRunOptions): Promise<CiRunO
     iTask.done();
     const diag = iaf.runs.find((r) => r.posterior === 'diagonal')?.testElbo ?? NaN;
     const bestIaf = Math.max(...iaf.runs.filter((r) => r.posterior !== 'diagonal').map((r) => r.testElbo));
-    for (const r of iaf.runs) figures.push({ name: `iaf.${r.posterior}.testElbo`, value: r.testElbo, better: 'higher', unit: 'nats' });
+    for (const r of iaf.runs)
+      figures.push({ name: `iaf.${r.posterior}.testElbo`, value: r.testElbo, better: 'higher', unit: 'nats' });
     figures.push({ name: 'iaf.elboGain', value: bestIaf - diag, better: 'higher', unit: 'nats' });
   }
   return { figures, kernels: { method: KERNEL_METHOD, cases }, mnist, iaf };

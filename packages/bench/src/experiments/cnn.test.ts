@@ -25,7 +25,14 @@ describe('cnn experiment (tiny)', () => {
     await tf.setBackend('wasm');
     const data = subsetMnist(loadMnistPackage(), 16, 10);
     const before = tf.memory().numTensors;
-    const figures = await runCnnExperiment(data, { epochs: 1, batchSize: 8, seed: 2, k: 0.125, methods: ['plain', 'unified'], learningRate: 1e-3 });
+    const figures = await runCnnExperiment(data, {
+      epochs: 1,
+      batchSize: 8,
+      seed: 2,
+      k: 0.125,
+      methods: ['plain', 'unified'],
+      learningRate: 1e-3,
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(figures.map((f) => f.method)).toEqual(['plain', 'unified']);
     expect(figures[0].speedup).toBe(1);

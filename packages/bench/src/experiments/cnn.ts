@@ -40,7 +40,14 @@ export interface CnnEpochFigure {
 export function buildConvnet(seed: number): tf.Sequential {
   const init = (i: number) => tf.initializers.glorotUniform({ seed: seed * 37 + i });
   const conv = (name: string, filters: number, i: number, inputShape?: number[]) =>
-    tf.layers.conv2d({ name, filters, kernelSize: 3, activation: 'relu', kernelInitializer: init(i), ...(inputShape ? { inputShape } : {}) });
+    tf.layers.conv2d({
+      name,
+      filters,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: init(i),
+      ...(inputShape ? { inputShape } : {}),
+    });
   return tf.sequential({
     layers: [
       conv('conv1', 32, 1, [28, 28, 1]),
@@ -75,7 +82,9 @@ async function accuracy(model: tf.LayersModel, split: MnistSplit): Promise<numbe
   let correct = 0;
   for (let start = 0; start < split.n; start += 250) {
     const { x, y } = imageBatch(split, order, start, 250);
-    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, -1), tf.argMax(y, -1)), 'int32')));
+    const hits = tf.tidy(() =>
+      tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, -1), tf.argMax(y, -1)), 'int32')),
+    );
     correct += (await hits.data())[0];
     tf.dispose([x, y, hits]);
   }
@@ -102,7 +111,8 @@ export async function runCnnExperiment(data: MnistData, opts: CnnOptions): Promi
   const log = opts.log ?? (() => undefined);
   const base = buildConvnet(opts.seed);
   const variants: Variant[] = opts.methods.map((method) => {
-    const model = method === 'plain' ? buildConvnet(opts.seed) : mePropify(base, { k: opts.k, mode: method, seed: opts.seed }).model;
+    const model =
+      method === 'plain' ? buildConvnet(opts.seed) : mePropify(base, { k: opts.k, mode: method, seed: opts.seed }).model;
     if (method === 'plain') model.setWeights(base.getWeights());
     return { method, model, optimizer: tf.train.adam(opts.learningRate), vars: trainableVariables(model) };
   });
@@ -117,9 +127,11 @@ export async function runCnnExperiment(data: MnistData, opts: CnnOptions): Promi
         const { x, y } = imageBatch(data.train, order, start, opts.batchSize);
         for (let j = 0; j < variants.length; j++) {
           let loss = 0;
-          times[j].push(await timeOnce(async () => {
-            loss = await step(variants[j], x, y);
-          }));
+          times[j].push(
+            await timeOnce(async () => {
+              loss = await step(variants[j], x, y);
+            }),
+          );
           losses[j].push(loss);
         }
         tf.dispose([x, y]);
@@ -137,7 +149,9 @@ export async function runCnnExperiment(data: MnistData, opts: CnnOptions): Promi
           trainLoss: losses[j].reduce((a, b) => a + b, 0) / Math.max(1, losses[j].length),
         };
         figures.push(fig);
-        log(`epoch ${epoch} ${fig.method}: step ${fig.stepMs.toFixed(1)} ms (${fig.speedup.toFixed(2)}x), test ${(100 * fig.testAccuracy).toFixed(2)}%, loss ${fig.trainLoss.toFixed(4)}`);
+        log(
+          `epoch ${epoch} ${fig.method}: step ${fig.stepMs.toFixed(1)} ms (${fig.speedup.toFixed(2)}x), test ${(100 * fig.testAccuracy).toFixed(2)}%, loss ${fig.trainLoss.toFixed(4)}`,
+        );
       }
     }
   } finally {

@@ -49,7 +49,8 @@ export async function runIafExperiment(data: MnistData, opts: IafExperimentOptio
   const iafHidden = positiveInt('iafHidden', opts.iafHidden ?? size.iafHidden);
   const contextSize = opts.contextSize === undefined ? undefined : positiveInt('contextSize', opts.contextSize);
   const learningRate = opts.learningRate ?? LEARNING_RATE;
-  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new Error(`iaf: learningRate must be a number > 0, got ${String(learningRate)}`);
+  if (!(learningRate > 0) || !Number.isFinite(learningRate))
+    throw new Error(`iaf: learningRate must be a number > 0, got ${String(learningRate)}`);
   const posteriors = opts.posteriors ?? [...POSTERIORS];
   for (const p of posteriors) {
     if (!POSTERIORS.includes(p)) throw new Error(`iaf: posteriors must be among ${POSTERIORS.join(', ')}, got '${String(p)}'`);

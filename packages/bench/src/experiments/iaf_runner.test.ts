@@ -7,8 +7,24 @@ jest.mock('./iaf', () => ({
   runIafExperiment: async (_data: unknown, opts: unknown) => {
     calls.push(opts);
     return [
-      { posterior: 'diagonal', testElbo: -100, testIwLogLik: -95, iwSamples: 8, secondsPerEpoch: 1, trainElboCurve: [-120], testElboCurve: [-110] },
-      { posterior: 'iaf2', testElbo: -98, testIwLogLik: -94, iwSamples: 8, secondsPerEpoch: 2, trainElboCurve: [-118], testElboCurve: [-108] },
+      {
+        posterior: 'diagonal',
+        testElbo: -100,
+        testIwLogLik: -95,
+        iwSamples: 8,
+        secondsPerEpoch: 1,
+        trainElboCurve: [-120],
+        testElboCurve: [-110],
+      },
+      {
+        posterior: 'iaf2',
+        testElbo: -98,
+        testIwLogLik: -94,
+        iwSamples: 8,
+        secondsPerEpoch: 2,
+        trainElboCurve: [-118],
+        testElboCurve: [-108],
+      },
     ];
   },
 }));
@@ -20,7 +36,13 @@ describe('runIaf', () => {
     expect(calls).toEqual([{ epochs: 2, seed: 3, posteriors: ['diagonal', 'iaf2'], quick: true }]);
     expect(figures.runs.map((r) => r.posterior)).toEqual(['diagonal', 'iaf2']);
     expect(figures.runs[1]).toEqual({
-      posterior: 'iaf2', testElbo: -98, testIwLogLik: -94, iwSamples: 8, secondsPerEpoch: 2, trainElboCurve: [-118], testElboCurve: [-108],
+      posterior: 'iaf2',
+      testElbo: -98,
+      testIwLogLik: -94,
+      iwSamples: 8,
+      secondsPerEpoch: 2,
+      trainElboCurve: [-118],
+      testElboCurve: [-108],
     });
   });
 });

@@ -60,7 +60,10 @@ function randomTensor(shape: [number, number], rng: () => number): tf.Tensor2D {
   return tf.tensor2d(v, shape);
 }
 
-export async function benchKernelShape(shape: KernelShape, opts: Omit<KernelOptions, 'shapes' | 'progress'>): Promise<KernelCase[]> {
+export async function benchKernelShape(
+  shape: KernelShape,
+  opts: Omit<KernelOptions, 'shapes' | 'progress'>,
+): Promise<KernelCase[]> {
   const rng = makeRng(opts.seed);
   const x = randomTensor([shape.batch, shape.inDim], rng);
   const w = randomTensor([shape.inDim, shape.outDim], rng);

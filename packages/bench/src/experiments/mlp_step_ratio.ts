@@ -31,7 +31,11 @@ function stepper(v: Variant, data: MnistData, order: Int32Array, batchSize: numb
     const { x, y } = makeBatch(data.train, order, start, batchSize);
     start += batchSize;
     // minimize(), as model.fit runs a step: the lazy optimizers keep meProp's gradients sparse there.
-    const value = v.optimizer.minimize(() => crossEntropy(v.model.apply(x, { training: true }) as tf.Tensor, y), true, vars) as tf.Scalar;
+    const value = v.optimizer.minimize(
+      () => crossEntropy(v.model.apply(x, { training: true }) as tf.Tensor, y),
+      true,
+      vars,
+    ) as tf.Scalar;
     await Promise.all([value.data(), ...vars.map((w) => w.data())]);
     tf.dispose([x, y, value]);
   };

@@ -15,14 +15,30 @@ describe('runMnistExperiment with several seeds (paper protocol, tiny)', () => {
     const partial: Array<[number, MnistFigures]> = [];
     const before = tf.memory().numTensors;
     const opts = {
-      epochs: 2, batchSize: 20, seed: 5, k: 4, hidden: [16, 16], optimizers: ['adam' as const], methods: ['unified' as const, 'random' as const],
-      protocol: 'paper' as const, sparseOptimizers: false, warmupSteps: 1, progress: silentProgress(),
+      epochs: 2,
+      batchSize: 20,
+      seed: 5,
+      k: 4,
+      hidden: [16, 16],
+      optimizers: ['adam' as const],
+      methods: ['unified' as const, 'random' as const],
+      protocol: 'paper' as const,
+      sparseOptimizers: false,
+      warmupSteps: 1,
+      progress: silentProgress(),
     };
-    const figures = await runMnistExperiment(data, { ...opts, seeds: 2, onSeedDone: async (f, done) => void partial.push([done, f]) });
+    const figures = await runMnistExperiment(data, {
+      ...opts,
+      seeds: 2,
+      onSeedDone: async (f, done) => void partial.push([done, f]),
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(figures.protocol).toBe('paper');
     expect(figures.seeds).toBe(2);
-    expect(partial.map(([done, f]) => [done, f.seeds])).toEqual([[1, 1], [2, 2]]);
+    expect(partial.map(([done, f]) => [done, f.seeds])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     expect(figures.runs.map((r) => r.method)).toEqual(['plain', 'unified', 'random']);
     // Each seed on its own, as single-seed runs: the aggregate is their mean.
     const one = async (seed: number) => (await runMnistExperiment(data, { ...opts, seed, seeds: 1 })).runs;

@@ -25,7 +25,19 @@ async function saved(name: ExampleModelName, loss: string): Promise<string> {
 }
 
 function options(source: string, extra: Partial<ModelBenchOptions> = {}): ModelBenchOptions {
-  return { source, k: 4, mode: 'unified', optimizers: ['adam'], batchSize: 8, steps: 2, warmup: 1, seed: 1, dataLabel: 'synthetic', progress: silentProgress(), ...extra };
+  return {
+    source,
+    k: 4,
+    mode: 'unified',
+    optimizers: ['adam'],
+    batchSize: 8,
+    steps: 2,
+    warmup: 1,
+    seed: 1,
+    dataLabel: 'synthetic',
+    progress: silentProgress(),
+    ...extra,
+  };
 }
 
 async function bench(folder: string, extra: Partial<ModelBenchOptions> = {}) {
@@ -43,7 +55,10 @@ const byName = <T extends { name: string }>(rows: T[], prefix: string): T[] => r
 
 describeEachBackend('meprop-bench model on versions of the tfjs-examples models', (backend) => {
   it('the MLP: converts the hidden layers, keeps the output exact, counts the kept fraction, frees every tensor', async () => {
-    const { figures, leaked } = await bench(await saved('mlp', 'categoricalCrossentropy'), { k: 10, optimizers: ['adam', 'sgd'] });
+    const { figures, leaked } = await bench(await saved('mlp', 'categoricalCrossentropy'), {
+      k: 10,
+      optimizers: ['adam', 'sgd'],
+    });
     expect(figures.layers.map((l) => [l.converted, l.k, l.width])).toEqual([
       [true, 10, 100],
       [true, 10, 100],
@@ -102,7 +117,9 @@ describeEachBackend('meprop-bench model on versions of the tfjs-examples models'
       const converted = figures.layers.filter((l) => l.converted).map((l) => `${l.className}:${l.width}`);
       // addition-rnn's softmax is a layer of its own, so its TimeDistributed(Dense) projection is not the output layer
       // and is converted too (--overrides '{"time_distributed_...": false}' keeps it exact).
-      expect(converted).toEqual(name === 'addition-rnn' ? ['SimpleRNN:24', 'SimpleRNN:24', 'TimeDistributed(Dense):12'] : ['LSTM:128']);
+      expect(converted).toEqual(
+        name === 'addition-rnn' ? ['SimpleRNN:24', 'SimpleRNN:24', 'TimeDistributed(Dense):12'] : ['LSTM:128'],
+      );
       expect(figures.forwardMaxAbsDiff).toBeLessThanOrEqual(figures.forwardTolerance);
       expect(figures.optimizers[0].skipped).toBeNull();
       expect(figures.optimizers[0].speedup).toBeGreaterThan(0);
@@ -115,7 +132,9 @@ describeEachBackend('meprop-bench model on versions of the tfjs-examples models'
     const { figures } = await bench(await saved('mlp', 'categoricalCrossentropy'), { minSpeedup: 1000 });
     expect(figures.passed).toBe(false);
     expect(figures.failures).toEqual([expect.stringMatching(/^model\.adam\.speedup = [\d.]+ is below --min-speedup 1000$/)]);
-    const none = await bench(await saved('mlp', 'categoricalCrossentropy'), { overrides: { dense_Dense1: false, dense_Dense2: false } });
+    const none = await bench(await saved('mlp', 'categoricalCrossentropy'), {
+      overrides: { dense_Dense1: false, dense_Dense2: false },
+    });
     expect(none.figures.failures).toContain('no layer was converted to meProp (see the reasons per layer)');
   });
 });
@@ -123,7 +142,10 @@ describeEachBackend('meprop-bench model on versions of the tfjs-examples models'
 describe('loading a user model', () => {
   it('loads a module exporting a factory of the given tfjs, and rejects what is not a model', async () => {
     const file = path.join(dir, 'factory.js');
-    fs.writeFileSync(file, "module.exports = (tf) => tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4] })] });\n");
+    fs.writeFileSync(
+      file,
+      'module.exports = (tf) => tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4] })] });\n',
+    );
     const { model, kind } = await loadUserModel(file);
     expect(kind).toBe('module');
     expect(model.outputs[0].shape).toEqual([null, 3]);
@@ -133,7 +155,9 @@ describe('loading a user model', () => {
     await expect(loadUserModel(bad)).rejects.toThrow(/bad\.js: the factory must return a tf\.LayersModel .* got number/);
     const none = path.join(dir, 'none.js');
     fs.writeFileSync(none, 'exports.answer = 42;\n');
-    await expect(loadUserModel(none)).rejects.toThrow(/none\.js: expected the module to export a model factory .* found exports: answer/);
+    await expect(loadUserModel(none)).rejects.toThrow(
+      /none\.js: expected the module to export a model factory .* found exports: answer/,
+    );
     await expect(loadUserModel(path.join(dir, 'missing'))).rejects.toThrow(/missing does not exist/);
     fs.mkdirSync(path.join(dir, 'empty'), { recursive: true });
     await expect(loadUserModel(path.join(dir, 'empty'))).rejects.toThrow(/empty is a folder without model\.json/);
@@ -141,17 +165,28 @@ describe('loading a user model', () => {
 
   it('asks for --data when a dimension is not fixed', () => {
     const m = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [null, 3] })] });
-    expect(() => describeModelIo(m)).toThrow(/input 0 .* has shape \[null, null, 3\]: every dimension but the batch must be fixed .* --data/);
+    expect(() => describeModelIo(m)).toThrow(
+      /input 0 .* has shape \[null, null, 3\]: every dimension but the batch must be fixed .* --data/,
+    );
     m.dispose();
   });
 });
 
 describe('--data (JSON lines)', () => {
-  const io = { inputs: [{ shape: [2, 2], intBound: null }], outputs: [{ shape: [3], intBound: null }], losses: ['categoricalCrossentropy' as const] };
+  const io = {
+    inputs: [{ shape: [2, 2], intBound: null }],
+    outputs: [{ shape: [3], intBound: null }],
+    losses: ['categoricalCrossentropy' as const],
+  };
 
   it('reads examples in order into batches; a class index becomes a one-hot row; the partial batch is dropped', () => {
     const file = path.join(dir, 'data.jsonl');
-    fs.writeFileSync(file, ['{"x": [[1, 2], [3, 4]], "y": 2}', '', '{"x": [[5, 6], [7, 8]], "y": [0, 1, 0]}', '{"x": [[9, 9], [9, 9]], "y": 0}'].join('\n'));
+    fs.writeFileSync(
+      file,
+      ['{"x": [[1, 2], [3, 4]], "y": 2}', '', '{"x": [[5, 6], [7, 8]], "y": [0, 1, 0]}', '{"x": [[9, 9], [9, 9]], "y": 0}'].join(
+        '\n',
+      ),
+    );
     const batches = readJsonlBatches(file, io, 2, 10);
     expect(batches).toHaveLength(1);
     expect(batches[0].xs[0].shape).toEqual([2, 2, 2]);
@@ -163,7 +198,9 @@ describe('--data (JSON lines)', () => {
   it('names the line and the problem', () => {
     const file = path.join(dir, 'bad.jsonl');
     fs.writeFileSync(file, '{"x": [[1, 2], [3, 4]], "y": 1}\n{"x": [[1, 2]], "y": 1}\n');
-    expect(() => readJsonlBatches(file, io, 1, 10)).toThrow(/bad\.jsonl, line 2: x: expected an array of 2 \(shape \[2, 2\]\), got 1 entries/);
+    expect(() => readJsonlBatches(file, io, 1, 10)).toThrow(
+      /bad\.jsonl, line 2: x: expected an array of 2 \(shape \[2, 2\]\), got 1 entries/,
+    );
     fs.writeFileSync(file, '{"x": [[1, 2], [3, 4]], "y": 3}\n');
     expect(() => readJsonlBatches(file, io, 1, 10)).toThrow(/line 1: y: class index 3 is not an integer in \[0, 3\)/);
     fs.writeFileSync(file, '{"x": [[1, 2], [3, 4]], "y": 1}\n');

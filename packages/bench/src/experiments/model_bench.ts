@@ -82,7 +82,16 @@ export function layerRows(model: tf.LayersModel, report: MePropifyReport): Model
     };
   });
   for (const s of report.skipped) {
-    rows.push({ name: s.name, className: s.className, converted: false, k: null, mode: null, width: null, keptFraction: null, reason: s.reason });
+    rows.push({
+      name: s.name,
+      className: s.className,
+      converted: false,
+      k: null,
+      mode: null,
+      width: null,
+      keptFraction: null,
+      reason: s.reason,
+    });
   }
   // In the model's own order.
   const order = new Map<string, number>();
@@ -137,20 +146,33 @@ function parameterCount(model: tf.LayersModel): number {
  * Measures `original` (left as it is apart from training steps: it is the plain variant) against its mePropify
  * copies on `batches`. Returns the figures; `failures` lists every check that failed.
  */
-export async function runModelBench(original: tf.LayersModel, io: ModelIo, batches: ModelBatch[], opts: ModelBenchOptions): Promise<ModelFigures> {
-  const convert = () => mePropify(original, { k: opts.k, mode: opts.mode, seed: opts.seed, outputK: opts.outputK, overrides: opts.overrides });
+export async function runModelBench(
+  original: tf.LayersModel,
+  io: ModelIo,
+  batches: ModelBatch[],
+  opts: ModelBenchOptions,
+): Promise<ModelFigures> {
+  const convert = () =>
+    mePropify(original, { k: opts.k, mode: opts.mode, seed: opts.seed, outputK: opts.outputK, overrides: opts.overrides });
   const { model: meProp, report } = convert();
   const { model: mePropSparse } = convert();
   const layers = layerRows(original, report);
   const failures: string[] = [];
   if (report.converted.length === 0) failures.push('no layer was converted to meProp (see the reasons per layer)');
-  for (const l of layers) opts.progress.log(`  ${l.converted ? 'meProp' : 'exact '} ${l.name} (${l.className})${l.converted ? `: k=${l.k} of ${l.width ?? '?'} (${l.mode})` : `: ${l.reason}`}`);
+  for (const l of layers)
+    opts.progress.log(
+      `  ${l.converted ? 'meProp' : 'exact '} ${l.name} (${l.className})${l.converted ? `: k=${l.k} of ${l.width ?? '?'} (${l.mode})` : `: ${l.reason}`}`,
+    );
 
   const forwardMaxAbsDiff = forwardDifference(original, meProp, batches[0]);
   if (!(forwardMaxAbsDiff <= FORWARD_TOLERANCE)) {
-    failures.push(`forward changed: max |plain - meProp| / max(1, |plain|) = ${forwardMaxAbsDiff.toExponential(2)} > ${FORWARD_TOLERANCE}`);
+    failures.push(
+      `forward changed: max |plain - meProp| / max(1, |plain|) = ${forwardMaxAbsDiff.toExponential(2)} > ${FORWARD_TOLERANCE}`,
+    );
   }
-  opts.progress.log(`forward pass: max relative difference plain vs meProp ${forwardMaxAbsDiff.toExponential(2)} (tolerance ${FORWARD_TOLERANCE})`);
+  opts.progress.log(
+    `forward pass: max relative difference plain vs meProp ${forwardMaxAbsDiff.toExponential(2)} (tolerance ${FORWARD_TOLERANCE})`,
+  );
 
   const loss = io.losses.length === 1 ? io.losses[0] : io.losses;
   const rows: ModelOptimizerRow[] = [];
@@ -185,7 +207,9 @@ export async function runModelBench(original: tf.LayersModel, io: ModelIo, batch
     const samples = live.length > 0 ? await timeInterleaved(live.map(step), { warmup: 0, reps: opts.steps }) : [];
     const msOf = (v: Variant): number | null => (v.error === null ? median(samples[live.indexOf(v)]) : null);
     const [plainMs, mePropMs, mePropSparseMs] = variants.map(msOf);
-    const skipped = variants.filter((v) => v.error !== null).map((v) => `${v.label} cannot train on ${tf.getBackend()}: ${v.error}`);
+    const skipped = variants
+      .filter((v) => v.error !== null)
+      .map((v) => `${v.label} cannot train on ${tf.getBackend()}: ${v.error}`);
     if (variants[0].error === null) {
       for (const v of variants.slice(1)) {
         if (v.error !== null) failures.push(`${name}: ${v.label} failed where plain tfjs trains: ${v.error}`);
@@ -203,12 +227,20 @@ export async function runModelBench(original: tf.LayersModel, io: ModelIo, batch
       skipped: skipped.length > 0 ? skipped.join('; ') : null,
     };
     if (opts.minSpeedup !== undefined) {
-      if (row.speedup === null) failures.push(`model.${name}.speedup was not measured (${row.skipped ?? 'no timing'}), --min-speedup ${opts.minSpeedup} needs it`);
-      else if (row.speedup < opts.minSpeedup) failures.push(`model.${name}.speedup = ${row.speedup.toFixed(2)} is below --min-speedup ${opts.minSpeedup}`);
+      if (row.speedup === null)
+        failures.push(
+          `model.${name}.speedup was not measured (${row.skipped ?? 'no timing'}), --min-speedup ${opts.minSpeedup} needs it`,
+        );
+      else if (row.speedup < opts.minSpeedup)
+        failures.push(`model.${name}.speedup = ${row.speedup.toFixed(2)} is below --min-speedup ${opts.minSpeedup}`);
     }
     rows.push(row);
     for (const v of variants) v.optimizer.dispose();
-    task.done(row.speedup === null ? `not timed: ${row.skipped ?? ''}` : `plain ${plainMs?.toFixed(1)} ms, meProp ${mePropSparseMs?.toFixed(1)} ms: ${row.speedup.toFixed(2)}x`);
+    task.done(
+      row.speedup === null
+        ? `not timed: ${row.skipped ?? ''}`
+        : `plain ${plainMs?.toFixed(1)} ms, meProp ${mePropSparseMs?.toFixed(1)} ms: ${row.speedup.toFixed(2)}x`,
+    );
   }
   meProp.dispose();
   mePropSparse.dispose();

@@ -58,7 +58,13 @@ describeEachBackend('SeededDropout', () => {
 
   it("survives mePropify (serialization): the paper MLP's copy drops the same units at the same steps", () => {
     const plain = buildMlp([50, 50], 2, 'paper');
-    expect(plain.layers.map((l) => l.getClassName())).toEqual(['Dense', SeededDropout.className, 'Dense', SeededDropout.className, 'Dense']);
+    expect(plain.layers.map((l) => l.getClassName())).toEqual([
+      'Dense',
+      SeededDropout.className,
+      'Dense',
+      SeededDropout.className,
+      'Dense',
+    ]);
     const { model } = mePropify(plain, { k: 5 });
     const copy = model.layers[1] as SeededDropout;
     expect([copy.rate, copy.seed]).toEqual([PAPER_DROPOUT, (plain.layers[1] as SeededDropout).seed]);
@@ -71,7 +77,7 @@ describeEachBackend('SeededDropout', () => {
 });
 
 describe('buildMlp protocols', () => {
-  it("paper: weights and biases in U(-1/sqrt(fan_out), 1/sqrt(fan_out)); quick: Glorot, zero biases, no dropout", () => {
+  it('paper: weights and biases in U(-1/sqrt(fan_out), 1/sqrt(fan_out)); quick: Glorot, zero biases, no dropout', () => {
     const paper = buildMlp([500, 500], 1, 'paper');
     const [k1, b1] = paper.layers[0].getWeights();
     const bound = 1 / Math.sqrt(500);

@@ -73,7 +73,13 @@ function tensors(split: MnistSplit): { x: tf.Tensor2D; y: tf.Tensor2D } {
 }
 
 /** One epoch of `model.fit` over a seed-and-epoch-specific order: every variant of a seed sees the same batches. */
-async function trainEpoch(model: tf.LayersModel, train: { x: tf.Tensor2D; y: tf.Tensor2D }, seed: number, epoch: number, batchSize: number): Promise<void> {
+async function trainEpoch(
+  model: tf.LayersModel,
+  train: { x: tf.Tensor2D; y: tf.Tensor2D },
+  seed: number,
+  epoch: number,
+  batchSize: number,
+): Promise<void> {
   const n = train.x.shape[0];
   const idx = tf.tensor1d(permutation(n, makeRng(seed * 1000 + epoch)), 'int32');
   const [x, y] = [tf.gather(train.x, idx), tf.gather(train.y, idx)];
@@ -88,7 +94,14 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
  * Switching backends moves the weights on first use (tfjs copies a tensor's data to the backend that reads
  * it); the warm-up calls absorb that.
  */
-async function timeInference(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tensor2D, backends: BackendName[], batches: number[], reps: number): Promise<SimpInference[]> {
+async function timeInference(
+  a: tf.LayersModel,
+  b: tf.LayersModel,
+  test: tf.Tensor2D,
+  backends: BackendName[],
+  batches: number[],
+  reps: number,
+): Promise<SimpInference[]> {
   const home = tf.getBackend() as BackendName;
   const out: SimpInference[] = [];
   for (const backend of backends) {
@@ -99,7 +112,14 @@ async function timeInference(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tens
   return out;
 }
 
-async function timeOnBackend(a: tf.LayersModel, b: tf.LayersModel, test: tf.Tensor2D, backend: BackendName, batches: number[], reps: number): Promise<SimpInference[]> {
+async function timeOnBackend(
+  a: tf.LayersModel,
+  b: tf.LayersModel,
+  test: tf.Tensor2D,
+  backend: BackendName,
+  batches: number[],
+  reps: number,
+): Promise<SimpInference[]> {
   const out: SimpInference[] = [];
   for (const batch of batches) {
     const x = tf.slice(test, [0, 0], [Math.min(batch, test.shape[0]), -1]);
@@ -121,7 +141,9 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   const train = tensors(data.train);
   const test = tensors(data.test);
   // Epochs of each cycle, and the epoch count at the end of each: the plain model is evaluated there too.
-  const cycleEpochs = Array.from({ length: o.cycles }, (_, c) => (c === o.cycles - 1 ? (o.lastCycleEpochs ?? o.epochsPerCycle) : o.epochsPerCycle));
+  const cycleEpochs = Array.from({ length: o.cycles }, (_, c) =>
+    c === o.cycles - 1 ? (o.lastCycleEpochs ?? o.epochsPerCycle) : o.epochsPerCycle,
+  );
   const ends = cycleEpochs.map((_, c) => cycleEpochs.slice(0, c + 1).reduce((a, b) => a + b, 0));
   const totalEpochs = ends[ends.length - 1];
   const runs: SimpSeedRun[] = [];
@@ -162,8 +184,16 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       },
       onCycleEnd: async ({ cycle, model, units: u }) => {
         const testAccuracy = await evaluateAccuracy(model, data.test);
-        cycles.push({ cycle: cycle + 1, epochs: ends[cycle], units: [u.hidden1, u.hidden2], testAccuracy, plainAccuracy: plainCurve[cycle] });
-        o.progress.log(`seed ${seed} cycle ${cycle + 1}: units ${u.hidden1}, ${u.hidden2}; test accuracy ${(testAccuracy * 100).toFixed(2)}% (plain ${o.hidden}: ${(plainCurve[cycle] * 100).toFixed(2)}%)`);
+        cycles.push({
+          cycle: cycle + 1,
+          epochs: ends[cycle],
+          units: [u.hidden1, u.hidden2],
+          testAccuracy,
+          plainAccuracy: plainCurve[cycle],
+        });
+        o.progress.log(
+          `seed ${seed} cycle ${cycle + 1}: units ${u.hidden1}, ${u.hidden2}; test accuracy ${(testAccuracy * 100).toFixed(2)}% (plain ${o.hidden}: ${(plainCurve[cycle] * 100).toFixed(2)}%)`,
+        );
       },
     });
     const finalUnits = cycles[cycles.length - 1].units;
@@ -189,7 +219,8 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       `seed ${seed}: meSimp ${finalUnits.join('-')} ${(run.simplifiedAccuracy * 100).toFixed(2)}%, plain ${o.hidden} ${(run.plainAccuracy * 100).toFixed(2)}%, ` +
         `plain ${finalUnits.join('-')} from scratch ${(run.reducedAccuracy * 100).toFixed(2)}%`,
     );
-    if (seed === o.seeds[0]) inference = await timeInference(plain, simplified, test.x, o.inferenceBackends, o.inferenceBatches, o.inferenceReps);
+    if (seed === o.seeds[0])
+      inference = await timeInference(plain, simplified, test.x, o.inferenceBackends, o.inferenceBatches, o.inferenceReps);
     plainOpt.dispose();
     reducedOpt.dispose();
     for (const m of [plain, reduced, simplified]) m.dispose();

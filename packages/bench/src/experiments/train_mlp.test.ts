@@ -19,7 +19,13 @@ describe('trainMlp (plain tfjs, tiny)', () => {
     expect(res.testAccuracy).toBeGreaterThan(0.5);
     expect(res.timing.steps).toBe(60);
     expect(res.timing.timedSteps).toBe(58);
-    for (const v of [res.timing.forwardMs, res.timing.backwardMs, res.timing.updateMs, res.timing.stepMs, res.timing.trainSeconds]) {
+    for (const v of [
+      res.timing.forwardMs,
+      res.timing.backwardMs,
+      res.timing.updateMs,
+      res.timing.stepMs,
+      res.timing.trainSeconds,
+    ]) {
       expect(Number.isFinite(v)).toBe(true);
     }
     // The optimizer's slots are the only new tensors (two Adam moments per variable, plus its step counters).

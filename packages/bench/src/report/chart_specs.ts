@@ -114,10 +114,12 @@ function kernelSpeedups(r: BenchResult): ChartSpec | null {
 function elboCurves(r: BenchResult): ChartSpec | null {
   const runs = r.iaf?.runs ?? [];
   if (runs.length === 0) return null;
-  const values = runs.flatMap((x) => [
-    ...x.trainElboCurve.map((elbo, i) => ({ posterior: x.posterior, split: 'train', epoch: i + 1, elbo })),
-    ...x.testElboCurve.map((elbo, i) => ({ posterior: x.posterior, split: 'test', epoch: i + 1, elbo })),
-  ]).filter((v) => v.elbo !== null && Number.isFinite(v.elbo));
+  const values = runs
+    .flatMap((x) => [
+      ...x.trainElboCurve.map((elbo, i) => ({ posterior: x.posterior, split: 'train', epoch: i + 1, elbo })),
+      ...x.testElboCurve.map((elbo, i) => ({ posterior: x.posterior, split: 'test', epoch: i + 1, elbo })),
+    ])
+    .filter((v) => v.elbo !== null && Number.isFinite(v.elbo));
   return {
     name: 'elbo-curves',
     title: 'ELBO per epoch',
@@ -166,7 +168,13 @@ function ciFigures(r: BenchResult): ChartSpec | null {
 }
 
 export function chartSpecs(r: BenchResult): ChartSpec[] {
-  return [accuracyVsK(r), mnistSpeedups(r), kernelSpeedups(r), elboCurves(r), ciFigures(r), ...simpCharts(r), modelSpeedups(r)].filter(
-    (c): c is ChartSpec => c !== null,
-  );
+  return [
+    accuracyVsK(r),
+    mnistSpeedups(r),
+    kernelSpeedups(r),
+    elboCurves(r),
+    ciFigures(r),
+    ...simpCharts(r),
+    modelSpeedups(r),
+  ].filter((c): c is ChartSpec => c !== null);
 }

@@ -6,7 +6,9 @@ export function modelSpeedups(r: BenchResult): ChartSpec | null {
   const rows = r.model?.optimizers ?? [];
   const values = rows.flatMap((o) => [
     ...(o.speedup === null ? [] : [{ optimizer: o.optimizer, variant: 'meProp + sparse optimizer', speedup: o.speedup }]),
-    ...(o.speedupDenseOptimizer === null ? [] : [{ optimizer: o.optimizer, variant: 'meProp + tf.train optimizer', speedup: o.speedupDenseOptimizer }]),
+    ...(o.speedupDenseOptimizer === null
+      ? []
+      : [{ optimizer: o.optimizer, variant: 'meProp + tf.train optimizer', speedup: o.speedupDenseOptimizer }]),
   ]);
   if (values.length === 0) return null;
   return {

@@ -10,14 +10,17 @@ const pct = (v: number | null): string => (v === null || !Number.isFinite(v) ? '
 export function modelSections(r: BenchResult): Section[] {
   const m = r.model;
   if (!m) return [];
-  const shapes = (s: (number | null)[][]): string => s.map((d) => `[${d.map((v) => (v === null ? 'batch' : String(v))).join(', ')}]`).join(' ');
+  const shapes = (s: (number | null)[][]): string =>
+    s.map((d) => `[${d.map((v) => (v === null ? 'batch' : String(v))).join(', ')}]`).join(' ');
   return [
     {
       heading: r.command === 'train-step' ? `Training step: ${m.source}` : `Your model: ${m.name} (${m.source})`,
       intro:
         `Inputs ${shapes(m.inputShapes)}, outputs ${shapes(m.outputShapes)}, ${m.parameters} trainable parameters, loss ${m.loss}, data: ${m.data}. ` +
         `Forward pass plain vs meProp: max relative difference ${m.forwardMaxAbsDiff.toExponential(2)} (tolerance ${m.forwardTolerance}). ` +
-        (m.measuredKeptFraction === null ? '' : `Kept entries of dy over one meProp step, counted by @meprop/core: ${pct(m.measuredKeptFraction)}. `) +
+        (m.measuredKeptFraction === null
+          ? ''
+          : `Kept entries of dy over one meProp step, counted by @meprop/core: ${pct(m.measuredKeptFraction)}. `) +
         (m.passed ? 'All checks passed.' : `FAILED: ${m.failures.join('; ')}.`),
       tables: [
         {
@@ -37,7 +40,17 @@ export function modelSections(r: BenchResult): Section[] {
         },
         {
           title: 'Training step (model.trainOnBatch), median ms, variants interleaved',
-          headers: ['optimizer', 'lr', 'plain ms', 'meProp + tf.train ms', 'meProp + sparse ms', 'speed-up (sparse)', 'speed-up (tf.train)', 'steps', 'not timed'],
+          headers: [
+            'optimizer',
+            'lr',
+            'plain ms',
+            'meProp + tf.train ms',
+            'meProp + sparse ms',
+            'speed-up (sparse)',
+            'speed-up (tf.train)',
+            'steps',
+            'not timed',
+          ],
           align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
           rows: m.optimizers.map((o) => [
             o.optimizer,

@@ -49,7 +49,8 @@ export function resultSections(r: BenchResult): Section[] {
   if (r.mnist) {
     const mn = r.mnist;
     const multiSeed = mn.runs.some((run) => (run.seedAccuracies?.length ?? 0) > 1);
-    const plainAcc = (opt: string): number | null => mn.runs.find((x) => x.optimizer === opt && x.method === 'plain')?.testAccuracy ?? null;
+    const plainAcc = (opt: string): number | null =>
+      mn.runs.find((x) => x.optimizer === opt && x.method === 'plain')?.testAccuracy ?? null;
     const points = (run: (typeof mn.runs)[number]): string => {
       const p = plainAcc(run.optimizer);
       if (run.method === 'plain' || p === null) return '';
@@ -65,17 +66,50 @@ export function resultSections(r: BenchResult): Section[] {
     sections.push({
       heading: `MNIST MLP 784-${mn.hidden.join('-')}-10 (paper Tables 1-2)${setup ? `, ${setup}` : ''}`,
       intro:
-        (multiSeed ? `Test accuracy: the mean over ${mn.seeds} seeds (each seed: same initial weights, batches and dropout masks for every method); Δ = points against plain tfjs. ` : '') +
+        (multiSeed
+          ? `Test accuracy: the mean over ${mn.seeds} seeds (each seed: same initial weights, batches and dropout masks for every method); Δ = points against plain tfjs. `
+          : '') +
         'Per-step medians in milliseconds, all from the same training step: forward = the loss function inside tf.variableGrads, ' +
         'backward = the rest of tf.variableGrads (the backward of the linear maps dominates it), update = optimizer.applyGradients; ' +
         'train = the whole training loop (evaluation excluded). Speed-ups are plain tfjs / meProp, same run, same optimizer.',
       tables: [
         {
           headers: [
-            'optimizer', 'method', 'k', 'lr', 'test acc', 'Δ points', ...(multiSeed ? ['per seed'] : []),
-            'fwd ms', 'bwd ms', 'update ms', 'step ms', 'train s', 'bwd x', 'update x', 'step x', 'train x',
+            'optimizer',
+            'method',
+            'k',
+            'lr',
+            'test acc',
+            'Δ points',
+            ...(multiSeed ? ['per seed'] : []),
+            'fwd ms',
+            'bwd ms',
+            'update ms',
+            'step ms',
+            'train s',
+            'bwd x',
+            'update x',
+            'step x',
+            'train x',
           ],
-          align: ['l', 'l', 'r', 'r', 'r', 'r', ...(multiSeed ? ['r' as const] : []), 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+          align: [
+            'l',
+            'l',
+            'r',
+            'r',
+            'r',
+            'r',
+            ...(multiSeed ? ['r' as const] : []),
+            'r',
+            'r',
+            'r',
+            'r',
+            'r',
+            'r',
+            'r',
+            'r',
+            'r',
+          ],
           rows: mn.runs.map((run) => [
             run.optimizer,
             run.method,
@@ -112,7 +146,12 @@ export function resultSections(r: BenchResult): Section[] {
           rows: fractions.map((k) => {
             const top = ks.points.find((p) => p.k === k && p.selection === 'top-k');
             const rnd = ks.points.find((p) => p.k === k && p.selection === 'random-k');
-            return [String(k), `${((k / ks.hidden) * 100).toFixed(1)}%`, pct(top?.testAccuracy ?? null), pct(rnd?.testAccuracy ?? null)];
+            return [
+              String(k),
+              `${((k / ks.hidden) * 100).toFixed(1)}%`,
+              pct(top?.testAccuracy ?? null),
+              pct(rnd?.testAccuracy ?? null),
+            ];
           }),
         },
       ],

@@ -26,19 +26,40 @@ export function simpSections(r: BenchResult): Section[] {
           title: 'Per cycle',
           headers: ['seed', 'cycle', 'epochs', 'units', 'meSimp test acc', `plain ${s.hidden} test acc`],
           align: ['r', 'r', 'r', 'l', 'r', 'r'],
-          rows: s.runs.flatMap((run) => run.cycles.map((c) => [String(run.seed), String(c.cycle), String(c.epochs), widths(c.units), pct(c.testAccuracy), pct(c.plainAccuracy)])),
+          rows: s.runs.flatMap((run) =>
+            run.cycles.map((c) => [
+              String(run.seed),
+              String(c.cycle),
+              String(c.epochs),
+              widths(c.units),
+              pct(c.testAccuracy),
+              pct(c.plainAccuracy),
+            ]),
+          ),
         },
         {
           title: 'Final, per seed',
           headers: ['seed', 'units', 'meSimp', `plain ${s.hidden}`, 'plain, reduced size'],
           align: ['r', 'l', 'r', 'r', 'r'],
-          rows: s.runs.map((run) => [String(run.seed), widths(run.units), pct(run.simplifiedAccuracy), pct(run.plainAccuracy), pct(run.reducedAccuracy)]),
+          rows: s.runs.map((run) => [
+            String(run.seed),
+            widths(run.units),
+            pct(run.simplifiedAccuracy),
+            pct(run.plainAccuracy),
+            pct(run.reducedAccuracy),
+          ]),
         },
         {
           title: `Inference, predict() (median ms; plain ${s.hidden}-wide vs simplified, seed ${s.runs[0]?.seed ?? '-'}, interleaved in one run)`,
           headers: ['backend', 'batch', 'plain ms', 'simplified ms', 'speed-up'],
           align: ['l', 'r', 'r', 'r', 'r'],
-          rows: s.inference.map((i) => [i.backend, String(i.batch), ms(i.originalMs), ms(i.simplifiedMs), i.speedup === null ? 'n/a' : `${i.speedup.toFixed(2)}x`]),
+          rows: s.inference.map((i) => [
+            i.backend,
+            String(i.batch),
+            ms(i.originalMs),
+            ms(i.simplifiedMs),
+            i.speedup === null ? 'n/a' : `${i.speedup.toFixed(2)}x`,
+          ]),
         },
       ],
       charts: ['simp-units', 'simp-accuracy'],
@@ -68,7 +89,9 @@ export function simpCharts(r: BenchResult): ChartSpec[] {
   const s = r.simp;
   if (!s || s.runs.length === 0) return [];
   const units = s.runs.flatMap((run) =>
-    [{ epochs: 0, units: [s.hidden, s.hidden] }, ...run.cycles].flatMap((c) => c.units.map((u, i) => ({ seed: run.seed, epochs: c.epochs, layer: `hidden${i + 1}`, units: u }))),
+    [{ epochs: 0, units: [s.hidden, s.hidden] }, ...run.cycles].flatMap((c) =>
+      c.units.map((u, i) => ({ seed: run.seed, epochs: c.epochs, layer: `hidden${i + 1}`, units: u })),
+    ),
   );
   const acc = s.runs.flatMap((run) =>
     run.cycles.flatMap((c) => [
@@ -77,7 +100,19 @@ export function simpCharts(r: BenchResult): ChartSpec[] {
     ]),
   );
   return [
-    lineChart('simp-units', `meSimp: hidden units per layer (k=${s.k}, threshold ${s.threshold})`, units, { field: 'units', title: 'units' }, 'layer'),
-    lineChart('simp-accuracy', 'meSimp: test accuracy per cycle', acc, { field: 'accuracy', title: 'test accuracy (%)' }, 'model'),
+    lineChart(
+      'simp-units',
+      `meSimp: hidden units per layer (k=${s.k}, threshold ${s.threshold})`,
+      units,
+      { field: 'units', title: 'units' },
+      'layer',
+    ),
+    lineChart(
+      'simp-accuracy',
+      'meSimp: test accuracy per cycle',
+      acc,
+      { field: 'accuracy', title: 'test accuracy (%)' },
+      'model',
+    ),
   ];
 }

@@ -46,7 +46,10 @@ export function tableToHtml(t: Table): string {
 export function tableToText(t: Table): string {
   const widths = t.headers.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]): string =>
-    r.map((c, i) => (t.align?.[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    r
+      .map((c, i) => (t.align?.[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const lines = [fmt(t.headers), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(fmt)];
   return (t.title ? `${t.title}\n` : '') + lines.join('\n');
 }

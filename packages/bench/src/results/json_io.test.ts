@@ -38,7 +38,12 @@ describe('result JSON', () => {
 
   it('records the environment', () => {
     const env = collectEnvironment('wasm', '4.22.0', new Date('2026-02-03T04:05:06Z'));
-    expect(env).toMatchObject({ backend: 'wasm', tfjsVersion: '4.22.0', nodeVersion: process.version, date: '2026-02-03T04:05:06.000Z' });
+    expect(env).toMatchObject({
+      backend: 'wasm',
+      tfjsVersion: '4.22.0',
+      nodeVersion: process.version,
+      date: '2026-02-03T04:05:06.000Z',
+    });
     expect(env.cpuModel.length).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,16 @@ export const SCHEMA_VERSION = 1;
 export const TOOL_NAME = '@meprop/bench';
 
 export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'simp' | 'model' | 'train-step';
-export const BENCH_COMMANDS: readonly BenchCommand[] = ['mnist', 'k-sweep', 'kernels', 'iaf', 'ci', 'simp', 'model', 'train-step'];
+export const BENCH_COMMANDS: readonly BenchCommand[] = [
+  'mnist',
+  'k-sweep',
+  'kernels',
+  'iaf',
+  'ci',
+  'simp',
+  'model',
+  'train-step',
+];
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow'];

@@ -62,7 +62,8 @@ export function simpMetrics(r: BenchResult): Metric[] {
     ...s.mean.units.map((u, i): Metric => ({ name: `simp.hidden${i + 1}.units`, value: u, better: 'lower', unit: 'units' })),
   ];
   for (const i of s.inference) {
-    if (i.speedup !== null) out.push({ name: `simp.inference.${i.backend}.batch${i.batch}.speedup`, value: i.speedup, better: 'higher', unit: 'x' });
+    if (i.speedup !== null)
+      out.push({ name: `simp.inference.${i.backend}.batch${i.batch}.speedup`, value: i.speedup, better: 'higher', unit: 'x' });
   }
   return out.filter((m) => Number.isFinite(m.value));
 }

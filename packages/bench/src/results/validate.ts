@@ -1,11 +1,5 @@
 // Structural validation of a result document read from disk: every error names the file and the JSON path.
-import {
-  BACKEND_NAMES,
-  BENCH_COMMANDS,
-  SCHEMA_VERSION,
-  TOOL_NAME,
-  type BenchResult,
-} from './schema';
+import { BACKEND_NAMES, BENCH_COMMANDS, SCHEMA_VERSION, TOOL_NAME, type BenchResult } from './schema';
 
 export class SchemaError extends Error {
   constructor(source: string, where: string, problem: string) {
@@ -109,11 +103,23 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       if (run.seedAccuracies !== undefined) c.fields(w, run, { seedAccuracies: 'numArr' });
       const t = c.obj(`${w}.timing`, run.timing);
       c.fields(`${w}.timing`, t, {
-        forwardMs: 'num', backwardMs: 'num', updateMs: 'num', stepMs: 'num', trainSeconds: 'num', steps: 'num', timedSteps: 'num',
+        forwardMs: 'num',
+        backwardMs: 'num',
+        updateMs: 'num',
+        stepMs: 'num',
+        trainSeconds: 'num',
+        steps: 'num',
+        timedSteps: 'num',
       });
       if (run.speedup !== null) {
         const s = c.obj(`${w}.speedup`, run.speedup);
-        c.fields(`${w}.speedup`, s, { forward: 'numOrNull', backward: 'numOrNull', update: 'numOrNull', step: 'numOrNull', train: 'numOrNull' });
+        c.fields(`${w}.speedup`, s, {
+          forward: 'numOrNull',
+          backward: 'numOrNull',
+          update: 'numOrNull',
+          step: 'numOrNull',
+          train: 'numOrNull',
+        });
       }
     });
   }
@@ -135,8 +141,17 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       const kc = c.obj(w, x);
       c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified', 'random']);
       c.fields(w, kc, {
-        label: 'str', group: 'str', batch: 'num', inDim: 'num', outDim: 'num', k: 'num', plainMs: 'num', mePropMs: 'num',
-        speedup: 'numOrNull', idealSpeedup: 'num', reps: 'num',
+        label: 'str',
+        group: 'str',
+        batch: 'num',
+        inDim: 'num',
+        outDim: 'num',
+        k: 'num',
+        plainMs: 'num',
+        mePropMs: 'num',
+        speedup: 'numOrNull',
+        idealSpeedup: 'num',
+        reps: 'num',
       });
     });
   }
@@ -147,13 +162,27 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       const r = c.obj(w, x);
       c.oneOf(`${w}.posterior`, r.posterior, ['diagonal', 'iaf2', 'iaf4']);
       c.fields(w, r, {
-        testElbo: 'numOrNull', testIwLogLik: 'numOrNull', iwSamples: 'num', secondsPerEpoch: 'num', trainElboCurve: 'numArr', testElboCurve: 'numArr',
+        testElbo: 'numOrNull',
+        testIwLogLik: 'numOrNull',
+        iwSamples: 'num',
+        secondsPerEpoch: 'num',
+        trainElboCurve: 'numArr',
+        testElboCurve: 'numArr',
       });
     });
   }
   if (doc.simp !== undefined) {
     const f = c.obj('simp', doc.simp);
-    c.fields('simp', f, { hidden: 'num', k: 'num', mode: 'str', threshold: 'num', minUnits: 'num', cycles: 'num', epochsPerCycle: 'num', lastCycleEpochs: 'num' });
+    c.fields('simp', f, {
+      hidden: 'num',
+      k: 'num',
+      mode: 'str',
+      threshold: 'num',
+      minUnits: 'num',
+      cycles: 'num',
+      epochsPerCycle: 'num',
+      lastCycleEpochs: 'num',
+    });
     const m = c.obj('simp.mean', f.mean);
     c.fields('simp.mean', m, { units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
     c.arr('simp.runs', f.runs).forEach((x, i) => {
@@ -161,16 +190,36 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       const run = c.obj(w, x);
       c.fields(w, run, { seed: 'num', units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
       c.arr(`${w}.cycles`, run.cycles).forEach((y, j) => {
-        c.fields(`${w}.cycles[${j}]`, c.obj(`${w}.cycles[${j}]`, y), { cycle: 'num', epochs: 'num', units: 'numArr', testAccuracy: 'num', plainAccuracy: 'num' });
+        c.fields(`${w}.cycles[${j}]`, c.obj(`${w}.cycles[${j}]`, y), {
+          cycle: 'num',
+          epochs: 'num',
+          units: 'numArr',
+          testAccuracy: 'num',
+          plainAccuracy: 'num',
+        });
       });
     });
     c.arr('simp.inference', f.inference).forEach((x, i) => {
-      c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), { backend: 'str', batch: 'num', originalMs: 'num', simplifiedMs: 'num', speedup: 'numOrNull' });
+      c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), {
+        backend: 'str',
+        batch: 'num',
+        originalMs: 'num',
+        simplifiedMs: 'num',
+        speedup: 'numOrNull',
+      });
     });
   }
   if (doc.model !== undefined) {
     const m = c.obj('model', doc.model);
-    c.fields('model', m, { source: 'str', name: 'str', parameters: 'num', loss: 'str', data: 'str', forwardMaxAbsDiff: 'num', forwardTolerance: 'num' });
+    c.fields('model', m, {
+      source: 'str',
+      name: 'str',
+      parameters: 'num',
+      loss: 'str',
+      data: 'str',
+      forwardMaxAbsDiff: 'num',
+      forwardTolerance: 'num',
+    });
     c.numOrNull('model.minSpeedup', m.minSpeedup);
     c.numOrNull('model.measuredKeptFraction', m.measuredKeptFraction);
     if (typeof m.passed !== 'boolean') c.fail('model.passed', `expected a boolean, got ${describe(m.passed)}`);
@@ -183,8 +232,14 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       const w = `model.optimizers[${i}]`;
       const o = c.obj(w, x);
       c.fields(w, o, {
-        optimizer: 'str', learningRate: 'num', plainMs: 'numOrNull', mePropMs: 'numOrNull', mePropSparseMs: 'numOrNull',
-        speedup: 'numOrNull', speedupDenseOptimizer: 'numOrNull', steps: 'num',
+        optimizer: 'str',
+        learningRate: 'num',
+        plainMs: 'numOrNull',
+        mePropMs: 'numOrNull',
+        mePropSparseMs: 'numOrNull',
+        speedup: 'numOrNull',
+        speedupDenseOptimizer: 'numOrNull',
+        steps: 'num',
       });
     });
   }

@@ -12,7 +12,13 @@ export function exampleModel(name: ExampleModelName): tf.LayersModel {
       return tf.sequential({
         name,
         layers: [
-          tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: seed(1) }),
+          tf.layers.conv2d({
+            inputShape: [12, 12, 1],
+            filters: 4,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: seed(1),
+          }),
           tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: seed(2) }),
           tf.layers.maxPooling2d({ poolSize: 2 }),
           tf.layers.flatten(),
@@ -26,7 +32,12 @@ export function exampleModel(name: ExampleModelName): tf.LayersModel {
       return tf.sequential({
         name,
         layers: [
-          tf.layers.embedding({ inputDim: 50, outputDim: 8, inputLength: 12, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 5 }) }),
+          tf.layers.embedding({
+            inputDim: 50,
+            outputDim: 8,
+            inputLength: 12,
+            embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 5 }),
+          }),
           tf.layers.lstm({ units: 16, kernelInitializer: seed(6), recurrentInitializer: seed(7) }),
           tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: seed(8) }),
         ],
@@ -35,7 +46,13 @@ export function exampleModel(name: ExampleModelName): tf.LayersModel {
       return tf.sequential({
         name,
         layers: [
-          tf.layers.lstm({ units: 32, inputShape: [10, 20], returnSequences: false, kernelInitializer: seed(9), recurrentInitializer: seed(10) }),
+          tf.layers.lstm({
+            units: 32,
+            inputShape: [10, 20],
+            returnSequences: false,
+            kernelInitializer: seed(9),
+            recurrentInitializer: seed(10),
+          }),
           tf.layers.dense({ units: 20, activation: 'softmax', kernelInitializer: seed(11) }),
         ],
       });

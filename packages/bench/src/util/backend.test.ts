@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { isTfjsNodeInstalled, setupBackend, withoutNodeBanner } from './backend';
 
 describe('setupBackend', () => {
-  it('activates cpu and keeps tfjs\'s Node.js banner out of the output', async () => {
+  it("activates cpu and keeps tfjs's Node.js banner out of the output", async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       await setupBackend('cpu');
@@ -28,6 +28,8 @@ describe('setupBackend', () => {
   });
 
   (isTfjsNodeInstalled() ? it.skip : it)('explains how to get the tensorflow backend when tfjs-node is missing', async () => {
-    await expect(setupBackend('tensorflow')).rejects.toThrow(/--backend tensorflow needs @tensorflow\/tfjs-node .* not installed/);
+    await expect(setupBackend('tensorflow')).rejects.toThrow(
+      /--backend tensorflow needs @tensorflow\/tfjs-node .* not installed/,
+    );
   });
 });

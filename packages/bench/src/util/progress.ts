@@ -43,7 +43,12 @@ function barProgress(): Progress {
     log: (line) => stream.write(`${line}\n`),
     task(label) {
       const bar = new cliProgress.SingleBar(
-        { format: `${label.padEnd(34).slice(0, 34)} [{bar}] {percentage}% {note}`, stream, hideCursor: true, clearOnComplete: false },
+        {
+          format: `${label.padEnd(34).slice(0, 34)} [{bar}] {percentage}% {note}`,
+          stream,
+          hideCursor: true,
+          clearOnComplete: false,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(1000, 0, { note: '' });

@@ -8,7 +8,12 @@ import { MePropConfig, mePropMatMul, mePropMatMulGrads, withMeProp } from '@mepr
 import { plainGrads, referenceGrads } from '../../../core/src/test-helpers/reference';
 import type { CheckResult, GradientReport, LeakResult } from './check_result';
 
-const TRANSPOSES: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
+const TRANSPOSES: Array<[boolean, boolean]> = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
 type Exact = 'per-example' | 'unified';
 
 /** Deterministic normal-ish values (sum of uniforms from an LCG): identical on every backend. */
@@ -105,7 +110,10 @@ export async function runGradientChecks(backend: string): Promise<GradientReport
   };
 
   // Shapes: odd sizes (7x13 @ 13x29) and an MLP-like layer (32x100 @ 100x64) whose width exceeds one tile.
-  for (const [M, K, N, k] of [[7, 13, 29, 5], [32, 100, 64, 10]]) {
+  for (const [M, K, N, k] of [
+    [7, 13, 29, 5],
+    [32, 100, 64, 10],
+  ]) {
     for (const [tA, tB] of TRANSPOSES) {
       const o = operands(M, K, N, tA, tB, 7 * M + (tA ? 1 : 0) + (tB ? 2 : 0));
       const shape = `${M}x${K}@${K}x${N} tA=${tA} tB=${tB}`;
@@ -162,7 +170,9 @@ export async function runGradientChecks(backend: string): Promise<GradientReport
     });
     const [da, db] = (await Promise.all(got.map((t) => t.data()))) as Float32Array[];
     tf.dispose(got);
-    const kept = Array.from({ length: N }, (_, j) => j).filter((j) => Array.from({ length: K }, (_, r) => db[r * N + j]).some((v) => v !== 0));
+    const kept = Array.from({ length: N }, (_, j) => j).filter((j) =>
+      Array.from({ length: K }, (_, r) => db[r * N + j]).some((v) => v !== 0),
+    );
     randomKeptCounts.push(kept.length);
     const mask = Float32Array.from({ length: N }, (_, j) => (kept.includes(j) ? 1 : 0));
     const want = await onCpu(backend, () => {

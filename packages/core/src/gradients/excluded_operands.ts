@@ -20,7 +20,12 @@ export type MePropExclude = ReadonlyArray<string | tf.Variable | LayerWithWeight
 
 function isLayerWithWeights(e: unknown): e is LayerWithWeights {
   const w = (e as { weights?: unknown } | null)?.weights;
-  return typeof e === 'object' && e !== null && Array.isArray(w) && w.every((x) => typeof (x as { read?: unknown }).read === 'function');
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    Array.isArray(w) &&
+    w.every((x) => typeof (x as { read?: unknown }).read === 'function')
+  );
 }
 
 function registeredVariables(): tf.Variable[] {
@@ -55,17 +60,23 @@ export class Exclusion {
     if (exclude === undefined) return undefined;
     if (typeof exclude === 'function') return new Exclusion(exclude as (name: string) => boolean);
     if (!Array.isArray(exclude)) {
-      throw new Error(`${argName} must be an array of layer or variable names (or tf.Variables), or a function (variableName) => boolean, got ${describe(exclude)}`);
+      throw new Error(
+        `${argName} must be an array of layer or variable names (or tf.Variables), or a function (variableName) => boolean, got ${describe(exclude)}`,
+      );
     }
     const names = new Set(registeredVariables().map((v) => v.name));
     exclude.forEach((e, i) => {
       if (e instanceof tf.Variable || isLayerWithWeights(e)) return;
       if (typeof e !== 'string' || e.length === 0) {
-        throw new Error(`${argName}[${i}] must be a layer, a non-empty layer or variable name, or a tf.Variable, got ${describe(e)}`);
+        throw new Error(
+          `${argName}[${i}] must be a layer, a non-empty layer or variable name, or a tf.Variable, got ${describe(e)}`,
+        );
       }
       // A typo would silently sparsify the layer meant to stay exact: the names must exist now.
       if (![...names].some((n) => nameMatches(e, n))) {
-        throw new Error(`${argName}[${i}]: '${e}' matches no variable (a layer name or a variable name; build the model before the scope). Variables: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', ...' : ''}`);
+        throw new Error(
+          `${argName}[${i}]: '${e}' matches no variable (a layer name or a variable name; build the model before the scope). Variables: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', ...' : ''}`,
+        );
       }
     });
     return new Exclusion(exclude as ReadonlyArray<string | tf.Variable | LayerWithWeights>);
@@ -79,8 +90,15 @@ export class Exclusion {
       this.cachedCount = count;
       const spec = this.spec;
       const matches = (e: string | tf.Variable | LayerWithWeights, v: tf.Variable): boolean =>
-        typeof e === 'string' ? nameMatches(e, v.name) : e instanceof tf.Variable ? e === v : e.weights.some((w) => w.read() === v);
-      this.cached = typeof spec === 'function' ? Object.values(all).filter((v) => spec(v.name)) : Object.values(all).filter((v) => spec.some((e) => matches(e, v)));
+        typeof e === 'string'
+          ? nameMatches(e, v.name)
+          : e instanceof tf.Variable
+            ? e === v
+            : e.weights.some((w) => w.read() === v);
+      this.cached =
+        typeof spec === 'function'
+          ? Object.values(all).filter((v) => spec(v.name))
+          : Object.values(all).filter((v) => spec.some((e) => matches(e, v)));
     }
     return this.cached;
   }
@@ -109,7 +127,8 @@ export function installExclusionTracker(current: () => Exclusion | undefined): v
         const exclusion = current();
         const x = args.inputs.x as tf.TensorInfo | undefined;
         const y = Array.isArray(out) ? out[0] : out;
-        if (exclusion !== undefined && x !== undefined && y.dataId !== x.dataId && exclusion.covers(x.dataId)) exclusion.mark(y.dataId);
+        if (exclusion !== undefined && x !== undefined && y.dataId !== x.dataId && exclusion.covers(x.dataId))
+          exclusion.mark(y.dataId);
         return out;
       };
       tf.unregisterKernel(kernelName, backendName);

@@ -31,7 +31,11 @@ function firstInfo(out: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
   return Array.isArray(out) ? out[0] : out;
 }
 
-function wrap(kernelName: string, backendName: string, after: (args: Parameters<tf.KernelFunc>[0], out: tf.TensorInfo) => void): void {
+function wrap(
+  kernelName: string,
+  backendName: string,
+  after: (args: Parameters<tf.KernelFunc>[0], out: tf.TensorInfo) => void,
+): void {
   const key = `${kernelName}/${backendName}`;
   if (wrapped.has(key)) return;
   const original = tf.getKernel(kernelName, backendName);

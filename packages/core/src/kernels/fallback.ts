@@ -25,8 +25,7 @@ export function compositeSelect(dy: tf.Tensor2D, k: number, mode: 'per-example' 
     } else {
       indices = tf.topk(keptMagnitude(dy), k, true).indices as tf.Tensor2D;
     }
-    const values =
-      shared !== null ? (tf.gather(dy, shared, 1) as tf.Tensor2D) : (tf.gather(dy, indices, 1, 1) as tf.Tensor2D);
+    const values = shared !== null ? (tf.gather(dy, shared, 1) as tf.Tensor2D) : (tf.gather(dy, indices, 1, 1) as tf.Tensor2D);
     return shared === null ? [indices, values] : [indices, values, shared];
   }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D?];
   return { indices, values, shared: shared ?? null, M, N, k };

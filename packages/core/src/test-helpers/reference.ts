@@ -5,10 +5,16 @@ import * as tf from '@tensorflow/tfjs';
 /** Sort key: larger magnitude first, NaN largest, ties to the lower index. */
 function rank(values: number[]): number[] {
   const mag = values.map((v) => (Number.isNaN(v) ? Infinity : Math.abs(v)));
-  return mag.map((_, j) => j).sort((p, q) => (mag[q] - mag[p]) || (mag[p] === mag[q] ? p - q : 0));
+  return mag.map((_, j) => j).sort((p, q) => mag[q] - mag[p] || (mag[p] === mag[q] ? p - q : 0));
 }
 
-export function referenceMask(dy: Float32Array | number[], M: number, N: number, k: number, mode: 'per-example' | 'unified'): Float32Array {
+export function referenceMask(
+  dy: Float32Array | number[],
+  M: number,
+  N: number,
+  k: number,
+  mode: 'per-example' | 'unified',
+): Float32Array {
   const mask = new Float32Array(M * N);
   if (mode === 'per-example') {
     for (let r = 0; r < M; r++) {
@@ -17,7 +23,8 @@ export function referenceMask(dy: Float32Array | number[], M: number, N: number,
     }
   } else {
     const score = new Array<number>(N).fill(0);
-    for (let r = 0; r < M; r++) for (let j = 0; j < N; j++) score[j] += Number.isNaN(dy[r * N + j]) ? Infinity : Math.abs(dy[r * N + j]);
+    for (let r = 0; r < M; r++)
+      for (let j = 0; j < N; j++) score[j] += Number.isNaN(dy[r * N + j]) ? Infinity : Math.abs(dy[r * N + j]);
     const cols = rank(score).slice(0, k);
     for (let r = 0; r < M; r++) for (const j of cols) mask[r * N + j] = 1;
   }
@@ -46,7 +53,14 @@ export function referenceGrads(
 }
 
 /** Random operands for y = op(a) @ op(b) with y of shape [M, N] and inner dimension K. */
-export function operands(M: number, K: number, N: number, tA: boolean, tB: boolean, seed: number): { a: tf.Tensor2D; b: tf.Tensor2D; dy: tf.Tensor2D } {
+export function operands(
+  M: number,
+  K: number,
+  N: number,
+  tA: boolean,
+  tB: boolean,
+  seed: number,
+): { a: tf.Tensor2D; b: tf.Tensor2D; dy: tf.Tensor2D } {
   return {
     a: tf.randomNormal(tA ? [K, M] : [M, K], 0, 1, 'float32', seed) as tf.Tensor2D,
     b: tf.randomNormal(tB ? [N, K] : [K, N], 0, 1, 'float32', seed + 1) as tf.Tensor2D,

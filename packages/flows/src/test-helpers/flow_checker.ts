@@ -109,7 +109,8 @@ export function checkLogDet(flow: CheckableFlow, opts: CheckFlowOptions = {}): n
     jac.forEach((j, b) => {
       const want = logAbsDet(j);
       const err = Math.abs(logDet[b] - want) / Math.max(1, Math.abs(want));
-      if (!(err <= tol)) throw new Error(`log-det of example ${b}: flow says ${logDet[b]}, Jacobian says ${want} (error ${err} > ${tol})`);
+      if (!(err <= tol))
+        throw new Error(`log-det of example ${b}: flow says ${logDet[b]}, Jacobian says ${want} (error ${err} > ${tol})`);
       worst = Math.max(worst, err);
     });
     return worst;

@@ -23,14 +23,16 @@ export interface FolderIOHandler extends tf.io.IOHandler {
  * `dir/model.json` and `dir/weights.bin` (creating dir), reads them back. Works with any backend.
  */
 export function folderIO(dir: string): FolderIOHandler {
-  if (typeof dir !== 'string' || dir.length === 0) throw new Error(`folderIO: dir must be a non-empty path string, got ${JSON.stringify(dir)}`);
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw new Error(`folderIO: dir must be a non-empty path string, got ${JSON.stringify(dir)}`);
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error('folderIO: saving a binary (GraphDef) topology is not supported; save a tf.LayersModel');
       }
       await fs.mkdir(dir, { recursive: true });
-      const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const weightData =
+        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJSON: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as object,
         format: artifacts.format,

@@ -32,7 +32,11 @@ describeEachBackend('saving and loading meProp models', (backend) => {
     const where = path.join(dir, `mlp-${backend}`);
     await model.save(folderIO(where));
     const json = JSON.parse(fs.readFileSync(path.join(where, 'model.json'), 'utf8'));
-    expect(classNames(json.modelTopology).filter((c) => c.startsWith('MeProp>'))).toEqual(['MeProp>Dense', 'MeProp>Dense', 'MeProp>Dense']);
+    expect(classNames(json.modelTopology).filter((c) => c.startsWith('MeProp>'))).toEqual([
+      'MeProp>Dense',
+      'MeProp>Dense',
+      'MeProp>Dense',
+    ]);
     expect(fs.statSync(path.join(where, 'weights.bin')).size).toBe(4 * (20 * 16 + 16 + 16 * 16 + 16 + 16 * 4 + 4));
     const loaded = await tf.loadLayersModel(folderIO(where));
     expect(loaded.layers.map((l) => l.getClassName())).toEqual(['MeProp>Dense', 'MeProp>Dense', 'MeProp>Dense']);
@@ -48,7 +52,8 @@ describeEachBackend('saving and loading meProp models', (backend) => {
     // Under jest, tensors that tfjs-node computed hold arrays of another realm, which tfjs-core's
     // encodeWeights rejects when saving ("Unsupported TypedArray subtype", tf.train.adam alike): on the
     // tensorflow backend the model is saved untrained.
-    if (backend !== 'tensorflow') await model.fit(x, tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3), { epochs: 1, verbose: 0 });
+    if (backend !== 'tensorflow')
+      await model.fit(x, tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3), { epochs: 1, verbose: 0 });
     const where = path.join(dir, `lstm-${backend}`);
     await model.save(folderIO(where), { includeOptimizer: true });
     const json = JSON.parse(fs.readFileSync(path.join(where, 'model.json'), 'utf8'));
@@ -63,7 +68,11 @@ describeEachBackend('saving and loading meProp models', (backend) => {
   test('a class name nobody registered fails with tfjs\'s "Unknown layer" error', async () => {
     const { model } = mePropify(mlp([6, 5, 3]), { k: 2 });
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await model.save(
+      tf.io.withSaveHandler(
+        async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
     const text = JSON.stringify(artifacts!.modelTopology).replace(/MeProp>Dense/g, 'MeProp>NotRegistered');
     const broken = { ...artifacts!, modelTopology: JSON.parse(text) };
     await expect(tf.loadLayersModel(tf.io.fromMemory(broken))).rejects.toThrow(/Unknown layer: MeProp>NotRegistered/);
@@ -76,7 +85,12 @@ describeEachBackend('saving and loading meProp models', (backend) => {
       { name: 'b', shape: [3], dtype: 'float32' },
     ];
     const parts = [new Float32Array([1, 2]).buffer, new Float32Array([3, 4, 5]).buffer];
-    await folderIO(where).save({ modelTopology: { class_name: 'Sequential' }, weightSpecs: specs, weightData: parts, format: 'layers-model' });
+    await folderIO(where).save({
+      modelTopology: { class_name: 'Sequential' },
+      weightSpecs: specs,
+      weightData: parts,
+      format: 'layers-model',
+    });
     const back = await folderIO(where).load();
     expect(back.weightSpecs).toEqual(specs);
     expect(Array.from(new Float32Array(tf.io.CompositeArrayBuffer.join(back.weightData!)))).toEqual([1, 2, 3, 4, 5]);

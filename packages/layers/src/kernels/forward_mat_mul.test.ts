@@ -34,15 +34,18 @@ describe('MePropForwardMatMul (cpu)', () => {
     [false, true, [5, 7], [3, 7]],
     [true, true, [7, 5], [3, 7]],
     [false, false, [2, 5, 7], [7, 3]],
-  ])("core's MePropMatMul on cpu (this package's kernel) equals tf.matMul bit for bit (tA=%p, tB=%p, a %p, b %p)", (tA, tB, aShape, bShape) => {
-    const a = tf.randomNormal(aShape as number[], 0, 1, 'float32', 3);
-    const b = tf.randomNormal(bShape as number[], 0, 1, 'float32', 4);
-    const ours = mePropMatMul(a, b, { k: 2 }, tA as boolean, tB as boolean);
-    const theirs = tf.matMul(a, b, tA as boolean, tB as boolean);
-    expect(ours.shape).toEqual(theirs.shape);
-    expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
-    tf.dispose([a, b, ours, theirs]);
-  });
+  ])(
+    "core's MePropMatMul on cpu (this package's kernel) equals tf.matMul bit for bit (tA=%p, tB=%p, a %p, b %p)",
+    (tA, tB, aShape, bShape) => {
+      const a = tf.randomNormal(aShape as number[], 0, 1, 'float32', 3);
+      const b = tf.randomNormal(bShape as number[], 0, 1, 'float32', 4);
+      const ours = mePropMatMul(a, b, { k: 2 }, tA as boolean, tB as boolean);
+      const theirs = tf.matMul(a, b, tA as boolean, tB as boolean);
+      expect(ours.shape).toEqual(theirs.shape);
+      expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
+      tf.dispose([a, b, ours, theirs]);
+    },
+  );
 
   test('is registered on cpu only', () => {
     expect(tf.getKernel(MePropForwardMatMul, 'cpu')).toBeDefined();

@@ -20,7 +20,8 @@ function float32Memory(mem: HostMemoryAdapter, backendName: string): Float32Host
     alloc: (b, shape, dtype) => mem.alloc(b, shape, dtype),
     view: (b, t) => {
       const v = mem.view(b, t);
-      if (!(v instanceof Float32Array)) throw new Error(`@meprop/layers ${backendName} kernel: expected float32 storage, got dtype ${t.dtype}`);
+      if (!(v instanceof Float32Array))
+        throw new Error(`@meprop/layers ${backendName} kernel: expected float32 storage, got dtype ${t.dtype}`);
       return v;
     },
   };
@@ -38,7 +39,15 @@ const forwardMatMul: KernelConfig = {
     const [M, K] = a.shape;
     const N = b.shape[1];
     const out = cpu.alloc(backend, [M, N], 'float32');
-    blockedMatMul(cpu.view(backend, a), cpu.view(backend, b), M, K, N, (backend as CpuBackendLike).blockSize, cpu.view(backend, out));
+    blockedMatMul(
+      cpu.view(backend, a),
+      cpu.view(backend, b),
+      M,
+      K,
+      N,
+      (backend as CpuBackendLike).blockSize,
+      cpu.view(backend, out),
+    );
     return out;
   },
 };
@@ -55,7 +64,14 @@ const mePropMatMulCpu: KernelConfig = {
     const a = args.inputs.a as TensorInfo;
     const b = args.inputs.b as TensorInfo;
     const { transposeA, transposeB } = args.attrs as unknown as MePropMatMulAttrs;
-    if (transposeA || transposeB || a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+    if (
+      transposeA ||
+      transposeB ||
+      a.shape.length !== 2 ||
+      b.shape.length !== 2 ||
+      a.dtype !== 'float32' ||
+      b.dtype !== 'float32'
+    ) {
       return batchMatMulDelegate(args, 'cpu');
     }
     return forwardMatMul.kernelFunc({ inputs: { a, b }, backend: args.backend, attrs: {} });

@@ -177,7 +177,9 @@ function collect(model: LayersModel, into: Layer[]): void {
  */
 export function trackActiveness(model: LayersModel): ActivenessTracker {
   if (!(model instanceof LayersModel)) {
-    throw new Error(`trackActiveness: model must be a tf.LayersModel, got ${String((model as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? model)}`);
+    throw new Error(
+      `trackActiveness: model must be a tf.LayersModel, got ${String((model as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? model)}`,
+    );
   }
   const layers: Layer[] = [];
   collect(model, layers);
@@ -193,11 +195,19 @@ export function trackActiveness(model: LayersModel): ActivenessTracker {
     if (counters.has(o.owner)) {
       throw new Error(`trackActiveness: layer '${layer.name}' is already tracked (dispose the other tracker first)`);
     }
-    const counter: KeptCounter = { units: o.units, gates: GATES[o.className], config: o.config, counts: tf.tidy(() => tf.variable(tf.zeros([o.units]), false)), rows: 0 };
+    const counter: KeptCounter = {
+      units: o.units,
+      gates: GATES[o.className],
+      config: o.config,
+      counts: tf.tidy(() => tf.variable(tf.zeros([o.units]), false)),
+      rows: 0,
+    };
     tracked.push({ layer, counter, owner: o.owner });
   }
   if (tracked.length === 0) {
-    throw new Error(`trackActiveness: model '${model.name}' has no meProp Dense/LSTM/GRU/SimpleRNN layer (convert it with mePropify first)`);
+    throw new Error(
+      `trackActiveness: model '${model.name}' has no meProp Dense/LSTM/GRU/SimpleRNN layer (convert it with mePropify first)`,
+    );
   }
   for (const t of tracked) counters.set(t.owner, t.counter);
   return new ActivenessTracker(tracked);

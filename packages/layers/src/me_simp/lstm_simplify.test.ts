@@ -11,8 +11,19 @@ const UNITS = 16;
 function classifier(units: number): tf.Sequential {
   return tf.sequential({
     layers: [
-      tf.layers.lstm({ inputShape: [STEPS, VOCAB], units, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: 2 }), name: 'lstm' }),
-      tf.layers.dense({ units: CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }), name: 'out' }),
+      tf.layers.lstm({
+        inputShape: [STEPS, VOCAB],
+        units,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        recurrentInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+        name: 'lstm',
+      }),
+      tf.layers.dense({
+        units: CLASSES,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        name: 'out',
+      }),
     ],
   });
 }

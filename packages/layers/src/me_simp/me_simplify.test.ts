@@ -28,10 +28,12 @@ function noMePropClasses(model: tf.LayersModel): void {
 /** Saves and loads through tfjs's own IO (the classes in the JSON must be tfjs's). */
 async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
   let artifacts: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return tf.loadLayersModel(tf.io.fromMemory(artifacts as unknown as tf.io.ModelArtifacts));
 }
 
@@ -41,7 +43,14 @@ type Kind = 'lstm' | 'gru' | 'simpleRNN';
  * A reference RNN forward in plain ops (tfjs 4.22's cell math, sigmoid recurrent activation) whose hidden
  * state is multiplied by `mask` at every step: the removed units' activations forced to zero.
  */
-function rnnForward(kind: Kind, x: tf.Tensor3D, [w, u, b]: tf.Tensor[], units: number, mask: tf.Tensor1D, returnSequences: boolean): tf.Tensor {
+function rnnForward(
+  kind: Kind,
+  x: tf.Tensor3D,
+  [w, u, b]: tf.Tensor[],
+  units: number,
+  mask: tf.Tensor1D,
+  returnSequences: boolean,
+): tf.Tensor {
   const [batch, steps] = x.shape;
   let h: tf.Tensor = tf.zeros([batch, units]);
   let c: tf.Tensor = tf.zeros([batch, units]);
@@ -71,10 +80,31 @@ describeEachBackend('meSimplify', () => {
   test('MLP: the plain simplified model equals the original with the removed units forced to zero', async () => {
     const model = tf.sequential({
       layers: [
-        mePropDense({ inputShape: [IN], units: 16, activation: 'relu', k: 4, kernelInitializer: init(1), biasInitializer: biasInit(2), name: 'h1' }),
+        mePropDense({
+          inputShape: [IN],
+          units: 16,
+          activation: 'relu',
+          k: 4,
+          kernelInitializer: init(1),
+          biasInitializer: biasInit(2),
+          name: 'h1',
+        }),
         tf.layers.dropout({ rate: 0.1, name: 'drop1' }),
-        mePropDense({ units: 12, activation: 'tanh', k: 4, kernelInitializer: init(3), biasInitializer: biasInit(4), name: 'h2' }),
-        tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: init(5), biasInitializer: biasInit(6), name: 'out' }),
+        mePropDense({
+          units: 12,
+          activation: 'tanh',
+          k: 4,
+          kernelInitializer: init(3),
+          biasInitializer: biasInit(4),
+          name: 'h2',
+        }),
+        tf.layers.dense({
+          units: 5,
+          activation: 'softmax',
+          kernelInitializer: init(5),
+          biasInitializer: biasInit(6),
+          name: 'out',
+        }),
       ],
     });
     const removed1 = [0, 3, 4, 9, 15];
@@ -104,42 +134,58 @@ describeEachBackend('meSimplify', () => {
     expectClose(simple.predict(x) as tf.Tensor, ref, 1e-5);
   });
 
-  test.each(['lstm', 'gru', 'simpleRNN'] as Kind[])('%s: stacked layers shrink (gates, recurrent rows and columns, next rows) and equal the reference with the units forced to zero', async (kind) => {
-    const make = kind === 'lstm' ? mePropLSTM : kind === 'gru' ? mePropGRU : mePropSimpleRNN;
-    const gates = { lstm: 4, gru: 3, simpleRNN: 1 }[kind];
-    const common = { k: 3, recurrentActivation: 'sigmoid' as const, kernelInitializer: init(1), recurrentInitializer: init(2), biasInitializer: biasInit(3) };
-    const input = tf.input({ shape: [T, IN] });
-    const r1 = make({ ...common, units: 6, returnSequences: true, name: 'r1' }).apply(input) as tf.SymbolicTensor;
-    const r2 = make({ ...common, units: 5, name: 'r2', kernelInitializer: init(4), recurrentInitializer: init(5) }).apply(r1) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 3, kernelInitializer: init(6), name: 'out' }).apply(r2) as tf.SymbolicTensor;
-    const model = tf.model({ inputs: input, outputs: out });
-    const removed1 = [1, 4];
-    const removed2 = [0, 2, 3];
-    const { model: simple, report } = await meSimplify(model, {
-      threshold: 0.5,
-      activeness: { r1: fakeActiveness(6, removed1, gates), r2: fakeActiveness(5, removed2, gates) },
-    });
-    expect([report.r1.after, report.r2.after]).toEqual([4, 2]);
-    const plainClass = { lstm: 'LSTM', gru: 'GRU', simpleRNN: 'SimpleRNN' }[kind];
-    expect(simple.layers.slice(1).map((l) => l.getClassName())).toEqual([plainClass, plainClass, 'Dense']);
-    expect(simple.getWeights().map((w) => w.shape)).toEqual([
-      [IN, 4 * gates], [4, 4 * gates], [4 * gates],
-      [4, 2 * gates], [2, 2 * gates], [2 * gates],
-      [2, 3], [3],
-    ]);
-    noMePropClasses(simple);
+  test.each(['lstm', 'gru', 'simpleRNN'] as Kind[])(
+    '%s: stacked layers shrink (gates, recurrent rows and columns, next rows) and equal the reference with the units forced to zero',
+    async (kind) => {
+      const make = kind === 'lstm' ? mePropLSTM : kind === 'gru' ? mePropGRU : mePropSimpleRNN;
+      const gates = { lstm: 4, gru: 3, simpleRNN: 1 }[kind];
+      const common = {
+        k: 3,
+        recurrentActivation: 'sigmoid' as const,
+        kernelInitializer: init(1),
+        recurrentInitializer: init(2),
+        biasInitializer: biasInit(3),
+      };
+      const input = tf.input({ shape: [T, IN] });
+      const r1 = make({ ...common, units: 6, returnSequences: true, name: 'r1' }).apply(input) as tf.SymbolicTensor;
+      const r2 = make({ ...common, units: 5, name: 'r2', kernelInitializer: init(4), recurrentInitializer: init(5) }).apply(
+        r1,
+      ) as tf.SymbolicTensor;
+      const out = tf.layers.dense({ units: 3, kernelInitializer: init(6), name: 'out' }).apply(r2) as tf.SymbolicTensor;
+      const model = tf.model({ inputs: input, outputs: out });
+      const removed1 = [1, 4];
+      const removed2 = [0, 2, 3];
+      const { model: simple, report } = await meSimplify(model, {
+        threshold: 0.5,
+        activeness: { r1: fakeActiveness(6, removed1, gates), r2: fakeActiveness(5, removed2, gates) },
+      });
+      expect([report.r1.after, report.r2.after]).toEqual([4, 2]);
+      const plainClass = { lstm: 'LSTM', gru: 'GRU', simpleRNN: 'SimpleRNN' }[kind];
+      expect(simple.layers.slice(1).map((l) => l.getClassName())).toEqual([plainClass, plainClass, 'Dense']);
+      expect(simple.getWeights().map((w) => w.shape)).toEqual([
+        [IN, 4 * gates],
+        [4, 4 * gates],
+        [4 * gates],
+        [4, 2 * gates],
+        [2, 2 * gates],
+        [2 * gates],
+        [2, 3],
+        [3],
+      ]);
+      noMePropClasses(simple);
 
-    const x = tf.randomNormal([3, T, IN], 0, 1, 'float32', 8) as tf.Tensor3D;
-    const w = model.getWeights();
-    const ref = tf.tidy(() => {
-      const s1 = rnnForward(kind, x, w.slice(0, 3), 6, maskOf(6, removed1), true) as tf.Tensor3D;
-      const s2 = rnnForward(kind, s1, w.slice(3, 6), 5, maskOf(5, removed2), false);
-      return tf.add(tf.matMul(s2, w[6]), w[7]);
-    });
-    expectClose(simple.predict(x) as tf.Tensor, ref, 1e-5);
-    const loaded = await roundTrip(simple);
-    expectClose(loaded.predict(x) as tf.Tensor, ref, 1e-5);
-  });
+      const x = tf.randomNormal([3, T, IN], 0, 1, 'float32', 8) as tf.Tensor3D;
+      const w = model.getWeights();
+      const ref = tf.tidy(() => {
+        const s1 = rnnForward(kind, x, w.slice(0, 3), 6, maskOf(6, removed1), true) as tf.Tensor3D;
+        const s2 = rnnForward(kind, s1, w.slice(3, 6), 5, maskOf(5, removed2), false);
+        return tf.add(tf.matMul(s2, w[6]), w[7]);
+      });
+      expectClose(simple.predict(x) as tf.Tensor, ref, 1e-5);
+      const loaded = await roundTrip(simple);
+      expectClose(loaded.predict(x) as tf.Tensor, ref, 1e-5);
+    },
+  );
 
   test('with activeness from training: units below the threshold go, the rest keep their function', async () => {
     const plain = tf.sequential({
@@ -177,7 +223,9 @@ describeEachBackend('meSimplify', () => {
   });
 
   test('minUnits keeps the most active units; threshold 0 keeps everything (a plain copy)', async () => {
-    const model = tf.sequential({ layers: [mePropDense({ inputShape: [IN], units: 8, k: 2, name: 'h' }), tf.layers.dense({ units: 2, name: 'out' })] });
+    const model = tf.sequential({
+      layers: [mePropDense({ inputShape: [IN], units: 8, k: 2, name: 'h' }), tf.layers.dense({ units: 2, name: 'out' })],
+    });
     const activeness = new Float32Array([0.05, 0.3, 0.01, 0.2, 0.0, 0.1, 0.02, 0.03]);
     const act = { h: { units: 8, gates: 1, rows: 10, activeness } };
     const { report } = await meSimplify(model, { threshold: 0.9, minUnits: 3, activeness: act });
@@ -207,15 +255,23 @@ describeEachBackend('meSimplify', () => {
   });
 
   test('bad arguments: errors name the argument', async () => {
-    const model = tf.sequential({ layers: [mePropDense({ inputShape: [IN], units: 4, k: 2, name: 'h' }), tf.layers.dense({ units: 2 })] });
+    const model = tf.sequential({
+      layers: [mePropDense({ inputShape: [IN], units: 4, k: 2, name: 'h' }), tf.layers.dense({ units: 2 })],
+    });
     const activeness = { h: fakeActiveness(4, [0]) };
     for (const threshold of [-0.1, 1, 1.5, NaN, '0.1' as unknown as number]) {
-      await expect(meSimplify(model, { threshold, activeness })).rejects.toThrow(/options\.threshold must be a number in \[0, 1\)/);
+      await expect(meSimplify(model, { threshold, activeness })).rejects.toThrow(
+        /options\.threshold must be a number in \[0, 1\)/,
+      );
     }
     for (const minUnits of [0, -1, 1.5]) {
-      await expect(meSimplify(model, { threshold: 0.1, minUnits, activeness })).rejects.toThrow(/options\.minUnits must be an integer >= 1/);
+      await expect(meSimplify(model, { threshold: 0.1, minUnits, activeness })).rejects.toThrow(
+        /options\.minUnits must be an integer >= 1/,
+      );
     }
-    await expect(meSimplify(model, { threshold: 0.1, tresh: 1 } as unknown as { threshold: number })).rejects.toThrow(/options\.tresh is not an option/);
+    await expect(meSimplify(model, { threshold: 0.1, tresh: 1 } as unknown as { threshold: number })).rejects.toThrow(
+      /options\.tresh is not an option/,
+    );
     await expect(meSimplify(model, null as unknown as { threshold: number })).rejects.toThrow(/options must be an object/);
     await expect(meSimplify({} as tf.LayersModel, { threshold: 0.1 })).rejects.toThrow(/model must be a tf.LayersModel/);
     // Never trained with meProp: no tracker, or a tracker that saw no gradient.
@@ -223,6 +279,8 @@ describeEachBackend('meSimplify', () => {
     const tracker = trackActiveness(model);
     await expect(meSimplify(model, { threshold: 0.1 })).rejects.toThrow(/has no activeness/);
     tracker.dispose();
-    await expect(meSimplify(model, { threshold: 0.1, activeness: { nope: fakeActiveness(4, []) } })).rejects.toThrow(/options\.activeness names layer 'nope'/);
+    await expect(meSimplify(model, { threshold: 0.1, activeness: { nope: fakeActiveness(4, []) } })).rejects.toThrow(
+      /options\.activeness names layer 'nope'/,
+    );
   });
 });

@@ -38,17 +38,22 @@ function show(v: unknown): string {
 }
 
 function checkOptions(options: unknown): { threshold: number; minUnits: number; activeness?: ActivenessMap } {
-  if (options === null || typeof options !== 'object') throw new Error(`meSimplify: options must be an object like { threshold: 0.1, minUnits: 1 }, got ${show(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new Error(`meSimplify: options must be an object like { threshold: 0.1, minUnits: 1 }, got ${show(options)}`);
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!['threshold', 'minUnits', 'activeness'].includes(key)) throw new Error(`meSimplify: options.${key} is not an option (expected threshold, minUnits, activeness)`);
+    if (!['threshold', 'minUnits', 'activeness'].includes(key))
+      throw new Error(`meSimplify: options.${key} is not an option (expected threshold, minUnits, activeness)`);
   }
   const t = o.threshold;
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t >= 1) {
-    throw new Error(`meSimplify: options.threshold must be a number in [0, 1) (the least activeness a unit needs to stay), got ${show(t)}`);
+    throw new Error(
+      `meSimplify: options.threshold must be a number in [0, 1) (the least activeness a unit needs to stay), got ${show(t)}`,
+    );
   }
   const m = o.minUnits ?? 1;
-  if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) throw new Error(`meSimplify: options.minUnits must be an integer >= 1, got ${show(o.minUnits)}`);
+  if (typeof m !== 'number' || !Number.isInteger(m) || m < 1)
+    throw new Error(`meSimplify: options.minUnits must be an integer >= 1, got ${show(o.minUnits)}`);
   if (o.activeness !== undefined && (o.activeness === null || typeof o.activeness !== 'object')) {
     throw new Error(`meSimplify: options.activeness must be the object of ActivenessTracker.read(), got ${show(o.activeness)}`);
   }
@@ -147,15 +152,23 @@ function layerEntries(cfg: { layers?: unknown }): ConfigEntry[] {
  * weights (through Dropout and elementwise activations); the report says why. Weights are copied: the
  * original is untouched. The result is not compiled.
  */
-export async function meSimplify(model: LayersModel, options: MeSimplifyOptions): Promise<{ model: LayersModel; report: MeSimplifyReport }> {
+export async function meSimplify(
+  model: LayersModel,
+  options: MeSimplifyOptions,
+): Promise<{ model: LayersModel; report: MeSimplifyReport }> {
   const { model: simplified, report } = await meSimplifyWithPlan(model, options);
   return { model: simplified, report };
 }
 
 /** meSimplify, also returning which units and rows each layer kept (for carrying optimizer state over). */
-export async function meSimplifyWithPlan(model: LayersModel, options: MeSimplifyOptions): Promise<{ model: LayersModel; report: MeSimplifyReport; plan: SimplifyPlan }> {
+export async function meSimplifyWithPlan(
+  model: LayersModel,
+  options: MeSimplifyOptions,
+): Promise<{ model: LayersModel; report: MeSimplifyReport; plan: SimplifyPlan }> {
   if (!(model instanceof LayersModel)) {
-    throw new Error(`meSimplify: model must be a tf.LayersModel, got ${show((model as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? model)}`);
+    throw new Error(
+      `meSimplify: model must be a tf.LayersModel, got ${show((model as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? model)}`,
+    );
   }
   const { threshold, minUnits, activeness } = checkOptions(options);
   const layers = model.layers as Layer[];
@@ -170,7 +183,8 @@ export async function meSimplifyWithPlan(model: LayersModel, options: MeSimplify
   }
   if (activeness !== undefined) {
     for (const name of Object.keys(activeness)) {
-      if (!layers.some((l) => l.name === name)) throw new Error(`meSimplify: options.activeness names layer '${name}', which model '${model.name}' does not have`);
+      if (!layers.some((l) => l.name === name))
+        throw new Error(`meSimplify: options.activeness names layer '${name}', which model '${model.name}' does not have`);
     }
   }
   if (![...found.values()].some((a) => a.rows > 0)) {
@@ -192,7 +206,10 @@ export async function meSimplifyWithPlan(model: LayersModel, options: MeSimplify
     let reason: string | null = null;
     if (GATES[cls] === undefined) reason = `${cls} layers are not simplified`;
     else if (a.rows === 0) reason = 'no gradient recorded since tracking started';
-    else if (cls === 'MeProp>Dense' && MIXING_ACTIVATIONS.has(String((layer.getConfig() as { activation?: unknown }).activation))) {
+    else if (
+      cls === 'MeProp>Dense' &&
+      MIXING_ACTIVATIONS.has(String((layer.getConfig() as { activation?: unknown }).activation))
+    ) {
       reason = 'its activation mixes the units';
     } else if ((layer.getConfig() as { returnState?: boolean }).returnState === true) reason = 'it returns its states';
     let takers: Layer[] = [];
@@ -220,12 +237,18 @@ export async function meSimplifyWithPlan(model: LayersModel, options: MeSimplify
   }
   const cls = model.getClassName();
   const [ctor, fromConfig] = serialization.SerializationMap.getMap().classNameMap[cls];
-  const simplified = (fromConfig as unknown as (c: unknown, cfg: unknown, custom: object, fast: boolean) => LayersModel)(ctor, cfg, {}, true);
+  const simplified = (fromConfig as unknown as (c: unknown, cfg: unknown, custom: object, fast: boolean) => LayersModel)(
+    ctor,
+    cfg,
+    {},
+    true,
+  );
 
   for (let i = 0; i < layers.length; i++) {
     const from = layers[i];
     const to = simplified.layers[i];
-    if (to.name !== from.name) throw new Error(`meSimplify: internal error: layer ${i} of the copy is '${to.name}', expected '${from.name}'`);
+    if (to.name !== from.name)
+      throw new Error(`meSimplify: internal error: layer ${i} of the copy is '${to.name}', expected '${from.name}'`);
     if (from.weights.length === 0) continue;
     // Real copies (not shared buffers): training either model never touches the other.
     const ws = from.getWeights().map((w, j) => simplifiedWeight(from, j, w, plan));

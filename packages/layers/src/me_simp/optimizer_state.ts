@@ -14,10 +14,17 @@ type NamedTensors = Awaited<ReturnType<tf.Optimizer['getWeights']>>;
  * tfjs's optimizers name each slot after its variable (`dense/kernel`), ours append a suffix
  * (`dense/kernel/m`); both are renamed after the simplified model's variable.
  */
-export async function simplifiedOptimizerState(optimizer: tf.Optimizer, from: LayersModel, to: LayersModel, plan: SimplifyPlan): Promise<NamedTensors | null> {
+export async function simplifiedOptimizerState(
+  optimizer: tf.Optimizer,
+  from: LayersModel,
+  to: LayersModel,
+  plan: SimplifyPlan,
+): Promise<NamedTensors | null> {
   const owners = new Map<string, { layer: Layer; index: number; newName: string; shape: number[] }>();
   from.layers.forEach((layer, i) => {
-    layer.weights.forEach((w, j) => owners.set(w.name, { layer: layer as Layer, index: j, newName: to.layers[i].weights[j].name, shape: w.shape as number[] }));
+    layer.weights.forEach((w, j) =>
+      owners.set(w.name, { layer: layer as Layer, index: j, newName: to.layers[i].weights[j].name, shape: w.shape as number[] }),
+    );
   });
   const state = await optimizer.getWeights();
   if (state.length === 0) return null;

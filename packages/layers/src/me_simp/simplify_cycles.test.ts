@@ -65,9 +65,12 @@ describeEachBackend('training in cycles', () => {
       const cols = plan.outKept.get(layer) ?? null;
       const rows = prev === null ? null : (plan.inKept.get(layer) ?? null);
       const old = before[i].tensor.arraySync() as number[] | number[][];
-      const expected = w % 2 === 0
-        ? (rows ?? (old as number[][]).map((_, r) => r)).map((r) => (cols ?? (old as number[][])[r].map((_, c) => c)).map((c) => (old as number[][])[r][c]))
-        : (cols ?? (old as number[]).map((_, c) => c)).map((c) => (old as number[])[c]);
+      const expected =
+        w % 2 === 0
+          ? (rows ?? (old as number[][]).map((_, r) => r)).map((r) =>
+              (cols ?? (old as number[][])[r].map((_, c) => c)).map((c) => (old as number[][])[r][c]),
+            )
+          : (cols ?? (old as number[]).map((_, c) => c)).map((c) => (old as number[])[c]);
       expect(s[i].tensor.arraySync()).toEqual(expected);
     }
     // A fresh optimizer takes the state and trains the smaller model.
@@ -101,7 +104,9 @@ describeEachBackend('training in cycles', () => {
         await m.fit(x, y, { epochs: 4, batchSize: 32, verbose: 0 });
       },
       onCycleEnd: ({ model: m, units, optimizerStateKept }) => {
-        const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(m.predict(x) as tf.Tensor, 1), tf.argMax(y, 1)), 'float32')).dataSync()[0]);
+        const acc = tf.tidy(
+          () => tf.mean(tf.cast(tf.equal(tf.argMax(m.predict(x) as tf.Tensor, 1), tf.argMax(y, 1)), 'float32')).dataSync()[0],
+        );
         seen.push({ units, kept: optimizerStateKept, acc, classes: m.layers.map((l) => l.getClassName()) });
       },
     });
@@ -134,10 +139,16 @@ describeEachBackend('training in cycles', () => {
     };
     const m = mlp();
     await expect(simplifyInCycles(m, { ...base, cycles: 0 })).rejects.toThrow(/options\.cycles must be an integer >= 1, got 0/);
-    await expect(simplifyInCycles(m, { ...base, threshold: 1 })).rejects.toThrow(/options\.threshold must be a number in \[0, 1\), got 1/);
+    await expect(simplifyInCycles(m, { ...base, threshold: 1 })).rejects.toThrow(
+      /options\.threshold must be a number in \[0, 1\), got 1/,
+    );
     await expect(simplifyInCycles(m, { ...base, minUnits: 0 })).rejects.toThrow(/options\.minUnits must be an integer >= 1/);
-    await expect(simplifyInCycles(m, { ...base, optimizer: tf.train.adam(0.1) as unknown as () => tf.Optimizer })).rejects.toThrow(/options\.optimizer must be a function/);
-    await expect(simplifyInCycles(m, { ...base, epochs: 3 } as unknown as typeof base)).rejects.toThrow(/options\.epochs is not an option/);
+    await expect(
+      simplifyInCycles(m, { ...base, optimizer: tf.train.adam(0.1) as unknown as () => tf.Optimizer }),
+    ).rejects.toThrow(/options\.optimizer must be a function/);
+    await expect(simplifyInCycles(m, { ...base, epochs: 3 } as unknown as typeof base)).rejects.toThrow(
+      /options\.epochs is not an option/,
+    );
     // A train function that never trains: the model has no activeness.
     await expect(simplifyInCycles(m, base)).rejects.toThrow(/has no activeness/);
     m.dispose();

@@ -58,13 +58,36 @@ function show(v: unknown): string {
 function checkOptions(o: unknown): SimplifyCyclesOptions {
   if (o === null || typeof o !== 'object') throw new Error(`simplifyInCycles: options must be an object, got ${show(o)}`);
   const opts = o as SimplifyCyclesOptions;
-  const known = ['mePropify', 'threshold', 'minUnits', 'cycles', 'optimizer', 'compile', 'train', 'keepOptimizerState', 'simplifyLast', 'onCycleEnd'];
-  for (const key of Object.keys(opts)) if (!known.includes(key)) throw new Error(`simplifyInCycles: options.${key} is not an option (expected ${known.join(', ')})`);
-  if (typeof opts.cycles !== 'number' || !Number.isInteger(opts.cycles) || opts.cycles < 1) throw new Error(`simplifyInCycles: options.cycles must be an integer >= 1, got ${show(opts.cycles)}`);
-  if (typeof opts.optimizer !== 'function') throw new Error(`simplifyInCycles: options.optimizer must be a function returning a fresh tf.Optimizer, got ${show(opts.optimizer)}`);
-  if (typeof opts.train !== 'function') throw new Error(`simplifyInCycles: options.train must be a function (model, cycle) => Promise<void>, got ${show(opts.train)}`);
-  if (opts.compile === null || typeof opts.compile !== 'object') throw new Error(`simplifyInCycles: options.compile must be model.compile's arguments without the optimizer, got ${show(opts.compile)}`);
-  if (opts.onCycleEnd !== undefined && typeof opts.onCycleEnd !== 'function') throw new Error(`simplifyInCycles: options.onCycleEnd must be a function, got ${show(opts.onCycleEnd)}`);
+  const known = [
+    'mePropify',
+    'threshold',
+    'minUnits',
+    'cycles',
+    'optimizer',
+    'compile',
+    'train',
+    'keepOptimizerState',
+    'simplifyLast',
+    'onCycleEnd',
+  ];
+  for (const key of Object.keys(opts))
+    if (!known.includes(key)) throw new Error(`simplifyInCycles: options.${key} is not an option (expected ${known.join(', ')})`);
+  if (typeof opts.cycles !== 'number' || !Number.isInteger(opts.cycles) || opts.cycles < 1)
+    throw new Error(`simplifyInCycles: options.cycles must be an integer >= 1, got ${show(opts.cycles)}`);
+  if (typeof opts.optimizer !== 'function')
+    throw new Error(
+      `simplifyInCycles: options.optimizer must be a function returning a fresh tf.Optimizer, got ${show(opts.optimizer)}`,
+    );
+  if (typeof opts.train !== 'function')
+    throw new Error(
+      `simplifyInCycles: options.train must be a function (model, cycle) => Promise<void>, got ${show(opts.train)}`,
+    );
+  if (opts.compile === null || typeof opts.compile !== 'object')
+    throw new Error(
+      `simplifyInCycles: options.compile must be model.compile's arguments without the optimizer, got ${show(opts.compile)}`,
+    );
+  if (opts.onCycleEnd !== undefined && typeof opts.onCycleEnd !== 'function')
+    throw new Error(`simplifyInCycles: options.onCycleEnd must be a function, got ${show(opts.onCycleEnd)}`);
   return opts;
 }
 
@@ -74,7 +97,10 @@ function checkOptions(o: unknown): SimplifyCyclesOptions {
  * (meSimplify) and hands the smaller plain model to the next cycle. Resolves to the final plain model and
  * the per-cycle records.
  */
-export async function simplifyInCycles(model: LayersModel, options: SimplifyCyclesOptions): Promise<{ model: LayersModel; cycles: Array<Omit<CycleEnd, 'model'>> }> {
+export async function simplifyInCycles(
+  model: LayersModel,
+  options: SimplifyCyclesOptions,
+): Promise<{ model: LayersModel; cycles: Array<Omit<CycleEnd, 'model'>> }> {
   if (!(model instanceof LayersModel)) throw new Error(`simplifyInCycles: model must be a tf.LayersModel, got ${show(model)}`);
   const o = checkOptions(options);
   // Checked before any training: a bad threshold or minUnits should not cost a cycle.
@@ -82,7 +108,8 @@ export async function simplifyInCycles(model: LayersModel, options: SimplifyCycl
     throw new Error(`simplifyInCycles: options.threshold must be a number in [0, 1), got ${show(o.threshold)}`);
   }
   const minUnits = o.minUnits ?? 1;
-  if (typeof minUnits !== 'number' || !Number.isInteger(minUnits) || minUnits < 1) throw new Error(`simplifyInCycles: options.minUnits must be an integer >= 1, got ${show(o.minUnits)}`);
+  if (typeof minUnits !== 'number' || !Number.isInteger(minUnits) || minUnits < 1)
+    throw new Error(`simplifyInCycles: options.minUnits must be an integer >= 1, got ${show(o.minUnits)}`);
   const keepState = o.keepOptimizerState ?? true;
   const simplifyLast = o.simplifyLast ?? true;
 

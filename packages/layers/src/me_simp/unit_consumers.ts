@@ -4,10 +4,30 @@
 import type { Layer } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 /** Layers whose kernel rows are the input units: they drop the rows of a removed unit. */
-export const ROW_TAKERS = new Set(['Dense', 'LSTM', 'GRU', 'SimpleRNN', 'MeProp>Dense', 'MeProp>LSTM', 'MeProp>GRU', 'MeProp>SimpleRNN']);
+export const ROW_TAKERS = new Set([
+  'Dense',
+  'LSTM',
+  'GRU',
+  'SimpleRNN',
+  'MeProp>Dense',
+  'MeProp>LSTM',
+  'MeProp>GRU',
+  'MeProp>SimpleRNN',
+]);
 
 /** Layers that map each unit on its own and have no per-unit weights: a removed unit just passes through. */
-const PER_UNIT = new Set(['Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'SpatialDropout1D', 'RepeatVector', 'ReLU', 'LeakyReLU', 'ELU', 'ThresholdedReLU']);
+const PER_UNIT = new Set([
+  'Dropout',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'SpatialDropout1D',
+  'RepeatVector',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'ThresholdedReLU',
+]);
 
 /** Activations that mix the units (a removed unit would change the others). */
 export const MIXING_ACTIVATIONS = new Set(['softmax', 'logSoftmax']);
@@ -53,4 +73,3 @@ export function unitConsumers(layer: Layer, inModel: Set<Layer>, outputs: Set<La
   const reason = visit(layer);
   return reason === null ? { takers } : { reason };
 }
-

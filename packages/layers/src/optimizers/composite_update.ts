@@ -3,7 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 
 /** [value, ...slots] after one step; a: the kernel's attrs. Call inside tf.tidy. */
-export function compositeLazyUpdate(value: tf.Tensor, grad: tf.Tensor, slots: tf.Tensor[], a: MePropLazyUpdateAttrs): tf.Tensor[] {
+export function compositeLazyUpdate(
+  value: tf.Tensor,
+  grad: tf.Tensor,
+  slots: tf.Tensor[],
+  a: MePropLazyUpdateAttrs,
+): tf.Tensor[] {
   let next: tf.Tensor[];
   if (a.rule === 'adam') {
     const [m, v] = slots;

@@ -33,7 +33,7 @@ function layout(slot: Slot, transposed: boolean): void {
 /** Throws unless v is a finite number satisfying `ok`; names the argument in the message. */
 export function checkNumber(v: unknown, name: string, expected: string, ok: (x: number) => boolean): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
-    throw new Error(`${name} must be ${expected}, got ${typeof v === 'number' ? v : JSON.stringify(v) ?? String(v)}`);
+    throw new Error(`${name} must be ${expected}, got ${typeof v === 'number' ? v : (JSON.stringify(v) ?? String(v))}`);
   }
   return v;
 }
@@ -74,7 +74,8 @@ export abstract class LazyOptimizer extends tf.Optimizer {
     try {
       const { value, grads } = tf.variableGrads(session.wrap(f), varList);
       try {
-        const entries: Array<[string, tf.Tensor]> = varList !== undefined ? varList.map((v) => [v.name, grads[v.name]]) : Object.entries(grads);
+        const entries: Array<[string, tf.Tensor]> =
+          varList !== undefined ? varList.map((v) => [v.name, grads[v.name]]) : Object.entries(grads);
         this.applyEntries(entries, session);
       } finally {
         tf.dispose(grads);
@@ -113,7 +114,13 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         tf.tidy(() => {
           const lazy = value.rank === 2;
           const cols = lazy ? value.shape[1] : value.size;
-          const attrs: MePropLazyUpdateAttrs = { ...base, rule: this.rule, rows: lazy ? (value.shape[0] as number) : 1, cols: cols as number, lazy };
+          const attrs: MePropLazyUpdateAttrs = {
+            ...base,
+            rule: this.rule,
+            rows: lazy ? (value.shape[0] as number) : 1,
+            cols: cols as number,
+            lazy,
+          };
           const g = dense.dtype === 'float32' ? dense : tf.cast(dense, 'float32');
           let next: tf.Tensor[];
           if (useKernel && value.dtype === 'float32') {
@@ -121,7 +128,12 @@ export abstract class LazyOptimizer extends tf.Optimizer {
             slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
             next = tf.engine().runKernel(MePropLazyUpdate, inputs, attrs) as tf.Tensor[];
           } else {
-            next = compositeLazyUpdate(value, g, slots.map((s) => s.variable), attrs);
+            next = compositeLazyUpdate(
+              value,
+              g,
+              slots.map((s) => s.variable),
+              attrs,
+            );
           }
           value.assign(next[0]);
           slots.forEach((s, i) => s.variable.assign(next[i + 1]));
@@ -138,7 +150,15 @@ export abstract class LazyOptimizer extends tf.Optimizer {
     slots.forEach((sl) => layout(sl, slices.axis === 1));
     tf.tidy(() => {
       const [rows, cols] = value.shape as [number, number];
-      const attrs: MePropSparseLazyUpdateAttrs = { ...base, rule: this.rule, rows, cols, lazy: true, axis: slices.axis, unique: slices.unique };
+      const attrs: MePropSparseLazyUpdateAttrs = {
+        ...base,
+        rule: this.rule,
+        rows,
+        cols,
+        lazy: true,
+        axis: slices.axis,
+        unique: slices.unique,
+      };
       const inputs: tf.NamedTensorMap = { value, indices: slices.indices, rows: slices.rows };
       slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
       const next = tf.engine().runKernel(MePropSparseLazyUpdate, inputs, attrs) as tf.Tensor[];
@@ -172,7 +192,9 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   override async getWeights(): Promise<NamedTensor[]> {
     const all = [...this.slots.values()];
     for (const s of all) s.forEach((x) => layout(x, false)); // saved in the weight's own layout
-    const ordered = this.slotNames.flatMap((_, i) => all.map((s) => ({ name: s[i].originalName, tensor: s[i].variable as tf.Tensor })));
+    const ordered = this.slotNames.flatMap((_, i) =>
+      all.map((s) => ({ name: s[i].originalName, tensor: s[i].variable as tf.Tensor })),
+    );
     return [await this.saveIterations(), ...ordered];
   }
 

@@ -15,7 +15,12 @@ export function unary(s: NativeScope, op: string, a: number): number {
  * The rule on gathered slices [n, L]: the amount to subtract from the weight, and the slots after the step
  * (the same operations in the same order as the cpu kernel: w -= delta).
  */
-export function step(s: NativeScope, a: LazyStepParams & { rule: LazyRule }, g: number, slots: number[]): { delta: number; slots: number[] } {
+export function step(
+  s: NativeScope,
+  a: LazyStepParams & { rule: LazyRule },
+  g: number,
+  slots: number[],
+): { delta: number; slots: number[] } {
   const mul = (x: number, y: number) => binary(s, 'Mul', x, y);
   const add = (x: number, y: number) => binary(s, 'AddV2', x, y);
   const div = (x: number, y: number) => binary(s, 'RealDiv', x, y);
@@ -24,7 +29,13 @@ export function step(s: NativeScope, a: LazyStepParams & { rule: LazyRule }, g: 
     const [m, v] = slots;
     const m2 = add(mul(m, c(a.beta1)), mul(g, c(1 - a.beta1)));
     const v2 = add(mul(v, c(a.beta2)), mul(mul(g, g), c(1 - a.beta2)));
-    return { delta: div(mul(c(a.learningRate), div(m2, c(a.correction1))), add(unary(s, 'Sqrt', div(v2, c(a.correction2))), c(a.epsilon))), slots: [m2, v2] };
+    return {
+      delta: div(
+        mul(c(a.learningRate), div(m2, c(a.correction1))),
+        add(unary(s, 'Sqrt', div(v2, c(a.correction2))), c(a.epsilon)),
+      ),
+      slots: [m2, v2],
+    };
   }
   if (a.rule === 'adagrad') {
     const acc2 = add(slots[0], mul(g, g));
@@ -32,4 +43,3 @@ export function step(s: NativeScope, a: LazyStepParams & { rule: LazyRule }, g: 
   }
   return { delta: mul(c(a.learningRate), g), slots: [] };
 }
-

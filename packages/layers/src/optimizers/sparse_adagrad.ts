@@ -19,7 +19,12 @@ export class SparseAdagradOptimizer extends LazyOptimizer {
   constructor(learningRate: number, initialAccumulatorValue = 0.1) {
     super();
     this.learningRate = checkNumber(learningRate, 'sparseAdagrad: learningRate', 'a number > 0', (x) => x > 0);
-    this.initialAccumulatorValue = checkNumber(initialAccumulatorValue, 'sparseAdagrad: initialAccumulatorValue', 'a number >= 0', (x) => x >= 0);
+    this.initialAccumulatorValue = checkNumber(
+      initialAccumulatorValue,
+      'sparseAdagrad: initialAccumulatorValue',
+      'a number >= 0',
+      (x) => x >= 0,
+    );
   }
 
   protected override slotInitialValue(): number {
@@ -27,14 +32,24 @@ export class SparseAdagradOptimizer extends LazyOptimizer {
   }
 
   protected override stepAttrs() {
-    return { learningRate: this.learningRate, beta1: 0, beta2: 0, epsilon: tf.backend().epsilon(), correction1: 1, correction2: 1 };
+    return {
+      learningRate: this.learningRate,
+      beta1: 0,
+      beta2: 0,
+      epsilon: tf.backend().epsilon(),
+      correction1: 1,
+      correction2: 1,
+    };
   }
 
   override getConfig(): serialization.ConfigDict {
     return { learningRate: this.learningRate, initialAccumulatorValue: this.initialAccumulatorValue };
   }
 
-  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict): T {
+  static override fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T {
     return new cls(config.learningRate, config.initialAccumulatorValue);
   }
 }

@@ -25,7 +25,8 @@ export class SparseAdamOptimizer extends LazyOptimizer {
     this.learningRate = checkNumber(learningRate, 'sparseAdam: learningRate', 'a number > 0', (x) => x > 0);
     this.beta1 = checkNumber(beta1, 'sparseAdam: beta1', 'a number in [0, 1)', (x) => x >= 0 && x < 1);
     this.beta2 = checkNumber(beta2, 'sparseAdam: beta2', 'a number in [0, 1)', (x) => x >= 0 && x < 1);
-    this.epsilon = epsilon == null ? tf.backend().epsilon() : checkNumber(epsilon, 'sparseAdam: epsilon', 'a number > 0', (x) => x > 0);
+    this.epsilon =
+      epsilon == null ? tf.backend().epsilon() : checkNumber(epsilon, 'sparseAdam: epsilon', 'a number > 0', (x) => x > 0);
   }
 
   protected override stepAttrs(step: number) {
@@ -43,7 +44,10 @@ export class SparseAdamOptimizer extends LazyOptimizer {
     return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
 
-  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict): T {
+  static override fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T {
     return new cls(config.learningRate, config.beta1, config.beta2, config.epsilon);
   }
 }

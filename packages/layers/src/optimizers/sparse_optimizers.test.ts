@@ -94,8 +94,24 @@ describeEachBackend('sparse optimizers', () => {
     }
     const value = tf.randomNormal([4, 6], 0, 1, 'float32', 3);
     const g = tf.mul(tf.randomNormal([4, 6], 0, 1, 'float32', 4), tf.tensor1d([1, 0, 1, 0, 0, 1]));
-    const slots = rule === 'adam' ? [tf.randomUniform([4, 6], 0, 1, 'float32', 5), tf.randomUniform([4, 6], 0, 1, 'float32', 6)] : rule === 'adagrad' ? [tf.randomUniform([4, 6], 0, 1, 'float32', 7)] : [];
-    const attrs = { rule, learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, correction1: 0.19, correction2: 0.002, rows: 4, cols: 6, lazy: true };
+    const slots =
+      rule === 'adam'
+        ? [tf.randomUniform([4, 6], 0, 1, 'float32', 5), tf.randomUniform([4, 6], 0, 1, 'float32', 6)]
+        : rule === 'adagrad'
+          ? [tf.randomUniform([4, 6], 0, 1, 'float32', 7)]
+          : [];
+    const attrs = {
+      rule,
+      learningRate: 0.1,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      correction1: 0.19,
+      correction2: 0.002,
+      rows: 4,
+      cols: 6,
+      lazy: true,
+    };
     const inputs: tf.NamedTensorMap = { value, grad: g };
     slots.forEach((s, i) => (inputs[`slot${i}`] = s));
     const viaKernel = tf.engine().runKernel('MePropLazyUpdate', inputs, attrs) as tf.Tensor[];
@@ -189,7 +205,9 @@ describeEachBackend('sparse optimizers', () => {
         expect(sa.length).toBe(sd.length);
         sa.forEach((x, i) => expectClose(x.tensor, sd[i].tensor, 1e-6));
         // Not vacuous: the weights moved, in a few columns only (the dense slot of an untouched column is 0).
-        expect(tf.max(tf.abs(tf.sub(a.vars[0], tf.randomNormal([5, 8], 0, 0.5, 'float32', 1)))).dataSync()[0]).toBeGreaterThan(1e-4);
+        expect(tf.max(tf.abs(tf.sub(a.vars[0], tf.randomNormal([5, 8], 0, 0.5, 'float32', 1)))).dataSync()[0]).toBeGreaterThan(
+          1e-4,
+        );
       },
     );
 
@@ -197,7 +215,12 @@ describeEachBackend('sparse optimizers', () => {
       const build = () => {
         const base = tf.sequential({
           layers: [
-            tf.layers.lstm({ inputShape: [5, 6], units: 8, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+            tf.layers.lstm({
+              inputShape: [5, 6],
+              units: 8,
+              kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+              recurrentInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+            }),
             tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
           ],
         });
@@ -217,7 +240,10 @@ describeEachBackend('sparse optimizers', () => {
       const ref = sparseAdam(0.01);
       const vars = viaDense.trainableWeights.map((w) => w.read() as tf.Variable);
       for (let step = 0; step < 3; step++) {
-        const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, viaDense.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.meanSquaredError(y, viaDense.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          vars,
+        );
         ref.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
         tf.dispose([value, ...Object.values(grads)]);
       }
@@ -228,7 +254,12 @@ describeEachBackend('sparse optimizers', () => {
     });
 
     test('model.fit of a mePropify model with sparseAdam: no leaked tensors, the loss goes down', async () => {
-      const base = tf.sequential({ layers: [tf.layers.dense({ inputShape: [12], units: 16, activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+      const base = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [12], units: 16, activation: 'relu' }),
+          tf.layers.dense({ units: 3, activation: 'softmax' }),
+        ],
+      });
       const { model } = mePropify(base, { k: 4, mode: 'unified' });
       model.compile({ optimizer: sparseAdam(0.01), loss: 'categoricalCrossentropy' });
       const x = tf.randomNormal([32, 12], 0, 1, 'float32', 5);

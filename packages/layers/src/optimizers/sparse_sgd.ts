@@ -24,7 +24,10 @@ export class SparseSgdOptimizer extends LazyOptimizer {
     return { learningRate: this.learningRate };
   }
 
-  static override fromConfig<T extends serialization.Serializable>(cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict): T {
+  static override fromConfig<T extends serialization.Serializable>(
+    cls: serialization.SerializableConstructor<T>,
+    config: serialization.ConfigDict,
+  ): T {
     return new cls(config.learningRate);
   }
 }

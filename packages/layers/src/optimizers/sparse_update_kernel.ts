@@ -23,7 +23,11 @@ export interface MePropSparseLazyUpdateAttrs extends MePropLazyUpdateAttrs, Name
 }
 
 function scatterRows(s: NativeScope, target: number, idx: number, n: number, rows: number): NativeTensor {
-  return s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [target, s.reshape(idx, [n, 1], 'int32').id, rows]);
+  return s.op1(
+    'TensorScatterUpdate',
+    [s.type('T', 'float32'), s.type('Tindices', 'int32')],
+    [target, s.reshape(idx, [n, 1], 'int32').id, rows],
+  );
 }
 
 /** w [R, C] minus delta [n, R] in the columns idx: w - deltaᵀ @ one-hot(idx), exact for finite deltas. */
@@ -31,13 +35,21 @@ function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, 
   if (s.readFiniteSum(delta)) {
     // One small matmul writes the whole [R, C] difference (0 * x = 0 exactly for finite x): far cheaper on
     // TensorFlow than n*R single-entry gathers and scatters.
-    const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)]);
+    const oneHot = s.op1(
+      'OneHot',
+      [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)],
+      [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)],
+    );
     return s.op1('Sub', [s.type('T', 'float32')], [w, s.matMul(delta, oneHot.id, true, false).id]);
   }
   // A NaN or infinity would spread along its row through the matmul: update entry by entry instead.
   const pairs = s.pairs(idx, R, n, true);
   const next = binary(s, 'Sub', s.gather(w, idx, 1).id, s.transpose2D(delta).id);
-  return s.op1('TensorScatterUpdate', [s.type('T', 'float32'), s.type('Tindices', 'int32')], [w, pairs.id, s.reshape(next, [R * n]).id]);
+  return s.op1(
+    'TensorScatterUpdate',
+    [s.type('T', 'float32'), s.type('Tindices', 'int32')],
+    [w, pairs.id, s.reshape(next, [R * n]).id],
+  );
 }
 
 const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -50,7 +62,11 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     if (!a.unique) {
       const [uniq, pos] = s.op('Unique', [s.type('T', 'int32'), s.type('out_idx', 'int32')], [idx.id], 2);
       const count = s.op1('Size', [s.type('T', 'int32'), s.type('out_type', 'int32')], [uniq.id]);
-      g = s.op1('UnsortedSegmentSum', [s.type('T', 'float32'), s.type('Tindices', 'int32'), s.type('Tnumsegments', 'int32')], [g, pos.id, count.id]).id;
+      g = s.op1(
+        'UnsortedSegmentSum',
+        [s.type('T', 'float32'), s.type('Tindices', 'int32'), s.type('Tnumsegments', 'int32')],
+        [g, pos.id, count.id],
+      ).id;
       idx = uniq;
     }
     const n = idx.shape[0];
@@ -61,14 +77,23 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     let { delta, slots: newSlots } = step(s, a, g, oldSlots);
     if (a.lazy) {
       // A slice takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
-      const nonZero = s.op1('LogicalOr', [], [s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g, s.scalarFloat32(0)]).id, unary(s, 'IsNan', g)]);
+      const nonZero = s.op1(
+        'LogicalOr',
+        [],
+        [
+          s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g, s.scalarFloat32(0)]).id,
+          unary(s, 'IsNan', g),
+        ],
+      );
       const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(1)]).id; // [n, 1]
       const keep = (t: number, old: number) => s.op1('SelectV2', [s.type('T', 'float32')], [touched, t, old]).id;
       delta = keep(delta, s.scalarFloat32(0));
       newSlots = newSlots.map((t, i) => keep(t, oldSlots[i]));
     }
     const nextW =
-      a.axis === 1 ? subtractColumns(s, w, idx.id, delta, R, C, n) : scatterRows(s, w, idx.id, n, binary(s, 'Sub', s.gather(w, idx.id, 0).id, delta));
+      a.axis === 1
+        ? subtractColumns(s, w, idx.id, delta, R, C, n)
+        : scatterRows(s, w, idx.id, n, binary(s, 'Sub', s.gather(w, idx.id, 0).id, delta));
     return [s.output(nextW), ...newSlots.map((t, i) => s.output(scatterRows(s, slots[i], idx.id, n, t)))];
   });
 };

@@ -20,14 +20,25 @@ const lazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     if (a.lazy) {
       // A column takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
       const g2 = s.reshape(g, [a.rows, a.cols]).id;
-      const nonZero = s.op1('LogicalOr', [], [s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g2, s.scalarFloat32(0)]).id, unary(s, 'IsNan', g2)]);
+      const nonZero = s.op1(
+        'LogicalOr',
+        [],
+        [
+          s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g2, s.scalarFloat32(0)]).id,
+          unary(s, 'IsNan', g2),
+        ],
+      );
       const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(0)]).id; // [1, cols]
-      const keep = (t: number, otherwise: number) => s.op1('SelectV2', [s.type('T', 'float32')], [touched, s.reshape(t, [a.rows, a.cols]).id, otherwise]).id;
+      const keep = (t: number, otherwise: number) =>
+        s.op1('SelectV2', [s.type('T', 'float32')], [touched, s.reshape(t, [a.rows, a.cols]).id, otherwise]).id;
       delta = keep(delta, s.scalarFloat32(0));
       slots = slots.map((t, i) => keep(t, s.reshape(old[i], [a.rows, a.cols]).id));
     }
     const shape = value.shape;
-    return [s.output(s.reshape(binary(s, 'Sub', w, s.reshape(delta, shape).id), shape)), ...slots.map((t) => s.output(s.reshape(t, shape)))];
+    return [
+      s.output(s.reshape(binary(s, 'Sub', w, s.reshape(delta, shape).id), shape)),
+      ...slots.map((t) => s.output(s.reshape(t, shape))),
+    ];
   });
 };
 

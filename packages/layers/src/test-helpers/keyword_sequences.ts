@@ -51,5 +51,7 @@ export function keywordSequences(n: number, steps: number, vocab: number, classe
 
 /** Accuracy in [0, 1]. */
 export function classificationAccuracy(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): number {
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, -1), tf.argMax(y, -1)), 'float32')).dataSync()[0]);
+  return tf.tidy(
+    () => tf.mean(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, -1), tf.argMax(y, -1)), 'float32')).dataSync()[0],
+  );
 }

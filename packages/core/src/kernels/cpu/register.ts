@@ -10,7 +10,11 @@ export const cpuMemory: HostMemoryAdapter = {
   },
   view(backend, t) {
     const values = (backend as CpuBackendLike).data.get(t.dataId).values;
-    if (t.dtype === 'float32' && !(values instanceof Float32Array) && (values instanceof Uint8Array || values instanceof Int32Array)) {
+    if (
+      t.dtype === 'float32' &&
+      !(values instanceof Float32Array) &&
+      (values instanceof Uint8Array || values instanceof Int32Array)
+    ) {
       // tfjs-backend-cpu's Cast from bool or int32 to float32 shares the source array (e.g. a multi-hot input
       // made with tf.cast(tf.less(...), 'float32')): read a float32 copy. Only inputs get here: outputs are
       // allocated as Float32Array.

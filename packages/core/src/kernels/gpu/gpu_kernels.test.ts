@@ -3,7 +3,13 @@
 // numbers are checked against the cpu reference in headless Chromium: `node tools/browser-bench/run.mjs check`.
 import * as tf from '@tensorflow/tfjs';
 import '../../index';
-import { MePropGatherColumns, MePropScatterColumns, MePropSelect, MePropSparseGradA, MePropSparseGradB } from '../../kernel_names';
+import {
+  MePropGatherColumns,
+  MePropScatterColumns,
+  MePropSelect,
+  MePropSparseGradA,
+  MePropSparseGradB,
+} from '../../kernel_names';
 import type { GpuPrograms } from './gpu_programs';
 import { webglPrograms } from '../webgl/programs';
 import { webgpuPrograms } from '../webgpu/programs';
@@ -41,7 +47,9 @@ describe('webgpu programs', () => {
   it('put every shape constant baked into the source into the pipeline cache key', () => {
     // tfjs-backend-webgpu keys compiled pipelines on shaderKey plus ranks and dtypes only.
     const key = (p: object) => (p as { shaderKey: string }).shaderKey;
-    expect(key(webgpuPrograms.sparseGradA(5, 7, 11, 3, false, true))).not.toEqual(key(webgpuPrograms.sparseGradA(5, 7, 12, 3, false, true)));
+    expect(key(webgpuPrograms.sparseGradA(5, 7, 11, 3, false, true))).not.toEqual(
+      key(webgpuPrograms.sparseGradA(5, 7, 12, 3, false, true)),
+    );
     expect(key(webgpuPrograms.kthLargest(4, 10, 3))).not.toEqual(key(webgpuPrograms.kthLargest(4, 10, 2)));
     expect(key(webgpuPrograms.scatterColumns(3, 7, 11, true))).not.toEqual(key(webgpuPrograms.scatterColumns(3, 7, 11, false)));
   });

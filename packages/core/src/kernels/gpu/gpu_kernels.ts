@@ -93,7 +93,12 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
     const sums = gpu.run(backend, programs.blockSums(N, OFFSET_BLOCK), [counts], 'int32');
     const offsets = gpu.run(backend, programs.columnOffsets(N, OFFSET_BLOCK), [counts, sums], 'int32');
     const rowOf = gpu.run(backend, programs.columnEntries(M, N, k), [dense, offsets, counts], 'int32');
-    const out = gpu.run(backend, programs.sparseGradBColumns(M, K, N, transposeA, transposeB), [a, dense, rowOf, offsets, counts], 'float32');
+    const out = gpu.run(
+      backend,
+      programs.sparseGradBColumns(M, K, N, transposeA, transposeB),
+      [a, dense, rowOf, offsets, counts],
+      'float32',
+    );
     [dense, counts, sums, offsets, rowOf].forEach((t) => gpu.dispose(backend, t));
     return out;
   };

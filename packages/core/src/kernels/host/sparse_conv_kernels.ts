@@ -25,7 +25,11 @@ export function sparseConvKernelConfigs(backendName: string, mem: HostMemoryAdap
     const out = mem.alloc(backend, a.inputShape, 'float32');
     const o = mem.view(backend, out) as Float32Array;
     o.fill(0);
-    const s = { idx: mem.view(backend, indices) as Int32Array, val: mem.view(backend, values) as Float32Array, k: indices.shape[1] };
+    const s = {
+      idx: mem.view(backend, indices) as Int32Array,
+      val: mem.view(backend, values) as Float32Array,
+      k: indices.shape[1],
+    };
     sparseConvGradInput(convInfo(a), s, mem.view(backend, filter), o);
     return out;
   };
@@ -34,7 +38,11 @@ export function sparseConvKernelConfigs(backendName: string, mem: HostMemoryAdap
     const a = attrs as unknown as MePropSparseConvGradAttrs;
     const out = mem.alloc(backend, a.filterShape, 'float32');
     const o = mem.view(backend, out) as Float32Array;
-    const s = { idx: mem.view(backend, indices) as Int32Array, val: mem.view(backend, values) as Float32Array, k: indices.shape[1] };
+    const s = {
+      idx: mem.view(backend, indices) as Int32Array,
+      val: mem.view(backend, values) as Float32Array,
+      k: indices.shape[1],
+    };
     sparseConvGradFilter(convInfo(a), s, mem.view(backend, x), o);
     return out;
   };

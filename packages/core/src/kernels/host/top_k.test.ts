@@ -3,7 +3,7 @@ import { selectKept } from './top_k';
 
 function randomRows(M: number, N: number, seed: number, levels = 0): Float32Array {
   let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const next = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
   // With `levels` > 0, values are quantized so that many magnitudes tie.
   return Float32Array.from({ length: M * N }, () => {
     const v = next() * 2 - 1;

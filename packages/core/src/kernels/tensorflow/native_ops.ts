@@ -100,8 +100,15 @@ export class NativeScope {
    * entries are (an overflow to infinity only sends the caller to its exact path).
    */
   readFiniteSum(id: number, rank = 2): boolean {
-    const axes = this.constInt32([rank], Array.from({ length: rank }, (_, i) => i));
-    const total = this.op1('Sum', [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')], [id, axes]);
+    const axes = this.constInt32(
+      [rank],
+      Array.from({ length: rank }, (_, i) => i),
+    );
+    const total = this.op1(
+      'Sum',
+      [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')],
+      [id, axes],
+    );
     return Number.isFinite(this.be.binding.tensorDataSync(total.id)[0]);
   }
 
@@ -201,17 +208,30 @@ export class NativeScope {
 
   // The ops meProp uses, with their attributes filled in.
   matMul(a: number, b: number, transposeA: boolean, transposeB: boolean): NativeTensor {
-    return this.op1('MatMul', [this.type('T', 'float32'), this.bool('transpose_a', transposeA), this.bool('transpose_b', transposeB)], [a, b]);
+    return this.op1(
+      'MatMul',
+      [this.type('T', 'float32'), this.bool('transpose_a', transposeA), this.bool('transpose_b', transposeB)],
+      [a, b],
+    );
   }
 
   /** GatherV2 along `axis` (no bounds check on the host: the indices come from TopKV2). */
   gather(params: number, indices: number, axis: number, batchDims = 0, dtype: DataType = 'float32'): NativeTensor {
-    const attrs = [this.int('batch_dims', batchDims), this.type('Tparams', dtype), this.type('Tindices', 'int32'), this.type('Taxis', 'int32')];
+    const attrs = [
+      this.int('batch_dims', batchDims),
+      this.type('Tparams', dtype),
+      this.type('Tindices', 'int32'),
+      this.type('Taxis', 'int32'),
+    ];
     return this.op1('GatherV2', attrs, [params, indices, this.scalarInt32(axis)]);
   }
 
   reshape(x: number, shape: number[], dtype: DataType = 'float32'): NativeTensor {
-    return this.op1('Reshape', [this.type('T', dtype), this.type('Tshape', 'int32')], [x, this.constInt32([shape.length], shape)]);
+    return this.op1(
+      'Reshape',
+      [this.type('T', dtype), this.type('Tshape', 'int32')],
+      [x, this.constInt32([shape.length], shape)],
+    );
   }
 
   transpose2D(x: number, dtype: DataType = 'float32'): NativeTensor {
@@ -239,11 +259,19 @@ export class NativeScope {
   }
 
   sum(x: number, axis: number): NativeTensor {
-    return this.op1('Sum', [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')], [x, this.scalarInt32(axis)]);
+    return this.op1(
+      'Sum',
+      [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')],
+      [x, this.scalarInt32(axis)],
+    );
   }
 
   scatterNd(indices: number, updates: number, shape: number[]): NativeTensor {
-    return this.op1('ScatterNd', [this.type('T', 'float32'), this.type('Tindices', 'int32')], [indices, updates, this.constInt32([shape.length], shape)]);
+    return this.op1(
+      'ScatterNd',
+      [this.type('T', 'float32'), this.type('Tindices', 'int32')],
+      [indices, updates, this.constInt32([shape.length], shape)],
+    );
   }
 
   /**
@@ -252,8 +280,17 @@ export class NativeScope {
    */
   pairs(colIdx: number, rows: number, k: number, shared: boolean): NativeTensor {
     let cols = this.reshape(colIdx, shared ? [1, k, 1] : [rows, k, 1], 'int32');
-    if (shared) cols = this.op1('BroadcastTo', [this.type('T', 'int32'), this.type('Tidx', 'int32')], [cols.id, this.constInt32([3], [rows, k, 1])]);
-    const cat = this.op1('ConcatV2', [this.int('N', 2), this.type('T', 'int32'), this.type('Tidx', 'int32')], [this.rowTable(rows, k), cols.id, this.scalarInt32(2)]);
+    if (shared)
+      cols = this.op1(
+        'BroadcastTo',
+        [this.type('T', 'int32'), this.type('Tidx', 'int32')],
+        [cols.id, this.constInt32([3], [rows, k, 1])],
+      );
+    const cat = this.op1(
+      'ConcatV2',
+      [this.int('N', 2), this.type('T', 'int32'), this.type('Tidx', 'int32')],
+      [this.rowTable(rows, k), cols.id, this.scalarInt32(2)],
+    );
     return this.reshape(cat.id, [rows * k, 2], 'int32');
   }
 }

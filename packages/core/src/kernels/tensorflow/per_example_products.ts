@@ -6,11 +6,24 @@ import { MePropSparseGradA, MePropSparseGradAttrs, MePropSparseGradB } from '../
 import { NativeScope, NativeTensor, withNativeScope } from './native_ops';
 
 /** Sparse dy [M, N] times a dense operand: S @ op(d) (or Sᵀ @ op(d) with adjointA). */
-function sparseDenseMatMul(s: NativeScope, indices: TensorInfo, values: TensorInfo, a: MePropSparseGradAttrs, dense: number, adjointA: boolean, adjointB: boolean): NativeTensor {
+function sparseDenseMatMul(
+  s: NativeScope,
+  indices: TensorInfo,
+  values: TensorInfo,
+  a: MePropSparseGradAttrs,
+  dense: number,
+  adjointA: boolean,
+  adjointB: boolean,
+): NativeTensor {
   const k = indices.shape[1];
   const pairs = s.pairs(s.input(indices), a.M, k, a.shared);
   const v = s.reshape(s.input(values), [a.M * k]);
-  const attrs = [s.type('T', 'float32'), s.type('Tindices', 'int32'), s.bool('adjoint_a', adjointA), s.bool('adjoint_b', adjointB)];
+  const attrs = [
+    s.type('T', 'float32'),
+    s.type('Tindices', 'int32'),
+    s.bool('adjoint_a', adjointA),
+    s.bool('adjoint_b', adjointB),
+  ];
   return s.op1('SparseTensorDenseMatMul', attrs, [pairs.id, v.id, s.constInt64([a.M, a.N]), dense]);
 }
 

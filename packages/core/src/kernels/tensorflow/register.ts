@@ -4,4 +4,8 @@ import { tensorflowPerExampleConfigs } from './per_example_products';
 import { tensorflowSelectConfigs } from './select';
 import { tensorflowUnifiedConfigs } from './unified_products';
 
-export const tensorflowKernelConfigs: KernelConfig[] = [...tensorflowSelectConfigs, ...tensorflowUnifiedConfigs, ...tensorflowPerExampleConfigs];
+export const tensorflowKernelConfigs: KernelConfig[] = [
+  ...tensorflowSelectConfigs,
+  ...tensorflowUnifiedConfigs,
+  ...tensorflowPerExampleConfigs,
+];

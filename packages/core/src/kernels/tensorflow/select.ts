@@ -32,7 +32,11 @@ const select: KernelFunc = ({ inputs, backend, attrs }) => {
       idx = s.int32([M, k], hostIdx);
     } else if (mode === 'unified') {
       const [, shared] = s.topK(s.columnScore(d).id, k);
-      const tiled = s.op1('BroadcastTo', [s.type('T', 'int32'), s.type('Tidx', 'int32')], [s.reshape(shared.id, [1, k], 'int32').id, s.constInt32([2], [M, k])]);
+      const tiled = s.op1(
+        'BroadcastTo',
+        [s.type('T', 'int32'), s.type('Tidx', 'int32')],
+        [s.reshape(shared.id, [1, k], 'int32').id, s.constInt32([2], [M, k])],
+      );
       idx = tiled.id;
       idxOut = s.output(tiled);
     } else {

@@ -33,7 +33,11 @@ function scatter(s: NativeScope, slices: number, idx: number, k: number, K: numb
   // whole result. But 0 * NaN = NaN would smear a non-finite entry over its whole row, so unless the sum of
   // the slices is finite (one number read back, not dy) they are scattered entry by entry: exact, slower.
   if (s.readFiniteSum(slices)) {
-    const oneHot = s.op1('OneHot', [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)], [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)]);
+    const oneHot = s.op1(
+      'OneHot',
+      [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)],
+      [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)],
+    );
     return s.matMul(slices, oneHot.id, false, false);
   }
   const pairs = s.pairs(idx, K, k, true);

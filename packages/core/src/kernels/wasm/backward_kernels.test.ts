@@ -48,8 +48,15 @@ run('wasm backward kernels equal cpu', () => {
       const w = data(fShape, 2) as tf.Tensor4D;
       const y = tf.conv2d(x, w, strides, pad);
       const dy = data(y.shape, 3);
-      const direct = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad, dataFormat: 'NHWC', filterShape: fShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)))([x, w]);
+      const direct = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides,
+        pad,
+        dataFormat: 'NHWC',
+        filterShape: fShape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)),
+      )([x, w]);
       return [direct, gx, gw];
     };
     expectArraysClose(await on('wasm', f), await on('cpu', f));
@@ -62,7 +69,19 @@ run('wasm backward kernels equal cpu', () => {
       const bias = data([4], 6);
       const dy = data([2, 7, 7, 4], 7);
       return tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-        tf.sum(tf.mul(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: c, strides: 1, pad: 'same', activation: 'linear' }), dy)),
+        tf.sum(
+          tf.mul(
+            tf.fused.conv2d({
+              x: a as tf.Tensor4D,
+              filter: b as tf.Tensor4D,
+              bias: c,
+              strides: 1,
+              pad: 'same',
+              activation: 'linear',
+            }),
+            dy,
+          ),
+        ),
       )([x, w, bias]);
     };
     expectArraysClose(await on('wasm', f), await on('cpu', f));
@@ -75,10 +94,18 @@ run('wasm backward kernels equal cpu', () => {
   ];
   it.each(depthwiseCases)('DepthwiseConv2dNative gradients: %s', async (_name, xShape, fShape, strides, pad, dilation) => {
     // The kernels directly (tfjs's gradient refuses dilations > 1, the kernels take them), then the gradients.
-    const kernels = (dilationUsed: number, filterShape: number[], filter: tf.Tensor, x: tf.Tensor, dy: tf.Tensor): tf.Tensor[] => {
+    const kernels = (
+      dilationUsed: number,
+      filterShape: number[],
+      filter: tf.Tensor,
+      x: tf.Tensor,
+      dy: tf.Tensor,
+    ): tf.Tensor[] => {
       const attrs = { strides, pad, dilations: dilationUsed } as unknown as tf.NamedAttrMap;
       return [
-        tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: xShape }) as tf.Tensor,
+        tf
+          .engine()
+          .runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...attrs, inputShape: xShape }) as tf.Tensor,
         tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape }) as tf.Tensor,
       ];
     };
@@ -92,12 +119,22 @@ run('wasm backward kernels equal cpu', () => {
       const { x, w, dy } = operands();
       const out = kernels(dilation, fShape, w, x, dy);
       if (dilation > 1) return out;
-      return [...out, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)))([x, w])];
+      return [
+        ...out,
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)),
+        )([x, w]),
+      ];
     });
     const cpu = await on('cpu', () => {
       const { x, w, dy } = operands();
       if (dilation === 1) {
-        return [...kernels(1, fShape, w, x, dy), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)))([x, w])];
+        return [
+          ...kernels(1, fShape, w, x, dy),
+          ...tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)),
+          )([x, w]),
+        ];
       }
       // tfjs's cpu kernels ignore dilations: compare with the equivalent undilated filter (zeros in between).
       const [FH, FW, CI, M] = fShape;
@@ -105,11 +142,15 @@ run('wasm backward kernels equal cpu', () => {
       const eW = (FW - 1) * dilation + 1;
       const wv = w.dataSync();
       const big = new Float32Array(eH * eW * CI * M);
-      for (let i = 0; i < FH; i++) for (let j = 0; j < FW; j++) for (let c = 0; c < CI * M; c++) big[((i * dilation) * eW + j * dilation) * CI * M + c] = wv[(i * FW + j) * CI * M + c];
+      for (let i = 0; i < FH; i++)
+        for (let j = 0; j < FW; j++)
+          for (let c = 0; c < CI * M; c++) big[(i * dilation * eW + j * dilation) * CI * M + c] = wv[(i * FW + j) * CI * M + c];
       const [dx, dWbig] = kernels(1, [eH, eW, CI, M], tf.tensor4d(big, [eH, eW, CI, M]), x, dy);
       const gv = dWbig.dataSync();
       const dW = new Float32Array(FH * FW * CI * M);
-      for (let i = 0; i < FH; i++) for (let j = 0; j < FW; j++) for (let c = 0; c < CI * M; c++) dW[(i * FW + j) * CI * M + c] = gv[((i * dilation) * eW + j * dilation) * CI * M + c];
+      for (let i = 0; i < FH; i++)
+        for (let j = 0; j < FW; j++)
+          for (let c = 0; c < CI * M; c++) dW[(i * FW + j) * CI * M + c] = gv[(i * dilation * eW + j * dilation) * CI * M + c];
       return [dx, tf.tensor4d(dW, fShape as [number, number, number, number])];
     });
     expectArraysClose(wasm, cpu);
@@ -119,12 +160,31 @@ run('wasm backward kernels equal cpu', () => {
     const f = (): tf.Tensor[] => {
       const x = data([6, 2, 3], 11);
       const ids = tf.tensor1d([3, 0, 3, -1, 1, 3], 'int32');
-      const xi = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+      const xi = tf.tensor2d(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        [3, 2],
+        'int32',
+      );
       const table = data([10, 4], 12);
-      const idx = tf.tensor2d([[1, 7, 1], [0, 9, 7]], [2, 3], 'int32');
+      const idx = tf.tensor2d(
+        [
+          [1, 7, 1],
+          [0, 9, 7],
+        ],
+        [2, 3],
+        'int32',
+      );
       const dyG = data([2, 3, 4], 13);
       const gTable = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), dyG)))(table);
-      return [tf.unsortedSegmentSum(x, ids, 5), tf.cast(tf.unsortedSegmentSum(xi, tf.tensor1d([1, 1, 0], 'int32'), 2), 'float32'), gTable];
+      return [
+        tf.unsortedSegmentSum(x, ids, 5),
+        tf.cast(tf.unsortedSegmentSum(xi, tf.tensor1d([1, 1, 0], 'int32'), 2), 'float32'),
+        gTable,
+      ];
     };
     expectArraysClose(await on('wasm', f), await on('cpu', f));
   });

@@ -19,8 +19,14 @@ export interface Conv2DBackpropFilterAttrsLike {
 }
 
 /** The filter gradient for x [B, H, W, CI] and dy [B, OH, OW, CO] (NHWC), on the wasm backend. */
-export function wasmConvFilterGradient(backend: unknown, x: TensorInfo, dy: TensorInfo, a: Conv2DBackpropFilterAttrsLike): TensorInfo {
-  if (a.dataFormat === 'NCHW') throw new Error("meProp wasm Conv2DBackpropFilter: dataFormat 'NCHW' is not supported (use 'NHWC')");
+export function wasmConvFilterGradient(
+  backend: unknown,
+  x: TensorInfo,
+  dy: TensorInfo,
+  a: Conv2DBackpropFilterAttrsLike,
+): TensorInfo {
+  if (a.dataFormat === 'NCHW')
+    throw new Error("meProp wasm Conv2DBackpropFilter: dataFormat 'NCHW' is not supported (use 'NHWC')");
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     a.filterShape,
@@ -41,10 +47,16 @@ export function wasmConvFilterGradient(backend: unknown, x: TensorInfo, dy: Tens
   let xT = callKernel('Transpose', BACKEND, backend, { x }, { perm: [3, 1, 2, 0] }); // [CI, H, W, B]
   toFree.push(xT);
   if (needH < H || needW < W) {
-    const cropped = callKernel('Slice', BACKEND, backend, { x: xT }, {
-      begin: [0, 0, 0, 0],
-      size: [xT.shape[0], Math.min(H, needH), Math.min(W, needW), xT.shape[3]],
-    });
+    const cropped = callKernel(
+      'Slice',
+      BACKEND,
+      backend,
+      { x: xT },
+      {
+        begin: [0, 0, 0, 0],
+        size: [xT.shape[0], Math.min(H, needH), Math.min(W, needW), xT.shape[3]],
+      },
+    );
     toFree.push(cropped);
     xT = cropped;
   }
@@ -55,7 +67,12 @@ export function wasmConvFilterGradient(backend: unknown, x: TensorInfo, dy: Tens
   const conv = callKernel('Conv2D', BACKEND, backend, { x: xT, filter: dyT }, {
     strides: [dh, dw],
     dilations: [sh, sw],
-    pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
+    pad: [
+      [0, 0],
+      [pt, pb],
+      [pl, pr],
+      [0, 0],
+    ],
     dataFormat: 'NHWC',
   } as unknown as NamedAttrMap); // [CI, FH, FW, CO]
   toFree.push(conv);

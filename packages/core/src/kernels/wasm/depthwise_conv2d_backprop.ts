@@ -16,7 +16,15 @@ interface DepthwiseBackpropAttrs {
 }
 
 function convInfo(xShape: number[], filterShape: number[], a: DepthwiseBackpropAttrs): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  return backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
 }
 
 function float32(view: Float32Array | Int32Array, name: string): Float32Array {
@@ -42,7 +50,12 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const out = wasmMemory.alloc(backend, a.inputShape, 'float32');
   const o = float32(wasmMemory.view(backend, out), 'dx');
   o.fill(0);
-  depthwiseBackpropInput(info, float32(wasmMemory.view(backend, dy), 'dy'), float32(wasmMemory.view(backend, filter), 'filter'), o);
+  depthwiseBackpropInput(
+    info,
+    float32(wasmMemory.view(backend, dy), 'dy'),
+    float32(wasmMemory.view(backend, filter), 'filter'),
+    o,
+  );
   return out;
 };
 

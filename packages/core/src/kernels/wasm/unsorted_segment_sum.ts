@@ -9,7 +9,9 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   const { numSegments } = attrs as unknown as { numSegments: number };
   const idsRank = segmentIds.shape.length;
   if (segmentIds.shape.some((d, i) => d !== x.shape[i])) {
-    throw new Error(`UnsortedSegmentSum (wasm): segmentIds of shape [${segmentIds.shape}] must be a prefix of x's shape [${x.shape}]`);
+    throw new Error(
+      `UnsortedSegmentSum (wasm): segmentIds of shape [${segmentIds.shape}] must be a prefix of x's shape [${x.shape}]`,
+    );
   }
   const rest = x.shape.slice(idsRank);
   const rowSize = rest.reduce((p, d) => p * d, 1);
@@ -21,7 +23,8 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   for (let r = 0; r < ids.length; r++) {
     const s = ids[r];
     if (s < 0) continue;
-    if (s >= numSegments) throw new Error(`UnsortedSegmentSum (wasm): segment id ${s} at position ${r} is not < numSegments ${numSegments}`);
+    if (s >= numSegments)
+      throw new Error(`UnsortedSegmentSum (wasm): segment id ${s} at position ${r} is not < numSegments ${numSegments}`);
     const src = r * rowSize;
     const dst = s * rowSize;
     for (let j = 0; j < rowSize; j++) o[dst + j] += xv[src + j];

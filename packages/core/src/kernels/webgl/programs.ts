@@ -45,14 +45,21 @@ function findSlot(k: number, row: string, j: string): string {
 
 export const webglPrograms: GpuPrograms = {
   columnScore: (M, N) =>
-    program(['dy'], [1, N], `
+    program(
+      ['dy'],
+      [1, N],
+      `
     int j = getOutputCoords().y;
     float s = 0.0;
     for (int r = 0; r < ${M}; r++) s += uintBitsToFloat(meKey(getDy(r, j)));
-    setOutput(s);`),
+    setOutput(s);`,
+    ),
 
   kthLargest: (R, N, k) =>
-    program(['x'], [R, 1], `
+    program(
+      ['x'],
+      [R, 1],
+      `
     int r = getOutputCoords().x;
     uint prefix = 0u;
     int need = ${k};
@@ -75,18 +82,26 @@ export const webglPrograms: GpuPrograms = {
     for (int j = 0; j < ${N}; j++) {
       if (meKey(getX(r, j)) == prefix) { at = j; break; }
     }
-    setOutput(float(at));`),
+    setOutput(float(at));`,
+    ),
 
   rowTies: (R, N, k) =>
-    program(['x', 'at'], [R, 1], `
+    program(
+      ['x', 'at'],
+      [R, 1],
+      `
     int r = getOutputCoords().x;
     uint thr = meKey(getX(r, int(getAt(r, 0))));
     int above = 0;
     for (int j = 0; j < ${N}; j++) above += meKey(getX(r, j)) > thr ? 1 : 0;
-    setOutput(float(${k} - above));`),
+    setOutput(float(${k} - above));`,
+    ),
 
   blockCounts: (R, N, block) =>
-    program(['x', 'at'], [R, Math.ceil(N / block)], `
+    program(
+      ['x', 'at'],
+      [R, Math.ceil(N / block)],
+      `
     ivec2 c = getOutputCoords();
     int r = c.x;
     uint thr = meKey(getX(r, int(getAt(r, 0))));
@@ -97,10 +112,14 @@ export const webglPrograms: GpuPrograms = {
       above += key > thr ? 1 : 0;
       equal += key == thr ? 1 : 0;
     }
-    setOutput(float(above + 128 * equal));`),
+    setOutput(float(above + 128 * equal));`,
+    ),
 
   keptIndices: (R, N, k, block) =>
-    program(['x', 'at', 'ties', 'blocks'], [R, k], `
+    program(
+      ['x', 'at', 'ties', 'blocks'],
+      [R, k],
+      `
     ivec2 c = getOutputCoords();
     int r = c.x;
     int t = c.y;
@@ -127,19 +146,31 @@ export const webglPrograms: GpuPrograms = {
         seen++;
       }
     }
-    setOutput(float(col));`),
+    setOutput(float(col));`,
+    ),
 
   tileRow: (M, k) =>
-    program(['idx'], [M, k], `
-    setOutput(getIdx(0, getOutputCoords().y));`),
+    program(
+      ['idx'],
+      [M, k],
+      `
+    setOutput(getIdx(0, getOutputCoords().y));`,
+    ),
 
   gatherKept: (M, _N, k) =>
-    program(['dy', 'idx'], [M, k], `
+    program(
+      ['dy', 'idx'],
+      [M, k],
+      `
     ivec2 c = getOutputCoords();
-    setOutput(getDy(c.x, int(getIdx(c.x, c.y))));`),
+    setOutput(getDy(c.x, int(getIdx(c.x, c.y))));`,
+    ),
 
   sparseGradA: (M, K, _N, k, transposeA, transposeB) =>
-    program(['idx', 'val', 'b'], transposeA ? [K, M] : [M, K], `
+    program(
+      ['idx', 'val', 'b'],
+      transposeA ? [K, M] : [M, K],
+      `
     ivec2 c = getOutputCoords();
     int r = ${transposeA ? 'c.y' : 'c.x'};
     int i = ${transposeA ? 'c.x' : 'c.y'};
@@ -148,7 +179,8 @@ export const webglPrograms: GpuPrograms = {
       int j = int(getIdx(r, t));
       acc += getVal(r, t) * ${transposeB ? 'getB(j, i)' : 'getB(i, j)'};
     }
-    setOutput(acc);`),
+    setOutput(acc);`,
+    ),
 
   transpose: (R, C) => ({
     // Reads x packed: weights usually are, and this pass then replaces tfjs's unpacking of x.
@@ -163,10 +195,14 @@ export const webglPrograms: GpuPrograms = {
   }),
 
   densifyKept: (M, N, k) =>
-    program(['idx', 'val'], [M, N], `
+    program(
+      ['idx', 'val'],
+      [M, N],
+      `
     ivec2 c = getOutputCoords();
     ${findSlot(k, 'c.x', 'c.y')}
-    setOutput(found < 0 ? 0.0 : getVal(c.x, found));`),
+    setOutput(found < 0 ? 0.0 : getVal(c.x, found));`,
+    ),
 
   gatherAxis: (R, C, k, axis) => ({
     // Reads x packed (as matmul outputs and the weights updated by tfjs ops are): no unpacking of all of x.
@@ -185,36 +221,55 @@ export const webglPrograms: GpuPrograms = {
   }),
 
   columnSlots: (k, N) =>
-    program(['idx'], [1, N], `
+    program(
+      ['idx'],
+      [1, N],
+      `
     int j = getOutputCoords().y;
     ${findSlot(k, '0', 'j')}
-    setOutput(float(found));`),
+    setOutput(float(found));`,
+    ),
 
   columnCounts: (M, N) =>
-    program(['dense'], [1, N], `
+    program(
+      ['dense'],
+      [1, N],
+      `
     int j = getOutputCoords().y;
     int n = 0;
     for (int r = 0; r < ${M}; r++) n += getDense(r, j) != 0.0 ? 1 : 0;
-    setOutput(float(n));`),
+    setOutput(float(n));`,
+    ),
 
   blockSums: (N, block) =>
-    program(['counts'], [1, Math.ceil(N / block)], `
+    program(
+      ['counts'],
+      [1, Math.ceil(N / block)],
+      `
     int start = getOutputCoords().y * ${block};
     int n = 0;
     for (int j = start; j < min(start + ${block}, ${N}); j++) n += int(getCounts(0, j));
-    setOutput(float(n));`),
+    setOutput(float(n));`,
+    ),
 
   columnOffsets: (_N, block) =>
-    program(['counts', 'sums'], [1, _N], `
+    program(
+      ['counts', 'sums'],
+      [1, _N],
+      `
     int j = getOutputCoords().y;
     int b = j / ${block};
     int n = 0;
     for (int q = 0; q < b; q++) n += int(getSums(0, q));
     for (int q = b * ${block}; q < j; q++) n += int(getCounts(0, q));
-    setOutput(float(n));`),
+    setOutput(float(n));`,
+    ),
 
   columnEntries: (M, N, k) =>
-    program(['dense', 'offsets', 'counts'], [1, M * k], `
+    program(
+      ['dense', 'offsets', 'counts'],
+      [1, M * k],
+      `
     int e = getOutputCoords().y;
     // The last column whose offset is <= e (columns with no entries share their successor's offset).
     int lo = 0;
@@ -233,10 +288,14 @@ export const webglPrograms: GpuPrograms = {
         }
       }
     }
-    setOutput(float(row));`),
+    setOutput(float(row));`,
+    ),
 
   sparseGradBColumns: (_M, K, _N, transposeA, transposeB) =>
-    program(['a', 'dense', 'rowOf', 'offsets', 'counts'], transposeB ? [_N, K] : [K, _N], `
+    program(
+      ['a', 'dense', 'rowOf', 'offsets', 'counts'],
+      transposeB ? [_N, K] : [K, _N],
+      `
     ivec2 c = getOutputCoords();
     int i = ${transposeB ? 'c.y' : 'c.x'};
     int j = ${transposeB ? 'c.x' : 'c.y'};
@@ -247,7 +306,8 @@ export const webglPrograms: GpuPrograms = {
       int r = int(getRowOf(0, e));
       acc += ${transposeA ? 'getA(i, r)' : 'getA(r, i)'} * getDense(r, j);
     }
-    setOutput(acc);`),
+    setOutput(acc);`,
+    ),
 
   scatterColumns: (_k, K, N, rowsOut) => {
     // Packed output: the dense weight gradient is consumed by tfjs's packed ops (the optimizer's), which would

@@ -62,13 +62,22 @@ function findSlot(k: number, row: string, j: string): string {
 
 export const webgpuPrograms: GpuPrograms = {
   columnScore: (M, N) =>
-    program(`score_${M}_${N}`, ['dy'], [1, N], `
+    program(
+      `score_${M}_${N}`,
+      ['dy'],
+      [1, N],
+      `
     var s = 0.0;
     for (var r = 0; r < ${M}; r++) { s += bitcast<f32>(meKey(dy[r * ${N} + col])); }
-    setOutputAtIndex(index, s);`),
+    setOutputAtIndex(index, s);`,
+    ),
 
   kthLargest: (R, N, k) =>
-    program(`kth_${R}_${N}_${k}`, ['x'], [R, 1], `
+    program(
+      `kth_${R}_${N}_${k}`,
+      ['x'],
+      [R, 1],
+      `
     let base = row * ${N};
     var prefix = 0u;
     var need = ${k};
@@ -92,18 +101,28 @@ export const webgpuPrograms: GpuPrograms = {
     for (var j = 0; j < ${N}; j++) {
       if (meKey(x[base + j]) == prefix) { at = j; break; }
     }
-    setOutputAtIndexI32(index, at);`),
+    setOutputAtIndexI32(index, at);`,
+    ),
 
   rowTies: (R, N, k) =>
-    program(`ties_${R}_${N}_${k}`, ['x', 'pivot'], [R, 1], `
+    program(
+      `ties_${R}_${N}_${k}`,
+      ['x', 'pivot'],
+      [R, 1],
+      `
     let base = row * ${N};
     let thr = meKey(x[base + pivot[row]]);
     var above = 0;
     for (var j = 0; j < ${N}; j++) { above += select(0, 1, meKey(x[base + j]) > thr); }
-    setOutputAtIndexI32(index, ${k} - above);`),
+    setOutputAtIndexI32(index, ${k} - above);`,
+    ),
 
   blockCounts: (R, N, block) =>
-    program(`blocks_${R}_${N}_${block}`, ['x', 'pivot'], [R, Math.ceil(N / block)], `
+    program(
+      `blocks_${R}_${N}_${block}`,
+      ['x', 'pivot'],
+      [R, Math.ceil(N / block)],
+      `
     let base = row * ${N};
     let thr = meKey(x[base + pivot[row]]);
     var above = 0;
@@ -113,10 +132,15 @@ export const webgpuPrograms: GpuPrograms = {
       above += select(0, 1, key > thr);
       equal += select(0, 1, key == thr);
     }
-    setOutputAtIndexI32(index, above + 128 * equal);`),
+    setOutputAtIndexI32(index, above + 128 * equal);`,
+    ),
 
   keptIndices: (R, N, k, block) =>
-    program(`kept_${R}_${N}_${k}_${block}`, ['x', 'pivot', 'tieCount', 'blocks'], [R, k], `
+    program(
+      `kept_${R}_${N}_${k}_${block}`,
+      ['x', 'pivot', 'tieCount', 'blocks'],
+      [R, k],
+      `
     let base = row * ${N};
     let thr = meKey(x[base + pivot[row]]);
     let ties = tieCount[row];
@@ -143,18 +167,33 @@ export const webgpuPrograms: GpuPrograms = {
         seen++;
       }
     }
-    setOutputAtIndexI32(index, picked);`),
+    setOutputAtIndexI32(index, picked);`,
+    ),
 
   tileRow: (M, k) =>
-    program(`tile_${M}_${k}`, ['idx'], [M, k], `
-    setOutputAtIndexI32(index, idx[col]);`),
+    program(
+      `tile_${M}_${k}`,
+      ['idx'],
+      [M, k],
+      `
+    setOutputAtIndexI32(index, idx[col]);`,
+    ),
 
   gatherKept: (M, N, k) =>
-    program(`gather_${M}_${N}_${k}`, ['dy', 'idx'], [M, k], `
-    setOutputAtIndex(index, dy[row * ${N} + idx[index]]);`),
+    program(
+      `gather_${M}_${N}_${k}`,
+      ['dy', 'idx'],
+      [M, k],
+      `
+    setOutputAtIndex(index, dy[row * ${N} + idx[index]]);`,
+    ),
 
   sparseGradA: (M, K, N, k, transposeA, transposeB) =>
-    program(`gradA_${M}_${K}_${N}_${k}_${transposeA}_${transposeB}`, ['idx', 'vals', 'b'], transposeA ? [K, M] : [M, K], `
+    program(
+      `gradA_${M}_${K}_${N}_${k}_${transposeA}_${transposeB}`,
+      ['idx', 'vals', 'b'],
+      transposeA ? [K, M] : [M, K],
+      `
     let r = ${transposeA ? 'col' : 'row'};
     let i = ${transposeA ? 'row' : 'col'};
     var acc = 0.0;
@@ -162,46 +201,81 @@ export const webgpuPrograms: GpuPrograms = {
       let j = idx[r * ${k} + t];
       acc += vals[r * ${k} + t] * b[${transposeB ? `j * ${K} + i` : `i * ${N} + j`}];
     }
-    setOutputAtIndex(index, acc);`),
+    setOutputAtIndex(index, acc);`,
+    ),
 
   densifyKept: (M, N, k) =>
-    program(`densify_${M}_${N}_${k}`, ['idx', 'vals'], [M, N], `
+    program(
+      `densify_${M}_${N}_${k}`,
+      ['idx', 'vals'],
+      [M, N],
+      `
     ${findSlot(k, 'row', 'col')}
-    setOutputAtIndex(index, select(vals[row * ${k} + max(found, 0)], 0.0, found < 0));`),
+    setOutputAtIndex(index, select(vals[row * ${k} + max(found, 0)], 0.0, found < 0));`,
+    ),
 
   gatherAxis: (R, C, k, axis) =>
-    program(`gatheraxis_${R}_${C}_${k}_${axis}`, ['x', 'idx'], axis === 1 ? [R, k] : [k, C], `
+    program(
+      `gatheraxis_${R}_${C}_${k}_${axis}`,
+      ['x', 'idx'],
+      axis === 1 ? [R, k] : [k, C],
+      `
     let j = idx[${axis === 1 ? 'col' : 'row'}];
-    setOutputAtIndex(index, x[${axis === 1 ? `row * ${C} + j` : `j * ${C} + col`}]);`),
+    setOutputAtIndex(index, x[${axis === 1 ? `row * ${C} + j` : `j * ${C} + col`}]);`,
+    ),
 
   columnSlots: (k, N) =>
-    program(`slots_${k}_${N}`, ['idx'], [1, N], `
+    program(
+      `slots_${k}_${N}`,
+      ['idx'],
+      [1, N],
+      `
     ${findSlot(k, '0', 'col')}
-    setOutputAtIndexI32(index, found);`),
+    setOutputAtIndexI32(index, found);`,
+    ),
 
   columnCounts: (M, N) =>
-    program(`counts_${M}_${N}`, ['dense'], [1, N], `
+    program(
+      `counts_${M}_${N}`,
+      ['dense'],
+      [1, N],
+      `
     var n = 0;
     for (var r = 0; r < ${M}; r++) { n += select(0, 1, dense[r * ${N} + col] != 0.0); }
-    setOutputAtIndexI32(index, n);`),
+    setOutputAtIndexI32(index, n);`,
+    ),
 
   blockSums: (N, block) =>
-    program(`blocksums_${N}_${block}`, ['counts'], [1, Math.ceil(N / block)], `
+    program(
+      `blocksums_${N}_${block}`,
+      ['counts'],
+      [1, Math.ceil(N / block)],
+      `
     let start = col * ${block};
     var n = 0;
     for (var j = start; j < min(start + ${block}, ${N}); j++) { n += counts[j]; }
-    setOutputAtIndexI32(index, n);`),
+    setOutputAtIndexI32(index, n);`,
+    ),
 
   columnOffsets: (N, block) =>
-    program(`offsets_${N}_${block}`, ['counts', 'sums'], [1, N], `
+    program(
+      `offsets_${N}_${block}`,
+      ['counts', 'sums'],
+      [1, N],
+      `
     let b = col / ${block};
     var n = 0;
     for (var q = 0; q < b; q++) { n += sums[q]; }
     for (var q = b * ${block}; q < col; q++) { n += counts[q]; }
-    setOutputAtIndexI32(index, n);`),
+    setOutputAtIndexI32(index, n);`,
+    ),
 
   columnEntries: (M, N, k) =>
-    program(`entries_${M}_${N}_${k}`, ['dense', 'offsets', 'counts'], [1, M * k], `
+    program(
+      `entries_${M}_${N}_${k}`,
+      ['dense', 'offsets', 'counts'],
+      [1, M * k],
+      `
     let e = col;
     // The last column whose offset is <= e (columns with no entries share their successor's offset).
     var lo = 0;
@@ -221,10 +295,15 @@ export const webgpuPrograms: GpuPrograms = {
         }
       }
     }
-    setOutputAtIndexI32(index, found);`),
+    setOutputAtIndexI32(index, found);`,
+    ),
 
   sparseGradBColumns: (M, K, N, transposeA, transposeB) =>
-    program(`gradBcols_${M}_${K}_${N}_${transposeA}_${transposeB}`, ['a', 'dense', 'rowOf', 'offsets', 'counts'], transposeB ? [N, K] : [K, N], `
+    program(
+      `gradBcols_${M}_${K}_${N}_${transposeA}_${transposeB}`,
+      ['a', 'dense', 'rowOf', 'offsets', 'counts'],
+      transposeB ? [N, K] : [K, N],
+      `
     let i = ${transposeB ? 'col' : 'row'};
     let j = ${transposeB ? 'row' : 'col'};
     let start = offsets[j];
@@ -234,12 +313,18 @@ export const webgpuPrograms: GpuPrograms = {
       let r = rowOf[e];
       acc += a[${transposeA ? `i * ${M} + r` : `r * ${K} + i`}] * dense[r * ${N} + j];
     }
-    setOutputAtIndex(index, acc);`),
+    setOutputAtIndex(index, acc);`,
+    ),
 
   scatterColumns: (k, K, N, rowsOut) =>
-    program(`scatter_${k}_${K}_${N}_${rowsOut}`, ['rows', 'slot'], rowsOut ? [N, K] : [K, N], `
+    program(
+      `scatter_${k}_${K}_${N}_${rowsOut}`,
+      ['rows', 'slot'],
+      rowsOut ? [N, K] : [K, N],
+      `
     let j = ${rowsOut ? 'row' : 'col'};
     let i = ${rowsOut ? 'col' : 'row'};
     let found = slot[j];
-    setOutputAtIndex(index, select(rows[max(found, 0) * ${K} + i], 0.0, found < 0));`),
+    setOutputAtIndex(index, select(rows[max(found, 0) * ${K} + i], 0.0, found < 0));`,
+    ),
 };

@@ -19,7 +19,16 @@ export function touchedColumns(grad: Float32Array, rows: number, cols: number): 
 export type AdamParams = LazyStepParams;
 
 /** Adam on the entries (i, cols[t]) of [rows, width] arrays, in place on w, m, v. */
-export function adamColumns(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, rows: number, width: number, cols: Int32Array, p: AdamParams): void {
+export function adamColumns(
+  w: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  g: Float32Array,
+  rows: number,
+  width: number,
+  cols: Int32Array,
+  p: AdamParams,
+): void {
   const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps, correction1: c1, correction2: c2 } = p;
   const a1 = 1 - b1;
   const a2 = 1 - b2;
@@ -54,7 +63,16 @@ export function adamDense(w: Float32Array, m: Float32Array, v: Float32Array, g: 
 }
 
 /** Adagrad (epsilon inside the square root, as tfjs) on the given entries, in place on w and acc. */
-export function adagradColumns(w: Float32Array, acc: Float32Array, g: Float32Array, rows: number, width: number, cols: Int32Array | null, lr: number, eps: number): void {
+export function adagradColumns(
+  w: Float32Array,
+  acc: Float32Array,
+  g: Float32Array,
+  rows: number,
+  width: number,
+  cols: Int32Array | null,
+  lr: number,
+  eps: number,
+): void {
   const step = (e: number): void => {
     const gi = g[e];
     const a = acc[e] + gi * gi;
@@ -69,7 +87,14 @@ export function adagradColumns(w: Float32Array, acc: Float32Array, g: Float32Arr
 }
 
 /** Plain SGD on the given entries, in place. */
-export function sgdColumns(w: Float32Array, g: Float32Array, rows: number, width: number, cols: Int32Array | null, lr: number): void {
+export function sgdColumns(
+  w: Float32Array,
+  g: Float32Array,
+  rows: number,
+  width: number,
+  cols: Int32Array | null,
+  lr: number,
+): void {
   if (cols === null) {
     for (let e = 0; e < w.length; e++) w[e] -= lr * g[e];
     return;
