@@ -79,10 +79,11 @@ describeEachBackend('meProp conv layers', (backend) => {
     const original = convNet();
     const { model, report } = mePropify(original, { k: 2, mode: 'unified', overrides: { sep: { k: 3 } } });
     expect(report.converted).toEqual([
-      { name: 'c1', className: 'Conv2D', k: 2, mode: 'unified' },
-      { name: 'c2', className: 'Conv2D', k: 2, mode: 'unified' },
-      { name: 'sep', className: 'SeparableConv2D', k: 3, mode: 'unified' },
-      { name: 'dw', className: 'DepthwiseConv2D', k: 2, mode: 'unified' },
+      { name: 'c1', className: 'Conv2D', k: 2, mode: 'unified', width: 8, kept: 2, exact: false },
+      { name: 'c2', className: 'Conv2D', k: 2, mode: 'unified', width: 6, kept: 2, exact: false },
+      { name: 'sep', className: 'SeparableConv2D', k: 3, mode: 'unified', width: 5, kept: 3, exact: false },
+      // DepthwiseConv2D has no `filters`: its width is input channels (5) × depthMultiplier (2).
+      { name: 'dw', className: 'DepthwiseConv2D', k: 2, mode: 'unified', width: 10, kept: 2, exact: false },
     ]);
     expect(report.skipped.map((s) => s.name)).toEqual(['flat', 'out']);
     expect(model.layers.map((l) => l.getClassName())).toEqual([

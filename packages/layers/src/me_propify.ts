@@ -162,14 +162,38 @@ function outputLayerNames(className: string, cfg: ModelConfig): Set<string> {
 }
 
 /**
- * The widest matmul output of a convertible layer entry (see MePropifyConvertedLayer.width): `units` (times
- * the gate count of a recurrent layer), or `filters` for a convolution.
+ * The output channels of every layer of `model` and of its nested models, by layer name (the last axis of the
+ * layer's output shape): the width of a convolution whose config has no `filters` (DepthwiseConv2D).
  */
-function productWidth(entry: LayerEntry): number {
+function outputChannels(model: LayersModel, into = new Map<string, number>()): Map<string, number> {
+  for (const layer of model.layers) {
+    if (layer instanceof LayersModel) outputChannels(layer, into);
+    let shape: unknown;
+    try {
+      shape = layer.outputShape;
+    } catch {
+      continue; // a layer applied to inputs of different shapes has no single output shape
+    }
+    const last = Array.isArray(shape) && typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : null;
+    if (last !== null && !into.has(layer.name)) into.set(layer.name, last);
+  }
+  return into;
+}
+
+/**
+ * The widest matmul output of a convertible layer entry (see MePropifyConvertedLayer.width): `units` (times
+ * the gate count of a recurrent layer), `filters` for a convolution, or the output channels (DepthwiseConv2D:
+ * input channels × depthMultiplier) from the original model.
+ */
+function productWidth(entry: LayerEntry, channels: Map<string, number>): number {
   const inner = WRAPPERS.has(entry.className) ? (entry.config.layer as LayerEntry) : entry;
   const cell = inner.config.cell as LayerEntry | undefined;
   const source = inner.className === 'RNN' && cell !== undefined ? cell : inner;
-  const width = Number(source.config.units ?? source.config.filters) * (GATES[source.className] ?? 1);
+  const declared = source.config.units ?? source.config.filters;
+  const width =
+    declared !== undefined && declared !== null
+      ? Number(declared) * (GATES[source.className] ?? 1)
+      : (channels.get(layerName(entry)) ?? Number.NaN);
   if (!Number.isInteger(width) || width < 1) {
     throw new Error(
       `mePropify: cannot tell the output width of layer '${layerName(entry)}' (${entry.className}): no units or filters in its config`,
@@ -286,6 +310,7 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
     );
   }
   const { base, outputK, overrides, strict } = checkOptions(options);
+  const channels = outputChannels(original);
   const report: MePropifyReport = { converted: [], skipped: [] };
   const seen = new Set<string>();
   const skip = (name: string, className: string, reason: string): void => {
@@ -294,7 +319,7 @@ export function mePropify(original: LayersModel, options: MePropifyOptions): { m
       report.skipped.push({ name, className, reason });
   };
   const convert = (name: string, className: string, entry: LayerEntry, entries: { k: number; mode: MePropMode }): void => {
-    const width = productWidth(entry);
+    const width = productWidth(entry, channels);
     const kept = keptCount(entries.k, width);
     const exact = kept >= width;
     const layer: MePropifyConvertedLayer = { name, className, k: entries.k, mode: entries.mode, width, kept, exact };
