@@ -32,7 +32,7 @@ export {
   withMeProp,
 } from './registry';
 export type { GradientThunks, MePropGradientContext, MePropGradientSpec, MePropHandle, MePropScopeConfig } from './registry';
-export type { MePropExclude } from './gradients/excluded_operands';
+export type { LayerWithWeights, MePropExclude } from './gradients/excluded_operands';
 export { exactMatMulGrads, mePropMatMulGradThunks } from './sparse_backward';
 export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
 export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
@@ -55,4 +55,4 @@ export { beginSparseGradients, SparseGradientZeros } from './sparse_gradients';
 export type { ResolvedGradient, SparseGradientSession, SparseSlices } from './sparse_gradients';
 // For authors of kernels on tfjs-node's `tensorflow` backend (e.g. @meprop/layers' sparse optimizer step).
 export { NativeScope, withNativeScope, isNativeTensorflowBackend } from './kernels/tensorflow/native_ops';
-export type { NativeAttr, NativeTensor } from './kernels/tensorflow/native_ops';
+export type { NativeAttr, NativeTensor, TfBinding } from './kernels/tensorflow/native_ops';

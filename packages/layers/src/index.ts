@@ -16,7 +16,15 @@ export {
   mePropDepthwiseConv2d,
   mePropSeparableConv2d,
 } from './me_prop_conv';
-export type { MePropConv1DArgs, MePropConv2DArgs, MePropDepthwiseConv2DArgs, MePropSeparableConv2DArgs } from './me_prop_conv';
+export type {
+  ConvLayerArgs,
+  DepthwiseConv2DLayerArgs,
+  MePropConv1DArgs,
+  MePropConv2DArgs,
+  MePropDepthwiseConv2DArgs,
+  MePropSeparableConv2DArgs,
+  SeparableConvLayerArgs,
+} from './me_prop_conv';
 export {
   MePropGRU,
   MePropGRUCell,

@@ -4,29 +4,33 @@
 // dilation 1 only: tfjs's own conv gradients have the same limits.
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
-import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import type {
-  Conv1D,
-  Conv2D,
-  ConvLayerArgs,
-  SeparableConv2D,
-  SeparableConvLayerArgs,
-} from '@tensorflow/tfjs-layers/dist/layers/convolutional';
-import type { DepthwiseConv2D, DepthwiseConv2DLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/convolutional_depthwise';
+import type { layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import { MePropConfig, mePropConv2d as conv2dOp, mePropDepthwiseConv2d as depthwiseOp } from '@meprop/core';
 import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
+import { registeredClass, RegisteredClass } from './tfjs_internals';
 
-function registered<T>(className: string): T {
-  const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry === undefined)
-    throw new Error(`@meprop/layers: tfjs-layers class '${className}' is not registered (is @tensorflow/tfjs-layers loaded?)`);
-  return entry[0] as unknown as T;
+// tfjs-layers' package root exports the conv factories but not their classes or argument types: take the
+// argument types from the factories, and the fields `call` reads (private in tfjs's typings) from this interface.
+/** tfjs's Conv1D/Conv2D layer arguments (the parameter of `tf.layers.conv2d`). */
+export type ConvLayerArgs = Parameters<typeof layers.conv2d>[0];
+/** tfjs's SeparableConv2D layer arguments. */
+export type SeparableConvLayerArgs = Parameters<typeof layers.separableConv2d>[0];
+/** tfjs's DepthwiseConv2D layer arguments. */
+export type DepthwiseConv2DLayerArgs = Parameters<typeof layers.depthwiseConv2d>[0];
+interface ConvFields {
+  kernel: LayerVariable;
+  bias: LayerVariable | null;
+  activation: { apply(x: tf.Tensor): tf.Tensor };
+  strides: number[];
+  padding: string;
+  depthMultiplier: number;
 }
+type ConvLayer = layers.Layer & ConvFields;
 
-const Conv1DClass = registered<typeof Conv1D>('Conv1D');
-const Conv2DClass = registered<typeof Conv2D>('Conv2D');
-const DepthwiseConv2DClass = registered<typeof DepthwiseConv2D>('DepthwiseConv2D');
-const SeparableConv2DClass = registered<typeof SeparableConv2D>('SeparableConv2D');
+const Conv1DClass: RegisteredClass<ConvLayer, ConvLayerArgs> = registeredClass('Conv1D');
+const Conv2DClass: RegisteredClass<ConvLayer, ConvLayerArgs> = registeredClass('Conv2D');
+const DepthwiseConv2DClass: RegisteredClass<ConvLayer, DepthwiseConv2DLayerArgs> = registeredClass('DepthwiseConv2D');
+const SeparableConv2DClass: RegisteredClass<ConvLayer, SeparableConvLayerArgs> = registeredClass('SeparableConv2D');
 
 export type MePropConv1DArgs = ConvLayerArgs & MePropLayerArgs;
 export type MePropConv2DArgs = ConvLayerArgs & MePropLayerArgs;

@@ -4,7 +4,9 @@
 // unit to a counter variable on the device: no tensor is read during training, only when simplifying.
 import * as tf from '@tensorflow/tfjs-core';
 import { LayersModel } from '@tensorflow/tfjs-layers';
-import type { Layer } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { layers } from '@tensorflow/tfjs-layers';
+
+type Layer = layers.Layer;
 import { keptCount, MePropConfig } from '@meprop/core';
 
 /** One layer's counter: kept (non-zero) gradient entries per unit, summed over the rows it has seen. */
@@ -98,6 +100,7 @@ const GATES: { [className: string]: number } = {
 export class ActivenessTracker {
   private disposed = false;
 
+  /** @internal Made by `trackActiveness`. */
   constructor(private readonly tracked: Tracked[]) {}
 
   /** Names of the tracked layers. */

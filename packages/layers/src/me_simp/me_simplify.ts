@@ -4,7 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
 import { LayersModel } from '@tensorflow/tfjs-layers';
-import type { Layer } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { layers } from '@tensorflow/tfjs-layers';
+
+type Layer = layers.Layer;
 import { activenessOf, type ActivenessMap, type LayerActiveness } from './activeness';
 import { MIXING_ACTIVATIONS, unitConsumers } from './unit_consumers';
 
@@ -145,7 +147,7 @@ function layerEntries(cfg: { layers?: unknown }): ConfigEntry[] {
 }
 
 /**
- * A new, plain tfjs `LayersModel` (tfjs's own layer classes only: it loads without @meprop packages) with
+ * A new, plain tfjs `LayersModel` (tfjs's own layer classes only: it loads without the `@meprop/*` packages) with
  * the rarely-kept units of `model`'s meProp Dense / LSTM / GRU / SimpleRNN layers removed: units whose
  * activeness (recorded by `trackActiveness` while training) is below `threshold`. The model's output layers
  * are not simplified, nor layers whose units reach something other than Dense / LSTM / GRU / SimpleRNN

@@ -2,7 +2,9 @@
 // model: each slot has its weight's shape and is cut exactly as meSimplify cut the weight.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { Layer } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { layers } from '@tensorflow/tfjs-layers';
+
+type Layer = layers.Layer;
 import { simplifiedWeight, type SimplifyPlan } from './me_simplify';
 
 type NamedTensors = Awaited<ReturnType<tf.Optimizer['getWeights']>>;

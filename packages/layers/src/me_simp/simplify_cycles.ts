@@ -3,7 +3,7 @@
 // loop owns the models and calls the user's `train` once per cycle.
 import * as tf from '@tensorflow/tfjs-core';
 import { LayersModel } from '@tensorflow/tfjs-layers';
-import type { ModelCompileArgs } from '@tensorflow/tfjs-layers/dist/engine/training';
+import type { ModelCompileArgs } from '@tensorflow/tfjs-layers';
 import { mePropify, type MePropifyOptions } from '../me_propify';
 import { trackActiveness, type ActivenessMap } from './activeness';
 import { meSimplifyWithPlan, type MeSimplifyReport } from './me_simplify';

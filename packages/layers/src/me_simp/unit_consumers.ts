@@ -1,7 +1,9 @@
 // Where a layer's output units go: the layers whose weight rows must be removed with a unit, following the
 // graph through layers that act on each unit alone (Dropout, elementwise activations). A unit can only be
 // removed when every path ends in such a weight (Dense / LSTM / GRU / SimpleRNN kernel rows).
-import type { Layer } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import type { layers } from '@tensorflow/tfjs-layers';
+
+type Layer = layers.Layer;
 
 /** Layers whose kernel rows are the input units: they drop the rows of a removed unit. */
 export const ROW_TAKERS = new Set([

@@ -20,7 +20,7 @@ export interface NativeTensor {
 }
 
 /** The part of tfjs-node's N-API binding we use. */
-interface TfBinding {
+export interface TfBinding {
   tensorDataSync(id: number): ArrayLike<number> | Uint8Array;
   executeOp(name: string, attrs: NativeAttr[], inputIds: number[], numOutputs: number): NativeTensor[];
   createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
