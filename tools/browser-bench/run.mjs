@@ -57,6 +57,9 @@ async function bundle() {
     target: 'es2020',
     write: false,
     logLevel: 'warning',
+    // The packages' `sideEffects` lists name their built files (dist/), not the sources bundled here: without
+    // this, esbuild would drop the side-effect imports that register meProp's kernels.
+    ignoreAnnotations: true,
     // Only @meprop/layers' folderIO imports these, lazily; the bench never calls it.
     external: ['fs/promises', 'path'],
     alias: {
