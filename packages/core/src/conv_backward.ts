@@ -224,7 +224,8 @@ export function mePropConv2dGradThunks(
       },
     };
   }
-  if (hasMePropKernels()) {
+  // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
+  if (tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined) {
     const sel = selectEntries(dy2, k, mode, seed);
     const attrs: MePropSparseConvGradAttrs = {
       inputShape: x.shape,

@@ -1,10 +1,11 @@
 // Every layer factory of the package takes tfjs's usual LayerArgs (inputShape, batchInputShape, name, trainable,
 // dtype, weights): first layer of a tf.sequential, same outputs after a save/load round trip.
 import * as tf from '@tensorflow/tfjs';
-import { describeEachBackend, expectClose, seededTensor } from '@meprop/test-utils';
+import { describeEachBackend, weightsInTestRealm, expectClose, seededTensor } from '@meprop/test-utils';
 import { mePropDense, mePropGRU, mePropLSTM, mePropSimpleRNN } from './index';
 
 async function roundTrip(model: tf.LayersModel): Promise<{ loaded: tf.LayersModel; topology: string }> {
+  weightsInTestRealm(model);
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {

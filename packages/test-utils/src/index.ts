@@ -106,3 +106,16 @@ export function seededTensor(shape: number[], seed: number, scale = 1): tf.Tenso
 
 export { mnistSubset } from './mnist';
 export type { MnistData, MnistSplit } from './mnist';
+
+/**
+ * Under jest, tensors that tfjs-node computed hold typed arrays of the main Node realm, which tfjs-core's
+ * `encodeWeights` (model.save) rejects as "Unsupported TypedArray subtype". Before saving on the tensorflow
+ * backend, this rewrites every weight from an array of the test's own realm (same values), so the save
+ * round trip can be tested there too. A no-op on other backends.
+ */
+export function weightsInTestRealm(model: { getWeights(): tf.Tensor[]; setWeights(w: tf.Tensor[]): void }): void {
+  if (tf.getBackend() !== 'tensorflow') return;
+  const fresh = model.getWeights().map((w) => tf.tensor(Array.from(w.dataSync()), w.shape, w.dtype));
+  model.setWeights(fresh);
+  tf.dispose(fresh);
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describeEachBackend, expectClose } from '@meprop/test-utils';
+import { describeEachBackend, weightsInTestRealm, expectClose } from '@meprop/test-utils';
 import { mePropDense, mePropGRU, mePropLSTM, mePropSimpleRNN, mePropify } from '../index';
 import { trackActiveness, type ActivenessMap } from './activeness';
 import { meSimplify } from './me_simplify';
@@ -27,6 +27,7 @@ function noMePropClasses(model: tf.LayersModel): void {
 
 /** Saves and loads through tfjs's own IO (the classes in the JSON must be tfjs's). */
 async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
+  weightsInTestRealm(model);
   let artifacts: tf.io.ModelArtifacts | null = null;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
