@@ -4,13 +4,14 @@
 // Chromium: bundles page.ts with esbuild straight from the TypeScript sources, serves it on 127.0.0.1, drives
 // the system Chromium with playwright-core (no browser is downloaded), prints a table and writes JSON.
 //
-//   node tools/browser-bench/run.mjs [kernels|check|step|all|profile] [--backends webgl,webgpu] [--reps 20]
+//   node tools/browser-bench/run.mjs [kernels|check|optimizers|step|all|profile] [--backends webgl,webgpu] [--reps 20]
 //        [--warmup 3] [--shapes 128x1024x1024k32,32x500x500k20] [--modes per-example,unified,random]
 //        [--paths kernels,composite] [--out browser-bench.json] [--chromium /usr/bin/chromium]
 //
 // kernels: backward of x @ W for a fixed dy, plain tfjs vs meProp per mode (the bench's `kernels` experiment);
 //          --paths composite also times meProp with its GPU kernels unregistered (the tfjs-op fallback).
 // check:   meProp gradients and the lazy optimizers on each backend against cpu in the same page (exit 1 on a mismatch).
+// optimizers: only the lazy optimizers' part of check (their dense and sparse update kernels).
 // profile: each meProp kernel alone, and the MNIST step split into gradients and optimizer (diagnostics).
 // step:    one training step of the MNIST MLP 784-500-500-10, batch 32, k=20: plain Adam vs unified + sparseAdam.
 import { build } from 'esbuild';
@@ -36,8 +37,8 @@ function parseShape(s) {
 }
 
 const command = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'kernels';
-if (!['kernels', 'check', 'step', 'all', 'profile'].includes(command)) {
-  throw new Error(`command must be one of kernels, check, step, all, profile; got '${command}'`);
+if (!['kernels', 'check', 'optimizers', 'step', 'all', 'profile'].includes(command)) {
+  throw new Error(`command must be one of kernels, check, optimizers, step, all, profile; got '${command}'`);
 }
 const backends = option('backends', 'webgl,webgpu').split(',');
 const reps = Number(option('reps', '20'));
@@ -124,14 +125,24 @@ async function main() {
           `\n${backend} (${r.renderer}): gradient check against the cpu reference: ${r.results.length - bad.length}/${r.results.length} ok, max |error| ${worst.toExponential(2)}`,
         );
         for (const c of bad) console.log(`  FAIL ${JSON.stringify(c)}`);
+      }
+      if (command === 'check' || command === 'all' || command === 'optimizers') {
         const o = await page.evaluate((req) => window.checkLazyOptimizers(req), { backend });
         results.runs.push({ kind: 'check-optimizers', ...o });
         for (const c of o.results) {
           if (!c.ok) failed++;
           console.log(
-            `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.optimizer} (composite path): max |error| vs cpu ${c.maxErr.toExponential(2)}, zero-gradient columns untouched: ${c.untouched}, read-backs ${c.readBacks}`,
+            `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.optimizer} (${c.path} path): max |error| vs cpu ${c.maxErr.toExponential(2)}, zero-gradient columns untouched: ${c.untouched}, read-backs ${c.readBacks}, epsilon cpu/backend ${c.epsilon}`,
           );
         }
+        const sp = await page.evaluate((req) => window.checkSparseLazy(req), { backend });
+        results.runs.push({ kind: 'check-sparse-update', ...sp });
+        const spBad = sp.results.filter((c) => !c.ok);
+        failed += spBad.length;
+        console.log(
+          `  sparse lazy update from slices vs the cpu loops: ${sp.results.length - spBad.length}/${sp.results.length} ok, max |error| ${Math.max(...sp.results.map((c) => c.maxErr)).toExponential(2)}`,
+        );
+        for (const c of spBad) console.log(`  FAIL ${JSON.stringify(c)}`);
       }
       if (command === 'kernels' || command === 'all') {
         for (const path of paths) {

@@ -1,4 +1,5 @@
-// Registers this package's kernels on cpu and wasm: views of the backends' own memory, no copies in or out.
+// Registers this package's kernels on cpu and wasm (views of the backends' own memory, no copies in or out)
+// and the lazy updates' shader programs on webgl and webgpu.
 // The backends are typed structurally (no dependency on tfjs-backend-cpu or -wasm).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
@@ -7,6 +8,7 @@ import type { MePropMatMulAttrs } from '@meprop/core';
 import type { HostMemoryAdapter } from '@meprop/core';
 import { blockedMatMul } from './host/blocked_mat_mul';
 import { Float32HostMemory, lazyUpdateKernel } from './host/lazy_update_kernel';
+import { gpuLazyUpdateKernelConfigs } from './gpu/register';
 import { MePropForwardMatMul } from './kernel_names';
 
 /** tfjs-backend-cpu's block size, which the forward kernel must share to stay bit-identical. */
@@ -78,7 +80,12 @@ const mePropMatMulCpu: KernelConfig = {
   },
 };
 
-for (const config of [lazyUpdateKernel('cpu', cpu), lazyUpdateKernel('wasm', wasm), forwardMatMul]) {
+for (const config of [
+  lazyUpdateKernel('cpu', cpu),
+  lazyUpdateKernel('wasm', wasm),
+  forwardMatMul,
+  ...gpuLazyUpdateKernelConfigs,
+]) {
   if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
 }
 if (tf.getKernel(MePropMatMul, 'cpu') !== undefined) tf.unregisterKernel(MePropMatMul, 'cpu');
