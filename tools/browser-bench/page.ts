@@ -21,6 +21,7 @@ import { timeInterleaved } from '../../packages/bench/src/util/timing';
 import { mePropify, sparseAdagrad, sparseAdam, sparseSgd } from '@meprop/layers';
 import { referenceMask } from '../../packages/core/src/test-helpers/reference';
 import { checkSparseLazyUpdate } from './lazy_update_checks';
+import { profileStepPrograms } from './step_programs';
 
 type Path = 'kernels' | 'composite';
 
@@ -453,3 +454,90 @@ async function checkSparseLazy(req: { backend: string }) {
 }
 
 Object.assign(window as unknown as Record<string, unknown>, { checkSparseLazy });
+
+/**
+ * One optimizer update of a [rows, cols] weight alone (diagnostics): tf.train.adam and sparseAdam on a dense
+ * gradient with k non-zero columns, and sparseAdam's sparse kernel on the k slices, timed interleaved.
+ */
+async function profileOptimizer(req: { backend: string; rows: number; cols: number; k: number; warmup: number; reps: number }) {
+  await useBackend(req.backend);
+  const { rows, cols, k } = req;
+  const idx = tf.tensor1d(
+    Array.from({ length: k }, (_, t) => Math.floor((t * cols) / k)),
+    'int32',
+  );
+  const slices = tf.randomNormal([k, rows]) as tf.Tensor2D;
+  const dense = tf.tidy(() => tf.transpose(tf.scatterND(tf.expandDims(idx, 1), slices, [cols, rows])));
+  const make = (name: string, opt: tf.Optimizer, sparse: boolean) => {
+    const w = tf.variable(tf.randomNormal([rows, cols]), true, `profileOpt_${name}_${req.backend}`);
+    return {
+      name,
+      step: async () => {
+        if (sparse) {
+          const run = (opt as unknown as { sparseStepForProfile?: unknown }).sparseStepForProfile;
+          void run;
+          const attrs = {
+            learningRate: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            correction1: 0.1,
+            correction2: 0.001,
+            rule: 'adam',
+            rows,
+            cols,
+            lazy: true,
+            axis: 1,
+            unique: true,
+          };
+          const state = (opt as unknown as { __slots?: tf.Variable[] }).__slots ?? [
+            tf.variable(tf.zeros([cols, rows]), false),
+            tf.variable(tf.zeros([cols, rows]), false),
+          ];
+          (opt as unknown as { __slots?: tf.Variable[] }).__slots = state;
+          const next = tf.engine().runKernel(
+            'MePropSparseLazyUpdate',
+            { value: w, indices: idx, rows: slices, slot0: state[0], slot1: state[1] },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
+          w.assign(next[0]);
+          state[0].assign(next[1]);
+          state[1].assign(next[2]);
+          tf.dispose(next);
+        } else {
+          opt.applyGradients([{ name: w.name, tensor: dense }]);
+        }
+        await w.data();
+      },
+      dispose: () => {
+        opt.dispose();
+        w.dispose();
+        tf.dispose((opt as unknown as { __slots?: tf.Variable[] }).__slots ?? []);
+      },
+    };
+  };
+  const idle = tf.variable(tf.randomNormal([rows, cols]), false);
+  const variants = [
+    { name: 'read-back of the weight only', step: async () => void (await idle.data()), dispose: () => idle.dispose() },
+    make('tf.train.adam (dense)', tf.train.adam(1e-3), false),
+    make('sparseAdam kernel (dense grad)', sparseAdam(1e-3), false),
+    make('sparseAdam kernel (slices)', sparseAdam(1e-3), true),
+  ];
+  const samples = await timeInterleaved(
+    variants.map((v) => v.step),
+    { warmup: req.warmup, reps: req.reps },
+  );
+  variants.forEach((v) => v.dispose());
+  tf.dispose([idx, slices, dense]);
+  return { backend: req.backend, rows, cols, k, steps: variants.map((v, i) => ({ variant: v.name, ms: median(samples[i]) })) };
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { profileOptimizer });
+
+/** The MNIST step's shader programs on webgl, timed one by one (diagnostics): step_programs.ts. */
+async function profileStepByProgram(req: { batchSize: number; k: number; hidden: number[]; steps: number }) {
+  await useBackend('webgl');
+  return profileStepPrograms(syntheticMnist(20 * req.batchSize), req);
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { profileStepByProgram });

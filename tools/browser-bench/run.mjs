@@ -185,6 +185,18 @@ async function main() {
         }
       }
       if (command === 'profile') {
+        if (backend === 'webgl') {
+          const pr = await page.evaluate((q) => window.profileStepByProgram(q), { batchSize: 32, k: 20, hidden: [500, 500], steps: Math.max(1, Math.min(reps, 3)) });
+          results.runs.push({ kind: 'profile-step-programs', ...pr });
+          for (const v of pr) {
+            console.log(`\nwebgl: ${v.variant}, one step, each program waited for: ${v.totalMs.toFixed(1)} ms, ${v.programs} programs run, ${v.compiled} compiled after the first step`);
+            for (const [name, n, ms] of v.byProgram.slice(0, 40)) console.log(`  ${name.padEnd(44)} ${String(n).padStart(4)}x ${ms.toFixed(2).padStart(8)} ms`);
+          }
+        }
+        const o = await page.evaluate((q) => window.profileOptimizer(q), { backend, rows: 784, cols: 500, k: 20, warmup, reps });
+        results.runs.push({ kind: 'profile-optimizer', ...o });
+        console.log(`\n${backend}: one Adam update of a 784x500 weight, k=20 columns with gradient, median ms`);
+        for (const s of o.steps) console.log(`  ${s.variant.padEnd(32)} ${s.ms.toFixed(2)}`);
         const r = await page.evaluate((q) => window.profileStep(q), {
           backend,
           batchSize: 32,

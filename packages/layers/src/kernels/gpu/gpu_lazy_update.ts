@@ -1,12 +1,13 @@
 // The lazy optimizers' kernels on GPU backends (webgl, webgpu): MePropLazyUpdate (dense gradient) and
-// MePropSparseLazyUpdate (the k slices of a sparse-gradient session). A step is one or two small passes that
-// mark what is touched, then one pass per output; nothing is read back, and untouched entries are copied
-// unchanged (the same numbers as the cpu kernels, which skip them).
+// MePropSparseLazyUpdate (the k slices of a sparse-gradient session). Dense: a pass marks the touched
+// columns, then one pass per output. Sparse: a pass maps indices to slices, one small pass per output
+// computes its new slice values, one full-size pass per output selects old or new. Nothing is read back;
+// untouched entries are copied unchanged (the same numbers as the cpu kernels, which skip them).
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernel_names';
 import { MePropSparseLazyUpdate, MePropSparseLazyUpdateAttrs } from '../../optimizers/sparse_update_kernel';
-import { GpuProgram, GradientSource, LazyOutput, LazyUpdatePrograms, UNIFORM_NAMES, UpdatePass } from './lazy_update_programs';
+import { GpuProgram, LazyOutput, LazyUpdatePrograms, UNIFORM_NAMES } from './lazy_update_programs';
 
 /** How a backend runs a program with its uniform values and frees intermediates. */
 export interface LazyGpuRunner {
@@ -38,26 +39,6 @@ export function lazyUpdateGpuKernels(backendName: string, programs: LazyUpdatePr
     return kernel.kernelFunc({ inputs: { x: t }, backend: backend as tf.KernelBackend, attrs: { shape } }) as TensorInfo;
   };
 
-  /** One pass per output ([value, ...slots]) given the slot map (or null) and G. */
-  const updateAll = (
-    backend: unknown,
-    a: MePropLazyUpdateAttrs,
-    value: TensorInfo,
-    slots: TensorInfo[],
-    slotMap: TensorInfo | null,
-    g: TensorInfo,
-    source: GradientSource,
-    slotsTransposed: boolean,
-  ): TensorInfo[] => {
-    const uniforms = uniformValues(a);
-    return [value, ...slots].map((old, o) => {
-      const pass: UpdatePass = { rule: a.rule, output: OUTPUTS[o], R: a.rows, C: a.cols, source, slotsTransposed };
-      const inputs = [old, ...(slotMap === null ? [] : [slotMap]), g];
-      if (pass.output === 'value') inputs.push(...slots);
-      return gpu.run(backend, programs.update(pass), inputs, 'float32', uniforms);
-    });
-  };
-
   const dense: KernelFunc = ({ inputs, backend, attrs }) => {
     const a = attrs as unknown as MePropLazyUpdateAttrs;
     const value = inputs.value as TensorInfo;
@@ -74,7 +55,12 @@ export function lazyUpdateGpuKernels(backendName: string, programs: LazyUpdatePr
     const g = as2D(inputs.grad as TensorInfo);
     const slotMap = a.lazy ? gpu.run(backend, programs.touchedColumns(a.rows, a.cols), [g], 'int32') : null;
     if (slotMap !== null) temps.push(slotMap);
-    const outs = updateAll(backend, a, as2D(value), slots, slotMap, g, { kind: 'dense', lazy: a.lazy }, false);
+    const uniforms = uniformValues(a);
+    const outs = [as2D(value), ...slots].map((old, o) => {
+      const program = programs.update({ rule: a.rule, output: OUTPUTS[o], R: a.rows, C: a.cols, lazy: a.lazy });
+      const inputs = [old, ...(slotMap === null ? [] : [slotMap]), g, ...(o === 0 ? slots : [])];
+      return gpu.run(backend, program, inputs, 'float32', uniforms);
+    });
     const result =
       value.shape.length === 2
         ? outs
@@ -101,7 +87,21 @@ export function lazyUpdateGpuKernels(backendName: string, programs: LazyUpdatePr
     }
     const slotMap = gpu.run(backend, programs.sliceSlots(D, n, L, a.lazy), [idx, g], 'int32');
     temps.push(slotMap);
-    const outs = updateAll(backend, a, value, slots, slotMap, g, { kind: 'slices', axis: a.axis }, a.axis === 1);
+    // The new values at the slices first (each reads the old weight and slots), then the full-size selects.
+    const uniforms = uniformValues(a);
+    const slotsTransposed = a.axis === 1;
+    const fresh = [value, ...slots].map((old, o) => {
+      const pass = { rule: a.rule, output: OUTPUTS[o], R: a.rows, C: a.cols, axis: a.axis, n, slotsTransposed };
+      return gpu.run(backend, programs.sliceUpdate(pass), [idx, g, old, ...(o === 0 ? slots : [])], 'float32', uniforms);
+    });
+    temps.push(...fresh);
+    const outs = [value, ...slots].map((old, o) => {
+      const transposed = o > 0 && slotsTransposed;
+      const [P, Q] = transposed ? [a.cols, a.rows] : [a.rows, a.cols];
+      // The sliced index runs along the weight's columns for axis 1, i.e. along a transposed slot's rows.
+      const dAlongColumns = (a.axis === 1) !== transposed;
+      return gpu.run(backend, programs.scatterSlices(P, Q, dAlongColumns, n), [old, slotMap, fresh[o]], 'float32');
+    });
     temps.forEach((t) => gpu.dispose(backend, t));
     return outs;
   };

@@ -2,12 +2,13 @@
 // textures (2x2 entries per texel): the weights and slots stay packed between steps, as tfjs's matMul wants
 // them, so no pass packs or unpacks a weight. Hyper-parameters are uniforms: one compiled program per shape.
 import {
-  GpuProgram,
+  DensePass,
+  denseInputNames,
   LazyUpdatePrograms,
   ruleExpression,
+  SlicePass,
+  sliceInputNames,
   UNIFORM_NAMES,
-  UpdatePass,
-  updateInputNames,
 } from './lazy_update_programs';
 
 interface WebGLProgramSpec {
@@ -121,44 +122,92 @@ export const webglLazyUpdatePrograms: LazyUpdatePrograms = {
   }`,
     ),
 
-  update: (p: UpdatePass): GpuProgram => {
-    const { R, C, source } = p;
+  update: (p: DensePass) =>
+    // Every input is laid out like the output: the rule runs on whole texels (vec4), then a select per lane
+    // keeps the untouched columns.
+    packed(
+      denseInputNames(p),
+      [p.R, p.C],
+      `
+  void main() {
+    ivec2 c = getOutputCoords();
+    vec4 old = getLzOld(c.x, c.y);
+    vec4 g = getLzG(c.x, c.y);
+    ${valueExtrasRead(p)}
+    vec4 next = ${ruleExpression(p, (n) => `lzU_${n}`, (name) => `${name}T`)};
+    ${
+      p.lazy
+        ? `vec4 sl = getLzSlot(0, c.y);
+    setOutput(vec4(sl.x < 0.0 ? old.x : next.x, sl.y < 0.0 ? old.y : next.y, sl.x < 0.0 ? old.z : next.z, sl.y < 0.0 ? old.w : next.w));`
+        : 'setOutput(next);'
+    }
+  }`,
+      true,
+    ),
+
+  sliceUpdate: (p: SlicePass) => {
+    const { R, C, n } = p;
+    const L = p.axis === 1 ? R : C;
     const outT = p.output !== 'value' && p.slotsTransposed;
-    const [P, Q] = outT ? [C, R] : [R, C];
-    // (i, j): the weight entry of output entry (p, q); slot values are read in the slots' layout.
-    const slotAt = (name: string) => {
-      const [r, c] = p.slotsTransposed ? ['j', 'i'] : ['i', 'j'];
+    // Entry (t, l) of the slices is the weight entry (i, j); each tensor is read in its own layout.
+    const at = (name: string, transposed: boolean) => {
+      const [r, c] = transposed ? ['j', 'i'] : ['i', 'j'];
       return `lzPick(get${name[0].toUpperCase()}${name.slice(1)}(${r}, ${c}), ${r}, ${c})`;
     };
-    let locate: string;
-    if (source.kind === 'slices') {
-      const [d, l] = source.axis === 1 ? ['j', 'i'] : ['i', 'j'];
-      locate = `
-    int s = int(lzPick(getLzSlot(0, ${d}), 0, ${d}));
-    if (s < 0) return old;
-    float g = lzPick(getLzG(s, ${l}), s, ${l});`;
-    } else {
-      locate = `
-    ${source.lazy ? 'if (lzPick(getLzSlot(0, j), 0, j) < 0.0) return old;' : ''}
-    float g = lzPick(getLzG(i, j), i, j);`;
-    }
     return packed(
-      updateInputNames(p),
-      [P, Q],
+      sliceInputNames(p),
+      [n, L],
       `
-  float lzLane(int p, int q, float old) {
-    if (p >= ${P} || q >= ${Q}) return old;
-    int i = ${outT ? 'q' : 'p'};
-    int j = ${outT ? 'p' : 'q'};
-    ${locate}
-    return ${ruleExpression(p, (n) => `lzU_${n}`, slotAt)};
+  float lzLane(int t, int l) {
+    if (t >= ${n} || l >= ${L}) return 0.0;
+    int d = ${idxAt('t')};
+    int i = ${p.axis === 1 ? 'l' : 'd'};
+    int j = ${p.axis === 1 ? 'd' : 'l'};
+    float old = ${at('lzOld', outT)};
+    float g = lzPick(getLzG(t, l), t, l);
+    return ${ruleExpression(p, (u) => `lzU_${u}`, (name) => at(name, p.slotsTransposed))};
   }
   void main() {
     ivec2 c = getOutputCoords();
-    vec4 o = getLzOld(c.x, c.y);
-    setOutput(vec4(lzLane(c.x, c.y, o.x), lzLane(c.x, c.y + 1, o.y), lzLane(c.x + 1, c.y, o.z), lzLane(c.x + 1, c.y + 1, o.w)));
+    setOutput(vec4(lzLane(c.x, c.y), lzLane(c.x, c.y + 1), lzLane(c.x + 1, c.y), lzLane(c.x + 1, c.y + 1)));
   }`,
       true,
     );
   },
+
+  scatterSlices: (P, Q, dAlongColumns) => {
+    // A texel covers two indices d (its two columns, or its two rows) and two offsets l, which sit side by
+    // side in one row of the new slices: one texel of lzNew per index (.xy for an even slice row, .zw for odd).
+    const d = dAlongColumns ? 'c.y' : 'c.x';
+    const l = dAlongColumns ? 'c.x' : 'c.y';
+    const pair = (s: string) => `(${s} - (${s} / 2) * 2 == 0 ? getLzNew(${s}, ${l}).xy : getLzNew(${s}, ${l}).zw)`;
+    const lanes = dAlongColumns
+      ? 'vec4(s0 < 0 ? old.x : a.x, s1 < 0 ? old.y : b.x, s0 < 0 ? old.z : a.y, s1 < 0 ? old.w : b.y)'
+      : 'vec4(s0 < 0 ? old.x : a.x, s0 < 0 ? old.y : a.y, s1 < 0 ? old.z : b.x, s1 < 0 ? old.w : b.y)';
+    return packed(
+      ['lzOld', 'lzSlot', 'lzNew'],
+      [P, Q],
+      `
+  void main() {
+    ivec2 c = getOutputCoords();
+    vec4 old = getLzOld(c.x, c.y);
+    vec4 sl = getLzSlot(0, ${d});
+    int s0 = int(sl.x);
+    int s1 = int(sl.y);
+    int r0 = max(s0, 0);
+    int r1 = max(s1, 0);
+    vec2 a = ${pair('r0')};
+    vec2 b = ${pair('r1')};
+    setOutput(${lanes});
+  }`,
+    );
+  },
 };
+
+/** Declarations of the slot texels a dense value pass reads (same layout as the output). */
+function valueExtrasRead(p: DensePass): string {
+  if (p.output !== 'value') return '';
+  if (p.rule === 'adam') return 'vec4 lzMT = getLzM(c.x, c.y);\n    vec4 lzVT = getLzV(c.x, c.y);';
+  if (p.rule === 'adagrad') return 'vec4 lzAccT = getLzAcc(c.x, c.y);';
+  return '';
+}

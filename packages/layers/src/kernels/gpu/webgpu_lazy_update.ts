@@ -1,7 +1,15 @@
 // The lazy update as tfjs-backend-webgpu programs (WGSL compute shaders): one invocation per output entry,
 // inputs read from the storage arrays tfjs binds under each variable name, with compile-time shapes (all in
 // the shaderKey, which is what tfjs caches pipelines on). Hyper-parameters are uniforms.
-import { LazyUpdatePrograms, ruleExpression, UNIFORM_NAMES, UpdatePass, updateInputNames } from './lazy_update_programs';
+import {
+  DensePass,
+  denseInputNames,
+  LazyUpdatePrograms,
+  ruleExpression,
+  SlicePass,
+  sliceInputNames,
+  UNIFORM_NAMES,
+} from './lazy_update_programs';
 
 interface WebGPUProgramSpec {
   variableNames: string[];
@@ -104,35 +112,48 @@ export const webgpuLazyUpdatePrograms: LazyUpdatePrograms = {
     setOutputAtIndexI32(index, s);`,
     ),
 
-  update: (p: UpdatePass) => {
-    const { R, C, source } = p;
+  update: (p: DensePass) =>
+    program(
+      `update_${p.rule}_${p.output}_${p.R}_${p.C}_${p.lazy}`,
+      denseInputNames(p),
+      [p.R, p.C],
+      `
+      let old = lzOld[index];
+      let g = lzG[index];
+      let next = ${ruleExpression(p, (n) => `uniforms.${n}`, (name) => `${name}[index]`)};
+      setOutputAtIndex(index, ${p.lazy ? 'select(next, old, lzSlot[col] < 0)' : 'next'});`,
+      true,
+    ),
+
+  sliceUpdate: (p: SlicePass) => {
+    const { R, C, n } = p;
+    const L = p.axis === 1 ? R : C;
     const outT = p.output !== 'value' && p.slotsTransposed;
-    const [P, Q] = outT ? [C, R] : [R, C];
-    const slotAt = (name: string) => (p.slotsTransposed ? `${name}[j * ${R} + i]` : `${name}[i * ${C} + j]`);
-    let locate: string;
-    if (source.kind === 'slices') {
-      const [d, l, L] = source.axis === 1 ? ['j', 'i', R] : ['i', 'j', C];
-      locate = `
-      let s = lzSlot[${d}];
-      if (s < 0) { setOutputAtIndex(index, old); return; }
-      let g = lzG[s * ${L} + ${l}];`;
-    } else {
-      locate = `
-      ${source.lazy ? 'if (lzSlot[j] < 0) { setOutputAtIndex(index, old); return; }' : ''}
-      let g = lzG[i * ${C} + j];`;
-    }
-    const key = `update_${p.rule}_${p.output}_${R}_${C}_${source.kind}_${source.kind === 'slices' ? source.axis : source.lazy}_${p.slotsTransposed}`;
+    const at = (name: string, transposed: boolean) => (transposed ? `${name}[j * ${R} + i]` : `${name}[i * ${C} + j]`);
     return program(
-      key,
-      updateInputNames(p),
+      `slice_${p.rule}_${p.output}_${R}_${C}_${p.axis}_${n}_${p.slotsTransposed}`,
+      sliceInputNames(p),
+      [n, L],
+      `
+      let d = lzIdx[row];
+      let i = ${p.axis === 1 ? 'col' : 'd'};
+      let j = ${p.axis === 1 ? 'd' : 'col'};
+      let old = ${at('lzOld', outT)};
+      let g = lzG[index];
+      setOutputAtIndex(index, ${ruleExpression(p, (u) => `uniforms.${u}`, (name) => at(name, p.slotsTransposed))});`,
+      true,
+    );
+  },
+
+  scatterSlices: (P, Q, dAlongColumns, n) => {
+    const [d, l, L] = dAlongColumns ? ['col', 'row', P] : ['row', 'col', Q];
+    return program(
+      `scatter_${P}_${Q}_${dAlongColumns}_${n}`,
+      ['lzOld', 'lzSlot', 'lzNew'],
       [P, Q],
       `
-      let i = ${outT ? 'col' : 'row'};
-      let j = ${outT ? 'row' : 'col'};
-      let old = lzOld[index];
-      ${locate}
-      setOutputAtIndex(index, ${ruleExpression(p, (n) => `uniforms.${n}`, slotAt)});`,
-      true,
+      let s = lzSlot[${d}];
+      setOutputAtIndex(index, select(lzNew[max(s, 0) * ${L} + ${l}], lzOld[index], s < 0));`,
     );
   },
 };
