@@ -166,33 +166,45 @@ export const webglPrograms: GpuPrograms = {
     setOutput(getDy(c.x, int(getIdx(c.x, c.y))));`,
     ),
 
-  sparseGradA: (M, K, _N, k, transposeA, transposeB) =>
-    program(
-      ['idx', 'val', 'b'],
-      transposeA ? [K, M] : [M, K],
-      `
-    ivec2 c = getOutputCoords();
-    int r = ${transposeA ? 'c.y' : 'c.x'};
-    int i = ${transposeA ? 'c.x' : 'c.y'};
-    float acc = 0.0;
-    for (int t = 0; t < ${k}; t++) {
-      int j = int(getIdx(r, t));
-      acc += getVal(r, t) * ${transposeB ? 'getB(j, i)' : 'getB(i, j)'};
-    }
-    setOutput(acc);`,
-    ),
-
-  transpose: (R, C) => ({
-    // Reads x packed: weights usually are, and this pass then replaces tfjs's unpacking of x.
-    variableNames: ['x'],
-    outputShape: [C, R],
-    packedInputs: true,
-    userCode: `${PICK}
+  sparseGradA: (M, K, _N, k, transposeA, transposeB) => {
+    // Packed in and out: a fragment computes 2 rows r of dy times 2 entries i of the weight's other axis; one
+    // texel of idx and val holds 2 rows x 2 kept entries, and one texel of the (packed) weight holds the two
+    // i of a kept column j. No transpose or unpacking of the weight, a quarter of the fragments.
+    const pair = transposeB ? '(odd ? w.zw : w.xy)' : '(odd ? w.yw : w.xz)';
+    const weightAt = transposeB ? 'getB(j, i0)' : 'getB(i0, j)';
+    const term = (lane: string, acc: string) => `
+      {
+        int j = int(I.${lane});
+        bool odd = (j - (j / 2) * 2) == 1;
+        vec4 w = ${weightAt};
+        ${acc} += V.${lane} * ${pair};
+      }`;
+    const pairOfT = (both: boolean) => `
+      I = getIdx(r0, t);
+      V = getVal(r0, t);
+      ${term('x', 'a0')}${term('z', 'a1')}${both ? `${term('y', 'a0')}${term('w', 'a1')}` : ''}`;
+    const full = Math.floor(k / 2) * 2;
+    return {
+      variableNames: ['idx', 'val', 'b'],
+      outputShape: transposeA ? [K, M] : [M, K],
+      packedInputs: true,
+      packedOutput: true,
+      userCode: `
     void main() {
       ivec2 c = getOutputCoords();
-      setOutput(mePick(getX(c.y, c.x), c.y, c.x));
+      int r0 = ${transposeA ? 'c.y' : 'c.x'};
+      int i0 = ${transposeA ? 'c.x' : 'c.y'};
+      vec2 a0 = vec2(0.0);
+      vec2 a1 = vec2(0.0);
+      vec4 I;
+      vec4 V;
+      for (int t = 0; t < ${full}; t += 2) {${pairOfT(true)}
+      }
+      ${k % 2 === 1 ? `{ int t = ${k - 1};${pairOfT(false)} }` : ''}
+      setOutput(${transposeA ? 'vec4(a0.x, a1.x, a0.y, a1.y)' : 'vec4(a0, a1)'});
     }`,
-  }),
+    };
+  },
 
   densifyKept: (M, N, k) =>
     program(
