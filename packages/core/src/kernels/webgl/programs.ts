@@ -303,23 +303,43 @@ export const webglPrograms: GpuPrograms = {
     setOutput(float(row));`,
     ),
 
-  sparseGradBColumns: (_M, K, _N, transposeA, transposeB) =>
-    program(
-      ['a', 'dense', 'rowOf', 'offsets', 'counts'],
-      transposeB ? [_N, K] : [K, _N],
-      `
-    ivec2 c = getOutputCoords();
-    int i = ${transposeB ? 'c.y' : 'c.x'};
-    int j = ${transposeB ? 'c.x' : 'c.y'};
-    int start = int(getOffsets(0, j));
-    int end = start + int(getCounts(0, j));
-    float acc = 0.0;
-    for (int e = start; e < end; e++) {
-      int r = int(getRowOf(0, e));
-      acc += ${transposeA ? 'getA(i, r)' : 'getA(r, i)'} * getDense(r, j);
-    }
-    setOutput(acc);`,
-    ),
+  sparseGradBColumns: (_M, K, N, transposeA, transposeB) => {
+    // Packed in and out: a fragment computes 2 columns j of db times 2 entries i; each entry of a column's
+    // list gives a row r of a, whose texel holds both i. A quarter of the fragments of an unpacked pass.
+    const aPair = transposeA ? '(rOdd ? x.yw : x.xz)' : '(rOdd ? x.zw : x.xy)';
+    const aAt = transposeA ? 'getA(i0, r)' : 'getA(r, i0)';
+    const column = (lane: 'x' | 'y', acc: string) => `
+      {
+        int start = int(off.${lane});
+        int end = start + int(cnt.${lane});
+        for (int e = start; e < end; e++) {
+          int r = int(mePick(getRowOf(0, e), 0, e));
+          bool rOdd = (r - (r / 2) * 2) == 1;
+          vec4 d = getDense(r, j0);
+          vec4 x = ${aAt};
+          ${acc} += (rOdd ? d.${lane === 'x' ? 'z' : 'w'} : d.${lane}) * ${aPair};
+        }
+      }`;
+    return {
+      variableNames: ['a', 'dense', 'rowOf', 'offsets', 'counts'],
+      outputShape: transposeB ? [N, K] : [K, N],
+      packedInputs: true,
+      packedOutput: true,
+      userCode: `${PICK}
+    void main() {
+      ivec2 c = getOutputCoords();
+      int i0 = ${transposeB ? 'c.y' : 'c.x'};
+      int j0 = ${transposeB ? 'c.x' : 'c.y'};
+      vec4 off = getOffsets(0, j0);
+      vec4 cnt = getCounts(0, j0);
+      if (j0 + 1 >= ${N}) cnt.y = 0.0;
+      vec2 a0 = vec2(0.0);
+      vec2 a1 = vec2(0.0);
+      ${column('x', 'a0')}${column('y', 'a1')}
+      setOutput(${transposeB ? 'vec4(a0, a1)' : 'vec4(a0.x, a1.x, a0.y, a1.y)'});
+    }`,
+    };
+  },
 
   scatterColumns: (_k, K, N, rowsOut) => {
     // Packed output: the dense weight gradient is consumed by tfjs's packed ops (the optimizer's), which would
