@@ -21,7 +21,7 @@ import { timeInterleaved } from '../../packages/bench/src/util/timing';
 import { mePropify, sparseAdagrad, sparseAdam, sparseSgd } from '@meprop/layers';
 import { referenceMask } from '../../packages/core/src/test-helpers/reference';
 import { checkSparseLazyUpdate } from './lazy_update_checks';
-import { profileStepPrograms } from './step_programs';
+import { byProgram, profileStepPrograms } from './step_programs';
 
 type Path = 'kernels' | 'composite';
 
@@ -541,3 +541,31 @@ async function profileStepByProgram(req: { batchSize: number; k: number; hidden:
 }
 
 Object.assign(window as unknown as Record<string, unknown>, { profileStepByProgram });
+
+/** One backward of x @ W on webgl, plain and per mode, program by program (diagnostics): step_programs.ts. */
+async function profileBackwardByProgram(req: { M: number; K: number; N: number; k: number; reps: number; modes: MePropMode[] }) {
+  await useBackend('webgl');
+  const x = tf.randomNormal([req.M, req.K]);
+  const w = tf.randomNormal([req.K, req.N]);
+  const dy = tf.randomNormal([req.M, req.N]);
+  const out = [];
+  const plain = async () => {
+    const g = exactMatMulGrads(dy, x, w, false, false);
+    const r = [g.a(), g.b()];
+    await Promise.all(r.map((t) => t.data()));
+    tf.dispose(r);
+  };
+  out.push({ variant: 'plain', ...(await byProgram(plain, req.reps)) });
+  for (const mode of req.modes) {
+    const run = async () => {
+      const g = mePropMatMulGrads(dy, x, w, { k: req.k, mode, seed: 1 });
+      await Promise.all([g.da.data(), g.db.data()]);
+      tf.dispose([g.da, g.db]);
+    };
+    out.push({ variant: mode, ...(await byProgram(run, req.reps)) });
+  }
+  tf.dispose([x, w, dy]);
+  return out;
+}
+
+Object.assign(window as unknown as Record<string, unknown>, { profileBackwardByProgram });

@@ -182,6 +182,15 @@ async function main() {
           console.log(`\n${backend} ${s.batch}x${s.inDim}x${s.outDim} k=${s.k}: median ms per kernel`);
           for (const [name, ms] of Object.entries(r))
             if (typeof ms === 'number') console.log(`  ${name.padEnd(18)} ${ms.toFixed(2)}`);
+          if (backend === 'webgl') {
+            const q = { M: s.batch, K: s.inDim, N: s.outDim, k: s.k, reps: Math.max(1, Math.min(reps, 3)), modes };
+            const pr = await page.evaluate((q) => window.profileBackwardByProgram(q), q);
+            results.runs.push({ kind: 'profile-backward-programs', shape: s, variants: pr });
+            for (const v of pr) {
+              console.log(`\nwebgl ${s.batch}x${s.inDim}x${s.outDim} k=${s.k}, backward ${v.variant}, each program waited for: ${v.totalMs.toFixed(1)} ms, ${v.programs} programs`);
+              for (const [name, n, ms] of v.byProgram.slice(0, 16)) console.log(`  ${name.padEnd(44)} ${String(n).padStart(4)}x ${ms.toFixed(2).padStart(8)} ms`);
+            }
+          }
         }
       }
       if (command === 'profile') {

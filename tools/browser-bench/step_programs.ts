@@ -34,15 +34,48 @@ function programName(p: object): string {
   return `meProp(${(p as { variableNames: string[] }).variableNames.join(',')})`;
 }
 
-export async function profileStepPrograms(
-  data: MnistData,
-  req: { batchSize: number; k: number; hidden: number[]; steps: number },
-) {
+/** Runs `fn` `reps` times with every program waited for; per program name: runs and ms per call of fn. */
+export async function byProgram(fn: () => Promise<void>, reps: number) {
   const backend = tf.backend() as unknown as WebGLBackendInternals;
   const gl = backend.gpgpu.gl;
   const original = backend.runWebGLProgram;
   const fb = gl.createFramebuffer() as WebGLFramebuffer;
-  const out: Array<{ variant: string; programs: number; compiled: number; totalMs: number; byProgram: Array<[string, number, number]> }> = [];
+  await fn(); // compiles
+  const cached0 = Object.keys(backend.binaryCache).length;
+  const times = new Map<string, [number, number]>();
+  let programs = 0;
+  backend.runWebGLProgram = function (this: unknown, program: object, ...rest: unknown[]) {
+    const t0 = performance.now();
+    const r = original.call(this, program, ...rest);
+    waitFor(backend, r, fb);
+    const name = programName(program);
+    const [n, ms] = times.get(name) ?? [0, 0];
+    times.set(name, [n + 1, ms + performance.now() - t0]);
+    programs++;
+    return r;
+  };
+  const t0 = performance.now();
+  try {
+    for (let s = 0; s < reps; s++) await fn();
+  } finally {
+    backend.runWebGLProgram = original;
+    gl.deleteFramebuffer(fb);
+  }
+  return {
+    totalMs: (performance.now() - t0) / reps,
+    programs: programs / reps,
+    compiled: Object.keys(backend.binaryCache).length - cached0,
+    byProgram: [...times.entries()]
+      .map(([name, [n, ms]]) => [name, n / reps, ms / reps] as [string, number, number])
+      .sort((x, y) => y[2] - x[2]),
+  };
+}
+
+export async function profileStepPrograms(
+  data: MnistData,
+  req: { batchSize: number; k: number; hidden: number[]; steps: number },
+) {
+  const out = [];
   for (const method of ['plain', 'unified'] as const) {
     const v = makeVariant(method, 'adam', {
       hidden: req.hidden,
@@ -52,45 +85,16 @@ export async function profileStepPrograms(
     });
     const vars = trainableVariables(v.model);
     const order = Int32Array.from({ length: data.train.n }, (_, i) => i);
-    const step = async (start: number) => {
+    let start = 0;
+    const step = async () => {
       const { x, y } = makeBatch(data.train, order, start, req.batchSize);
+      start = (start + req.batchSize) % (data.train.n - req.batchSize);
       const value = v.optimizer.minimize(() => crossEntropy(v.model.apply(x, { training: true }) as tf.Tensor, y), true, vars);
       await value?.data();
       tf.dispose([x, y, value]);
     };
-    await step(0); // compiles; slots created
-    const cached0 = Object.keys(backend.binaryCache).length;
-    const times = new Map<string, [number, number]>();
-    let programs = 0;
-    backend.runWebGLProgram = function (this: unknown, program: object, ...rest: unknown[]) {
-      const t0 = performance.now();
-      const r = original.call(this, program, ...rest);
-      waitFor(backend, r, fb);
-      const name = programName(program);
-      const [n, ms] = times.get(name) ?? [0, 0];
-      times.set(name, [n + 1, ms + performance.now() - t0]);
-      programs++;
-      return r;
-    };
-    const t0 = performance.now();
-    try {
-      for (let s = 1; s <= req.steps; s++) await step(s * req.batchSize);
-    } finally {
-      backend.runWebGLProgram = original;
-    }
-    const totalMs = (performance.now() - t0) / req.steps;
-    const byProgram = [...times.entries()]
-      .map(([name, [n, ms]]) => [name, n / req.steps, ms / req.steps] as [string, number, number])
-      .sort((a, b) => b[2] - a[2]);
-    out.push({
-      variant: method === 'plain' ? 'plain + tf.train.adam' : 'unified + sparseAdam',
-      programs: programs / req.steps,
-      compiled: Object.keys(backend.binaryCache).length - cached0,
-      totalMs,
-      byProgram,
-    });
+    out.push({ variant: method === 'plain' ? 'plain + tf.train.adam' : 'unified + sparseAdam', ...(await byProgram(step, req.steps)) });
     v.dispose();
   }
-  gl.deleteFramebuffer(fb);
   return out;
 }

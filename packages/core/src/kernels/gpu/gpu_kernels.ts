@@ -92,6 +92,17 @@ export function gpuKernelConfigs(backendName: string, programs: GpuPrograms, gpu
     const counts = gpu.run(backend, programs.columnCounts(M, N), [dense], 'int32');
     const sums = gpu.run(backend, programs.blockSums(N, OFFSET_BLOCK), [counts], 'int32');
     const offsets = gpu.run(backend, programs.columnOffsets(N, OFFSET_BLOCK), [counts, sums], 'int32');
+    if (programs.columnEntryPairs !== undefined && programs.sparseGradBPairs !== undefined) {
+      const pairs = gpu.run(backend, programs.columnEntryPairs(M, N, k), [dense, offsets, counts], 'float32');
+      const db = gpu.run(
+        backend,
+        programs.sparseGradBPairs(M, K, N, transposeA, transposeB),
+        [a, pairs, offsets, counts],
+        'float32',
+      );
+      [dense, counts, sums, offsets, pairs].forEach((t) => gpu.dispose(backend, t));
+      return db;
+    }
     const rowOf = gpu.run(backend, programs.columnEntries(M, N, k), [dense, offsets, counts], 'int32');
     const out = gpu.run(
       backend,

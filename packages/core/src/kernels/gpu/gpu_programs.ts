@@ -57,6 +57,13 @@ export interface GpuPrograms {
   columnEntries(M: number, N: number, k: number): GpuProgram;
   /** db laid out like b ([K, N], or [N, K] when transposeB) from the column lists. Inputs `a`, `dense`, `rowOf`, `offsets`, `counts`. */
   sparseGradBColumns(M: number, K: number, N: number, transposeA: boolean, transposeB: boolean): GpuProgram;
+  /**
+   * Optional, with sparseGradBPairs: pairs [2, M*k]: row 0 as columnEntries' rowOf, row 1 the entry's value
+   * (webgl: packed, so one texel holds two entries). Inputs `dense`, `offsets`, `counts`.
+   */
+  columnEntryPairs?(M: number, N: number, k: number): GpuProgram;
+  /** Optional: db as sparseGradBColumns, from columnEntryPairs' pairs. Inputs `a`, `pairs`, `offsets`, `counts`. */
+  sparseGradBPairs?(M: number, K: number, N: number, transposeA: boolean, transposeB: boolean): GpuProgram;
   /** tf.gather(x, idx, axis) for x [R, C] and idx [1, k]: [R, k] for axis 1, [k, C] for axis 0. Inputs `x`, `idx`. */
   gatherAxis(R: number, C: number, k: number, axis: 0 | 1): GpuProgram;
   /** slot [1, N]: for each column j the t with idx[0, t] = j, or -1. Input `idx` [1, k]. */

@@ -341,6 +341,90 @@ export const webglPrograms: GpuPrograms = {
     };
   },
 
+  columnEntryPairs: (M, N, k) => {
+    const E = M * k;
+    return {
+      // Packed: a texel holds entries e, e+1 (row 0: their rows, row 1: their values).
+      variableNames: ['dense', 'offsets', 'counts'],
+      outputShape: [2, E],
+      packedInputs: true,
+      packedOutput: true,
+      userCode: `${PICK}
+    vec2 meEntry(int e) {
+      if (e >= ${E}) return vec2(-1.0, 0.0);
+      // The last column whose offset is <= e (columns with no entries share their successor's offset).
+      int lo = 0;
+      int hi = ${N - 1};
+      while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (int(mePick(getOffsets(0, mid), 0, mid)) <= e) lo = mid; else hi = mid - 1;
+      }
+      int s = e - int(mePick(getOffsets(0, lo), 0, lo));
+      if (s >= int(mePick(getCounts(0, lo), 0, lo))) return vec2(-1.0, 0.0);
+      bool odd = (lo - (lo / 2) * 2) == 1;
+      for (int r = 0; r < ${M}; r += 2) {
+        vec4 d = getDense(r, lo);
+        float v0 = odd ? d.y : d.x;
+        float v1 = odd ? d.w : d.z;
+        if (v0 != 0.0) {
+          if (s == 0) return vec2(float(r), v0);
+          s--;
+        }
+        if (r + 1 < ${M} && v1 != 0.0) {
+          if (s == 0) return vec2(float(r + 1), v1);
+          s--;
+        }
+      }
+      return vec2(-1.0, 0.0);
+    }
+    void main() {
+      int e = getOutputCoords().y;
+      vec2 p0 = meEntry(e);
+      vec2 p1 = meEntry(e + 1);
+      setOutput(vec4(p0.x, p1.x, p0.y, p1.y));
+    }`,
+    };
+  },
+
+  sparseGradBPairs: (_M, K, N, transposeA, transposeB) => {
+    // Packed in and out: a fragment computes 2 columns j of db times 2 entries i. The two columns' entry lists
+    // are contiguous: one loop over both, two entries (rows and values) per texel of the pairs, and one texel
+    // of a per entry holding both i.
+    const aPair = transposeA ? '(rOdd ? x.yw : x.xz)' : '(rOdd ? x.zw : x.xy)';
+    const aAt = transposeA ? 'getA(i0, r)' : 'getA(r, i0)';
+    const entry = (rowLane: string, valLane: string, e: string) => `
+        if (${e} >= start && ${e} < end) {
+          int r = int(p.${rowLane});
+          bool rOdd = (r - (r / 2) * 2) == 1;
+          vec4 x = ${aAt};
+          vec2 term = p.${valLane} * ${aPair};
+          if (${e} < split) a0 += term; else a1 += term;
+        }`;
+    return {
+      variableNames: ['a', 'pairs', 'offsets', 'counts'],
+      outputShape: transposeB ? [N, K] : [K, N],
+      packedInputs: true,
+      packedOutput: true,
+      userCode: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      int i0 = ${transposeB ? 'c.y' : 'c.x'};
+      int j0 = ${transposeB ? 'c.x' : 'c.y'};
+      vec4 off = getOffsets(0, j0);
+      vec4 cnt = getCounts(0, j0);
+      int start = int(off.x);
+      int split = start + int(cnt.x);
+      int end = j0 + 1 < ${N} ? int(off.y) + int(cnt.y) : split;
+      vec2 a0 = vec2(0.0);
+      vec2 a1 = vec2(0.0);
+      for (int e = start - (start - (start / 2) * 2); e < end; e += 2) {
+        vec4 p = getPairs(0, e);${entry('x', 'z', 'e')}${entry('y', 'w', 'e + 1')}
+      }
+      setOutput(${transposeB ? 'vec4(a0, a1)' : 'vec4(a0.x, a1.x, a0.y, a1.y)'});
+    }`,
+    };
+  },
+
   scatterColumns: (_k, K, N, rowsOut) => {
     // Packed output: the dense weight gradient is consumed by tfjs's packed ops (the optimizer's), which would
     // otherwise pack all of it again; each fragment writes one 2x2 block.
