@@ -1,7 +1,7 @@
 // Inside headless Chromium, per backend: meProp's gradients equal the cpu reference (every mode, all
 // transposes, the autodiff, eager and fused/Dense paths), nothing leaks, and mePropify + fit trains.
 import type { Page } from 'playwright-core';
-import type { FitReport, GradientReport } from './page/check_result';
+import type { FitReport, GradientReport, OptimizerReport } from './page/check_result';
 import { browserBackends, callChecks, ChecksPageSession } from './checks_page_session';
 
 let session: ChecksPageSession;
@@ -20,6 +20,7 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
   let errors: string[];
   let grads: GradientReport;
   let fit: FitReport;
+  let optimizers: OptimizerReport;
 
   beforeAll(async () => {
     ({ page, errors } = await session.open());
@@ -27,6 +28,7 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     console.log(`[${backend}] webgl renderer: ${info.webglRenderer}; webgpu adapter: ${info.webgpuAdapter}; tfjs ${info.tfjs}`);
     grads = await callChecks(page, 'runGradientChecks', backend);
     fit = await callChecks(page, 'runFitCheck', backend);
+    optimizers = await callChecks(page, 'runOptimizerCheck', backend);
     const worst = Math.max(...grads.checks.map((c) => c.maxRelDiff));
     console.log(
       `[${backend}] ${grads.checks.length} gradient checks, worst relative difference ${worst.toExponential(2)}; fit losses ${fit.losses.map((l) => l.toFixed(3)).join(' ')}`,
@@ -39,6 +41,7 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
   test('the page ran on that backend without errors', () => {
     expect(grads.backend).toBe(backend);
     expect(fit.backend).toBe(backend);
+    expect(optimizers.backend).toBe(backend);
     expect(errors).toEqual([]);
   });
 
@@ -66,5 +69,13 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     expect(fit.losses.every(Number.isFinite)).toBe(true);
     expect(fit.losses[5]).toBeLessThan(0.5 * fit.losses[0]);
     expect(fit.tensorsAfterLastFit).toBe(fit.tensorsAfterFirstFit);
+  });
+
+  test('the lazy optimizers (sparse update kernels on webgl and webgpu) match the same steps on cpu', () => {
+    expect(optimizers.sparseKernel).toBe(backend === 'webgl' || backend === 'webgpu');
+    expect(optimizers.checks).toHaveLength(2 * 6); // 2 optimizers x (3 kernels + 3 biases)
+    const off = optimizers.checks.filter((c) => !(c.maxRelDiff <= c.tol)).map((c) => `${c.name}: ${c.maxRelDiff} > ${c.tol}`);
+    expect(off).toEqual([]);
+    expect(optimizers.tensorsGrown).toEqual({ sparseAdam: 0, sparseSgd: 0 });
   });
 });

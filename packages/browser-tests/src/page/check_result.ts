@@ -30,9 +30,20 @@ export interface FitReport {
   converted: string[];
 }
 
+export interface OptimizerReport {
+  backend: string;
+  /** Whether the backend has the sparse lazy update kernel (then minimize keeps meProp's gradients sparse). */
+  sparseKernel: boolean;
+  /** Every weight after three steps on the backend against the same steps on cpu. */
+  checks: CheckResult[];
+  /** Tensors gained over steps 2 and 3, per optimizer (0: nothing leaks). */
+  tensorsGrown: Record<string, number>;
+}
+
 /** What the checks page puts on `window.mepropChecks`. */
 export interface ChecksApi {
   runGradientChecks(backend: string): Promise<GradientReport>;
   runFitCheck(backend: string): Promise<FitReport>;
+  runOptimizerCheck(backend: string): Promise<OptimizerReport>;
   backendInfo(): Promise<Record<string, string>>;
 }

@@ -5,6 +5,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { runFitCheck } from './fit_check';
 import { runGradientChecks } from './gradient_checks';
+import { runOptimizerCheck } from './optimizer_check';
 import type { ChecksApi } from './check_result';
 
 setWasmPaths('/wasm/'); // the test server mounts @tensorflow/tfjs-backend-wasm/dist here: no network
@@ -27,4 +28,4 @@ declare global {
     mepropChecks: ChecksApi;
   }
 }
-window.mepropChecks = { runGradientChecks, runFitCheck, backendInfo };
+window.mepropChecks = { runGradientChecks, runFitCheck, runOptimizerCheck, backendInfo };
