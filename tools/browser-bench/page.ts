@@ -474,8 +474,6 @@ async function profileOptimizer(req: { backend: string; rows: number; cols: numb
       name,
       step: async () => {
         if (sparse) {
-          const run = (opt as unknown as { sparseStepForProfile?: unknown }).sparseStepForProfile;
-          void run;
           const attrs = {
             learningRate: 1e-3,
             beta1: 0.9,
@@ -495,11 +493,13 @@ async function profileOptimizer(req: { backend: string; rows: number; cols: numb
             tf.variable(tf.zeros([cols, rows]), false),
           ];
           (opt as unknown as { __slots?: tf.Variable[] }).__slots = state;
-          const next = tf.engine().runKernel(
-            'MePropSparseLazyUpdate',
-            { value: w, indices: idx, rows: slices, slot0: state[0], slot1: state[1] },
-            attrs as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor[];
+          const next = tf
+            .engine()
+            .runKernel(
+              'MePropSparseLazyUpdate',
+              { value: w, indices: idx, rows: slices, slot0: state[0], slot1: state[1] },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor[];
           w.assign(next[0]);
           state[0].assign(next[1]);
           state[1].assign(next[2]);
@@ -516,9 +516,7 @@ async function profileOptimizer(req: { backend: string; rows: number; cols: numb
       },
     };
   };
-  const idle = tf.variable(tf.randomNormal([rows, cols]), false);
   const variants = [
-    { name: 'read-back of the weight only', step: async () => void (await idle.data()), dispose: () => idle.dispose() },
     make('tf.train.adam (dense)', tf.train.adam(1e-3), false),
     make('sparseAdam kernel (dense grad)', sparseAdam(1e-3), false),
     make('sparseAdam kernel (slices)', sparseAdam(1e-3), true),

@@ -187,19 +187,30 @@ async function main() {
             const pr = await page.evaluate((q) => window.profileBackwardByProgram(q), q);
             results.runs.push({ kind: 'profile-backward-programs', shape: s, variants: pr });
             for (const v of pr) {
-              console.log(`\nwebgl ${s.batch}x${s.inDim}x${s.outDim} k=${s.k}, backward ${v.variant}, each program waited for: ${v.totalMs.toFixed(1)} ms, ${v.programs} programs`);
-              for (const [name, n, ms] of v.byProgram.slice(0, 16)) console.log(`  ${name.padEnd(44)} ${String(n).padStart(4)}x ${ms.toFixed(2).padStart(8)} ms`);
+              console.log(
+                `\nwebgl ${s.batch}x${s.inDim}x${s.outDim} k=${s.k}, backward ${v.variant}, each program waited for: ${v.totalMs.toFixed(1)} ms, ${v.programs} programs`,
+              );
+              for (const [name, n, ms] of v.byProgram.slice(0, 16))
+                console.log(`  ${name.padEnd(44)} ${String(n).padStart(4)}x ${ms.toFixed(2).padStart(8)} ms`);
             }
           }
         }
       }
       if (command === 'profile') {
         if (backend === 'webgl') {
-          const pr = await page.evaluate((q) => window.profileStepByProgram(q), { batchSize: 32, k: 20, hidden: [500, 500], steps: Math.max(1, Math.min(reps, 3)) });
+          const pr = await page.evaluate((q) => window.profileStepByProgram(q), {
+            batchSize: 32,
+            k: 20,
+            hidden: [500, 500],
+            steps: Math.max(1, Math.min(reps, 3)),
+          });
           results.runs.push({ kind: 'profile-step-programs', ...pr });
           for (const v of pr) {
-            console.log(`\nwebgl: ${v.variant}, one step, each program waited for: ${v.totalMs.toFixed(1)} ms, ${v.programs} programs run, ${v.compiled} compiled after the first step`);
-            for (const [name, n, ms] of v.byProgram.slice(0, 40)) console.log(`  ${name.padEnd(44)} ${String(n).padStart(4)}x ${ms.toFixed(2).padStart(8)} ms`);
+            console.log(
+              `\nwebgl: ${v.variant}, one step, each program waited for: ${v.totalMs.toFixed(1)} ms, ${v.programs} programs run, ${v.compiled} compiled after the first step`,
+            );
+            for (const [name, n, ms] of v.byProgram.slice(0, 40))
+              console.log(`  ${name.padEnd(44)} ${String(n).padStart(4)}x ${ms.toFixed(2).padStart(8)} ms`);
           }
         }
         const o = await page.evaluate((q) => window.profileOptimizer(q), { backend, rows: 784, cols: 500, k: 20, warmup, reps });

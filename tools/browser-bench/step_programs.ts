@@ -93,7 +93,10 @@ export async function profileStepPrograms(
       await value?.data();
       tf.dispose([x, y, value]);
     };
-    out.push({ variant: method === 'plain' ? 'plain + tf.train.adam' : 'unified + sparseAdam', ...(await byProgram(step, req.steps)) });
+    out.push({
+      variant: method === 'plain' ? 'plain + tf.train.adam' : 'unified + sparseAdam',
+      ...(await byProgram(step, req.steps)),
+    });
     v.dispose();
   }
   return out;

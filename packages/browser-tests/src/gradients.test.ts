@@ -29,6 +29,8 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     grads = await callChecks(page, 'runGradientChecks', backend);
     fit = await callChecks(page, 'runFitCheck', backend);
     optimizers = await callChecks(page, 'runOptimizerCheck', backend);
+    const worstStep = Math.max(...optimizers.checks.map((c) => c.maxRelDiff));
+    console.log(`[${backend}] lazy optimizers vs cpu after 3 steps: worst relative difference ${worstStep.toExponential(2)}`);
     const worst = Math.max(...grads.checks.map((c) => c.maxRelDiff));
     console.log(
       `[${backend}] ${grads.checks.length} gradient checks, worst relative difference ${worst.toExponential(2)}; fit losses ${fit.losses.map((l) => l.toFixed(3)).join(' ')}`,

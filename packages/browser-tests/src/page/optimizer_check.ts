@@ -24,7 +24,12 @@ async function train(backend: string, make: () => tf.Optimizer): Promise<{ weigh
   await tf.ready();
   const original = tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [20], units: 24, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+      tf.layers.dense({
+        inputShape: [20],
+        units: 24,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+      }),
       tf.layers.dense({ units: 17, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
       tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
     ],
@@ -63,7 +68,8 @@ export async function runOptimizerCheck(backend: string): Promise<OptimizerRepor
     grew[name] = got.grew;
     want.weights.forEach((w, i) => {
       let worst = got.weights[i].length === w.length ? 0 : NaN;
-      for (let e = 0; e < w.length; e++) worst = Math.max(worst, Math.abs(got.weights[i][e] - w[e]) / Math.max(1, Math.abs(w[e])));
+      for (let e = 0; e < w.length; e++)
+        worst = Math.max(worst, Math.abs(got.weights[i][e] - w[e]) / Math.max(1, Math.abs(w[e])));
       checks.push({ name: `${name} weight ${i}`, maxRelDiff: worst, tol: 1e-5 });
     });
   }

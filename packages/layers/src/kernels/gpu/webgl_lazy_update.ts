@@ -134,7 +134,11 @@ export const webglLazyUpdatePrograms: LazyUpdatePrograms = {
     vec4 old = getLzOld(c.x, c.y);
     vec4 g = getLzG(c.x, c.y);
     ${valueExtrasRead(p)}
-    vec4 next = ${ruleExpression(p, (n) => `lzU_${n}`, (name) => `${name}T`)};
+    vec4 next = ${ruleExpression(
+      p,
+      (n) => `lzU_${n}`,
+      (name) => `${name}T`,
+    )};
     ${
       p.lazy
         ? `vec4 sl = getLzSlot(0, c.y);
@@ -165,7 +169,11 @@ export const webglLazyUpdatePrograms: LazyUpdatePrograms = {
     int j = ${p.axis === 1 ? 'd' : 'l'};
     float old = ${at('lzOld', outT)};
     float g = lzPick(getLzG(t, l), t, l);
-    return ${ruleExpression(p, (u) => `lzU_${u}`, (name) => at(name, p.slotsTransposed))};
+    return ${ruleExpression(
+      p,
+      (u) => `lzU_${u}`,
+      (name) => at(name, p.slotsTransposed),
+    )};
   }
   void main() {
     ivec2 c = getOutputCoords();

@@ -120,7 +120,11 @@ export const webgpuLazyUpdatePrograms: LazyUpdatePrograms = {
       `
       let old = lzOld[index];
       let g = lzG[index];
-      let next = ${ruleExpression(p, (n) => `uniforms.${n}`, (name) => `${name}[index]`)};
+      let next = ${ruleExpression(
+        p,
+        (n) => `uniforms.${n}`,
+        (name) => `${name}[index]`,
+      )};
       setOutputAtIndex(index, ${p.lazy ? 'select(next, old, lzSlot[col] < 0)' : 'next'});`,
       true,
     ),
@@ -140,7 +144,11 @@ export const webgpuLazyUpdatePrograms: LazyUpdatePrograms = {
       let j = ${p.axis === 1 ? 'd' : 'col'};
       let old = ${at('lzOld', outT)};
       let g = lzG[index];
-      setOutputAtIndex(index, ${ruleExpression(p, (u) => `uniforms.${u}`, (name) => at(name, p.slotsTransposed))});`,
+      setOutputAtIndex(index, ${ruleExpression(
+        p,
+        (u) => `uniforms.${u}`,
+        (name) => at(name, p.slotsTransposed),
+      )});`,
       true,
     );
   },
