@@ -319,7 +319,8 @@ Object.assign(window as unknown as Record<string, unknown>, { profileKernels });
 
 /**
  * The MNIST MLP step split by what changes: plain or meProp (unified) gradients, tf.train.adam or the lazy
- * sparseAdam (its composite path on GPU backends), timed interleaved.
+ * sparseAdam, timed interleaved. Gradients come from tf.variableGrads and go to applyGradients, so they are
+ * dense here (the sparse-gradient session of minimize is what `step` measures).
  */
 async function profileStep(req: {
   backend: string;
@@ -334,9 +335,9 @@ async function profileStep(req: {
   const order = Int32Array.from({ length: data.train.n }, (_, i) => i);
   const variants = [
     { name: 'plain + adam', meProp: false, lazy: false },
-    { name: 'plain + sparseAdam', meProp: false, lazy: true },
+    { name: 'plain + sparseAdam (dense)', meProp: false, lazy: true },
     { name: 'unified + adam', meProp: true, lazy: false },
-    { name: 'unified + sparseAdam', meProp: true, lazy: true },
+    { name: 'unified + sparseAdam (dense)', meProp: true, lazy: true },
   ].map((v) => {
     const base = buildMlp(req.hidden, 1);
     const model = v.meProp ? mePropify(base, { k: req.k, mode: 'unified', seed: 1 }).model : base;

@@ -227,7 +227,7 @@ async function main() {
         });
         results.runs.push({ kind: 'profile-step', ...r });
         console.log(`\n${backend}: MNIST MLP step, batch 32, k=20, median ms`);
-        for (const s of r.steps) console.log(`  ${s.variant.padEnd(22)} ${s.ms.toFixed(2)}`);
+        for (const s of r.steps) console.log(`  ${s.variant.padEnd(30)} ${s.ms.toFixed(2)}`);
       }
       if (command === 'step' || command === 'all') {
         for (const path of paths) {
