@@ -71,7 +71,6 @@ describe('ruleExpression', () => {
   // Evaluates the expression in JavaScript (sqrt as Math.sqrt) and compares with the cpu loops' formulas.
   const evaluate = (expr: string, vars: Record<string, number>) => {
     const names = Object.keys(vars);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     return new Function('sqrt', ...names, `return ${expr};`)(Math.sqrt, ...names.map((n) => vars[n])) as number;
   };
   const u = { lr: 0.01, b1: 0.9, b2: 0.999, a1: 0.1, a2: 1 - 0.999, eps: 1e-7, c1: 0.19, c2: 0.002 };
