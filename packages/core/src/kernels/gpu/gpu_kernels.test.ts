@@ -40,6 +40,14 @@ describe.each(backends)('meProp kernels for %s', (backend, programs) => {
     expect(shape(programs.blockCounts(M, 130, 64))).toEqual([M, 3]);
     expect(shape(programs.columnEntries(M, N, k))).toEqual([1, M * k]);
     expect(shape(programs.blockSums(130, 64))).toEqual([1, 3]);
+    // The optional pair programs come together, and lay db out like sparseGradBColumns.
+    expect(programs.columnEntryPairs === undefined).toBe(programs.sparseGradBPairs === undefined);
+    if (programs.columnEntryPairs !== undefined && programs.sparseGradBPairs !== undefined) {
+      expect(shape(programs.columnEntryPairs(M, N, k))).toEqual([2, M * k]);
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) expect(shape(programs.sparseGradBPairs(M, K, N, tA, tB))).toEqual(tB ? [N, K] : [K, N]);
+      }
+    }
   });
 });
 
