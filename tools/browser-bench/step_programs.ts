@@ -91,7 +91,8 @@ export async function profileStepPrograms(
       start = (start + req.batchSize) % (data.train.n - req.batchSize);
       const value = v.optimizer.minimize(() => crossEntropy(v.model.apply(x, { training: true }) as tf.Tensor, y), true, vars);
       await value?.data();
-      tf.dispose([x, y, value]);
+      value?.dispose();
+      tf.dispose([x, y]);
     };
     out.push({
       variant: method === 'plain' ? 'plain + tf.train.adam' : 'unified + sparseAdam',
