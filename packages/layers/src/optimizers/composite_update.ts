@@ -1,4 +1,4 @@
-// The lazy update from tfjs ops, for backends without the MePropLazyUpdate kernel (webgl, webgpu, tensorflow).
+// The lazy update from tfjs ops, for backends without the MePropLazyUpdate kernel (WebGL 1, any other backend).
 import * as tf from '@tensorflow/tfjs-core';
 import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 

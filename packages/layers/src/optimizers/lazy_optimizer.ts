@@ -42,7 +42,8 @@ export function checkNumber(v: unknown, name: string, expected: string, ok: (x: 
  * An optimizer whose update of a 2-D weight skips the columns whose gradient column is entirely zero:
  * their weights and slots are left untouched (TensorFlow's LazyAdam, per column). Other weights (biases,
  * rank != 2) get the ordinary dense update. On cpu and wasm the step is one kernel per weight looping over
- * typed arrays; elsewhere it is composed from tfjs ops (same results, no speed-up).
+ * typed arrays; on webgl and webgpu a few shader programs (kernels/gpu); elsewhere it is composed from tfjs
+ * ops (same results, no speed-up).
  */
 export abstract class LazyOptimizer extends tf.Optimizer {
   /** Slot suffixes in save order (Adam: ['m', 'v']); the saved names are `${variableName}/${suffix}`. */
@@ -61,7 +62,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   protected abstract stepAttrs(step: number): LazyStepParams;
 
   /**
-   * As tf.Optimizer.minimize (model.fit calls it). On backends with a sparse step (tensorflow), the
+   * As tf.Optimizer.minimize (model.fit calls it). On backends with a sparse step (tensorflow, webgl, webgpu), the
    * gradients are computed in a sparse-gradient session of @meprop/core: the weights whose every gradient
    * contribution came from a unified meProp product receive the k kept slices instead of a dense gradient,
    * and only those slices are updated. Everything else (biases, exact layers, mixed contributions) gets the
