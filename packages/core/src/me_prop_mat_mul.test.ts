@@ -157,6 +157,36 @@ describeEachBackend('mePropMatMul', () => {
     });
   });
 
+  it('keeps a NaN or an infinity in dy where it is: no other entry of dW becomes NaN', () => {
+    tf.tidy(() => {
+      for (const special of [NaN, Infinity, -Infinity]) {
+        for (const transposeB of [false, true]) {
+          const { a, b } = operands(4, 6, 10, false, transposeB, 60);
+          const dyv = new Float32Array(40).fill(0.1);
+          dyv[13] = special; // row 1, column 3
+          const dy = tf.tensor2d(dyv, [4, 10]);
+          for (const mode of ['per-example', 'unified'] as const) {
+            const { db } = mePropMatMulGrads(dy, a, b, { k: 2, mode }, false, transposeB);
+            // Every |dy| ties at 0.1 except the special entry, which ranks first: unified keeps columns 3 and 0
+            // (ties to the lower index); per-example keeps 3 and 0 in row 1 and 0 and 1 in the other rows.
+            const kept = mode === 'unified' ? [0, 3] : [0, 1, 3];
+            const dbv = db.arraySync() as number[][];
+            const col = (r: number, c: number) => (transposeB ? dbv[c][r] : dbv[r][c]);
+            for (let r = 0; r < 6; r++) {
+              for (let c = 0; c < 10; c++) {
+                const v = col(r, c);
+                const where = `special ${special}, ${mode}, transposeB ${transposeB}, dW[${r}][${c}] = ${v}`;
+                if (c === 3) expect([where, Number.isFinite(v)]).toEqual([where, false]);
+                else if (kept.includes(c)) expect([where, Number.isFinite(v)]).toEqual([where, true]);
+                else expect([where, v]).toEqual([where, 0]);
+              }
+            }
+          }
+        }
+      }
+    });
+  });
+
   it('does not leak tensors across training steps', async () => {
     const w1 = tf.variable(tf.randomNormal([13, 29], 0, 0.1, 'float32', 50));
     const w2 = tf.variable(tf.randomNormal([29, 3], 0, 0.1, 'float32', 51));

@@ -30,26 +30,13 @@ function scatterRows(s: NativeScope, target: number, idx: number, n: number, row
   );
 }
 
-/** w [R, C] minus delta [n, R] in the columns idx: w - deltaᵀ @ one-hot(idx), exact for finite deltas. */
+/**
+ * w [R, C] minus delta [n, R] in the columns idx: w minus a dense matrix that is zero except in those
+ * columns. Exact for every value (a NaN or infinity in delta reaches only its own entry), no host read.
+ */
 function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, R: number, C: number, n: number): NativeTensor {
-  if (s.readFiniteSum(delta)) {
-    // One small matmul writes the whole [R, C] difference (0 * x = 0 exactly for finite x): far cheaper on
-    // TensorFlow than n*R single-entry gathers and scatters.
-    const oneHot = s.op1(
-      'OneHot',
-      [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)],
-      [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)],
-    );
-    return s.op1('Sub', [s.type('T', 'float32')], [w, s.matMul(delta, oneHot.id, true, false).id]);
-  }
-  // A NaN or infinity would spread along its row through the matmul: update entry by entry instead.
-  const pairs = s.pairs(idx, R, n, true);
-  const next = binary(s, 'Sub', s.gather(w, idx, 1).id, s.transpose2D(delta).id);
-  return s.op1(
-    'TensorScatterUpdate',
-    [s.type('T', 'float32'), s.type('Tindices', 'int32')],
-    [w, pairs.id, s.reshape(next, [R * n]).id],
-  );
+  const dense = s.denseFromColumns(s.transpose2D(delta).id, idx, R, C, n);
+  return s.op1('Sub', [s.type('T', 'float32')], [w, dense.id]);
 }
 
 const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {

@@ -95,23 +95,6 @@ export class NativeScope {
     return this.be.binding.tensorDataSync(id)[0] !== 0;
   }
 
-  /**
-   * Whether every entry of a float tensor is finite, from one number read back: the sum is finite when all
-   * entries are (an overflow to infinity only sends the caller to its exact path).
-   */
-  readFiniteSum(id: number, rank = 2): boolean {
-    const axes = this.constInt32(
-      [rank],
-      Array.from({ length: rank }, (_, i) => i),
-    );
-    const total = this.op1(
-      'Sum',
-      [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')],
-      [id, axes],
-    );
-    return Number.isFinite(this.be.binding.tensorDataSync(total.id)[0]);
-  }
-
   /** A cached int32 constant (a shape, an axis, k, a row-index table). */
   constInt32(shape: number[], values: ArrayLike<number>): number {
     const key = `${shape.join('x')}:${Array.prototype.join.call(values, ',')}`;
@@ -238,24 +221,37 @@ export class NativeScope {
     return this.op1('Transpose', [this.type('T', dtype), this.type('Tperm', 'int32')], [x, this.constInt32([2], [1, 0])]);
   }
 
-  /** TopKV2 over the last axis: [values, indices]. Unsorted: meProp only needs the set. */
-  topK(x: number, k: number): [NativeTensor, NativeTensor] {
-    const [v, i] = this.op('TopKV2', [this.bool('sorted', false), this.type('T', 'float32')], [x, this.scalarInt32(k)], 2);
+  /**
+   * TopKV2 over the last axis: [values, indices]. Unsorted: meProp only needs the set. Equal keys keep the
+   * lower index (TensorFlow's TopK is stable), as the host kernels do.
+   */
+  topK(x: number, k: number, dtype: DataType = 'float32'): [NativeTensor, NativeTensor] {
+    const [v, i] = this.op('TopKV2', [this.bool('sorted', false), this.type('T', dtype)], [x, this.scalarInt32(k)], 2);
     return [v, i];
   }
 
-  /** |x| with NaN mapped to +Infinity, so a NaN ranks above every number and is kept (it propagates). */
-  magnitude(x: number): NativeTensor {
-    const abs = this.op1('Abs', [this.type('T', 'float32')], [x]);
-    const nan = this.op1('IsNan', [this.type('T', 'float32')], [x]);
-    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), abs.id]);
+  /**
+   * A float32 tensor of values >= 0 (or NaN with the sign bit clear) reinterpreted as int32 ranking keys.
+   * For such values the bit patterns order exactly as the numbers do, and every NaN pattern (0x7F800001 and
+   * up) lies above +Infinity (0x7F800000): ranking the keys ranks NaN first, so a NaN is always kept and
+   * propagates, with no extra pass over the tensor to find it.
+   */
+  rankKeys(nonNegative: number): NativeTensor {
+    return this.op1('Bitcast', [this.type('T', 'float32'), this.type('type', 'int32')], [nonNegative]);
   }
 
-  /** Σ|x| over `axis` with NaN columns mapped to +Infinity: a NaN anywhere in a column ranks it first. */
+  /** Ranking keys of |x| (see rankKeys): Abs clears the sign bit of every entry, NaN included. */
+  magnitude(x: number): NativeTensor {
+    return this.rankKeys(this.op1('Abs', [this.type('T', 'float32')], [x]).id);
+  }
+
+  /**
+   * Ranking keys of Σ|x| over the rows (see rankKeys): a NaN anywhere in a column makes its sum NaN (a sum of
+   * non-negative terms never creates a NaN of its own, and keeps the sign bit of the NaN it carries clear),
+   * so that column ranks first.
+   */
   columnScore(x: number): NativeTensor {
-    const total = this.sum(this.op1('Abs', [this.type('T', 'float32')], [x]).id, 0); // NaN stays NaN in the sum
-    const nan = this.op1('IsNan', [this.type('T', 'float32')], [total.id]);
-    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), total.id]);
+    return this.rankKeys(this.sum(this.op1('Abs', [this.type('T', 'float32')], [x]).id, 0).id);
   }
 
   sum(x: number, axis: number): NativeTensor {
@@ -272,6 +268,48 @@ export class NativeScope {
       [this.type('T', 'float32'), this.type('Tindices', 'int32')],
       [indices, updates, this.constInt32([shape.length], shape)],
     );
+  }
+
+  /**
+   * A dense [K, N] matrix, zero except in the k columns `colIdx` [k], which hold `cols` [K, k] (column t of
+   * `cols` goes to column colIdx[t]). One SparseToDense over the flattened matrix: the output is zero-filled
+   * and K*k entries are written, each copied as is (a NaN stays where it is). Far cheaper than a one-hot
+   * matmul (K*k*N multiply-adds) or ScatterNd (whose per-entry cost is several times higher). The column
+   * indices must be distinct (they come from TopKV2).
+   */
+  denseFromColumns(cols: number, colIdx: number, K: number, N: number, k: number): NativeTensor {
+    if (K * N >= 2 ** 31) {
+      // Flat int32 offsets would overflow: (row, column) pairs instead (slower, same result).
+      const pairs = this.pairs(colIdx, K, k, true);
+      return this.sparseToDense(pairs.id, this.reshape(cols, [K * k]).id, [K, N]);
+    }
+    const flat = this.op1('AddV2', [this.type('T', 'int32')], [this.rowOffsets(K, N), this.reshape(colIdx, [1, k], 'int32').id]);
+    const dense = this.sparseToDense(this.reshape(flat.id, [K * k], 'int32').id, this.reshape(cols, [K * k]).id, [K * N]);
+    return this.reshape(dense.id, [K, N]);
+  }
+
+  /** SparseToDense with distinct indices (not validated: they come from TopKV2), zeros elsewhere. */
+  sparseToDense(indices: number, values: number, shape: number[]): NativeTensor {
+    return this.op1(
+      'SparseToDense',
+      [this.bool('validate_indices', false), this.type('T', 'float32'), this.type('Tindices', 'int32')],
+      [indices, this.constInt32([shape.length], shape), values, this.scalarFloat32(0)],
+    );
+  }
+
+  /** A cached int32 column [K, 1] of row offsets r * N into a flattened [K, N] matrix. */
+  rowOffsets(K: number, N: number): number {
+    const key = `rowoffsets:${K}x${N}`;
+    let id = constants.get(key);
+    if (id === undefined) {
+      id = this.be.binding.createTensor(
+        [K, 1],
+        this.be.binding.TF_INT32,
+        Int32Array.from({ length: K }, (_, r) => r * N),
+      );
+      constants.set(key, id);
+    }
+    return id;
   }
 
   /**
