@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { NativeScope, NativeTensor, withNativeScope } from '@meprop/core';
 import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
-import { binary, step, unary } from './native_rules';
+import { binary, step } from './native_rules';
 
 /**
  * Inputs {value [R, C], indices int32 [n], rows [n, L], slot0?, slot1?}; outputs [value, ...slots]. Slices
@@ -35,7 +35,7 @@ function scatterRows(s: NativeScope, target: number, idx: number, n: number, row
  * columns. Exact for every value (a NaN or infinity in delta reaches only its own entry), no host read.
  */
 function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, R: number, C: number, n: number): NativeTensor {
-  const dense = s.denseFromColumns(s.transpose2D(delta).id, idx, R, C, n);
+  const dense = s.denseFromColumns(delta, idx, R, C, n, true);
   return s.op1('Sub', [s.type('T', 'float32')], [w, dense.id]);
 }
 
@@ -63,14 +63,12 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     const oldSlots = slots.map((t) => s.gather(t, idx.id, 0).id);
     let { delta, slots: newSlots } = step(s, a, g, oldSlots);
     if (a.lazy) {
-      // A slice takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
+      // A slice takes part when any entry of its gradient is non-zero (NaN counts, as NaN != 0: it must
+      // propagate).
       const nonZero = s.op1(
-        'LogicalOr',
-        [],
-        [
-          s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g, s.scalarFloat32(0)]).id,
-          unary(s, 'IsNan', g),
-        ],
+        'NotEqual',
+        [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)],
+        [g, s.scalarFloat32(0)],
       );
       const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(1)]).id; // [n, 1]
       const keep = (t: number, old: number) => s.op1('SelectV2', [s.type('T', 'float32')], [touched, t, old]).id;

@@ -271,19 +271,24 @@ export class NativeScope {
   }
 
   /**
-   * A dense [K, N] matrix, zero except in the k columns `colIdx` [k], which hold `cols` [K, k] (column t of
-   * `cols` goes to column colIdx[t]). One SparseToDense over the flattened matrix: the output is zero-filled
-   * and K*k entries are written, each copied as is (a NaN stays where it is). Far cheaper than a one-hot
-   * matmul (K*k*N multiply-adds) or ScatterNd (whose per-entry cost is several times higher). The column
-   * indices must be distinct (they come from TopKV2).
+   * A dense [K, N] matrix, zero except in the k columns `colIdx` [k]. Their values come as `cols` [K, k]
+   * (column t of `cols` goes to column colIdx[t]) or, with `asRows`, as rows [k, K] (row t goes to column
+   * colIdx[t]): either layout is read as is, no transpose. One SparseToDense over the flattened matrix: the
+   * output is zero-filled and K*k entries are written, each copied as is (a NaN stays where it is). Far
+   * cheaper than a one-hot matmul (K*k*N multiply-adds) or ScatterNd (several times the cost per entry).
+   * The column indices must be distinct (they come from TopKV2).
    */
-  denseFromColumns(cols: number, colIdx: number, K: number, N: number, k: number): NativeTensor {
+  denseFromColumns(cols: number, colIdx: number, K: number, N: number, k: number, asRows = false): NativeTensor {
     if (K * N >= 2 ** 31) {
       // Flat int32 offsets would overflow: (row, column) pairs instead (slower, same result).
+      const c = asRows ? this.transpose2D(cols).id : cols;
       const pairs = this.pairs(colIdx, K, k, true);
-      return this.sparseToDense(pairs.id, this.reshape(cols, [K * k]).id, [K, N]);
+      return this.sparseToDense(pairs.id, this.reshape(c, [K * k]).id, [K, N]);
     }
-    const flat = this.op1('AddV2', [this.type('T', 'int32')], [this.rowOffsets(K, N), this.reshape(colIdx, [1, k], 'int32').id]);
+    // Flat offsets r * N + colIdx[t], laid out like the values: [K, k] or [k, K].
+    const flat = asRows
+      ? this.op1('AddV2', [this.type('T', 'int32')], [this.reshape(colIdx, [k, 1], 'int32').id, this.rowOffsets(K, N, true)])
+      : this.op1('AddV2', [this.type('T', 'int32')], [this.rowOffsets(K, N, false), this.reshape(colIdx, [1, k], 'int32').id]);
     const dense = this.sparseToDense(this.reshape(flat.id, [K * k], 'int32').id, this.reshape(cols, [K * k]).id, [K * N]);
     return this.reshape(dense.id, [K, N]);
   }
@@ -297,16 +302,13 @@ export class NativeScope {
     );
   }
 
-  /** A cached int32 column [K, 1] of row offsets r * N into a flattened [K, N] matrix. */
-  rowOffsets(K: number, N: number): number {
-    const key = `rowoffsets:${K}x${N}`;
+  /** A cached int32 column [K, 1] (or row [1, K]) of row offsets r * N into a flattened [K, N] matrix. */
+  rowOffsets(K: number, N: number, asRow: boolean): number {
+    const key = `rowoffsets:${K}x${N}:${asRow}`;
     let id = constants.get(key);
     if (id === undefined) {
-      id = this.be.binding.createTensor(
-        [K, 1],
-        this.be.binding.TF_INT32,
-        Int32Array.from({ length: K }, (_, r) => r * N),
-      );
+      const offsets = Int32Array.from({ length: K }, (_, r) => r * N);
+      id = this.be.binding.createTensor(asRow ? [1, K] : [K, 1], this.be.binding.TF_INT32, offsets);
       constants.set(key, id);
     }
     return id;

@@ -42,7 +42,8 @@ const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
   const [k, K] = rows.shape;
   return withNativeScope(backend, (s) => {
     const r = s.input(rows);
-    return s.output(scatter(s, rowsOut ? r : s.transpose2D(r).id, s.input(indices), k, K, N, rowsOut));
+    const idx = s.input(indices);
+    return s.output(rowsOut ? scatter(s, r, idx, k, K, N, true) : s.denseFromColumns(r, idx, K, N, k, true));
   });
 };
 
