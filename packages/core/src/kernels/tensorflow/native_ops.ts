@@ -32,6 +32,8 @@ export interface TfBinding {
   TF_ATTR_INT: number;
   TF_ATTR_BOOL: number;
   TF_ATTR_TYPE: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_SHAPE: number;
 }
 
 /** The part of tfjs-node's NodeJSKernelBackend we use (two of these members are private in its typings). */
@@ -332,6 +334,90 @@ export class NativeScope {
       [this.rowTable(rows, k), cols.id, this.scalarInt32(2)],
     );
     return this.reshape(cat.id, [rows * k, 2], 'int32');
+  }
+}
+
+let resourceCount = 0;
+const resourcePrefix = `meprop_${Math.floor(Math.random() * 0x7fffffff).toString(36)}_`;
+
+/**
+ * A float32 TensorFlow resource variable (VarHandleOp) owned by the caller: state that never becomes a tfjs
+ * tensor, updated in place (ResourceScatterUpdate writes k rows, where updating a tfjs-node tensor copies it
+ * whole). For optimizer slots on the `tensorflow` backend. `dispose()` destroys it; a disposed variable
+ * throws on use.
+ */
+export class NativeVariable {
+  private handle: number | null;
+  readonly shape: number[];
+  private readonly binding: TfBinding;
+
+  /** A new variable holding a copy of `initial` (a float32 tfjs tensor of the active tfjs-node backend). */
+  constructor(backend: unknown, initial: TensorInfo) {
+    if (initial.dtype !== 'float32') throw new Error(`NativeVariable: initial must be float32, got ${initial.dtype}`);
+    const be = asTfBackend(backend);
+    const b = be.binding;
+    this.binding = b;
+    this.shape = initial.shape.slice();
+    const attrs: NativeAttr[] = [
+      { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: 'shape', type: b.TF_ATTR_SHAPE, value: this.shape },
+      { name: 'container', type: b.TF_ATTR_STRING, value: '' },
+      { name: 'shared_name', type: b.TF_ATTR_STRING, value: `${resourcePrefix}${resourceCount++}` },
+    ];
+    const handle = b.executeOp('VarHandleOp', attrs, [], 1)[0].id;
+    try {
+      b.executeOp('AssignVariableOp', [this.dtypeAttr()], [handle, be.getInputTensorIds([initial])[0]], 0);
+    } catch (e) {
+      b.deleteTensor(handle);
+      throw e;
+    }
+    this.handle = handle;
+  }
+
+  private dtypeAttr(): NativeAttr {
+    return { name: 'dtype', type: this.binding.TF_ATTR_TYPE, value: this.binding.TF_FLOAT };
+  }
+
+  /** The resource handle (an input of Resource* ops). */
+  get id(): number {
+    if (this.handle === null) throw new Error('NativeVariable: used after dispose()');
+    return this.handle;
+  }
+
+  get isDisposed(): boolean {
+    return this.handle === null;
+  }
+
+  /** Rows `indices` [n] (axis 0) of the variable, as a scope temporary [n, ...]. */
+  gatherRows(s: NativeScope, indices: number): NativeTensor {
+    const attrs = [s.int('batch_dims', 0), s.bool('validate_indices', true), this.dtypeAttr(), s.type('Tindices', 'int32')];
+    return s.op1('ResourceGather', attrs, [this.id, indices]);
+  }
+
+  /** Writes `rows` [n, ...] into rows `indices` [n] (distinct), in place. */
+  scatterRows(s: NativeScope, indices: number, rows: number): void {
+    this.binding.executeOp('ResourceScatterUpdate', [this.dtypeAttr(), s.type('Tindices', 'int32')], [this.id, indices, rows], 0);
+  }
+
+  /** The current value, as a scope temporary (a copy). */
+  read(s: NativeScope): NativeTensor {
+    return s.op1('ReadVariableOp', [this.dtypeAttr()], [this.id]);
+  }
+
+  dispose(): void {
+    if (this.handle === null) return;
+    const h = this.handle;
+    this.handle = null;
+    try {
+      this.binding.executeOp(
+        'DestroyResourceOp',
+        [{ name: 'ignore_lookup_error', type: this.binding.TF_ATTR_BOOL, value: true }],
+        [h],
+        0,
+      );
+    } finally {
+      this.binding.deleteTensor(h);
+    }
   }
 }
 
