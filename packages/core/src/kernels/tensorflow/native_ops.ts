@@ -5,56 +5,10 @@
 // no dependency on @tensorflow/tfjs-node (it is optional), checked at first use instead.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 
-/** An op attribute as tfjs-node's binding takes it. */
-export interface NativeAttr {
-  name: string;
-  type: number;
-  value: boolean | number | string | number[];
-}
+import { asTfBackend, TfBackendLike } from '../../tfjs_internals';
+import type { NativeAttr, NativeTensor, TfBinding } from '../../tfjs_internals';
 
-/** A tensor handle owned by libtensorflow, with its shape (what the binding returns for each op output). */
-export interface NativeTensor {
-  id: number;
-  shape: number[];
-  dtype: number;
-}
-
-/** The part of tfjs-node's N-API binding we use. */
-export interface TfBinding {
-  tensorDataSync(id: number): ArrayLike<number> | Uint8Array;
-  executeOp(name: string, attrs: NativeAttr[], inputIds: number[], numOutputs: number): NativeTensor[];
-  createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
-  deleteTensor(id: number): void;
-  TF_FLOAT: number;
-  TF_INT32: number;
-  TF_INT64: number;
-  TF_BOOL: number;
-  TF_ATTR_INT: number;
-  TF_ATTR_BOOL: number;
-  TF_ATTR_TYPE: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_SHAPE: number;
-}
-
-/** The part of tfjs-node's NodeJSKernelBackend we use (two of these members are private in its typings). */
-interface TfBackendLike {
-  binding: TfBinding;
-  getInputTensorIds(tensors: TensorInfo[]): number[];
-  createOutputTensor(meta: NativeTensor): TensorInfo;
-}
-
-function asTfBackend(backend: unknown): TfBackendLike {
-  const b = backend as Partial<TfBackendLike>;
-  if (
-    b.binding === undefined ||
-    typeof b.binding.executeOp !== 'function' ||
-    typeof b.getInputTensorIds !== 'function' ||
-    typeof b.createOutputTensor !== 'function'
-  ) {
-    throw new Error('meProp tensorflow kernel: the active backend is not tfjs-node 4.x (no binding.executeOp)');
-  }
-  return b as TfBackendLike;
-}
+export type { NativeAttr, NativeTensor, TfBinding } from '../../tfjs_internals';
 
 /** Constant handles (shapes, axes, k) kept for the process: a few bytes each, never tfjs tensors. */
 const constants = new Map<string, number>();
