@@ -109,7 +109,11 @@ const readConfig: KernelConfig = {
 };
 if (tf.getKernel(readConfig.kernelName, readConfig.backendName) === undefined) tf.registerKernel(readConfig);
 
-/** The value of `v` as a new tfjs tensor (the caller owns it). */
+/**
+ * The value of `v` as a new tfjs tensor (the caller owns it). On `tensorflow` a native copy; if another backend
+ * became active since the slot was made, through JavaScript (a rare path: one copy).
+ */
 export function readNativeVariable(v: NativeVariable): tf.Tensor {
+  if (tf.getKernel(MePropReadNativeVariable, tf.getBackend()) === undefined) return tf.tensor(v.readSync(), v.shape, 'float32');
   return tf.engine().runKernel(MePropReadNativeVariable, {}, { variable: v } as unknown as NamedAttrMap) as tf.Tensor;
 }

@@ -358,6 +358,16 @@ export class NativeVariable {
     return s.op1('ReadVariableOp', [this.dtypeAttr()], [this.id]);
   }
 
+  /** The current value copied into JavaScript (works whatever tfjs backend is active). */
+  readSync(): Float32Array {
+    const [t] = this.binding.executeOp('ReadVariableOp', [this.dtypeAttr()], [this.id], 1);
+    try {
+      return Float32Array.from(this.binding.tensorDataSync(t.id) as ArrayLike<number>);
+    } finally {
+      this.binding.deleteTensor(t.id);
+    }
+  }
+
   dispose(): void {
     if (this.handle === null) return;
     const h = this.handle;
