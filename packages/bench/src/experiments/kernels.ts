@@ -6,7 +6,14 @@
 // lazy optimizers receive through a sparse-gradient session), and forward + backward through tfjs's autodiff
 // (y = x @ W, loss = sum(y * dy) so that dL/dy = dy; x and W both variables, so dx and dW are both computed).
 import * as tf from '@tensorflow/tfjs';
-import { beginSparseGradients, exactMatMulGrads, mePropMatMul, mePropMatMulGrads, mePropMatMulSliceGrads } from '@meprop/core';
+import {
+  beginSparseGradients,
+  exactMatMulGrads,
+  mePropMatMul,
+  mePropMatMulGrads,
+  mePropMatMulSliceGrads,
+  SparseGradientZeros,
+} from '@meprop/core';
 import type { KernelCase, KernelFigures, KernelMode, KernelPath } from '../results/schema';
 import type { Progress } from '../util/progress';
 import { makeRng } from '../util/rng';
@@ -111,8 +118,10 @@ export async function benchKernelShape(
     await settle(g);
     tf.dispose([...g, value]);
   };
+  // Kept across steps, as a lazy optimizer keeps it: the zero gradient the engine gets in place of dense dW.
+  const zeros = new SparseGradientZeros();
   const fwdBwdSlices = async (): Promise<void> => {
-    const session = beginSparseGradients([wv]);
+    const session = beginSparseGradients([wv], zeros);
     try {
       const { grads, value } = tf.variableGrads(
         session.wrap(() => tf.sum(tf.mul(mePropMatMul(xv, wv, config('unified')), dy))),
@@ -160,6 +169,7 @@ export async function benchKernelShape(
       };
     });
   } finally {
+    zeros.dispose();
     tf.dispose([x, w, dy, xv, wv]);
   }
 }
