@@ -162,7 +162,19 @@ export function mePropMatMulGradThunks(
   transposeA: boolean,
   transposeB: boolean,
   runtime: MePropRuntime,
-  sinkOverride?: SparseGradientSink,
+): MatMulGradThunks {
+  return matMulGradThunksWithSink(dy, a, b, transposeA, transposeB, runtime, undefined);
+}
+
+/** mePropMatMulGradThunks, with the weight's slices handed to `sinkOverride` when given (unified mode). */
+export function matMulGradThunksWithSink(
+  dy: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+  runtime: MePropRuntime,
+  sinkOverride: SparseGradientSink | undefined,
 ): MatMulGradThunks {
   const N = dy.shape[dy.rank - 1];
   const k = keptCount(runtime.config.k, N);
