@@ -184,6 +184,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     ])
     .option('--reps <n>', 'measured repetitions (default 15; --quick 7)', positiveInt('--reps'))
     .option('--warmup <n>', 'discarded warm-up repetitions (default 3; --quick 2)', nonNegativeInt('--warmup'))
+    .option(
+      '--slices',
+      'also time unified mode with dW kept as its k slices and their indices (what sparseAdam receives), against plain dense',
+      false,
+    )
+    .option('--forward', 'also time forward + backward (y = x @ W and both gradients through tfjs autodiff)', false)
+    .addHelpText(
+      'after',
+      '\nTimed until every output exists. On tensorflow (tfjs-node) that is one entry of each output read back: tfjs-node\n' +
+        'runs TensorFlow ops synchronously, and reading whole outputs would add a copy of the dense dW to both sides.',
+    )
     .action(run(() => runCommands().kernelsCommand));
 
   addCommon(

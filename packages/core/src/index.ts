@@ -20,7 +20,7 @@ registerMePropGradient(depthwiseConv2dMePropGradient);
 
 export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
 export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
-export { mePropMatMul, mePropMatMulGrads } from './me_prop_mat_mul';
+export { mePropMatMul, mePropMatMulGrads, mePropMatMulSliceGrads } from './me_prop_mat_mul';
 export { mePropConv2d, mePropDepthwiseConv2d } from './me_prop_conv2d';
 export type { MePropConvOptions } from './me_prop_conv2d';
 export {
@@ -54,5 +54,5 @@ export type { HostMemoryAdapter } from './kernels/host/host_kernels';
 export { beginSparseGradients, SparseGradientZeros } from './sparse_gradients';
 export type { ResolvedGradient, SparseGradientSession, SparseSlices } from './sparse_gradients';
 // For authors of kernels on tfjs-node's `tensorflow` backend (e.g. @meprop/layers' sparse optimizer step).
-export { NativeScope, withNativeScope, isNativeTensorflowBackend } from './kernels/tensorflow/native_ops';
+export { NativeScope, NativeVariable, withNativeScope, isNativeTensorflowBackend } from './kernels/tensorflow/native_ops';
 export type { NativeAttr, NativeTensor, TfBinding } from './kernels/tensorflow/native_ops';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend, expectClose, tensorCountAfter } from '@meprop/test-utils';
-import { hasMePropKernels, mePropMatMul, mePropMatMulGrads, MePropConfig } from './index';
+import { hasMePropKernels, mePropMatMul, mePropMatMulGrads, mePropMatMulSliceGrads, MePropConfig } from './index';
 import { nonZeroColumns, operands, plainGrads, referenceGrads } from './test-helpers/reference';
 
 const TRANSPOSES: Array<[boolean, boolean]> = [
@@ -157,6 +157,36 @@ describeEachBackend('mePropMatMul', () => {
     });
   });
 
+  it('keeps a NaN or an infinity in dy where it is: no other entry of dW becomes NaN', () => {
+    tf.tidy(() => {
+      for (const special of [NaN, Infinity, -Infinity]) {
+        for (const transposeB of [false, true]) {
+          const { a, b } = operands(4, 6, 10, false, transposeB, 60);
+          const dyv = new Float32Array(40).fill(0.1);
+          dyv[13] = special; // row 1, column 3
+          const dy = tf.tensor2d(dyv, [4, 10]);
+          for (const mode of ['per-example', 'unified'] as const) {
+            const { db } = mePropMatMulGrads(dy, a, b, { k: 2, mode }, false, transposeB);
+            // Every |dy| ties at 0.1 except the special entry, which ranks first: unified keeps columns 3 and 0
+            // (ties to the lower index); per-example keeps 3 and 0 in row 1 and 0 and 1 in the other rows.
+            const kept = mode === 'unified' ? [0, 3] : [0, 1, 3];
+            const dbv = db.arraySync() as number[][];
+            const col = (r: number, c: number) => (transposeB ? dbv[c][r] : dbv[r][c]);
+            for (let r = 0; r < 6; r++) {
+              for (let c = 0; c < 10; c++) {
+                const v = col(r, c);
+                const where = `special ${special}, ${mode}, transposeB ${transposeB}, dW[${r}][${c}] = ${v}`;
+                if (c === 3) expect([where, Number.isFinite(v)]).toEqual([where, false]);
+                else if (kept.includes(c)) expect([where, Number.isFinite(v)]).toEqual([where, true]);
+                else expect([where, v]).toEqual([where, 0]);
+              }
+            }
+          }
+        }
+      }
+    });
+  });
+
   it('does not leak tensors across training steps', async () => {
     const w1 = tf.variable(tf.randomNormal([13, 29], 0, 0.1, 'float32', 50));
     const w2 = tf.variable(tf.randomNormal([29, 3], 0, 0.1, 'float32', 51));
@@ -172,6 +202,41 @@ describeEachBackend('mePropMatMul', () => {
     expect(afterN).toBe(after1);
     tf.dispose([w1, w2, x, y]);
     opt.dispose();
+  });
+
+  describe('mePropMatMulSliceGrads (dW kept as slices)', () => {
+    it.each(TRANSPOSES)('slices scattered equal the dense meProp dW; da equal (transposeA=%p, transposeB=%p)', (tA, tB) => {
+      tf.tidy(() => {
+        const { a, b, dy } = operands(7, 13, 29, tA, tB, 70);
+        const dense = mePropMatMulGrads(dy, a, b, { k: 5, mode: 'unified' }, tA, tB);
+        const before = tf.memory().numTensors;
+        const { da, db } = mePropMatMulSliceGrads(dy, a, b, { k: 5, mode: 'unified' }, tA, tB);
+        expect(tf.memory().numTensors).toBe(before + 3); // da, indices, rows: owned by the caller
+        expect(db.axis).toBe(tB ? 0 : 1);
+        expect(db.rows.shape).toEqual([5, 13]);
+        expect(db.denseShape).toEqual(b.shape);
+        // The dense gradient, rebuilt on the host from the slices alone.
+        const [R, C] = db.denseShape;
+        const rebuilt = new Float32Array(R * C);
+        const idx = db.indices.arraySync();
+        const rows = db.rows.arraySync();
+        expect(new Set(idx).size).toBe(5);
+        idx.forEach((j, t) => rows[t].forEach((v, i) => (rebuilt[db.axis === 1 ? i * C + j : j * C + i] = v)));
+        expectClose(tf.tensor2d(rebuilt, [R, C]), dense.db, 1e-5);
+        expectClose(da, dense.da, 1e-6);
+      });
+    });
+
+    it('throws a clear error outside unified mode, at k >= N, and for rank 3', () => {
+      tf.tidy(() => {
+        const { a, b, dy } = operands(4, 6, 10, false, false, 71);
+        expect(() => mePropMatMulSliceGrads(dy, a, b, { k: 2, mode: 'per-example' })).toThrow(
+          /config\.mode must be 'unified'.*got 'per-example'/,
+        );
+        expect(() => mePropMatMulSliceGrads(dy, a, b, { k: 10, mode: 'unified' })).toThrow(/keeps 10 of 10 columns/);
+        expect(() => mePropMatMulSliceGrads(dy, tf.expandDims(a, 0), b, { k: 2, mode: 'unified' })).toThrow(/must have rank 2/);
+      });
+    });
   });
 
   describe('an input that needs no gradient costs nothing', () => {

@@ -1,9 +1,10 @@
 // mePropMatMul: tf.matMul whose backward is meProp's, with the config given per call (no global state).
 import * as tf from '@tensorflow/tfjs-core';
-import { MePropConfig, validateMePropConfig } from './config';
+import { keptCount, MePropConfig, validateMePropConfig } from './config';
 import { ensureMePropMatMulKernel } from './kernels/me_prop_mat_mul_forward';
 import { MePropMatMul, MePropMatMulAttrs } from './kernel_names';
-import { makeRuntime, mePropMatMulGradThunks, MePropRuntime } from './sparse_backward';
+import { makeRuntime, matMulGradThunksWithSink, mePropMatMulGradThunks, MePropRuntime } from './sparse_backward';
+import type { SparseGradientSink, SparseSlices } from './sparse_gradients';
 
 const runtimes = new WeakMap<MePropConfig, MePropRuntime>();
 
@@ -102,4 +103,60 @@ export function mePropMatMulGrads(
     const g = mePropMatMulGradThunks(dy, $a, $b, transposeA, transposeB, runtime);
     return { da: g.a(), db: g.b() };
   });
+}
+
+/**
+ * Like mePropMatMulGrads, but the weight gradient stays sparse: db is the k kept slices of the dense
+ * gradient with their indices (`SparseSlices`, TensorFlow's IndexedSlices along the axis of b that holds
+ * the output units: columns of b [K, N], or rows when transposeB), as the lazy optimizers receive them from
+ * a sparse-gradient session, instead of a dense [K, N] tensor that is zero outside those k slices. Unified
+ * mode only (the other modes keep different columns per example); a and b of rank 2; k < N (at k >= N the
+ * gradient is dense: use mePropMatMulGrads). The caller owns every returned tensor.
+ */
+export function mePropMatMulSliceGrads(
+  dy: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  config: MePropConfig,
+  transposeA = false,
+  transposeB = false,
+): { da: tf.Tensor; db: SparseSlices } {
+  const fn = 'mePropMatMulSliceGrads';
+  const $a = checkOperand(a, 'a', fn);
+  const $b = checkOperand(b, 'b', fn);
+  checkOperand(dy, 'dy', fn);
+  if ($a.rank !== 2 || $b.rank !== 2 || dy.rank !== 2) {
+    throw new Error(`${fn}: a, b and dy must have rank 2, got ranks ${$a.rank}, ${$b.rank} and ${dy.rank}`);
+  }
+  checkShapes($a, $b, transposeA, transposeB, fn);
+  const runtime = runtimeFor(config, fn);
+  if (runtime.config.mode !== 'unified') {
+    throw new Error(
+      `${fn}: config.mode must be 'unified' (the only mode whose kept columns are shared), got '${runtime.config.mode}'`,
+    );
+  }
+  const N = dy.shape[1] as number;
+  const k = keptCount(runtime.config.k, N);
+  if (k >= N) throw new Error(`${fn}: config.k keeps ${k} of ${N} columns, so the gradient is dense: use mePropMatMulGrads`);
+  let slices: SparseSlices | null = null;
+  const sink: SparseGradientSink = {
+    accept: (indices, rows, axis) => {
+      slices = {
+        indices: tf.keep(tf.clone(indices)),
+        rows: tf.keep(rows),
+        axis,
+        denseShape: [$b.shape[0] as number, $b.shape[1] as number],
+        unique: true,
+      };
+      return tf.zeros([1]); // what the engine would get; unused here, disposed by the tidy
+    },
+  };
+  const da = tf.tidy(() => {
+    const g = matMulGradThunksWithSink(dy, $a, $b, transposeA, transposeB, runtime, sink);
+    const out = g.a();
+    g.b();
+    return out;
+  });
+  if (slices === null) throw new Error(`${fn}: internal error: the backward returned no slices`);
+  return { da, db: slices };
 }

@@ -163,13 +163,26 @@ export function mePropMatMulGradThunks(
   transposeB: boolean,
   runtime: MePropRuntime,
 ): MatMulGradThunks {
+  return matMulGradThunksWithSink(dy, a, b, transposeA, transposeB, runtime, undefined);
+}
+
+/** mePropMatMulGradThunks, with the weight's slices handed to `sinkOverride` when given (unified mode). */
+export function matMulGradThunksWithSink(
+  dy: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+  runtime: MePropRuntime,
+  sinkOverride: SparseGradientSink | undefined,
+): MatMulGradThunks {
   const N = dy.shape[dy.rank - 1];
   const k = keptCount(runtime.config.k, N);
   if (k >= N) return exactMatMulGrads(dy, a, b, transposeA, transposeB);
 
   // An optimizer collecting sparse gradients (see sparse_gradients.ts) takes the weight's kept slices when
   // b is the saved copy of one of its variables (or of a view adding leading 1s, as tf.fused.matMul makes).
-  const sink = runtime.config.mode === 'unified' ? sparseGradientSink(b) : null;
+  const sink = sinkOverride ?? (runtime.config.mode === 'unified' ? sparseGradientSink(b) : null);
   if (a.rank === 2 && b.rank === 2) {
     return grads2D(dy as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB, k, runtime, sink);
   }

@@ -3,12 +3,14 @@
 // highest tfjs 4.x of the peer range and sets MEPROP_EXPECT_TFJS, checked first so the job cannot test 4.22 twice.
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend, expectClose, seededTensor } from '@meprop/test-utils';
-import { withMeProp } from './index';
+import { NativeVariable, withMeProp, withNativeScope } from './index';
 import {
+  asTfBackend,
   CpuBackendLike,
   FUSED_MAT_MUL_TAPE_NAME,
   registeredBackendNames,
   TFJS_CORE_INTERNALS,
+  TFJS_NODE_INTERNALS,
   WasmBackendLike,
 } from './tfjs_internals';
 
@@ -121,6 +123,83 @@ describeEachBackend('tfjs internals @meprop/core relies on', (backend) => {
       const meProp = withMeProp({ k: 4 }, () => tf.grads(f)([a, b]));
       expectClose(meProp[0], plain[0], 1e-5);
       expectClose(meProp[1], plain[1], 1e-5);
+    });
+  });
+});
+
+describeEachBackend('tfjs-node internals the tensorflow kernels rely on', (backend) => {
+  if (backend !== 'tensorflow') {
+    it('apply to the tensorflow backend only', () => expect(backend).not.toBe('tensorflow'));
+    return;
+  }
+  const node = (i: number) => `tfjs-node internal #${i} (${TFJS_NODE_INTERNALS[i]})`;
+
+  it(node(0), () => {
+    const b = asTfBackend(tf.backend()).binding;
+    for (const f of ['executeOp', 'createTensor', 'deleteTensor', 'tensorDataSync'] as const)
+      expect([f, typeof b[f]]).toEqual([f, 'function']);
+    const id = b.createTensor([2], b.TF_FLOAT, Float32Array.of(-1, 2));
+    const [out] = b.executeOp('Abs', [{ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }], [id], 1);
+    expect([out.shape, out.dtype]).toEqual([[2], b.TF_FLOAT]);
+    expect(Array.from(b.tensorDataSync(out.id))).toEqual([1, 2]);
+    b.deleteTensor(out.id);
+    b.deleteTensor(id);
+  });
+
+  it(node(1), () => {
+    const b = asTfBackend(tf.backend()).binding;
+    const names = [
+      'TF_FLOAT',
+      'TF_INT32',
+      'TF_INT64',
+      'TF_BOOL',
+      'TF_ATTR_INT',
+      'TF_ATTR_BOOL',
+      'TF_ATTR_TYPE',
+      'TF_ATTR_STRING',
+      'TF_ATTR_SHAPE',
+    ] as const;
+    for (const n of names) expect([n, typeof b[n]]).toEqual([n, 'number']);
+  });
+
+  it(node(2), () => {
+    const be = asTfBackend(tf.backend());
+    const x = tf.tensor1d([3, -4]);
+    const before = tf.memory().numTensors;
+    const info = withNativeScope(tf.backend(), (s) => s.output(s.op1('Neg', [s.type('T', 'float32')], [s.input(x)])));
+    // tfjs-node returns a tracked tfjs Tensor; the engine takes a kernel output that is a Tensor as is.
+    expect(info).toBeInstanceOf(tf.Tensor);
+    const y = info as tf.Tensor;
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(Array.from(y.dataSync())).toEqual([-3, 4]);
+    expect(typeof be.getInputTensorIds([x])[0]).toBe('number');
+    tf.dispose([x, y]);
+    expect(tf.memory().numTensors).toBe(before - 1);
+  });
+
+  it(node(3), () => {
+    withNativeScope(tf.backend(), (s) => {
+      const read = (t: { id: number }) => Array.from(s.binding.tensorDataSync(t.id));
+      const x = s.op1(
+        'Identity',
+        [s.type('T', 'float32')],
+        [s.binding.createTensor([2, 3], s.binding.TF_FLOAT, Float32Array.of(1, -5, 2, 0, 3, -1))],
+      );
+      const [, idx] = s.topK(s.magnitude(x.id).id, 1, 'int32');
+      expect(read(idx)).toEqual([1, 1]);
+      expect(read(s.gather(x.id, s.constInt32([1], [2]), 1))).toEqual([2, -1]);
+      expect(read(s.matMul(x.id, x.id, false, true))).toEqual([30, -17, -17, 10]);
+      expect(read(s.denseFromColumns(x.id, s.constInt32([3], [0, 2, 4]), 2, 5, 3))).toEqual([1, 0, -5, 0, 2, 0, 0, 3, 0, -1]);
+      expect(
+        read(s.scatterNd(s.constInt32([1, 1], [1]), s.reshape(s.gather(x.id, s.constInt32([1], [0]), 0).id, [1, 3]).id, [2, 3])),
+      ).toEqual([0, 0, 0, 1, -5, 2]);
+      const v = new NativeVariable(tf.backend(), tf.tensor2d([1, 2, 3, 4], [2, 2]));
+      v.scatterRows(s, s.constInt32([1], [1]), s.binding.createTensor([1, 2], s.binding.TF_FLOAT, Float32Array.of(9, 8)));
+      expect(read(v.gatherRows(s, s.constInt32([1], [1])))).toEqual([9, 8]);
+      expect(read(v.read(s))).toEqual([1, 2, 9, 8]);
+      v.dispose();
+      expect(v.isDisposed).toBe(true);
+      expect(() => v.id).toThrow(/after dispose/);
     });
   });
 });

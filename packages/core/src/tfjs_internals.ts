@@ -42,6 +42,76 @@ export interface WasmBackendLike {
   typedArrayFromHeap(t: TensorInfo): unknown;
 }
 
+// tfjs-node (`tensorflow` backend) internals, used by the kernels in kernels/tensorflow/ and exported to
+// @meprop/layers through NativeScope / NativeVariable. Typed structurally: tfjs-node is optional.
+
+/** An op attribute as tfjs-node's binding takes it. */
+export interface NativeAttr {
+  name: string;
+  type: number;
+  value: boolean | number | string | number[];
+}
+
+/** A tensor handle owned by libtensorflow, with its shape (what the binding returns for each op output). */
+export interface NativeTensor {
+  id: number;
+  shape: number[];
+  dtype: number;
+}
+
+/**
+ * The part of tfjs-node's N-API binding (`backend.binding`, untyped in its public API) the `tensorflow`
+ * kernels use: executeOp runs any op of its libtensorflow on tensor handles.
+ */
+export interface TfBinding {
+  tensorDataSync(id: number): ArrayLike<number> | Uint8Array;
+  executeOp(name: string, attrs: NativeAttr[], inputIds: number[], numOutputs: number): NativeTensor[];
+  createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
+  deleteTensor(id: number): void;
+  TF_FLOAT: number;
+  TF_INT32: number;
+  TF_INT64: number;
+  TF_BOOL: number;
+  TF_ATTR_INT: number;
+  TF_ATTR_BOOL: number;
+  TF_ATTR_TYPE: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_SHAPE: number;
+}
+
+/** The part of tfjs-node's NodeJSKernelBackend we use (two of these members are private in its typings). */
+export interface TfBackendLike {
+  binding: TfBinding;
+  getInputTensorIds(tensors: TensorInfo[]): number[];
+  createOutputTensor(meta: NativeTensor): TensorInfo;
+}
+
+/** `backend` as tfjs-node's backend, or a clear error when it is not one (checked structurally). */
+export function asTfBackend(backend: unknown): TfBackendLike {
+  const b = backend as Partial<TfBackendLike>;
+  if (
+    b.binding === undefined ||
+    typeof b.binding.executeOp !== 'function' ||
+    typeof b.getInputTensorIds !== 'function' ||
+    typeof b.createOutputTensor !== 'function'
+  ) {
+    throw new Error('meProp tensorflow kernel: the active backend is not tfjs-node 4.x (no binding.executeOp)');
+  }
+  return b as TfBackendLike;
+}
+
+/** What tfjs_internals.test.ts checks on the `tensorflow` backend (tfjs-node 4.x). */
+export const TFJS_NODE_INTERNALS: readonly string[] = [
+  "tfjs-node's backend has `binding` with executeOp(name, attrs, inputIds, numOutputs) returning {id, shape, dtype} per output, " +
+    'createTensor(shape, dtype, values), deleteTensor(id) and tensorDataSync(id)',
+  'the binding has the dtype and attribute-type constants TF_FLOAT, TF_INT32, TF_INT64, TF_BOOL, TF_ATTR_INT, TF_ATTR_BOOL, ' +
+    'TF_ATTR_TYPE, TF_ATTR_STRING and TF_ATTR_SHAPE',
+  "the backend's getInputTensorIds(tensors) gives the handle of a tfjs tensor, and createOutputTensor({id, shape, dtype}) adopts a handle as a tracked tfjs Tensor (a kernel may return it as its output)",
+  'the ops the kernels run exist in its libtensorflow and run eagerly (synchronously): TopKV2, GatherV2, MatMul, SparseToDense, ' +
+    'ScatterNd, SparseTensorDenseMatMul, Bitcast, and VarHandleOp / AssignVariableOp / ResourceGather / ResourceScatterUpdate / ' +
+    'ReadVariableOp / DestroyResourceOp for resource variables',
+];
+
 /** What tfjs_internals.test.ts checks, for the docs and for the error message of a failing check. */
 export const TFJS_CORE_INTERNALS: readonly string[] = [
   `tf.fused.matMul's gradient is taped as '${FUSED_MAT_MUL_TAPE_NAME}' and looked up in the gradient registry by that name, ` +

@@ -164,6 +164,8 @@ export interface KernelsCommandOptions extends CommonOptions {
   modes: KernelMode[];
   reps?: number;
   warmup?: number;
+  slices?: boolean;
+  forward?: boolean;
 }
 
 export async function kernelsCommand(o: KernelsCommandOptions): Promise<number> {
@@ -182,7 +184,16 @@ export async function kernelsCommand(o: KernelsCommandOptions): Promise<number> 
         : DEFAULT_KERNEL_SHAPES;
   const reps = o.reps ?? (o.quick ? 7 : 15);
   const warmup = o.warmup ?? (o.quick ? 2 : 3);
-  const figures = await runKernelBench({ shapes, modes: o.modes, reps, warmup, seed: o.seed, progress });
+  const figures = await runKernelBench({
+    shapes,
+    modes: o.modes,
+    reps,
+    warmup,
+    seed: o.seed,
+    progress,
+    slices: o.slices === true,
+    forward: o.forward === true,
+  });
   const result = resultHeader(
     'kernels',
     o,
@@ -192,6 +203,8 @@ export async function kernelsCommand(o: KernelsCommandOptions): Promise<number> 
       modes: o.modes,
       reps,
       warmup,
+      slices: o.slices === true,
+      forward: o.forward === true,
     },
   );
   result.kernels = figures;

@@ -19,4 +19,24 @@ describe('benchKernelShape (structure only, no timing asserted)', () => {
     expect(cases[0].plainMs).toBe(cases[1].plainMs);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('with slices and forward, adds those rows, each compared with the matching plain timing, and frees its tensors', async () => {
+    const before = tf.memory().numTensors;
+    const cases = await benchKernelShape(
+      { group: 'test', batch: 4, inDim: 16, outDim: 40, k: 4 },
+      { modes: ['per-example', 'unified'], warmup: 1, reps: 2, seed: 1, slices: true, forward: true },
+    );
+    expect(cases.map((c) => `${c.mode} ${c.path}`)).toEqual([
+      'per-example backward',
+      'unified backward',
+      'unified backward, dW slices',
+      'per-example forward+backward',
+      'unified forward+backward',
+      'unified forward+backward, dW slices',
+    ]);
+    const backwardPlain = cases[0].plainMs;
+    expect(cases.slice(0, 3).every((c) => c.plainMs === backwardPlain)).toBe(true);
+    expect(cases.slice(3).every((c) => c.plainMs === cases[3].plainMs)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

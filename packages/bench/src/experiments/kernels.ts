@@ -2,9 +2,19 @@
 // dW = x^T dy, as tfjs's BatchMatMul gradient computes them) against meProp's sparse backward
 // (@meprop/core mePropMatMulGrads) in per-example and unified modes. No forward pass is involved, so nothing
 // has to be subtracted. Repetitions are interleaved (plain, per-example, unified, plain, ...), medians reported.
+// Optional rows (`slices`, `forward`): unified with dW kept as its k slices (mePropMatMulSliceGrads, what the
+// lazy optimizers receive through a sparse-gradient session), and forward + backward through tfjs's autodiff
+// (y = x @ W, loss = sum(y * dy) so that dL/dy = dy; x and W both variables, so dx and dW are both computed).
 import * as tf from '@tensorflow/tfjs';
-import { exactMatMulGrads, mePropMatMulGrads } from '@meprop/core';
-import type { KernelCase, KernelFigures, KernelMode } from '../results/schema';
+import {
+  beginSparseGradients,
+  exactMatMulGrads,
+  mePropMatMul,
+  mePropMatMulGrads,
+  mePropMatMulSliceGrads,
+  SparseGradientZeros,
+} from '@meprop/core';
+import type { KernelCase, KernelFigures, KernelMode, KernelPath } from '../results/schema';
 import type { Progress } from '../util/progress';
 import { makeRng } from '../util/rng';
 import { median, ratio } from '../util/stats';
@@ -47,6 +57,10 @@ export const QUICK_KERNEL_SHAPES: KernelShape[] = [
 export interface KernelOptions {
   shapes: KernelShape[];
   modes: KernelMode[];
+  /** Also time unified mode with dW kept as slices (backward, and with `forward` forward + backward). */
+  slices?: boolean;
+  /** Also time forward + backward (plain vs each mode) through tfjs's autodiff. */
+  forward?: boolean;
   warmup: number;
   reps: number;
   seed: number;
@@ -60,6 +74,14 @@ function randomTensor(shape: [number, number], rng: () => number): tf.Tensor2D {
   return tf.tensor2d(v, shape);
 }
 
+interface Timed {
+  mode: KernelMode;
+  path: KernelPath;
+  /** Index of the plain function this one is compared with. */
+  plain: number;
+  fn: () => Promise<void>;
+}
+
 export async function benchKernelShape(
   shape: KernelShape,
   opts: Omit<KernelOptions, 'shapes' | 'progress'>,
@@ -68,6 +90,9 @@ export async function benchKernelShape(
   const x = randomTensor([shape.batch, shape.inDim], rng);
   const w = randomTensor([shape.inDim, shape.outDim], rng);
   const dy = randomTensor([shape.batch, shape.outDim], rng);
+  const xv = tf.variable(x, true, undefined, 'float32');
+  const wv = tf.variable(w, true, undefined, 'float32');
+  const config = (mode: KernelMode) => ({ k: shape.k, mode, seed: opts.seed });
   const plain = async (): Promise<void> => {
     const g = tf.tidy(() => {
       const t = exactMatMulGrads(dy, x, w, false, false);
@@ -77,15 +102,56 @@ export async function benchKernelShape(
     tf.dispose(g);
   };
   const sparse = (mode: KernelMode) => async (): Promise<void> => {
-    const { da, db } = mePropMatMulGrads(dy, x, w, { k: shape.k, mode, seed: opts.seed });
+    const { da, db } = mePropMatMulGrads(dy, x, w, config(mode));
     await settle([da, db]);
     tf.dispose([da, db]);
   };
+  const slices = async (): Promise<void> => {
+    const { da, db } = mePropMatMulSliceGrads(dy, x, w, config('unified'));
+    await settle([da, db.indices, db.rows]);
+    tf.dispose([da, db.indices, db.rows]);
+  };
+  // Forward + backward: loss = sum(y * dy), so the gradient reaching y is dy, as in the backward-only rows.
+  const fwdBwd = (matMul: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => async (): Promise<void> => {
+    const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(matMul(xv, wv), dy)), [xv, wv]);
+    const g = [grads[xv.name], grads[wv.name]];
+    await settle(g);
+    tf.dispose([...g, value]);
+  };
+  // Kept across steps, as a lazy optimizer keeps it: the zero gradient the engine gets in place of dense dW.
+  const zeros = new SparseGradientZeros();
+  const fwdBwdSlices = async (): Promise<void> => {
+    const session = beginSparseGradients([wv], zeros);
+    try {
+      const { grads, value } = tf.variableGrads(
+        session.wrap(() => tf.sum(tf.mul(mePropMatMul(xv, wv, config('unified')), dy))),
+        [xv, wv],
+      );
+      const r = session.resolve(wv, grads[wv.name]);
+      const out = r.kind === 'sparse' ? [r.slices.indices, r.slices.rows] : [r.grad];
+      await settle([grads[xv.name], ...out]);
+      if (r.kind === 'dense' && r.owned) r.grad.dispose();
+      tf.dispose([grads[xv.name], grads[wv.name], value]);
+    } finally {
+      session.end();
+    }
+  };
+  const timed: Timed[] = opts.modes.map((mode) => ({ mode, path: 'backward', plain: 0, fn: sparse(mode) }));
+  const plains = [plain];
+  const withSlices = opts.slices === true && shape.k < shape.outDim;
+  if (withSlices) timed.push({ mode: 'unified', path: 'backward, dW slices', plain: 0, fn: slices });
+  if (opts.forward === true) {
+    plains.push(fwdBwd((a, b) => tf.matMul(a, b)));
+    for (const mode of opts.modes) {
+      timed.push({ mode, path: 'forward+backward', plain: 1, fn: fwdBwd((a, b) => mePropMatMul(a, b, config(mode))) });
+    }
+    if (withSlices) timed.push({ mode: 'unified', path: 'forward+backward, dW slices', plain: 1, fn: fwdBwdSlices });
+  }
   try {
-    const samples = await timeInterleaved([plain, ...opts.modes.map(sparse)], { warmup: opts.warmup, reps: opts.reps });
-    const plainMs = median(samples[0]);
-    return opts.modes.map((mode, i) => {
-      const mePropMs = median(samples[i + 1]);
+    const samples = await timeInterleaved([...plains, ...timed.map((t) => t.fn)], { warmup: opts.warmup, reps: opts.reps });
+    return timed.map((t, i) => {
+      const plainMs = median(samples[t.plain]);
+      const mePropMs = median(samples[plains.length + i]);
       return {
         label: shapeLabel(shape),
         group: shape.group,
@@ -93,7 +159,8 @@ export async function benchKernelShape(
         inDim: shape.inDim,
         outDim: shape.outDim,
         k: shape.k,
-        mode,
+        mode: t.mode,
+        path: t.path,
         plainMs,
         mePropMs,
         speedup: ratio(plainMs, mePropMs),
@@ -102,12 +169,16 @@ export async function benchKernelShape(
       };
     });
   } finally {
-    tf.dispose([x, w, dy]);
+    zeros.dispose();
+    tf.dispose([x, w, dy, xv, wv]);
   }
 }
 
 export const KERNEL_METHOD =
-  'backward only, for a fixed dy: plain = exactMatMulGrads (dx = dy W^T, dW = x^T dy, as tfjs) vs @meprop/core mePropMatMulGrads; interleaved repetitions, medians';
+  'backward only, for a fixed dy: plain = exactMatMulGrads (dx = dy W^T, dW = x^T dy, as tfjs) vs @meprop/core mePropMatMulGrads ' +
+  '(dense dW; "dW slices": mePropMatMulSliceGrads, the k kept columns of dW and their indices, as sparseAdam receives them); ' +
+  '"forward+backward": y = x @ W and both gradients through tfjs autodiff (loss sum(y * dy)); ' +
+  'done = every output exists (on tensorflow, one entry of each read back: tfjs-node runs ops synchronously); interleaved repetitions, medians';
 
 export async function runKernelBench(opts: KernelOptions): Promise<KernelFigures> {
   const cases: KernelCase[] = [];

@@ -83,7 +83,11 @@ function kernelSpeedups(r: BenchResult): ChartSpec | null {
   if (cases.length === 0) return null;
   const measured = cases
     .filter((c) => c.speedup !== null && c.speedup > 0)
-    .map((c) => ({ shape: c.label, series: `measured, ${c.mode}`, speedup: c.speedup as number }));
+    .map((c) => ({
+      shape: c.label,
+      series: c.path === undefined || c.path === 'backward' ? `measured, ${c.mode}` : `measured, ${c.mode}, ${c.path}`,
+      speedup: c.speedup as number,
+    }));
   const labels = [...new Set(cases.map((c) => c.label))];
   const ideal = labels.map((label) => ({
     shape: label,

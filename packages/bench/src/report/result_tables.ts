@@ -164,13 +164,25 @@ export function resultSections(r: BenchResult): Section[] {
       intro: `Method: ${r.kernels.method}.`,
       tables: [
         {
-          headers: ['group', 'batch x in x out', 'k', 'mode', 'plain ms', 'meProp ms', 'speed-up', 'ideal out/k', 'of ideal'],
-          align: ['l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', 'r'],
+          headers: [
+            'group',
+            'batch x in x out',
+            'k',
+            'mode',
+            'timed',
+            'plain ms',
+            'meProp ms',
+            'speed-up',
+            'ideal out/k',
+            'of ideal',
+          ],
+          align: ['l', 'l', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
           rows: r.kernels.cases.map((c) => [
             c.group,
             `${c.batch}x${c.inDim}x${c.outDim}`,
             String(c.k),
             c.mode,
+            c.path ?? 'backward',
             ms(c.plainMs),
             ms(c.mePropMs),
             x(c.speedup),

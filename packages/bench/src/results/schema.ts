@@ -23,6 +23,14 @@ export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'wasm', 'tensorflow
 export type OptimizerName = 'adam' | 'adagrad';
 export type MnistMethod = 'plain' | 'per-example' | 'unified' | 'random';
 export type KernelMode = 'per-example' | 'unified' | 'random';
+/** What a kernels row times (absent in older results: 'backward'). */
+export type KernelPath = 'backward' | 'backward, dW slices' | 'forward+backward' | 'forward+backward, dW slices';
+export const KERNEL_PATHS: readonly KernelPath[] = [
+  'backward',
+  'backward, dW slices',
+  'forward+backward',
+  'forward+backward, dW slices',
+];
 export type IafPosteriorName = 'diagonal' | 'iaf2' | 'iaf4';
 
 export interface Environment {
@@ -122,6 +130,8 @@ export interface KernelCase {
   outDim: number;
   k: number;
   mode: KernelMode;
+  /** What is timed (absent: 'backward'). Slices rows compare with plain's dense backward (or forward+backward). */
+  path?: KernelPath;
   plainMs: number;
   mePropMs: number;
   /** plainMs / mePropMs. */

@@ -1,5 +1,5 @@
 // Structural validation of a result document read from disk: every error names the file and the JSON path.
-import { BACKEND_NAMES, BENCH_COMMANDS, SCHEMA_VERSION, TOOL_NAME, type BenchResult } from './schema';
+import { BACKEND_NAMES, BENCH_COMMANDS, KERNEL_PATHS, SCHEMA_VERSION, TOOL_NAME, type BenchResult } from './schema';
 
 export class SchemaError extends Error {
   constructor(source: string, where: string, problem: string) {
@@ -140,6 +140,7 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       const w = `kernels.cases[${i}]`;
       const kc = c.obj(w, x);
       c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified', 'random']);
+      if (kc.path !== undefined) c.oneOf(`${w}.path`, kc.path, KERNEL_PATHS);
       c.fields(w, kc, {
         label: 'str',
         group: 'str',

@@ -1,11 +1,16 @@
 // The shared machinery of the sparse (lazy) optimizers: per-variable slots, the kernel call, save/load.
 import * as tf from '@tensorflow/tfjs-core';
-import { beginSparseGradients, SparseGradientZeros } from '@meprop/core';
+import { beginSparseGradients, NativeVariable, SparseGradientZeros } from '@meprop/core';
 import type { SparseGradientSession, SparseSlices } from '@meprop/core';
 import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 import { compositeLazyUpdate } from './composite_update';
 import './tensorflow_lazy_update';
-import { hasSparseLazyUpdate, MePropSparseLazyUpdate, MePropSparseLazyUpdateAttrs } from './sparse_update_kernel';
+import {
+  hasSparseLazyUpdate,
+  MePropSparseLazyUpdate,
+  MePropSparseLazyUpdateAttrs,
+  readNativeVariable,
+} from './sparse_update_kernel';
 import { allRegisteredVariables, registeredVariable } from '../tfjs_internals';
 
 /** A named tensor, as tfjs's optimizers save their weights. */
@@ -14,20 +19,61 @@ export interface NamedTensor {
   tensor: tf.Tensor;
 }
 
+/**
+ * An optimizer slot (Adam's m or v, Adagrad's accumulator), held either as a tfjs variable (for the dense
+ * step, in the weight's own layout) or as a TensorFlow resource variable updated in place (for the sparse
+ * step on `tensorflow`, transposed when the slices are columns). Exactly one of the two is set.
+ */
 interface Slot {
   originalName: string;
-  variable: tf.Variable;
+  variable: tf.Variable | null;
+  native: NativeVariable | null;
   /** Stored as [cols, rows] (the sparse step along columns keeps slots that way; see sparse_update_kernel). */
   transposed: boolean;
 }
 
-/** Puts a slot in the wanted layout (one transpose when it changes: sparse and dense steps rarely alternate). */
-function layout(slot: Slot, transposed: boolean): void {
-  if (slot.transposed === transposed) return;
-  const old = slot.variable;
-  slot.variable = tf.tidy(() => tf.transpose(old).variable(false));
-  old.dispose();
+/** The slot as a tfjs variable in the weight's layout (for the dense step and for saving). */
+function tfjsSlot(slot: Slot): tf.Variable {
+  if (slot.native !== null) {
+    const native = slot.native;
+    slot.variable = tf.tidy(() => {
+      const t = readNativeVariable(native);
+      return (slot.transposed ? tf.transpose(t) : t).variable(false);
+    });
+    native.dispose();
+    slot.native = null;
+  } else if (slot.transposed) {
+    const old = slot.variable!;
+    slot.variable = tf.tidy(() => tf.transpose(old).variable(false));
+    old.dispose();
+  }
+  slot.transposed = false;
+  return slot.variable!;
+}
+
+/** The slot as a resource variable in the wanted layout (one copy when it changes: steps rarely alternate). */
+function nativeSlot(slot: Slot, transposed: boolean): NativeVariable {
+  if (slot.native !== null && slot.transposed === transposed) return slot.native;
+  const value = tfjsSlot(slot);
+  const t = transposed ? tf.transpose(value) : value;
+  let native: NativeVariable;
+  try {
+    native = new NativeVariable(tf.backend(), t);
+  } finally {
+    if (t !== value) t.dispose();
+  }
+  value.dispose();
+  slot.variable = null;
+  slot.native = native;
   slot.transposed = transposed;
+  return native;
+}
+
+function disposeSlot(slot: Slot): void {
+  slot.variable?.dispose();
+  slot.native?.dispose();
+  slot.variable = null;
+  slot.native = null;
 }
 
 /** Throws unless v is a finite number satisfying `ok`; names the argument in the message. */
@@ -110,7 +156,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         continue;
       }
       const dense = resolved === null ? grad : resolved.grad;
-      slots.forEach((sl) => layout(sl, false));
+      const slotVars = slots.map(tfjsSlot);
       try {
         tf.tidy(() => {
           const lazy = value.rank === 2;
@@ -126,18 +172,13 @@ export abstract class LazyOptimizer extends tf.Optimizer {
           let next: tf.Tensor[];
           if (useKernel && value.dtype === 'float32') {
             const inputs: tf.NamedTensorMap = { value, grad: g };
-            slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
+            slotVars.forEach((v, i) => (inputs[`slot${i}`] = v));
             next = tf.engine().runKernel(MePropLazyUpdate, inputs, attrs) as tf.Tensor[];
           } else {
-            next = compositeLazyUpdate(
-              value,
-              g,
-              slots.map((s) => s.variable),
-              attrs,
-            );
+            next = compositeLazyUpdate(value, g, slotVars, attrs);
           }
           value.assign(next[0]);
-          slots.forEach((s, i) => s.variable.assign(next[i + 1]));
+          slotVars.forEach((v, i) => v.assign(next[i + 1]));
         });
       } finally {
         if (resolved !== null && resolved.kind === 'dense' && resolved.owned) resolved.grad.dispose();
@@ -148,7 +189,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
 
   /** The lazy step from slices: only the slices' columns (or rows) of the weight and its slots change. */
   private sparseStep(value: tf.Variable, slots: Slot[], slices: SparseSlices, base: LazyStepParams): void {
-    slots.forEach((sl) => layout(sl, slices.axis === 1));
+    const native = slots.map((sl) => nativeSlot(sl, slices.axis === 1));
     tf.tidy(() => {
       const [rows, cols] = value.shape as [number, number];
       const attrs: MePropSparseLazyUpdateAttrs = {
@@ -159,12 +200,11 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         lazy: true,
         axis: slices.axis,
         unique: slices.unique,
+        slots: native,
       };
       const inputs: tf.NamedTensorMap = { value, indices: slices.indices, rows: slices.rows };
-      slots.forEach((s, i) => (inputs[`slot${i}`] = s.variable));
-      const next = tf.engine().runKernel(MePropSparseLazyUpdate, inputs, attrs) as tf.Tensor[];
+      const next = tf.engine().runKernel(MePropSparseLazyUpdate, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       value.assign(next[0]);
-      slots.forEach((s, i) => s.variable.assign(next[i + 1]));
     });
   }
 
@@ -175,6 +215,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
       s = this.slotNames.map((suffix) => ({
         originalName: `${name}/${suffix}`,
         variable: tf.tidy(() => tf.fill(value.shape, init, 'float32').variable(false)),
+        native: null,
         transposed: false,
       }));
       this.slots.set(name, s);
@@ -185,23 +226,23 @@ export abstract class LazyOptimizer extends tf.Optimizer {
   override dispose(): void {
     super.dispose();
     this.sparseZeros.dispose();
-    for (const s of this.slots.values()) s.forEach((x) => x.variable.dispose());
+    for (const s of this.slots.values()) s.forEach(disposeSlot);
     this.slots.clear();
   }
 
   /** [iterations, then every variable's first slot, then every variable's second slot] (tfjs's order). */
   override async getWeights(): Promise<NamedTensor[]> {
     const all = [...this.slots.values()];
-    for (const s of all) s.forEach((x) => layout(x, false)); // saved in the weight's own layout
+    // Saved in the weight's own layout, as tfjs variables (a resource-variable slot is read back once).
     const ordered = this.slotNames.flatMap((_, i) =>
-      all.map((s) => ({ name: s[i].originalName, tensor: s[i].variable as tf.Tensor })),
+      all.map((s) => ({ name: s[i].originalName, tensor: tfjsSlot(s[i]) as tf.Tensor })),
     );
     return [await this.saveIterations(), ...ordered];
   }
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
-    for (const s of this.slots.values()) s.forEach((x) => x.variable.dispose());
+    for (const s of this.slots.values()) s.forEach(disposeSlot);
     this.slots.clear();
     for (const { name, tensor } of rest) {
       const cut = name.lastIndexOf('/');
@@ -213,7 +254,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         s = new Array<Slot>(this.slotNames.length);
         this.slots.set(varName, s);
       }
-      s[i] = { originalName: name, variable: tensor.variable(false), transposed: false };
+      s[i] = { originalName: name, variable: tensor.variable(false), native: null, transposed: false };
     }
   }
 }

@@ -211,6 +211,39 @@ describeEachBackend('sparse optimizers', () => {
       },
     );
 
+    test('sparse, dense and sparse steps in turn equal dense steps, and the slots read back on another backend', async () => {
+      const a = setup(false, 1);
+      const d = setup(false, 1);
+      const viaMinimize = sparseAdam(0.01);
+      const viaDense = sparseAdam(0.01);
+      const dense = (setupOf: ReturnType<typeof setup>, opt: tf.Optimizer, step: number) => {
+        const { value, grads } = tf.variableGrads(setupOf.loss(step), setupOf.vars);
+        opt.applyGradients(setupOf.vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+        tf.dispose([value, ...Object.values(grads)]);
+      };
+      for (let step = 0; step < 4; step++) {
+        // Steps 0 and 2 through minimize (sparse slices on tensorflow: slots in resource variables), 1 and 3 dense
+        // (the slots come back as tfjs variables), so every change of the slots' storage is exercised.
+        if (step % 2 === 0) viaMinimize.minimize(a.loss(step), false, a.vars);
+        else dense(a, viaMinimize, step);
+        dense(d, viaDense, step);
+      }
+      viaMinimize.minimize(a.loss(4), false, a.vars);
+      dense(d, viaDense, 4);
+      const backend = tf.getBackend();
+      if (backend === 'tensorflow') await tf.setBackend('cpu'); // the slots still live in TensorFlow
+      try {
+        const [sa, sd] = [await viaMinimize.getWeights(), await viaDense.getWeights()];
+        expect(sa.map((x) => x.name.replace(/_\d+/, ''))).toEqual(sd.map((x) => x.name.replace(/_\d+/, '')));
+        sa.forEach((x, i) => expectClose(x.tensor, sd[i].tensor, 1e-6));
+        a.vars.forEach((v, i) => expectClose(v, d.vars[i], 1e-6));
+      } finally {
+        await tf.setBackend(backend);
+      }
+      viaMinimize.dispose();
+      viaDense.dispose();
+    });
+
     test('an LSTM (kernels used at every time step): minimize through model.fit equals the dense lazy step', async () => {
       const build = () => {
         const base = tf.sequential({

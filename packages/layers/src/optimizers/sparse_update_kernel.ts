@@ -4,22 +4,30 @@
 // and a scatter of k slices plus one copy per output (tfjs-node's tensors are immutable).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { NativeScope, NativeTensor, withNativeScope } from '@meprop/core';
-import type { MePropLazyUpdateAttrs } from '../kernels/kernel_names';
-import { binary, step, unary } from './native_rules';
+import { NativeScope, NativeTensor, NativeVariable, withNativeScope } from '@meprop/core';
+import type { LazyRule, LazyStepParams } from '../kernels/kernel_names';
+import { binary, step } from './native_rules';
 
 /**
- * Inputs {value [R, C], indices int32 [n], rows [n, L], slot0?, slot1?}; outputs [value, ...slots]. Slices
- * along `axis` (0: rows of the weight, 1: columns, given as rows [n, R]). For axis 1 the slots are stored
- * transposed ([C, R]), so that every slot access is a gather and a scatter of whole rows (contiguous), not
- * of scattered single entries; the optimizer keeps track of that layout. Duplicate indices (several
- * contributions) are summed first unless `unique`. A slice whose gradient is all zero is skipped, as the
- * dense lazy step skips an all-zero column, so both paths give the same numbers.
+ * Inputs {value [R, C], indices int32 [n], rows [n, L]}; the slots are TensorFlow resource variables in the
+ * attrs (`slots`), updated in place; output [value]. Slices along `axis` (0: rows of the weight, 1: columns,
+ * given as rows [n, R]). For axis 1 the slots hold their transpose ([C, R]), so that every slot access is a
+ * gather and a scatter of whole rows (contiguous), not of scattered single entries; the optimizer keeps
+ * track of that layout. In place matters: a tfjs-node tensor cannot change, so an update made as a new
+ * tensor copies the whole slot (two per weight for Adam) every step, while ResourceScatterUpdate writes the
+ * n rows only. Duplicate indices (several contributions) are summed first unless `unique`. A slice whose
+ * gradient is all zero is skipped, as the dense lazy step skips an all-zero column, so both paths give the
+ * same numbers.
  */
 export const MePropSparseLazyUpdate = 'MePropSparseLazyUpdate';
-export interface MePropSparseLazyUpdateAttrs extends MePropLazyUpdateAttrs, NamedAttrMap {
+export interface MePropSparseLazyUpdateAttrs extends LazyStepParams {
+  rule: LazyRule;
+  rows: number;
+  cols: number;
+  lazy: boolean;
   axis: 0 | 1;
   unique: boolean;
+  slots: NativeVariable[];
 }
 
 function scatterRows(s: NativeScope, target: number, idx: number, n: number, rows: number): NativeTensor {
@@ -30,32 +38,18 @@ function scatterRows(s: NativeScope, target: number, idx: number, n: number, row
   );
 }
 
-/** w [R, C] minus delta [n, R] in the columns idx: w - deltaᵀ @ one-hot(idx), exact for finite deltas. */
+/**
+ * w [R, C] minus delta [n, R] in the columns idx: w minus a dense matrix that is zero except in those
+ * columns. Exact for every value (a NaN or infinity in delta reaches only its own entry), no host read.
+ */
 function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, R: number, C: number, n: number): NativeTensor {
-  if (s.readFiniteSum(delta)) {
-    // One small matmul writes the whole [R, C] difference (0 * x = 0 exactly for finite x): far cheaper on
-    // TensorFlow than n*R single-entry gathers and scatters.
-    const oneHot = s.op1(
-      'OneHot',
-      [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)],
-      [idx, s.scalarInt32(C), s.scalarFloat32(1), s.scalarFloat32(0)],
-    );
-    return s.op1('Sub', [s.type('T', 'float32')], [w, s.matMul(delta, oneHot.id, true, false).id]);
-  }
-  // A NaN or infinity would spread along its row through the matmul: update entry by entry instead.
-  const pairs = s.pairs(idx, R, n, true);
-  const next = binary(s, 'Sub', s.gather(w, idx, 1).id, s.transpose2D(delta).id);
-  return s.op1(
-    'TensorScatterUpdate',
-    [s.type('T', 'float32'), s.type('Tindices', 'int32')],
-    [w, pairs.id, s.reshape(next, [R * n]).id],
-  );
+  const dense = s.denseFromColumns(delta, idx, R, C, n, true);
+  return s.op1('Sub', [s.type('T', 'float32')], [w, dense.id]);
 }
 
 const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as MePropSparseLazyUpdateAttrs;
   const { value, indices, rows } = inputs as Record<string, TensorInfo>;
-  const slotInfos = [inputs.slot0, inputs.slot1].filter((t): t is TensorInfo => t !== undefined);
   return withNativeScope(backend, (s) => {
     let idx: NativeTensor = { id: s.input(indices), shape: indices.shape, dtype: 0 };
     let g = s.input(rows); // [n, L]
@@ -72,18 +66,16 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     const n = idx.shape[0];
     const [R, C] = value.shape;
     const w = s.input(value);
-    const slots = slotInfos.map((t) => s.input(t)); // rows [C, R] (axis 1, stored transposed) or [R, C]
-    const oldSlots = slots.map((t) => s.gather(t, idx.id, 0).id);
+    // Rows of the slots: [C, R] (axis 1, stored transposed) or [R, C].
+    const oldSlots = a.slots.map((v) => v.gatherRows(s, idx.id).id);
     let { delta, slots: newSlots } = step(s, a, g, oldSlots);
     if (a.lazy) {
-      // A slice takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
+      // A slice takes part when any entry of its gradient is non-zero (NaN counts, as NaN != 0: it must
+      // propagate).
       const nonZero = s.op1(
-        'LogicalOr',
-        [],
-        [
-          s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g, s.scalarFloat32(0)]).id,
-          unary(s, 'IsNan', g),
-        ],
+        'NotEqual',
+        [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)],
+        [g, s.scalarFloat32(0)],
       );
       const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(1)]).id; // [n, 1]
       const keep = (t: number, old: number) => s.op1('SelectV2', [s.type('T', 'float32')], [touched, t, old]).id;
@@ -94,7 +86,8 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
       a.axis === 1
         ? subtractColumns(s, w, idx.id, delta, R, C, n)
         : scatterRows(s, w, idx.id, n, binary(s, 'Sub', s.gather(w, idx.id, 0).id, delta));
-    return [s.output(nextW), ...newSlots.map((t, i) => s.output(scatterRows(s, slots[i], idx.id, n, t)))];
+    newSlots.forEach((t, i) => a.slots[i].scatterRows(s, idx.id, t));
+    return [s.output(nextW)];
   });
 };
 
@@ -104,4 +97,23 @@ if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.regist
 /** Whether the active backend updates from sparse slices (then the optimizers collect them). */
 export function hasSparseLazyUpdate(): boolean {
   return tf.getKernel(MePropSparseLazyUpdate, tf.getBackend()) !== undefined;
+}
+
+/** A copy of a NativeVariable's value as a tfjs tensor (attrs {variable}; no inputs). */
+export const MePropReadNativeVariable = 'MePropReadNativeVariable';
+const readConfig: KernelConfig = {
+  kernelName: MePropReadNativeVariable,
+  backendName: 'tensorflow',
+  kernelFunc: ({ backend, attrs }) =>
+    withNativeScope(backend, (s) => s.output((attrs as unknown as { variable: NativeVariable }).variable.read(s))),
+};
+if (tf.getKernel(readConfig.kernelName, readConfig.backendName) === undefined) tf.registerKernel(readConfig);
+
+/**
+ * The value of `v` as a new tfjs tensor (the caller owns it). On `tensorflow` a native copy; if another backend
+ * became active since the slot was made, through JavaScript (a rare path: one copy).
+ */
+export function readNativeVariable(v: NativeVariable): tf.Tensor {
+  if (tf.getKernel(MePropReadNativeVariable, tf.getBackend()) === undefined) return tf.tensor(v.readSync(), v.shape, 'float32');
+  return tf.engine().runKernel(MePropReadNativeVariable, {}, { variable: v } as unknown as NamedAttrMap) as tf.Tensor;
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { withNativeScope } from '@meprop/core';
 import { MePropLazyUpdate, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
-import { binary, step, unary } from './native_rules';
+import { binary, step } from './native_rules';
 
 const lazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as MePropLazyUpdateAttrs;
@@ -18,15 +18,12 @@ const lazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     const old = slotInfos.map((t) => s.input(t));
     let { delta, slots } = step(s, a, g, old);
     if (a.lazy) {
-      // A column takes part when any entry of its gradient is non-zero (NaN counts: it must propagate).
+      // A column takes part when any entry of its gradient is non-zero (NaN counts, as NaN != 0: it must propagate).
       const g2 = s.reshape(g, [a.rows, a.cols]).id;
       const nonZero = s.op1(
-        'LogicalOr',
-        [],
-        [
-          s.op1('NotEqual', [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)], [g2, s.scalarFloat32(0)]).id,
-          unary(s, 'IsNan', g2),
-        ],
+        'NotEqual',
+        [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)],
+        [g2, s.scalarFloat32(0)],
       );
       const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(0)]).id; // [1, cols]
       const keep = (t: number, otherwise: number) =>

@@ -5,54 +5,10 @@
 // no dependency on @tensorflow/tfjs-node (it is optional), checked at first use instead.
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 
-/** An op attribute as tfjs-node's binding takes it. */
-export interface NativeAttr {
-  name: string;
-  type: number;
-  value: boolean | number | string | number[];
-}
+import { asTfBackend, TfBackendLike } from '../../tfjs_internals';
+import type { NativeAttr, NativeTensor, TfBinding } from '../../tfjs_internals';
 
-/** A tensor handle owned by libtensorflow, with its shape (what the binding returns for each op output). */
-export interface NativeTensor {
-  id: number;
-  shape: number[];
-  dtype: number;
-}
-
-/** The part of tfjs-node's N-API binding we use. */
-export interface TfBinding {
-  tensorDataSync(id: number): ArrayLike<number> | Uint8Array;
-  executeOp(name: string, attrs: NativeAttr[], inputIds: number[], numOutputs: number): NativeTensor[];
-  createTensor(shape: number[], dtype: number, values: Int32Array | Float32Array): number;
-  deleteTensor(id: number): void;
-  TF_FLOAT: number;
-  TF_INT32: number;
-  TF_INT64: number;
-  TF_BOOL: number;
-  TF_ATTR_INT: number;
-  TF_ATTR_BOOL: number;
-  TF_ATTR_TYPE: number;
-}
-
-/** The part of tfjs-node's NodeJSKernelBackend we use (two of these members are private in its typings). */
-interface TfBackendLike {
-  binding: TfBinding;
-  getInputTensorIds(tensors: TensorInfo[]): number[];
-  createOutputTensor(meta: NativeTensor): TensorInfo;
-}
-
-function asTfBackend(backend: unknown): TfBackendLike {
-  const b = backend as Partial<TfBackendLike>;
-  if (
-    b.binding === undefined ||
-    typeof b.binding.executeOp !== 'function' ||
-    typeof b.getInputTensorIds !== 'function' ||
-    typeof b.createOutputTensor !== 'function'
-  ) {
-    throw new Error('meProp tensorflow kernel: the active backend is not tfjs-node 4.x (no binding.executeOp)');
-  }
-  return b as TfBackendLike;
-}
+export type { NativeAttr, NativeTensor, TfBinding } from '../../tfjs_internals';
 
 /** Constant handles (shapes, axes, k) kept for the process: a few bytes each, never tfjs tensors. */
 const constants = new Map<string, number>();
@@ -93,23 +49,6 @@ export class NativeScope {
   /** Reads a bool scalar (a flag, never a data tensor). */
   readBool(id: number): boolean {
     return this.be.binding.tensorDataSync(id)[0] !== 0;
-  }
-
-  /**
-   * Whether every entry of a float tensor is finite, from one number read back: the sum is finite when all
-   * entries are (an overflow to infinity only sends the caller to its exact path).
-   */
-  readFiniteSum(id: number, rank = 2): boolean {
-    const axes = this.constInt32(
-      [rank],
-      Array.from({ length: rank }, (_, i) => i),
-    );
-    const total = this.op1(
-      'Sum',
-      [this.bool('keep_dims', false), this.type('T', 'float32'), this.type('Tidx', 'int32')],
-      [id, axes],
-    );
-    return Number.isFinite(this.be.binding.tensorDataSync(total.id)[0]);
   }
 
   /** A cached int32 constant (a shape, an axis, k, a row-index table). */
@@ -238,24 +177,37 @@ export class NativeScope {
     return this.op1('Transpose', [this.type('T', dtype), this.type('Tperm', 'int32')], [x, this.constInt32([2], [1, 0])]);
   }
 
-  /** TopKV2 over the last axis: [values, indices]. Unsorted: meProp only needs the set. */
-  topK(x: number, k: number): [NativeTensor, NativeTensor] {
-    const [v, i] = this.op('TopKV2', [this.bool('sorted', false), this.type('T', 'float32')], [x, this.scalarInt32(k)], 2);
+  /**
+   * TopKV2 over the last axis: [values, indices]. Unsorted: meProp only needs the set. Equal keys keep the
+   * lower index (TensorFlow's TopK is stable), as the host kernels do.
+   */
+  topK(x: number, k: number, dtype: DataType = 'float32'): [NativeTensor, NativeTensor] {
+    const [v, i] = this.op('TopKV2', [this.bool('sorted', false), this.type('T', dtype)], [x, this.scalarInt32(k)], 2);
     return [v, i];
   }
 
-  /** |x| with NaN mapped to +Infinity, so a NaN ranks above every number and is kept (it propagates). */
-  magnitude(x: number): NativeTensor {
-    const abs = this.op1('Abs', [this.type('T', 'float32')], [x]);
-    const nan = this.op1('IsNan', [this.type('T', 'float32')], [x]);
-    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), abs.id]);
+  /**
+   * A float32 tensor of values >= 0 (or NaN with the sign bit clear) reinterpreted as int32 ranking keys.
+   * For such values the bit patterns order exactly as the numbers do, and every NaN pattern (0x7F800001 and
+   * up) lies above +Infinity (0x7F800000): ranking the keys ranks NaN first, so a NaN is always kept and
+   * propagates, with no extra pass over the tensor to find it.
+   */
+  rankKeys(nonNegative: number): NativeTensor {
+    return this.op1('Bitcast', [this.type('T', 'float32'), this.type('type', 'int32')], [nonNegative]);
   }
 
-  /** Σ|x| over `axis` with NaN columns mapped to +Infinity: a NaN anywhere in a column ranks it first. */
+  /** Ranking keys of |x| (see rankKeys): Abs clears the sign bit of every entry, NaN included. */
+  magnitude(x: number): NativeTensor {
+    return this.rankKeys(this.op1('Abs', [this.type('T', 'float32')], [x]).id);
+  }
+
+  /**
+   * Ranking keys of Σ|x| over the rows (see rankKeys): a NaN anywhere in a column makes its sum NaN (a sum of
+   * non-negative terms never creates a NaN of its own, and keeps the sign bit of the NaN it carries clear),
+   * so that column ranks first.
+   */
   columnScore(x: number): NativeTensor {
-    const total = this.sum(this.op1('Abs', [this.type('T', 'float32')], [x]).id, 0); // NaN stays NaN in the sum
-    const nan = this.op1('IsNan', [this.type('T', 'float32')], [total.id]);
-    return this.op1('SelectV2', [this.type('T', 'float32')], [nan.id, this.scalarFloat32(Infinity), total.id]);
+    return this.rankKeys(this.sum(this.op1('Abs', [this.type('T', 'float32')], [x]).id, 0).id);
   }
 
   sum(x: number, axis: number): NativeTensor {
@@ -272,6 +224,50 @@ export class NativeScope {
       [this.type('T', 'float32'), this.type('Tindices', 'int32')],
       [indices, updates, this.constInt32([shape.length], shape)],
     );
+  }
+
+  /**
+   * A dense [K, N] matrix, zero except in the k columns `colIdx` [k]. Their values come as `cols` [K, k]
+   * (column t of `cols` goes to column colIdx[t]) or, with `asRows`, as rows [k, K] (row t goes to column
+   * colIdx[t]): either layout is read as is, no transpose. One SparseToDense over the flattened matrix: the
+   * output is zero-filled and K*k entries are written, each copied as is (a NaN stays where it is). Far
+   * cheaper than a one-hot matmul (K*k*N multiply-adds) or ScatterNd (several times the cost per entry).
+   * The column indices must be distinct (they come from TopKV2).
+   */
+  denseFromColumns(cols: number, colIdx: number, K: number, N: number, k: number, asRows = false): NativeTensor {
+    if (K * N >= 2 ** 31) {
+      // Flat int32 offsets would overflow: (row, column) pairs instead (slower, same result).
+      const c = asRows ? this.transpose2D(cols).id : cols;
+      const pairs = this.pairs(colIdx, K, k, true);
+      return this.sparseToDense(pairs.id, this.reshape(c, [K * k]).id, [K, N]);
+    }
+    // Flat offsets r * N + colIdx[t], laid out like the values: [K, k] or [k, K].
+    const flat = asRows
+      ? this.op1('AddV2', [this.type('T', 'int32')], [this.reshape(colIdx, [k, 1], 'int32').id, this.rowOffsets(K, N, true)])
+      : this.op1('AddV2', [this.type('T', 'int32')], [this.rowOffsets(K, N, false), this.reshape(colIdx, [1, k], 'int32').id]);
+    const dense = this.sparseToDense(this.reshape(flat.id, [K * k], 'int32').id, this.reshape(cols, [K * k]).id, [K * N]);
+    return this.reshape(dense.id, [K, N]);
+  }
+
+  /** SparseToDense with distinct indices (not validated: they come from TopKV2), zeros elsewhere. */
+  sparseToDense(indices: number, values: number, shape: number[]): NativeTensor {
+    return this.op1(
+      'SparseToDense',
+      [this.bool('validate_indices', false), this.type('T', 'float32'), this.type('Tindices', 'int32')],
+      [indices, this.constInt32([shape.length], shape), values, this.scalarFloat32(0)],
+    );
+  }
+
+  /** A cached int32 column [K, 1] (or row [1, K]) of row offsets r * N into a flattened [K, N] matrix. */
+  rowOffsets(K: number, N: number, asRow: boolean): number {
+    const key = `rowoffsets:${K}x${N}:${asRow}`;
+    let id = constants.get(key);
+    if (id === undefined) {
+      const offsets = Int32Array.from({ length: K }, (_, r) => r * N);
+      id = this.be.binding.createTensor(asRow ? [1, K] : [K, 1], this.be.binding.TF_INT32, offsets);
+      constants.set(key, id);
+    }
+    return id;
   }
 
   /**
@@ -292,6 +288,100 @@ export class NativeScope {
       [this.rowTable(rows, k), cols.id, this.scalarInt32(2)],
     );
     return this.reshape(cat.id, [rows * k, 2], 'int32');
+  }
+}
+
+let resourceCount = 0;
+const resourcePrefix = `meprop_${Math.floor(Math.random() * 0x7fffffff).toString(36)}_`;
+
+/**
+ * A float32 TensorFlow resource variable (VarHandleOp) owned by the caller: state that never becomes a tfjs
+ * tensor, updated in place (ResourceScatterUpdate writes k rows, where updating a tfjs-node tensor copies it
+ * whole). For optimizer slots on the `tensorflow` backend. `dispose()` destroys it; a disposed variable
+ * throws on use.
+ */
+export class NativeVariable {
+  private handle: number | null;
+  readonly shape: number[];
+  private readonly binding: TfBinding;
+
+  /** A new variable holding a copy of `initial` (a float32 tfjs tensor of the active tfjs-node backend). */
+  constructor(backend: unknown, initial: TensorInfo) {
+    if (initial.dtype !== 'float32') throw new Error(`NativeVariable: initial must be float32, got ${initial.dtype}`);
+    const be = asTfBackend(backend);
+    const b = be.binding;
+    this.binding = b;
+    this.shape = initial.shape.slice();
+    const attrs: NativeAttr[] = [
+      { name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: 'shape', type: b.TF_ATTR_SHAPE, value: this.shape },
+      { name: 'container', type: b.TF_ATTR_STRING, value: '' },
+      { name: 'shared_name', type: b.TF_ATTR_STRING, value: `${resourcePrefix}${resourceCount++}` },
+    ];
+    const handle = b.executeOp('VarHandleOp', attrs, [], 1)[0].id;
+    try {
+      b.executeOp('AssignVariableOp', [this.dtypeAttr()], [handle, be.getInputTensorIds([initial])[0]], 0);
+    } catch (e) {
+      b.deleteTensor(handle);
+      throw e;
+    }
+    this.handle = handle;
+  }
+
+  private dtypeAttr(): NativeAttr {
+    return { name: 'dtype', type: this.binding.TF_ATTR_TYPE, value: this.binding.TF_FLOAT };
+  }
+
+  /** The resource handle (an input of Resource* ops). */
+  get id(): number {
+    if (this.handle === null) throw new Error('NativeVariable: used after dispose()');
+    return this.handle;
+  }
+
+  get isDisposed(): boolean {
+    return this.handle === null;
+  }
+
+  /** Rows `indices` [n] (axis 0) of the variable, as a scope temporary [n, ...]. */
+  gatherRows(s: NativeScope, indices: number): NativeTensor {
+    const attrs = [s.int('batch_dims', 0), s.bool('validate_indices', true), this.dtypeAttr(), s.type('Tindices', 'int32')];
+    return s.op1('ResourceGather', attrs, [this.id, indices]);
+  }
+
+  /** Writes `rows` [n, ...] into rows `indices` [n] (distinct), in place. */
+  scatterRows(s: NativeScope, indices: number, rows: number): void {
+    this.binding.executeOp('ResourceScatterUpdate', [this.dtypeAttr(), s.type('Tindices', 'int32')], [this.id, indices, rows], 0);
+  }
+
+  /** The current value, as a scope temporary (a copy). */
+  read(s: NativeScope): NativeTensor {
+    return s.op1('ReadVariableOp', [this.dtypeAttr()], [this.id]);
+  }
+
+  /** The current value copied into JavaScript (works whatever tfjs backend is active). */
+  readSync(): Float32Array {
+    const [t] = this.binding.executeOp('ReadVariableOp', [this.dtypeAttr()], [this.id], 1);
+    try {
+      return Float32Array.from(this.binding.tensorDataSync(t.id) as ArrayLike<number>);
+    } finally {
+      this.binding.deleteTensor(t.id);
+    }
+  }
+
+  dispose(): void {
+    if (this.handle === null) return;
+    const h = this.handle;
+    this.handle = null;
+    try {
+      this.binding.executeOp(
+        'DestroyResourceOp',
+        [{ name: 'ignore_lookup_error', type: this.binding.TF_ATTR_BOOL, value: true }],
+        [h],
+        0,
+      );
+    } finally {
+      this.binding.deleteTensor(h);
+    }
   }
 }
 

@@ -11,8 +11,8 @@ const selectColumns: KernelFunc = ({ inputs, backend, attrs }) => {
   const { k } = attrs as unknown as MePropSelectColumnsAttrs;
   return withNativeScope(backend, (s) => {
     const d = s.input(dy);
-    // The NaN check runs on the [N] column sums, not on every entry of dy.
-    const [, idx] = s.topK(s.columnScore(d).id, k);
+    // NaN columns rank first through the keys' bit patterns (see NativeScope.rankKeys): no separate check.
+    const [, idx] = s.topK(s.columnScore(d).id, k, 'int32');
     const values = s.gather(d, idx.id, 1);
     return [s.output(idx), s.output(values)];
   });
@@ -31,7 +31,7 @@ const select: KernelFunc = ({ inputs, backend, attrs }) => {
       selectKept(new Float32Array(M * N), M, N, k, 'random', seed, hostIdx, new Float32Array(M * k));
       idx = s.int32([M, k], hostIdx);
     } else if (mode === 'unified') {
-      const [, shared] = s.topK(s.columnScore(d).id, k);
+      const [, shared] = s.topK(s.columnScore(d).id, k, 'int32');
       const tiled = s.op1(
         'BroadcastTo',
         [s.type('T', 'int32'), s.type('Tidx', 'int32')],
@@ -40,7 +40,7 @@ const select: KernelFunc = ({ inputs, backend, attrs }) => {
       idx = tiled.id;
       idxOut = s.output(tiled);
     } else {
-      const [, rowIdx] = s.topK(s.magnitude(d).id, k);
+      const [, rowIdx] = s.topK(s.magnitude(d).id, k, 'int32');
       idx = rowIdx.id;
       idxOut = s.output(rowIdx);
     }

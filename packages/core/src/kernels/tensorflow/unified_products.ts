@@ -26,22 +26,14 @@ const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
-/** The k slices scattered into [N, K] (rowsOut: from rows [k, K]) or into the columns of [K, N] (from cols [K, k]). */
+/**
+ * The k slices scattered into a dense gradient: rows [k, K] into the rows of [N, K] (rowsOut), or columns
+ * [K, k] into the columns of [K, N]. Both write zeros and k slices, nothing more, and copy every kept entry
+ * as is: a NaN stays in its place, nothing is smeared, and nothing is read back to the host.
+ */
 function scatter(s: NativeScope, slices: number, idx: number, k: number, K: number, N: number, rowsOut: boolean): NativeTensor {
   if (rowsOut) return s.scatterNd(s.reshape(idx, [k, 1], 'int32').id, slices, [N, K]);
-  // Columns of a [K, N] matrix. Fastest: [K, k] @ one-hot(indices) [k, N], one small matmul writing the
-  // whole result. But 0 * NaN = NaN would smear a non-finite entry over its whole row, so unless the sum of
-  // the slices is finite (one number read back, not dy) they are scattered entry by entry: exact, slower.
-  if (s.readFiniteSum(slices)) {
-    const oneHot = s.op1(
-      'OneHot',
-      [s.type('T', 'float32'), s.type('TI', 'int32'), s.int('axis', -1)],
-      [idx, s.scalarInt32(N), s.scalarFloat32(1), s.scalarFloat32(0)],
-    );
-    return s.matMul(slices, oneHot.id, false, false);
-  }
-  const pairs = s.pairs(idx, K, k, true);
-  return s.scatterNd(pairs.id, s.reshape(slices, [K * k]).id, [K, N]);
+  return s.denseFromColumns(slices, idx, K, N, k);
 }
 
 const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -50,7 +42,8 @@ const scatterColumns: KernelFunc = ({ inputs, backend, attrs }) => {
   const [k, K] = rows.shape;
   return withNativeScope(backend, (s) => {
     const r = s.input(rows);
-    return s.output(scatter(s, rowsOut ? r : s.transpose2D(r).id, s.input(indices), k, K, N, rowsOut));
+    const idx = s.input(indices);
+    return s.output(rowsOut ? scatter(s, r, idx, k, K, N, true) : s.denseFromColumns(r, idx, K, N, k, true));
   });
 };
 
