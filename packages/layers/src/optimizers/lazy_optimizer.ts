@@ -6,9 +6,12 @@ import { LazyRule, LazyStepParams, MePropLazyUpdate, MePropLazyUpdateAttrs } fro
 import { compositeLazyUpdate } from './composite_update';
 import './tensorflow_lazy_update';
 import {
+  hasInPlaceSparseLazyUpdate,
   hasSparseLazyUpdate,
   MePropSparseLazyUpdate,
   MePropSparseLazyUpdateAttrs,
+  MePropSparseLazyUpdateInPlace,
+  MePropSparseLazyUpdateInPlaceAttrs,
   readNativeVariable,
 } from './sparse_update_kernel';
 import { allRegisteredVariables, registeredVariable } from '../tfjs_internals';
@@ -32,22 +35,23 @@ interface Slot {
   transposed: boolean;
 }
 
-/** The slot as a tfjs variable in the weight's layout (for the dense step and for saving). */
-function tfjsSlot(slot: Slot): tf.Variable {
+/**
+ * The slot as a tfjs variable, stored transposed or not as asked (the weight's own layout by default: for the
+ * dense step and for saving; transposed for the tensor-slot sparse step along columns, see sparse_update_kernel).
+ */
+function tfjsSlot(slot: Slot, transposed = false): tf.Variable {
   if (slot.native !== null) {
     const native = slot.native;
-    slot.variable = tf.tidy(() => {
-      const t = readNativeVariable(native);
-      return (slot.transposed ? tf.transpose(t) : t).variable(false);
-    });
+    slot.variable = tf.tidy(() => readNativeVariable(native).variable(false));
     native.dispose();
     slot.native = null;
-  } else if (slot.transposed) {
+  }
+  if (slot.transposed !== transposed) {
     const old = slot.variable!;
     slot.variable = tf.tidy(() => tf.transpose(old).variable(false));
     old.dispose();
+    slot.transposed = transposed;
   }
-  slot.transposed = false;
   return slot.variable!;
 }
 
@@ -156,7 +160,7 @@ export abstract class LazyOptimizer extends tf.Optimizer {
         continue;
       }
       const dense = resolved === null ? grad : resolved.grad;
-      const slotVars = slots.map(tfjsSlot);
+      const slotVars = slots.map((sl) => tfjsSlot(sl));
       try {
         tf.tidy(() => {
           const lazy = value.rank === 2;
@@ -189,22 +193,38 @@ export abstract class LazyOptimizer extends tf.Optimizer {
 
   /** The lazy step from slices: only the slices' columns (or rows) of the weight and its slots change. */
   private sparseStep(value: tf.Variable, slots: Slot[], slices: SparseSlices, base: LazyStepParams): void {
-    const native = slots.map((sl) => nativeSlot(sl, slices.axis === 1));
-    tf.tidy(() => {
-      const [rows, cols] = value.shape as [number, number];
-      const attrs: MePropSparseLazyUpdateAttrs = {
-        ...base,
-        rule: this.rule,
-        rows,
-        cols,
-        lazy: true,
-        axis: slices.axis,
-        unique: slices.unique,
-        slots: native,
+    const [rows, cols] = value.shape as [number, number];
+    const attrs: MePropSparseLazyUpdateAttrs = {
+      ...base,
+      rule: this.rule,
+      rows,
+      cols,
+      lazy: true,
+      axis: slices.axis,
+      unique: slices.unique,
+    };
+    const inputs: tf.NamedTensorMap = { value, indices: slices.indices, rows: slices.rows };
+    if (hasInPlaceSparseLazyUpdate()) {
+      // tensorflow: the slots are resource variables updated in place; the kernel returns the new weight.
+      const inPlace: MePropSparseLazyUpdateInPlaceAttrs = {
+        ...attrs,
+        slots: slots.map((sl) => nativeSlot(sl, slices.axis === 1)),
       };
-      const inputs: tf.NamedTensorMap = { value, indices: slices.indices, rows: slices.rows };
-      const next = tf.engine().runKernel(MePropSparseLazyUpdate, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      tf.tidy(() => {
+        const next = tf
+          .engine()
+          .runKernel(MePropSparseLazyUpdateInPlace, inputs, inPlace as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        value.assign(next[0]);
+      });
+      return;
+    }
+    // webgl, webgpu: the slots are tfjs variables (transposed for columns); the kernel returns weight and slots.
+    const slotVars = slots.map((sl) => tfjsSlot(sl, slices.axis === 1));
+    tf.tidy(() => {
+      slotVars.forEach((v, i) => (inputs[`slot${i}`] = v));
+      const next = tf.engine().runKernel(MePropSparseLazyUpdate, inputs, attrs) as tf.Tensor[];
       value.assign(next[0]);
+      slotVars.forEach((v, i) => v.assign(next[i + 1]));
     });
   }
 

@@ -5,22 +5,32 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { NativeScope, NativeTensor, NativeVariable, withNativeScope } from '@meprop/core';
-import type { LazyRule, LazyStepParams } from '../kernels/kernel_names';
+import type { LazyRule, LazyStepParams, MePropLazyUpdateAttrs } from '../kernels/kernel_names';
 import { binary, step } from './native_rules';
 
 /**
- * Inputs {value [R, C], indices int32 [n], rows [n, L]}; the slots are TensorFlow resource variables in the
- * attrs (`slots`), updated in place; output [value]. Slices along `axis` (0: rows of the weight, 1: columns,
- * given as rows [n, R]). For axis 1 the slots hold their transpose ([C, R]), so that every slot access is a
- * gather and a scatter of whole rows (contiguous), not of scattered single entries; the optimizer keeps
- * track of that layout. In place matters: a tfjs-node tensor cannot change, so an update made as a new
- * tensor copies the whole slot (two per weight for Adam) every step, while ResourceScatterUpdate writes the
- * n rows only. Duplicate indices (several contributions) are summed first unless `unique`. A slice whose
- * gradient is all zero is skipped, as the dense lazy step skips an all-zero column, so both paths give the
- * same numbers.
+ * The lazy step from slices with the slots as tensors (webgl, webgpu; kernels/gpu): inputs {value [R, C],
+ * indices int32 [n], rows [n, L], slot0?, slot1?}, outputs [value, ...slots]. Slices along `axis` (0: rows of
+ * the weight, 1: columns, given as rows [n, R]); for axis 1 the slots are stored transposed ([C, R]). Duplicate
+ * indices (several contributions) are summed first unless `unique`. A slice whose gradient is all zero is
+ * skipped, as the dense lazy step skips an all-zero column, so both paths give the same numbers.
  */
 export const MePropSparseLazyUpdate = 'MePropSparseLazyUpdate';
-export interface MePropSparseLazyUpdateAttrs extends LazyStepParams {
+export interface MePropSparseLazyUpdateAttrs extends MePropLazyUpdateAttrs, NamedAttrMap {
+  axis: 0 | 1;
+  unique: boolean;
+}
+
+/**
+ * The same step on `tensorflow`, with the slots as TensorFlow resource variables in the attrs (`slots`),
+ * updated in place; inputs {value, indices, rows}, output [value]. For axis 1 the slots hold their transpose
+ * ([C, R]), so that every slot access is a gather and a scatter of whole rows (contiguous), not of scattered
+ * single entries; the optimizer keeps track of that layout. In place matters: a tfjs-node tensor cannot change,
+ * so an update made as a new tensor copies the whole slot (two per weight for Adam) every step, while
+ * ResourceScatterUpdate writes the n rows only.
+ */
+export const MePropSparseLazyUpdateInPlace = 'MePropSparseLazyUpdateInPlace';
+export interface MePropSparseLazyUpdateInPlaceAttrs extends LazyStepParams {
   rule: LazyRule;
   rows: number;
   cols: number;
@@ -48,7 +58,7 @@ function subtractColumns(s: NativeScope, w: number, idx: number, delta: number, 
 }
 
 const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
-  const a = attrs as unknown as MePropSparseLazyUpdateAttrs;
+  const a = attrs as unknown as MePropSparseLazyUpdateInPlaceAttrs;
   const { value, indices, rows } = inputs as Record<string, TensorInfo>;
   return withNativeScope(backend, (s) => {
     let idx: NativeTensor = { id: s.input(indices), shape: indices.shape, dtype: 0 };
@@ -91,12 +101,21 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
-const config: KernelConfig = { kernelName: MePropSparseLazyUpdate, backendName: 'tensorflow', kernelFunc: sparseLazyUpdate };
+const config: KernelConfig = {
+  kernelName: MePropSparseLazyUpdateInPlace,
+  backendName: 'tensorflow',
+  kernelFunc: sparseLazyUpdate,
+};
 if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
+
+/** Whether the active backend updates from sparse slices in place (tensorflow). */
+export function hasInPlaceSparseLazyUpdate(): boolean {
+  return tf.getKernel(MePropSparseLazyUpdateInPlace, tf.getBackend()) !== undefined;
+}
 
 /** Whether the active backend updates from sparse slices (then the optimizers collect them). */
 export function hasSparseLazyUpdate(): boolean {
-  return tf.getKernel(MePropSparseLazyUpdate, tf.getBackend()) !== undefined;
+  return hasInPlaceSparseLazyUpdate() || tf.getKernel(MePropSparseLazyUpdate, tf.getBackend()) !== undefined;
 }
 
 /** A copy of a NativeVariable's value as a tfjs tensor (attrs {variable}; no inputs). */
