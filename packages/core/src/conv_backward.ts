@@ -9,6 +9,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { keptCount } from './config';
 import {
+  MePropConvSelectChannels,
+  MePropConvSelectChannelsAttrs,
+  MePropConvUnifiedGradFilter,
+  MePropConvUnifiedGradInput,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropSparseConvGradAttrs,
@@ -130,8 +134,22 @@ export function exactConv2dGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor,
   };
 }
 
+/** The k shared channels and dy gathered at them, [B, OH, OW, k]. */
+function unifiedChannels(dy: tf.Tensor, k: number, seed: number): { channels: tf.Tensor1D; dyK: tf.Tensor } {
+  const [B, OH, OW, CO] = dy.shape;
+  if (tf.getKernel(MePropConvSelectChannels, tf.getBackend()) !== undefined) {
+    // tensorflow: one kernel of native ops, nothing read back.
+    const attrs: MePropConvSelectChannelsAttrs = { k };
+    const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, attrs) as tf.Tensor[];
+    return { channels: channels as tf.Tensor1D, dyK };
+  }
+  const dy2 = tf.reshape(dy, [B * OH * OW, CO]) as tf.Tensor2D;
+  const { channels, values } = unifiedChannels2D(dy2, k, seed);
+  return { channels, dyK: tf.reshape(values, [B, OH, OW, k]) };
+}
+
 /** The k shared channels (ascending) and dy gathered at them, [P, k], for dy as [P, CO]. */
-function unifiedChannels(dy2: tf.Tensor2D, k: number, seed: number): { channels: tf.Tensor1D; values: tf.Tensor2D } {
+function unifiedChannels2D(dy2: tf.Tensor2D, k: number, seed: number): { channels: tf.Tensor1D; values: tf.Tensor2D } {
   if (tf.getBackend() === 'wasm') {
     // Σ|dy| in wasm (SIMD), the CO scores read back (a wasm read is synchronous and cheap), top-k on the host,
     // then wasm's gather: about 5× faster than one JavaScript pass over dy on the wasm heap.
@@ -191,6 +209,15 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
 
+function sparseConvAttrs(inputShape: number[], filterShape: number[], a: ConvAttrs): MePropSparseConvGradAttrs {
+  return { inputShape, filterShape, strides: a.strides, dilations: 1, pad: a.pad, dimRoundingMode: a.dimRoundingMode ?? '' };
+}
+
+/** Whether the backend runs the unified k-channel products in kernels of its own (tensorflow; its ops take 'valid'/'same'). */
+function nativeUnifiedProducts(a: ConvAttrs): boolean {
+  return (a.pad === 'valid' || a.pad === 'same') && tf.getKernel(MePropConvUnifiedGradInput, tf.getBackend()) !== undefined;
+}
+
 /**
  * The meProp gradients of y = conv2d(x, filter) (NHWC, x [B, H, W, CI], filter [FH, FW, CI, CO]) for dy.
  * Selection runs now; the products run when the thunks are called (tfjs skips dx of a model's first layer).
@@ -213,8 +240,14 @@ export function mePropConv2dGradThunks(
   const seed = runtime.rng.nextUint32();
   recordBackward(P, FH * FW * CI, CO, k);
   if (mode === 'unified') {
-    const { channels, values } = unifiedChannels(dy2, k, seed);
-    const dyK = tf.reshape(values, [B, OH, OW, k]);
+    const { channels, dyK } = unifiedChannels(dy, k, seed);
+    if (nativeUnifiedProducts(a)) {
+      const attrs = sparseConvAttrs(x.shape, filter.shape, a);
+      return {
+        x: () => tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter }, attrs) as tf.Tensor,
+        filter: () => tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor,
+      };
+    }
     return {
       x: () => backpropInput(x.shape, dyK, tf.gather(filter, channels, 3), a),
       filter: () => {
@@ -227,14 +260,7 @@ export function mePropConv2dGradThunks(
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
   if (tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined) {
     const sel = selectEntries(dy2, k, mode, seed);
-    const attrs: MePropSparseConvGradAttrs = {
-      inputShape: x.shape,
-      filterShape: filter.shape,
-      strides: a.strides,
-      dilations: 1,
-      pad: a.pad,
-      dimRoundingMode: a.dimRoundingMode ?? '',
-    };
+    const attrs = sparseConvAttrs(x.shape, filter.shape, a);
     return {
       x: () =>
         tf
@@ -302,8 +328,7 @@ export function mePropDepthwiseGradThunks(
   if (runtime.config.mode !== 'unified') {
     return exactDepthwiseGrads(tf.reshape(maskedDy(dy2, k, runtime.config.mode, seed), dy.shape), x, filter, a);
   }
-  const { channels, values } = unifiedChannels(dy2, k, seed);
-  const dyK = tf.reshape(values, [B, OH, OW, k]);
+  const { channels, dyK } = unifiedChannels(dy, k, seed);
   const inChannels = tf.floorDiv(channels, tf.scalar(M, 'int32')) as tf.Tensor1D;
   const [, H, W] = x.shape;
   return {
