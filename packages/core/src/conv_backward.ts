@@ -2,7 +2,8 @@
 // CO output channels, and both gradients are computed from the kept channels only:
 // - unified: the k channels with the largest Σ|dy| over the batch and positions, the same everywhere; the
 //   backward is a k-channel backprop-input and backprop-filter on the gathered dy and filter slices, and the
-//   filter gradient is scattered back into its k output channels (a real saving on every backend);
+//   filter gradient is scattered back into its k output channels (a real saving on every backend; on
+//   tensorflow the selection and both products are kernels of native ops, kernels/tensorflow/conv_unified.ts);
 // - per-example (per position, the paper's) and random: k channels at every example and position, with sparse
 //   cpu and wasm kernels that loop over the kept entries only (kernels/host/sparse_conv_grad.ts); other
 //   backends mask dy and run tfjs's dense kernels (same gradient, no saving).
