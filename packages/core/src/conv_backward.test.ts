@@ -111,14 +111,15 @@ describeEachBackend('meProp conv gradients', (backend) => {
   // Larger k than the cases above: the sparse loops sum eight and four kept entries per pass, with a remainder,
   // and positions whose receptive field crosses the padding take the bounds-checked path.
   describe.each([
-    ['valid', 9],
-    ['same', 5],
-    ['same', 12],
-  ] as const)('conv2d 3x3 %s, 13 channels, k = %d', (pad, k) => {
-    const conv: Conv = (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, pad);
+    ['valid', 9, 1],
+    ['same', 5, 1],
+    ['same', 12, 1],
+    ['same', 10, 2],
+  ] as const)('conv2d 3x3 %s, 13 channels, k = %d, stride %d', (pad, k, stride) => {
+    const conv: Conv = (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
     it.each(['per-example', 'unified'] as const)('%s equals the brute-force reference', (mode) => {
       tf.tidy(() => {
-        const x = data([3, 9, 8, 5], 31);
+        const x = data([3, 11, 10, 5], 31);
         const w = data([3, 3, 5, 13], 32);
         const dy = data(conv(x, w).shape, 33);
         const g = grads(conv, x, w, dy, { k, mode });
