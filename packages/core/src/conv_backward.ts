@@ -240,7 +240,10 @@ export function mePropConv2dGradThunks(
   const mode = runtime.config.mode;
   const seed = runtime.rng.nextUint32();
   recordBackward(P, FH * FW * CI, CO, k);
-  if (mode === 'unified') {
+  // cpu: tfjs's own cpu conv backprops are slow scalar loops even on k channels (53 s against 1.3 s for the
+  // sparse loops below, issue 13's layer under load), so unified runs the sparse loops with the shared channels.
+  const sparseLoops = tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined;
+  if (mode === 'unified' && !(sparseLoops && tf.getBackend() === 'cpu')) {
     const { channels, dyK } = unifiedChannels(dy, k, seed);
     if (nativeUnifiedProducts(a)) {
       const attrs = sparseConvAttrs(x.shape, filter.shape, a);
@@ -259,7 +262,7 @@ export function mePropConv2dGradThunks(
     };
   }
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
-  if (tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined) {
+  if (sparseLoops) {
     const sel = selectEntries(dy2, k, mode, seed);
     const attrs = sparseConvAttrs(x.shape, filter.shape, a);
     return {
@@ -271,6 +274,7 @@ export function mePropConv2dGradThunks(
         tf.engine().runKernel(MePropSparseConvGradFilter, { indices: sel.indices, values: sel.values, x }, attrs) as tf.Tensor,
     };
   }
+  if (mode === 'unified') throw new Error('meProp conv2d gradient: unreachable (unified without sparse loops)');
   return exactConv2dGrads(tf.reshape(maskedDy(dy2, k, mode, seed), dy.shape), x, filter, a);
 }
 
