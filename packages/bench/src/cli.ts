@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, iaf, simp, cnn, ci, compare, report.
+// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, conv-kernels, iaf, simp, cnn, ci, compare, report.
 import { Command, Option } from 'commander';
 import type { CommonOptions } from './cli/common';
 import {
@@ -263,6 +263,31 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--test-size <n>', 'test digits (default 1000; --quick 500)', positiveInt('--test-size'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.001)
     .action(run(() => runCommands().cnnCommand));
+
+  addCommon(
+    program
+      .command('conv-kernels')
+      .description('the backward of one conv layer for a fixed dy: plain tfjs vs meProp (unified, per-position, random)'),
+    {},
+    ['backend', 'seed', 'out', 'progress'],
+  )
+    .option('--shape <BxHxWxCIxCO>', 'input and channels (default 32x28x28x32x64, issue 13)')
+    .option('--filter <n>', 'filter height and width', positiveInt('--filter'), 3)
+    .option('--k <n>', 'kept output channels', positiveInt('--k'), 8)
+    .addOption(new Option('--pad <mode>', 'padding').choices(['valid', 'same']).default('valid'))
+    .option(
+      '--modes <list>',
+      'meProp modes: unified,per-example,random',
+      oneOfList('--modes', ['unified', 'per-example', 'random'] as const),
+      ['unified', 'per-example'],
+    )
+    .option('--reps <n>', 'timed repetitions (median)', positiveInt('--reps'), 10)
+    .option('--warmup <n>', 'discarded repetitions first', nonNegativeInt('--warmup'), 2)
+    .option('--read-back', 'read dx and dW back in every repetition', false)
+    .action(
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      run(() => (require('./cli/conv_kernels_command') as typeof import('./cli/conv_kernels_command')).convKernelsCommand),
+    );
 
   addCommon(
     program

@@ -108,6 +108,56 @@ describeEachBackend('meProp conv gradients', (backend) => {
     },
   );
 
+  // Larger k than the cases above: the sparse loops sum eight and four kept entries per pass, with a remainder,
+  // and positions whose receptive field crosses the padding take the bounds-checked path.
+  describe.each([
+    ['valid', 9, 1],
+    ['same', 5, 1],
+    ['same', 12, 1],
+    ['same', 10, 2],
+  ] as const)('conv2d 3x3 %s, 13 channels, k = %d, stride %d', (pad, k, stride) => {
+    const conv: Conv = (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
+    it.each(['per-example', 'unified'] as const)('%s equals the brute-force reference', (mode) => {
+      tf.tidy(() => {
+        const x = data([3, 11, 10, 5], 31);
+        const w = data([3, 3, 5, 13], 32);
+        const dy = data(conv(x, w).shape, 33);
+        const g = grads(conv, x, w, dy, { k, mode });
+        const ref = grads(conv, x, w, maskDy(dy, k, mode));
+        expectClose(g[0], ref[0], 1e-4);
+        expectClose(g[1], ref[1], 1e-4);
+      });
+    });
+  });
+
+  it('unified: a NaN in dy ranks its channel first and propagates; the other dropped channels stay zero', () => {
+    tf.tidy(() => {
+      const x = data([2, 6, 6, 3], 34);
+      const w = data([3, 3, 3, 6], 35);
+      const conv: Conv = (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid');
+      // Channel 4 is the smallest by far, except for one NaN.
+      const scale = tf.tensor1d([1, 1, 1, 1, 1e-3, 1]);
+      const dyData = tf.mul(data([2, 4, 4, 6], 36), scale).dataSync() as Float32Array;
+      dyData[1 * 6 + 4] = NaN;
+      const dy = tf.tensor(dyData, [2, 4, 4, 6]);
+      const g = grads(conv, x, w, dy, { k: 2, mode: 'unified' });
+      const dW = g[1].dataSync();
+      const perChannel = Array.from({ length: 6 }, (_, c) => {
+        let nan = 0;
+        let nonzero = 0;
+        for (let i = c; i < dW.length; i += 6) {
+          if (Number.isNaN(dW[i])) nan++;
+          else if (dW[i] !== 0) nonzero++;
+        }
+        return { nan, nonzero };
+      });
+      expect(perChannel[4].nan).toBeGreaterThan(0);
+      // Exactly one more channel is kept (finite, nonzero); the other four get an exact zero gradient.
+      expect(perChannel.filter((c, i) => i !== 4 && c.nonzero > 0 && c.nan === 0).length).toBe(1);
+      expect(perChannel.filter((c) => c.nan === 0 && c.nonzero === 0).length).toBe(4);
+    });
+  });
+
   it('fused conv2d with bias and relu: filter and input gradients from the masked dy·relu′, bias gradient exact', () => {
     tf.tidy(() => {
       const x = data([2, 6, 6, 3], 12);

@@ -2,13 +2,18 @@
 // CO output channels, and both gradients are computed from the kept channels only:
 // - unified: the k channels with the largest Σ|dy| over the batch and positions, the same everywhere; the
 //   backward is a k-channel backprop-input and backprop-filter on the gathered dy and filter slices, and the
-//   filter gradient is scattered back into its k output channels (a real saving on every backend);
+//   filter gradient is scattered back into its k output channels (a real saving on every backend; on
+//   tensorflow the selection and both products are kernels of native ops, kernels/tensorflow/conv_unified.ts);
 // - per-example (per position, the paper's) and random: k channels at every example and position, with sparse
 //   cpu and wasm kernels that loop over the kept entries only (kernels/host/sparse_conv_grad.ts); other
 //   backends mask dy and run tfjs's dense kernels (same gradient, no saving).
 import * as tf from '@tensorflow/tfjs-core';
 import { keptCount } from './config';
 import {
+  MePropConvSelectChannels,
+  MePropConvSelectChannelsAttrs,
+  MePropConvUnifiedGradFilter,
+  MePropConvUnifiedGradInput,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropSparseConvGradAttrs,
@@ -130,8 +135,22 @@ export function exactConv2dGrads(dy: tf.Tensor, x: tf.Tensor, filter: tf.Tensor,
   };
 }
 
+/** The k shared channels and dy gathered at them, [B, OH, OW, k]. */
+function unifiedChannels(dy: tf.Tensor, k: number, seed: number): { channels: tf.Tensor1D; dyK: tf.Tensor } {
+  const [B, OH, OW, CO] = dy.shape;
+  if (tf.getKernel(MePropConvSelectChannels, tf.getBackend()) !== undefined) {
+    // tensorflow: one kernel of native ops, nothing read back.
+    const attrs: MePropConvSelectChannelsAttrs = { k };
+    const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, attrs) as tf.Tensor[];
+    return { channels: channels as tf.Tensor1D, dyK };
+  }
+  const dy2 = tf.reshape(dy, [B * OH * OW, CO]) as tf.Tensor2D;
+  const { channels, values } = unifiedChannels2D(dy2, k, seed);
+  return { channels, dyK: tf.reshape(values, [B, OH, OW, k]) };
+}
+
 /** The k shared channels (ascending) and dy gathered at them, [P, k], for dy as [P, CO]. */
-function unifiedChannels(dy2: tf.Tensor2D, k: number, seed: number): { channels: tf.Tensor1D; values: tf.Tensor2D } {
+function unifiedChannels2D(dy2: tf.Tensor2D, k: number, seed: number): { channels: tf.Tensor1D; values: tf.Tensor2D } {
   if (tf.getBackend() === 'wasm') {
     // Σ|dy| in wasm (SIMD), the CO scores read back (a wasm read is synchronous and cheap), top-k on the host,
     // then wasm's gather: about 5× faster than one JavaScript pass over dy on the wasm heap.
@@ -191,6 +210,15 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
 
+function sparseConvAttrs(inputShape: number[], filterShape: number[], a: ConvAttrs): MePropSparseConvGradAttrs {
+  return { inputShape, filterShape, strides: a.strides, dilations: 1, pad: a.pad, dimRoundingMode: a.dimRoundingMode ?? '' };
+}
+
+/** Whether the backend runs the unified k-channel products in kernels of its own (tensorflow; its ops take 'valid'/'same'). */
+function nativeUnifiedProducts(a: ConvAttrs): boolean {
+  return (a.pad === 'valid' || a.pad === 'same') && tf.getKernel(MePropConvUnifiedGradInput, tf.getBackend()) !== undefined;
+}
+
 /**
  * The meProp gradients of y = conv2d(x, filter) (NHWC, x [B, H, W, CI], filter [FH, FW, CI, CO]) for dy.
  * Selection runs now; the products run when the thunks are called (tfjs skips dx of a model's first layer).
@@ -212,9 +240,18 @@ export function mePropConv2dGradThunks(
   const mode = runtime.config.mode;
   const seed = runtime.rng.nextUint32();
   recordBackward(P, FH * FW * CI, CO, k);
-  if (mode === 'unified') {
-    const { channels, values } = unifiedChannels(dy2, k, seed);
-    const dyK = tf.reshape(values, [B, OH, OW, k]);
+  // cpu: tfjs's own cpu conv backprops are slow scalar loops even on k channels (53 s against 1.3 s for the
+  // sparse loops below, issue 13's layer under load), so unified runs the sparse loops with the shared channels.
+  const sparseLoops = tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined;
+  if (mode === 'unified' && !(sparseLoops && tf.getBackend() === 'cpu')) {
+    const { channels, dyK } = unifiedChannels(dy, k, seed);
+    if (nativeUnifiedProducts(a)) {
+      const attrs = sparseConvAttrs(x.shape, filter.shape, a);
+      return {
+        x: () => tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter }, attrs) as tf.Tensor,
+        filter: () => tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor,
+      };
+    }
     return {
       x: () => backpropInput(x.shape, dyK, tf.gather(filter, channels, 3), a),
       filter: () => {
@@ -225,16 +262,9 @@ export function mePropConv2dGradThunks(
     };
   }
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
-  if (tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined) {
+  if (sparseLoops) {
     const sel = selectEntries(dy2, k, mode, seed);
-    const attrs: MePropSparseConvGradAttrs = {
-      inputShape: x.shape,
-      filterShape: filter.shape,
-      strides: a.strides,
-      dilations: 1,
-      pad: a.pad,
-      dimRoundingMode: a.dimRoundingMode ?? '',
-    };
+    const attrs = sparseConvAttrs(x.shape, filter.shape, a);
     return {
       x: () =>
         tf
@@ -244,6 +274,7 @@ export function mePropConv2dGradThunks(
         tf.engine().runKernel(MePropSparseConvGradFilter, { indices: sel.indices, values: sel.values, x }, attrs) as tf.Tensor,
     };
   }
+  if (mode === 'unified') throw new Error('meProp conv2d gradient: unreachable (unified without sparse loops)');
   return exactConv2dGrads(tf.reshape(maskedDy(dy2, k, mode, seed), dy.shape), x, filter, a);
 }
 
@@ -302,8 +333,7 @@ export function mePropDepthwiseGradThunks(
   if (runtime.config.mode !== 'unified') {
     return exactDepthwiseGrads(tf.reshape(maskedDy(dy2, k, runtime.config.mode, seed), dy.shape), x, filter, a);
   }
-  const { channels, values } = unifiedChannels(dy2, k, seed);
-  const dyK = tf.reshape(values, [B, OH, OW, k]);
+  const { channels, dyK } = unifiedChannels(dy, k, seed);
   const inChannels = tf.floorDiv(channels, tf.scalar(M, 'int32')) as tf.Tensor1D;
   const [, H, W] = x.shape;
   return {

@@ -106,3 +106,16 @@ export interface MePropSparseConvGradAttrs extends NamedAttrMap {
   /** 'floor' | 'round' | 'ceil', or '' for tfjs's default. */
   dimRoundingMode: string;
 }
+
+/**
+ * Unified meProp conv backward, selection: inputs {dy [B, OH, OW, CO]} → [channels [k] int32, dyK [B, OH, OW, k]]
+ * (the k output channels with the largest Σ|dy|, NaN ranked first, and dy there). Backends with native conv ops.
+ */
+export const MePropConvSelectChannels = 'MePropConvSelectChannels';
+export interface MePropConvSelectChannelsAttrs extends NamedAttrMap {
+  k: number;
+}
+/** ... dx: inputs {dyK, channels, filter} → dx shaped `inputShape` (attrs as MePropSparseConvGradAttrs). */
+export const MePropConvUnifiedGradInput = 'MePropConvUnifiedGradInput';
+/** ... dW: inputs {dyK, channels, x} → the dense filter gradient shaped `filterShape`, zero outside the k channels. */
+export const MePropConvUnifiedGradFilter = 'MePropConvUnifiedGradFilter';

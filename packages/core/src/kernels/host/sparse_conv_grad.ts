@@ -2,7 +2,11 @@
 // output channels at every example and position, given as channel indices idx [P, k] and values val [P, k]
 // (P = B·OH·OW). Both products loop over the kept entries only, im2col-style: each kept (p, co) adds
 // val · W[:, :, :, co] into the patch of dx it came from, and val · patch(x) into W[:, :, :, co]'s gradient.
-// Cost: P·k·FH·FW·CI multiply-adds for each product instead of P·CO·FH·FW·CI.
+// Cost: P·k·FH·FW·CI multiply-adds for each product instead of P·CO·FH·FW·CI. What made them fast (measured
+// on the issue-13 layer, 32×28×28, 32 → 64 channels, 3×3, k = 8, plain node): summing up to eight entries per
+// pass, so each accumulator is read and written once per eight multiply-adds instead of once per one (dx 1.7-2×,
+// dW 2.8× over one entry per pass), and for dW regrouping the entries by channel so that the accumulator is one
+// channel's block (L1) and x is read in ascending order.
 import type { backend_util } from '@tensorflow/tfjs-core';
 
 type Info = backend_util.Conv2DInfo;
@@ -25,32 +29,93 @@ function channelsFirst(filter: ArrayLike<number>, FHW: number, CI: number, CO: n
   return out;
 }
 
-/** dx [B, H, W, CI] (zeroed by the caller) from the kept entries of dy and the filter [FH, FW, CI, CO]. */
+/**
+ * dx [B, H, W, CI] (zeroed by the caller) from the kept entries of dy and the filter [FH, FW, CI, CO]. Per
+ * position, the k kept filter blocks are first summed into one patch (FH·FW·CI, contiguous, in L1), then the
+ * patch is added into dx once: dx is read and written FH·FW·CI times per position instead of k times that.
+ */
 export function sparseConvGradInput(info: Info, s: SparseDyPositions, filter: ArrayLike<number>, dx: Float32Array): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const { idx, val, k } = s;
-  const wT = channelsFirst(filter, FH * FW, CI, CO);
+  const FHW = FH * FW;
+  const patchSize = FHW * CI;
+  const wT = channelsFirst(filter, FHW, CI, CO);
+  const patch = new Float64Array(patchSize);
+  const vs = new Float64Array(k);
+  const offs = new Int32Array(k);
   let p = 0;
   for (let b = 0; b < B; b++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++, p++) {
+        // The kept entries of this position, zeros skipped, four at a time: one read and write of the patch
+        // per four multiply-adds.
+        let n = 0;
         for (let t = 0; t < k; t++) {
           const v = val[p * k + t];
           if (v === 0) continue;
-          const co = idx[p * k + t];
-          for (let fh = 0; fh < FH; fh++) {
-            const h = oh * sh + fh * dh - pt;
-            if (h < 0 || h >= H) continue;
-            for (let fw = 0; fw < FW; fw++) {
-              const w = ow * sw + fw * dw - pl;
-              if (w < 0 || w >= W) continue;
-              const dxOff = ((b * H + h) * W + w) * CI;
-              const wOff = ((co * FH + fh) * FW + fw) * CI;
-              for (let ci = 0; ci < CI; ci++) dx[dxOff + ci] += v * wT[wOff + ci];
-            }
+          vs[n] = v;
+          offs[n++] = idx[p * k + t] * patchSize;
+        }
+        if (n === 0) continue;
+        patch.fill(0);
+        let t = 0;
+        for (; t + 8 <= n; t += 8) {
+          const v0 = vs[t],
+            v1 = vs[t + 1],
+            v2 = vs[t + 2],
+            v3 = vs[t + 3];
+          const v4 = vs[t + 4],
+            v5 = vs[t + 5],
+            v6 = vs[t + 6],
+            v7 = vs[t + 7];
+          const o0 = offs[t],
+            o1 = offs[t + 1],
+            o2 = offs[t + 2],
+            o3 = offs[t + 3];
+          const o4 = offs[t + 4],
+            o5 = offs[t + 5],
+            o6 = offs[t + 6],
+            o7 = offs[t + 7];
+          for (let j = 0; j < patchSize; j++) {
+            patch[j] +=
+              v0 * wT[o0 + j] +
+              v1 * wT[o1 + j] +
+              v2 * wT[o2 + j] +
+              v3 * wT[o3 + j] +
+              v4 * wT[o4 + j] +
+              v5 * wT[o5 + j] +
+              v6 * wT[o6 + j] +
+              v7 * wT[o7 + j];
+          }
+        }
+        for (; t + 4 <= n; t += 4) {
+          const v0 = vs[t],
+            v1 = vs[t + 1],
+            v2 = vs[t + 2],
+            v3 = vs[t + 3];
+          const o0 = offs[t],
+            o1 = offs[t + 1],
+            o2 = offs[t + 2],
+            o3 = offs[t + 3];
+          for (let j = 0; j < patchSize; j++) patch[j] += v0 * wT[o0 + j] + v1 * wT[o1 + j] + v2 * wT[o2 + j] + v3 * wT[o3 + j];
+        }
+        for (; t < n; t++) {
+          const v0 = vs[t];
+          const o0 = offs[t];
+          for (let j = 0; j < patchSize; j++) patch[j] += v0 * wT[o0 + j];
+        }
+        for (let fh = 0; fh < FH; fh++) {
+          const h = oh * sh + fh * dh - pt;
+          if (h < 0 || h >= H) continue;
+          for (let fw = 0; fw < FW; fw++) {
+            const w = ow * sw + fw * dw - pl;
+            if (w < 0 || w >= W) continue;
+            const dxOff = ((b * H + h) * W + w) * CI;
+            const pOff = (fh * FW + fw) * CI;
+            for (let ci = 0; ci < CI; ci++) dx[dxOff + ci] += patch[pOff + ci];
           }
         }
       }
@@ -58,7 +123,12 @@ export function sparseConvGradInput(info: Info, s: SparseDyPositions, filter: Ar
   }
 }
 
-/** dW [FH, FW, CI, CO] (zeroed by the caller) from x [B, H, W, CI] and the kept entries of dy. */
+/**
+ * dW [FH, FW, CI, CO] from x [B, H, W, CI] and the kept entries of dy. The kept entries are regrouped by
+ * channel first (a counting sort, positions stay ascending); then each channel's gradient block
+ * (FH·FW·CI, in L1) sums v · patch(x) over its entries, four entries at a time: one read and write of the
+ * block per four multiply-adds, and x read in ascending order.
+ */
 export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayLike<number>, dW: Float32Array): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
@@ -66,34 +136,146 @@ export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayL
   const pl = info.padInfo.left;
   const { idx, val, k } = s;
   const FHW = FH * FW;
-  const acc = new Float32Array(CO * FHW * CI); // [CO, FH, FW, CI]: one contiguous block per kept channel
+  const patchSize = FHW * CI;
+  const P = B * OH * OW;
+  // Counting sort of the nonzero kept entries by channel.
+  const start = new Int32Array(CO + 1);
+  for (let e = 0; e < P * k; e++) if (val[e] !== 0) start[idx[e] + 1]++;
+  for (let co = 0; co < CO; co++) start[co + 1] += start[co];
+  const fill = start.slice(0, CO);
+  const n = start[CO];
+  const entPos = new Int32Array(n);
+  const entVal = new Float64Array(n);
+  for (let p = 0; p < P; p++) {
+    for (let t = 0; t < k; t++) {
+      const v = val[p * k + t];
+      if (v === 0) continue;
+      const slot = fill[idx[p * k + t]]++;
+      entPos[slot] = p;
+      entVal[slot] = v;
+    }
+  }
+  // Per position: the offset of its receptive field's corner in x, and whether the field lies inside x.
+  const corner = new Int32Array(P);
+  const inside = new Uint8Array(P);
+  const h0s = new Int32Array(P);
+  const w0s = new Int32Array(P);
   let p = 0;
   for (let b = 0; b < B; b++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++, p++) {
-        for (let t = 0; t < k; t++) {
-          const v = val[p * k + t];
-          if (v === 0) continue;
-          const co = idx[p * k + t];
-          for (let fh = 0; fh < FH; fh++) {
-            const h = oh * sh + fh * dh - pt;
-            if (h < 0 || h >= H) continue;
-            for (let fw = 0; fw < FW; fw++) {
-              const w = ow * sw + fw * dw - pl;
-              if (w < 0 || w >= W) continue;
-              const xOff = ((b * H + h) * W + w) * CI;
-              const aOff = ((co * FH + fh) * FW + fw) * CI;
-              for (let ci = 0; ci < CI; ci++) acc[aOff + ci] += v * x[xOff + ci];
-            }
-          }
-        }
+        const h0 = oh * sh - pt;
+        const w0 = ow * sw - pl;
+        h0s[p] = h0;
+        w0s[p] = w0;
+        corner[p] = ((b * H + h0) * W + w0) * CI;
+        inside[p] = h0 >= 0 && w0 >= 0 && h0 + (FH - 1) * dh < H && w0 + (FW - 1) * dw < W ? 1 : 0;
       }
     }
   }
+  // Offsets of the filter taps in x relative to the corner, and in the gradient block.
+  const tapX = new Int32Array(FHW);
+  for (let fh = 0; fh < FH; fh++) for (let fw = 0; fw < FW; fw++) tapX[fh * FW + fw] = (fh * dh * W + fw * dw) * CI;
+  const acc = new Float64Array(patchSize);
   for (let co = 0; co < CO; co++) {
-    for (let f = 0; f < FHW; f++) {
-      const src = (co * FHW + f) * CI;
-      for (let ci = 0; ci < CI; ci++) dW[(f * CI + ci) * CO + co] = acc[src + ci];
+    acc.fill(0);
+    let e = start[co];
+    const end = start[co + 1];
+    while (e < end) {
+      const p0 = entPos[e];
+      if (
+        e + 8 <= end &&
+        inside[p0] &&
+        inside[entPos[e + 1]] &&
+        inside[entPos[e + 2]] &&
+        inside[entPos[e + 3]] &&
+        inside[entPos[e + 4]] &&
+        inside[entPos[e + 5]] &&
+        inside[entPos[e + 6]] &&
+        inside[entPos[e + 7]]
+      ) {
+        const v0 = entVal[e],
+          v1 = entVal[e + 1],
+          v2 = entVal[e + 2],
+          v3 = entVal[e + 3];
+        const v4 = entVal[e + 4],
+          v5 = entVal[e + 5],
+          v6 = entVal[e + 6],
+          v7 = entVal[e + 7];
+        const c0 = corner[p0],
+          c1 = corner[entPos[e + 1]],
+          c2 = corner[entPos[e + 2]],
+          c3 = corner[entPos[e + 3]];
+        const c4 = corner[entPos[e + 4]],
+          c5 = corner[entPos[e + 5]],
+          c6 = corner[entPos[e + 6]],
+          c7 = corner[entPos[e + 7]];
+        for (let f = 0; f < FHW; f++) {
+          const a = f * CI;
+          const o = tapX[f];
+          const x0 = c0 + o,
+            x1 = c1 + o,
+            x2 = c2 + o,
+            x3 = c3 + o;
+          const x4 = c4 + o,
+            x5 = c5 + o,
+            x6 = c6 + o,
+            x7 = c7 + o;
+          for (let ci = 0; ci < CI; ci++) {
+            acc[a + ci] +=
+              v0 * x[x0 + ci] +
+              v1 * x[x1 + ci] +
+              v2 * x[x2 + ci] +
+              v3 * x[x3 + ci] +
+              v4 * x[x4 + ci] +
+              v5 * x[x5 + ci] +
+              v6 * x[x6 + ci] +
+              v7 * x[x7 + ci];
+          }
+        }
+        e += 8;
+        continue;
+      }
+      if (e + 4 <= end && inside[p0] && inside[entPos[e + 1]] && inside[entPos[e + 2]] && inside[entPos[e + 3]]) {
+        const v0 = entVal[e],
+          v1 = entVal[e + 1],
+          v2 = entVal[e + 2],
+          v3 = entVal[e + 3];
+        const c0 = corner[p0],
+          c1 = corner[entPos[e + 1]],
+          c2 = corner[entPos[e + 2]],
+          c3 = corner[entPos[e + 3]];
+        for (let f = 0; f < FHW; f++) {
+          const a = f * CI;
+          const o = tapX[f];
+          const x0 = c0 + o,
+            x1 = c1 + o,
+            x2 = c2 + o,
+            x3 = c3 + o;
+          for (let ci = 0; ci < CI; ci++) {
+            acc[a + ci] += v0 * x[x0 + ci] + v1 * x[x1 + ci] + v2 * x[x2 + ci] + v3 * x[x3 + ci];
+          }
+        }
+        e += 4;
+        continue;
+      }
+      // One entry, with bounds checks (its field may cross the padding).
+      const v = entVal[e];
+      const h0 = h0s[p0];
+      const w0 = w0s[p0];
+      for (let fh = 0; fh < FH; fh++) {
+        const h = h0 + fh * dh;
+        if (h < 0 || h >= H) continue;
+        for (let fw = 0; fw < FW; fw++) {
+          const w = w0 + fw * dw;
+          if (w < 0 || w >= W) continue;
+          const a = (fh * FW + fw) * CI;
+          const xo = corner[p0] + tapX[fh * FW + fw];
+          for (let ci = 0; ci < CI; ci++) acc[a + ci] += v * x[xo + ci];
+        }
+      }
+      e++;
     }
+    for (let j = 0; j < patchSize; j++) dW[j * CO + co] = acc[j];
   }
 }

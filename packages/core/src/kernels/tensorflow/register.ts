@@ -1,5 +1,6 @@
 // meProp kernels for tfjs-node's `tensorflow` backend: TensorFlow ops run through tfjs-node's binding.
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { tensorflowConvUnifiedConfigs } from './conv_unified';
 import { tensorflowPerExampleConfigs } from './per_example_products';
 import { tensorflowSelectConfigs } from './select';
 import { tensorflowUnifiedConfigs } from './unified_products';
@@ -8,4 +9,5 @@ export const tensorflowKernelConfigs: KernelConfig[] = [
   ...tensorflowSelectConfigs,
   ...tensorflowUnifiedConfigs,
   ...tensorflowPerExampleConfigs,
+  ...tensorflowConvUnifiedConfigs,
 ];
