@@ -86,6 +86,18 @@ function tensors(split: MnistSplit): { x: tf.Tensor2D; y: tf.Tensor2D } {
 }
 
 /**
+ * Examples [from, to) of part `part` of `parts` of an epoch of n examples: whole batches of `batchSize`
+ * (the last part takes the epoch's last, partial batch), so the parts together are the epoch's batches.
+ */
+export function partRange(n: number, batchSize: number, part: number, parts: number): [number, number] {
+  const batches = Math.ceil(n / batchSize);
+  return [
+    Math.min(n, Math.floor((part * batches) / parts) * batchSize),
+    Math.min(n, Math.floor(((part + 1) * batches) / parts) * batchSize),
+  ];
+}
+
+/**
  * `model.fit` over part `part` of `parts` of an epoch in a seed-and-epoch-specific order. Parts end on
  * batch boundaries, so every variant of a seed sees the same batches whether it trains the epoch at once or
  * in parts.
@@ -100,9 +112,7 @@ async function trainPart(
   parts = 1,
 ): Promise<void> {
   const n = train.x.shape[0];
-  const batches = Math.ceil(n / batchSize);
-  const from = Math.floor((part * batches) / parts) * batchSize;
-  const to = Math.min(n, Math.floor(((part + 1) * batches) / parts) * batchSize);
+  const [from, to] = partRange(n, batchSize, part, parts);
   const order = permutation(n, makeRng(seed * 1000 + epoch)).slice(from, to);
   const idx = tf.tensor1d(order, 'int32');
   const [x, y] = [tf.gather(train.x, idx), tf.gather(train.y, idx)];
