@@ -26,11 +26,10 @@ export interface SimplifyCyclesOptions {
   cycles: number;
   /**
    * Training parts per cycle, an integer >= 1 or a function of the cycle returning one (default 1):
-   * `train(model, cycle, part)` is called once per
-   * part, and in a simplifying cycle every part ends with a simplification, so units go a few at a time
-   * (the paper's code: 8 parts per epoch). Between the parts of a cycle the optimizer's state is always
-   * carried over, cut like the weights (as the paper's masking keeps it); activeness restarts after each
-   * simplification.
+   * `train(model, cycle, part)` is called once per part, and in a simplifying cycle every part ends with a
+   * simplification, so units go a few at a time (the paper's code: 8 parts per epoch). Between the parts
+   * of a cycle the optimizer's state (when it is per weight) is always carried over, cut like the weights
+   * (as the paper's masking keeps it); activeness restarts after each simplification.
    */
   partsPerCycle?: number | ((cycle: number) => number);
   /**
@@ -71,7 +70,7 @@ export interface CycleEnd {
   report: MeSimplifyReport;
   /** Units per simplified layer after the cycle. */
   units: { [layerName: string]: number };
-  /** Units per layer after each part of the cycle. */
+  /** Units per layer after each part of a simplifying cycle; one entry (its end) for a cycle that does not simplify. */
   partUnits: Array<{ [layerName: string]: number }>;
   /** Activeness of the cycle's last part (since the last simplification). */
   activeness: ActivenessMap;
