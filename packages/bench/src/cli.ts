@@ -311,11 +311,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--min-units <n>', 'units each hidden layer keeps at least', positiveInt('--min-units'), 10)
     .option(
       '--cycles <n>',
-      'training cycles of --epochs epochs; every cycle but the last ends with a simplification',
+      'training cycles of --epochs epochs; every cycle but the last simplifies (with --alternate: the 1st, 3rd, ...)',
       positiveInt('--cycles'),
       5,
     )
     .option('--last-cycle-exact', 'fine-tune the last cycle with exact gradients instead of meProp', false)
+    .option(
+      '--simplify-per-epoch <n>',
+      "simplify n times per epoch of a simplifying cycle (the paper's code: 8; default: once, at the cycle's end)",
+      positiveInt('--simplify-per-epoch'),
+    )
+    .option('--alternate', "only the 1st, 3rd, ... cycles simplify, the others train the current size (the paper's code)", false)
+    .option('--reset-optimizer', "start each cycle with a fresh Adam state (the paper's code); default: carried over, cut", false)
     .option(
       '--last-cycle-epochs <n>',
       'epochs of the last cycle, which fine-tunes the final size (default 8; --quick 1)',

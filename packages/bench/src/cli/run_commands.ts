@@ -278,6 +278,9 @@ export interface SimpCommandOptions extends CommonOptions {
   inferenceBackends?: BackendName[];
   lastCycleEpochs?: number;
   lastCycleExact: boolean;
+  simplifyPerEpoch?: number;
+  alternate: boolean;
+  resetOptimizer: boolean;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -304,6 +307,9 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     epochsPerCycle,
     lastCycleEpochs: o.lastCycleEpochs ?? (o.quick ? 1 : 8),
     lastCycleExact: o.lastCycleExact,
+    simplifyPerEpoch: o.simplifyPerEpoch,
+    alternate: o.alternate,
+    resetOptimizer: o.resetOptimizer,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -326,6 +332,9 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       epochsPerCycle,
       lastCycleEpochs: figures.lastCycleEpochs,
       lastCycleExact: o.lastCycleExact,
+      simplifyPerEpoch: o.simplifyPerEpoch ?? null,
+      alternate: o.alternate,
+      resetOptimizer: o.resetOptimizer,
       seeds,
       mode: o.mode,
       lr: o.lr,

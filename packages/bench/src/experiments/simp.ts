@@ -1,8 +1,9 @@
 // meSimp on MNIST (Sun et al. 2017, "model simplification"): the paper's MLP 784-h-h-10 trained in cycles
-// with meProp; after each cycle but the last, hidden units that meProp rarely kept are removed and training
-// goes on with the smaller model (the last cycle fine-tunes it). Compared, per seed and with the same
-// initial weights and batches, with the plain h-wide model and with a plain model trained from scratch at
-// the reduced widths; then the inference time of the plain h-wide model against the simplified one.
+// with meProp; hidden units that meProp rarely kept are removed, either at the end of each cycle but the last
+// or, as in the paper's code, several times per epoch in alternate cycles, and training goes on with the
+// smaller model. Compared, per seed and with the same initial weights and batches, with the plain h-wide
+// model and with a plain model trained from scratch at the reduced widths; then the inference time of the
+// plain h-wide model against the simplified one.
 import * as tf from '@tensorflow/tfjs';
 import { simplifyInCycles } from '@meprop/layers';
 import type { MnistData, MnistSplit } from '../data/types';
@@ -27,6 +28,18 @@ export interface SimpOptions {
   lastCycleEpochs?: number;
   /** Train the last cycle with exact gradients (k = the layer width) instead of meProp. */
   lastCycleExact?: boolean;
+  /**
+   * Simplifications per epoch in a simplifying cycle (the paper's code: 8); undefined: one at the end of the
+   * cycle.
+   */
+  simplifyPerEpoch?: number;
+  /**
+   * Only the 1st, 3rd, ... cycles simplify; the others train the current size (the paper's code). Otherwise
+   * every cycle but the last simplifies.
+   */
+  alternate?: boolean;
+  /** Each cycle starts with a fresh optimizer state (the paper's code clears Adam's moments). */
+  resetOptimizer?: boolean;
   batchSize: number;
   learningRate: number;
   dropout: number;
@@ -72,16 +85,36 @@ function tensors(split: MnistSplit): { x: tf.Tensor2D; y: tf.Tensor2D } {
   return { x, y };
 }
 
-/** One epoch of `model.fit` over a seed-and-epoch-specific order: every variant of a seed sees the same batches. */
-async function trainEpoch(
+/**
+ * Examples [from, to) of part `part` of `parts` of an epoch of n examples: whole batches of `batchSize`
+ * (the last part takes the epoch's last, partial batch), so the parts together are the epoch's batches.
+ */
+export function partRange(n: number, batchSize: number, part: number, parts: number): [number, number] {
+  const batches = Math.ceil(n / batchSize);
+  return [
+    Math.min(n, Math.floor((part * batches) / parts) * batchSize),
+    Math.min(n, Math.floor(((part + 1) * batches) / parts) * batchSize),
+  ];
+}
+
+/**
+ * `model.fit` over part `part` of `parts` of an epoch in a seed-and-epoch-specific order. Parts end on
+ * batch boundaries, so every variant of a seed sees the same batches whether it trains the epoch at once or
+ * in parts.
+ */
+async function trainPart(
   model: tf.LayersModel,
   train: { x: tf.Tensor2D; y: tf.Tensor2D },
   seed: number,
   epoch: number,
   batchSize: number,
+  part = 0,
+  parts = 1,
 ): Promise<void> {
   const n = train.x.shape[0];
-  const idx = tf.tensor1d(permutation(n, makeRng(seed * 1000 + epoch)), 'int32');
+  const [from, to] = partRange(n, batchSize, part, parts);
+  const order = permutation(n, makeRng(seed * 1000 + epoch)).slice(from, to);
+  const idx = tf.tensor1d(order, 'int32');
   const [x, y] = [tf.gather(train.x, idx), tf.gather(train.y, idx)];
   await model.fit(x, y, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
   tf.dispose([idx, x, y]);
@@ -146,6 +179,9 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   );
   const ends = cycleEpochs.map((_, c) => cycleEpochs.slice(0, c + 1).reduce((a, b) => a + b, 0));
   const totalEpochs = ends[ends.length - 1];
+  const simplifies = (c: number): boolean => (o.alternate === true ? c % 2 === 0 : c < o.cycles - 1);
+  // Parts per epoch in a simplifying cycle: at most one per batch.
+  const perEpoch = o.simplifyPerEpoch === undefined ? null : Math.min(o.simplifyPerEpoch, Math.ceil(data.train.n / o.batchSize));
   const runs: SimpSeedRun[] = [];
   let inference: SimpInference[] = [];
   const task = o.progress.task('simp');
@@ -161,7 +197,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     plain.compile({ optimizer: plainOpt, loss: 'categoricalCrossentropy' });
     const plainCurve: number[] = [];
     for (let e = 0; e < totalEpochs; e++) {
-      await trainEpoch(plain, train, seed, e, o.batchSize);
+      await trainPart(plain, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${o.hidden} epoch ${e + 1}`);
       if (ends.includes(e + 1)) plainCurve.push(await evaluateAccuracy(plain, data.test));
     }
@@ -175,19 +211,32 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       cycles: o.cycles,
       optimizer: () => tf.train.adam(o.learningRate),
       compile: { loss: 'categoricalCrossentropy' },
-      simplifyLast: false,
-      train: async (m, cycle) => {
+      simplifyCycle: simplifies,
+      keepOptimizerState: o.resetOptimizer !== true,
+      // With simplifyPerEpoch, a simplifying cycle trains in parts of an epoch, each ending with a
+      // simplification; otherwise (and in cycles that do not simplify) a cycle is one part.
+      partsPerCycle: (cycle) => (perEpoch !== null && simplifies(cycle) ? perEpoch * cycleEpochs[cycle] : 1),
+      train: async (m, cycle, part) => {
+        const first = ends[cycle] - cycleEpochs[cycle];
+        if (perEpoch !== null && simplifies(cycle)) {
+          const e = Math.floor(part / perEpoch);
+          await trainPart(m, train, seed, first + e, o.batchSize, part % perEpoch, perEpoch);
+          if (part % perEpoch === perEpoch - 1) step(`seed ${seed}: meSimp cycle ${cycle + 1} epoch ${e + 1}`);
+          return;
+        }
         for (let e = 0; e < cycleEpochs[cycle]; e++) {
-          await trainEpoch(m, train, seed, ends[cycle] - cycleEpochs[cycle] + e, o.batchSize);
+          await trainPart(m, train, seed, first + e, o.batchSize);
           step(`seed ${seed}: meSimp cycle ${cycle + 1} epoch ${e + 1}`);
         }
       },
-      onCycleEnd: async ({ cycle, model, units: u }) => {
+      onCycleEnd: async ({ cycle, model, units: u, partUnits }) => {
         const testAccuracy = await evaluateAccuracy(model, data.test);
         cycles.push({
           cycle: cycle + 1,
           epochs: ends[cycle],
+          simplified: simplifies(cycle),
           units: [u.hidden1, u.hidden2],
+          partUnits: partUnits.map((p) => [p.hidden1, p.hidden2]),
           testAccuracy,
           plainAccuracy: plainCurve[cycle],
         });
@@ -203,7 +252,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     const reducedOpt = tf.train.adam(o.learningRate);
     reduced.compile({ optimizer: reducedOpt, loss: 'categoricalCrossentropy' });
     for (let e = 0; e < totalEpochs; e++) {
-      await trainEpoch(reduced, train, seed, e, o.batchSize);
+      await trainPart(reduced, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${finalUnits.join('-')} epoch ${e + 1}`);
     }
     const run: SimpSeedRun = {
@@ -236,6 +285,9 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     cycles: o.cycles,
     epochsPerCycle: o.epochsPerCycle,
     lastCycleEpochs: cycleEpochs[cycleEpochs.length - 1],
+    simplifyPerEpoch: perEpoch,
+    alternate: o.alternate === true,
+    resetOptimizer: o.resetOptimizer === true,
     runs,
     mean: {
       units: [0, 1].map((i) => mean(runs.map((r) => r.units[i]))),

@@ -13,12 +13,15 @@ export function simpSections(r: BenchResult): Section[] {
   const s = r.simp;
   if (!s) return [];
   const widths = (u: number[]) => u.map((n) => n.toFixed(0)).join('-');
+  const when = (s.simplifyPerEpoch ?? null) === null ? 'once at the end of the cycle' : `${s.simplifyPerEpoch} times per epoch`;
+  const which = s.alternate === true ? 'the 1st, 3rd, ... cycles simplify' : 'every cycle but the last simplifies';
+  const state = s.resetOptimizer === true ? 'Adam state reset at each cycle' : 'Adam state carried over, cut like the weights';
   return [
     {
       heading: 'meSimp: training in cycles that remove rarely-kept hidden units (MNIST MLP)',
       intro:
         `784-${s.hidden}-${s.hidden}-10, meProp k=${s.k} (${s.mode}), threshold ${s.threshold}, at least ${s.minUnits} units, ` +
-        `${s.cycles} cycles of ${s.epochsPerCycle} epoch(s), the last one ${s.lastCycleEpochs} (every cycle but the last ends with a simplification). ` +
+        `${s.cycles} cycles of ${s.epochsPerCycle} epoch(s), the last one ${s.lastCycleEpochs}; ${which}, ${when}; ${state}. ` +
         `Mean over ${s.runs.length} seed(s): ${widths(s.mean.units)} units, test accuracy ${pct(s.mean.simplifiedAccuracy)}; ` +
         `plain ${s.hidden}-wide ${pct(s.mean.plainAccuracy)}; plain at the reduced size from scratch ${pct(s.mean.reducedAccuracy)}.`,
       tables: [
@@ -88,11 +91,19 @@ function lineChart(name: string, title: string, values: object[], y: { field: st
 export function simpCharts(r: BenchResult): ChartSpec[] {
   const s = r.simp;
   if (!s || s.runs.length === 0) return [];
-  const units = s.runs.flatMap((run) =>
-    [{ epochs: 0, units: [s.hidden, s.hidden] }, ...run.cycles].flatMap((c) =>
+  // Units after every part of a cycle (several per epoch with simplifyPerEpoch), at fractional epochs.
+  const units = s.runs.flatMap((run) => {
+    const points = [{ epochs: 0, units: [s.hidden, s.hidden] }];
+    let start = 0;
+    for (const c of run.cycles) {
+      const parts = c.partUnits !== undefined && c.partUnits.length > 0 ? c.partUnits : [c.units];
+      parts.forEach((u, p) => points.push({ epochs: start + ((c.epochs - start) * (p + 1)) / parts.length, units: u }));
+      start = c.epochs;
+    }
+    return points.flatMap((c) =>
       c.units.map((u, i) => ({ seed: run.seed, epochs: c.epochs, layer: `hidden${i + 1}`, units: u })),
-    ),
-  );
+    );
+  });
   const acc = s.runs.flatMap((run) =>
     run.cycles.flatMap((c) => [
       { seed: run.seed, epochs: c.epochs, model: 'meSimp', accuracy: c.testAccuracy * 100 },

@@ -6,8 +6,12 @@ export interface SimpCycle {
   cycle: number;
   /** Epochs trained so far (all cycles up to this one). */
   epochs: number;
+  /** Whether this cycle simplified (otherwise it trained the size it started with). */
+  simplified?: boolean;
   /** Hidden units per layer after this cycle's simplification. */
   units: number[];
+  /** Hidden units per layer after each part of the cycle (one part: the cycle's end). */
+  partUnits?: number[][];
   /** Test accuracy of the (simplified) model after this cycle, as a fraction. */
   testAccuracy: number;
   /** Test accuracy of the plain 500-wide model after the same epochs. */
@@ -45,6 +49,12 @@ export interface SimpFigures {
   epochsPerCycle: number;
   /** Epochs of the last cycle (fine-tuning the final size). */
   lastCycleEpochs: number;
+  /** Simplifications per epoch in a simplifying cycle; null: one at the end of the cycle. */
+  simplifyPerEpoch?: number | null;
+  /** Only the 1st, 3rd, ... cycles simplified (the paper's code); otherwise every cycle but the last. */
+  alternate?: boolean;
+  /** Each cycle started with a fresh optimizer state. */
+  resetOptimizer?: boolean;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };

@@ -1,13 +1,16 @@
-// Training in cycles (meSimp): train a meProp copy of the model while counting activeness, simplify it at
-// the end of the cycle, and go on training the smaller model. tfjs cannot swap a model inside `fit`, so the
-// loop owns the models and calls the user's `train` once per cycle.
+// Training in cycles (meSimp): train a meProp copy of the model while counting activeness, simplify it,
+// and go on training the smaller model. A cycle is split into parts; in a simplifying cycle every part ends
+// with a simplification (the paper's code prunes 8 times per epoch), so units go gradually. tfjs cannot swap
+// a model inside `fit`, so the loop owns the models and calls the user's `train` once per part.
 import * as tf from '@tensorflow/tfjs-core';
 import { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ModelCompileArgs } from '@tensorflow/tfjs-layers';
 import { mePropify, type MePropifyOptions } from '../me_propify';
-import { trackActiveness, type ActivenessMap } from './activeness';
+import { trackActiveness, type ActivenessMap, type ActivenessTracker } from './activeness';
 import { meSimplifyWithPlan, type MeSimplifyReport } from './me_simplify';
 import { renameSlots, simplifiedOptimizerState } from './optimizer_state';
+
+type OptimizerState = Awaited<ReturnType<tf.Optimizer['getWeights']>>;
 
 export interface SimplifyCyclesOptions {
   /**
@@ -19,21 +22,38 @@ export interface SimplifyCyclesOptions {
   threshold: number;
   /** Units each layer keeps at least. Default 1. */
   minUnits?: number;
-  /** Number of cycles (train, then simplify), an integer >= 1. */
+  /** Number of cycles, an integer >= 1. */
   cycles: number;
-  /** A fresh optimizer for each cycle's model (its state is carried over, see keepOptimizerState). */
+  /**
+   * Training parts per cycle, an integer >= 1 or a function of the cycle returning one (default 1):
+   * `train(model, cycle, part)` is called once per part, and in a simplifying cycle every part ends with a
+   * simplification, so units go a few at a time (the paper's code: 8 parts per epoch). Between the parts
+   * of a cycle the optimizer's state (when it is per weight) is always carried over, cut like the weights
+   * (as the paper's masking keeps it); activeness restarts after each simplification.
+   */
+  partsPerCycle?: number | ((cycle: number) => number);
+  /**
+   * Whether a cycle simplifies (default: every cycle, or every cycle but the last with `simplifyLast:
+   * false`). A cycle that does not simplify trains the current size (the paper's code alternates:
+   * `(c) => c % 2 === 0`). Not together with `simplifyLast`.
+   */
+  simplifyCycle?: (cycle: number) => boolean;
+  /** A fresh optimizer for each model (its state is carried over, see keepOptimizerState). */
   optimizer: () => tf.Optimizer;
   /** The rest of `model.compile`'s arguments. */
   compile: Omit<ModelCompileArgs, 'optimizer'>;
-  /** Trains the cycle's (compiled, meProp) model, e.g. `model.fit(x, y, { epochs: 5 })`. */
-  train: (model: LayersModel, cycle: number) => Promise<void>;
   /**
-   * Carry the optimizer's state (moments, step count) over to the smaller model, cut like the weights
+   * Trains the part's (compiled, meProp) model, e.g. `model.fit(x, y, { epochs: 5 })`; `part` counts from
+   * 0 to partsPerCycle - 1. The model changes after every part that removed units.
+   */
+  train: (model: LayersModel, cycle: number, part: number) => Promise<void>;
+  /**
+   * Carry the optimizer's state (moments, step count) over from one cycle to the next, cut like the weights
    * (default true). false, or an optimizer whose state is not per weight: each cycle starts afresh (the
-   * paper's code re-initializes Adam at each cycle).
+   * paper's code clears Adam's moments at the end of each cycle).
    */
   keepOptimizerState?: boolean;
-  /** Simplify after the last cycle too (default true); false ends with a plain copy of the last cycle's model. */
+  /** Simplify in the last cycle too (default true); false ends with a plain copy of the last cycle's model. */
   simplifyLast?: boolean;
   /** Called after each cycle with the plain (simplified) model; do not dispose it. */
   onCycleEnd?: (info: CycleEnd) => void | Promise<void>;
@@ -41,11 +61,18 @@ export interface SimplifyCyclesOptions {
 
 export interface CycleEnd {
   cycle: number;
-  /** The plain tfjs model after this cycle's simplification. */
+  /** The plain tfjs model after this cycle. */
   model: LayersModel;
+  /**
+   * The cycle's simplification: `before` = units at the start of the cycle, `after` = at its end, `kept` =
+   * indices into the units at the start of the cycle (all its parts together).
+   */
   report: MeSimplifyReport;
   /** Units per simplified layer after the cycle. */
   units: { [layerName: string]: number };
+  /** Units per layer after each part of a simplifying cycle; one entry (its end) for a cycle that does not simplify. */
+  partUnits: Array<{ [layerName: string]: number }>;
+  /** Activeness of the cycle's last part (since the last simplification). */
   activeness: ActivenessMap;
   /** Whether the optimizer's state was carried over into the next cycle. */
   optimizerStateKept: boolean;
@@ -55,32 +82,51 @@ function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }
 
+const KNOWN = [
+  'mePropify',
+  'threshold',
+  'minUnits',
+  'cycles',
+  'partsPerCycle',
+  'simplifyCycle',
+  'optimizer',
+  'compile',
+  'train',
+  'keepOptimizerState',
+  'simplifyLast',
+  'onCycleEnd',
+];
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1;
+}
+
 function checkOptions(o: unknown): SimplifyCyclesOptions {
   if (o === null || typeof o !== 'object') throw new Error(`simplifyInCycles: options must be an object, got ${show(o)}`);
   const opts = o as SimplifyCyclesOptions;
-  const known = [
-    'mePropify',
-    'threshold',
-    'minUnits',
-    'cycles',
-    'optimizer',
-    'compile',
-    'train',
-    'keepOptimizerState',
-    'simplifyLast',
-    'onCycleEnd',
-  ];
   for (const key of Object.keys(opts))
-    if (!known.includes(key)) throw new Error(`simplifyInCycles: options.${key} is not an option (expected ${known.join(', ')})`);
-  if (typeof opts.cycles !== 'number' || !Number.isInteger(opts.cycles) || opts.cycles < 1)
+    if (!KNOWN.includes(key)) throw new Error(`simplifyInCycles: options.${key} is not an option (expected ${KNOWN.join(', ')})`);
+  if (!isCount(opts.cycles))
     throw new Error(`simplifyInCycles: options.cycles must be an integer >= 1, got ${show(opts.cycles)}`);
+  if (opts.partsPerCycle !== undefined && typeof opts.partsPerCycle !== 'function' && !isCount(opts.partsPerCycle))
+    throw new Error(
+      `simplifyInCycles: options.partsPerCycle must be an integer >= 1 or a function of the cycle, got ${show(opts.partsPerCycle)}`,
+    );
+  if (opts.simplifyCycle !== undefined && typeof opts.simplifyCycle !== 'function')
+    throw new Error(
+      `simplifyInCycles: options.simplifyCycle must be a function (cycle) => boolean, got ${show(opts.simplifyCycle)}`,
+    );
+  if (opts.simplifyCycle !== undefined && opts.simplifyLast !== undefined)
+    throw new Error(
+      `simplifyInCycles: give options.simplifyCycle or options.simplifyLast, not both (simplifyLast is ${show(opts.simplifyLast)})`,
+    );
   if (typeof opts.optimizer !== 'function')
     throw new Error(
       `simplifyInCycles: options.optimizer must be a function returning a fresh tf.Optimizer, got ${show(opts.optimizer)}`,
     );
   if (typeof opts.train !== 'function')
     throw new Error(
-      `simplifyInCycles: options.train must be a function (model, cycle) => Promise<void>, got ${show(opts.train)}`,
+      `simplifyInCycles: options.train must be a function (model, cycle, part) => Promise<void>, got ${show(opts.train)}`,
     );
   if (opts.compile === null || typeof opts.compile !== 'object')
     throw new Error(
@@ -88,14 +134,70 @@ function checkOptions(o: unknown): SimplifyCyclesOptions {
     );
   if (opts.onCycleEnd !== undefined && typeof opts.onCycleEnd !== 'function')
     throw new Error(`simplifyInCycles: options.onCycleEnd must be a function, got ${show(opts.onCycleEnd)}`);
+  // Checked before any training: a bad threshold or minUnits should not cost a cycle.
+  const t = opts.threshold;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t >= 1)
+    throw new Error(`simplifyInCycles: options.threshold must be a number in [0, 1), got ${show(t)}`);
+  if (opts.minUnits !== undefined && !isCount(opts.minUnits))
+    throw new Error(`simplifyInCycles: options.minUnits must be an integer >= 1, got ${show(opts.minUnits)}`);
   return opts;
 }
 
+/** A meProp copy of a plain model being trained: its optimizer and activeness tracker. */
+interface Session {
+  me: LayersModel;
+  optimizer: tf.Optimizer;
+  tracker: ActivenessTracker;
+}
+
+/** mePropify `plain`, compile it with a fresh optimizer holding `state` (made for `plain`'s variables), track it. */
+async function startSession(
+  plain: LayersModel,
+  meOptions: MePropifyOptions,
+  o: SimplifyCyclesOptions,
+  state: OptimizerState | null,
+): Promise<Session> {
+  const { model: me } = mePropify(plain, meOptions);
+  const optimizer = o.optimizer();
+  if (state !== null) {
+    // setWeights makes variables of the tensors (sharing their buffers): ours can go.
+    await optimizer.setWeights(renameSlots(state, plain, me));
+    tf.dispose(state.map((s) => s.tensor));
+  }
+  me.compile({ ...o.compile, optimizer });
+  return { me, optimizer, tracker: trackActiveness(me) };
+}
+
+function endSession(s: Session): void {
+  s.tracker.dispose();
+  s.optimizer.dispose();
+  s.me.dispose();
+}
+
+/** Folds one simplification into the cycle's report: sizes from the cycle's start, kept indices into them. */
+function compose(into: MeSimplifyReport, step: MeSimplifyReport): void {
+  for (const [name, r] of Object.entries(step)) {
+    const prev = into[name];
+    if (prev === undefined) {
+      into[name] = { ...r, kept: [...r.kept] };
+      continue;
+    }
+    const kept = r.kept.map((i) => prev.kept[i]);
+    into[name] = { ...r, before: prev.before, kept, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
+  }
+}
+
+function unitsOf(report: MeSimplifyReport): { [layerName: string]: number } {
+  const units: { [layerName: string]: number } = {};
+  for (const [name, r] of Object.entries(report)) units[name] = r.after;
+  return units;
+}
+
 /**
- * Trains `model` (a plain tfjs model; it is not modified) in cycles: each cycle trains a meProp copy with
- * `options.train` while counting activeness, then removes the units below `options.threshold`
- * (meSimplify) and hands the smaller plain model to the next cycle. Resolves to the final plain model and
- * the per-cycle records.
+ * Trains `model` (a plain tfjs model; it is not modified) in cycles of `partsPerCycle` parts: each part
+ * trains a meProp copy with `options.train` while counting activeness; in a simplifying cycle each part
+ * then removes the units below `options.threshold` (meSimplify) and the next part trains the smaller model.
+ * Resolves to the final plain model and the per-cycle records.
  */
 export async function simplifyInCycles(
   model: LayersModel,
@@ -103,49 +205,70 @@ export async function simplifyInCycles(
 ): Promise<{ model: LayersModel; cycles: Array<Omit<CycleEnd, 'model'>> }> {
   if (!(model instanceof LayersModel)) throw new Error(`simplifyInCycles: model must be a tf.LayersModel, got ${show(model)}`);
   const o = checkOptions(options);
-  // Checked before any training: a bad threshold or minUnits should not cost a cycle.
-  if (typeof o.threshold !== 'number' || !Number.isFinite(o.threshold) || o.threshold < 0 || o.threshold >= 1) {
-    throw new Error(`simplifyInCycles: options.threshold must be a number in [0, 1), got ${show(o.threshold)}`);
-  }
   const minUnits = o.minUnits ?? 1;
-  if (typeof minUnits !== 'number' || !Number.isInteger(minUnits) || minUnits < 1)
-    throw new Error(`simplifyInCycles: options.minUnits must be an integer >= 1, got ${show(o.minUnits)}`);
+  const partsOf = (cycle: number): number => {
+    const p = typeof o.partsPerCycle === 'function' ? o.partsPerCycle(cycle) : (o.partsPerCycle ?? 1);
+    if (!isCount(p))
+      throw new Error(`simplifyInCycles: options.partsPerCycle(${cycle}) must return an integer >= 1, got ${show(p)}`);
+    return p;
+  };
   const keepState = o.keepOptimizerState ?? true;
   const simplifyLast = o.simplifyLast ?? true;
+  const simplifies = o.simplifyCycle ?? ((c: number) => simplifyLast || c < o.cycles - 1);
 
   const records: Array<Omit<CycleEnd, 'model'>> = [];
   let current = model;
-  let carried: Awaited<ReturnType<tf.Optimizer['getWeights']>> | null = null;
+  let carried: OptimizerState | null = null;
   for (let cycle = 0; cycle < o.cycles; cycle++) {
-    const { model: me } = mePropify(current, typeof o.mePropify === 'function' ? o.mePropify(cycle) : o.mePropify);
-    const optimizer = o.optimizer();
-    if (carried !== null) {
-      // setWeights makes variables of the tensors (sharing their buffers): ours can go.
-      await optimizer.setWeights(renameSlots(carried, current, me));
-      tf.dispose(carried.map((s) => s.tensor));
-      carried = null;
-    }
+    const meOptions = typeof o.mePropify === 'function' ? o.mePropify(cycle) : o.mePropify;
+    const simplifying = simplifies(cycle);
+    const parts = partsOf(cycle);
+    let session: Session | null = await startSession(current, meOptions, o, carried);
+    carried = null;
     if (current !== model) current.dispose();
-    me.compile({ ...o.compile, optimizer });
-    const tracker = trackActiveness(me);
+    const report: MeSimplifyReport = {};
+    const partUnits: Array<{ [layerName: string]: number }> = [];
+    let activeness: ActivenessMap = {};
     try {
-      await o.train(me, cycle);
-      const activeness = await tracker.read();
-      const last = cycle === o.cycles - 1;
-      const threshold = last && !simplifyLast ? 0 : o.threshold;
-      const { model: simple, report, plan } = await meSimplifyWithPlan(me, { threshold, minUnits, activeness });
-      if (!last && keepState) carried = await simplifiedOptimizerState(optimizer, me, simple, plan);
-      const units: { [layerName: string]: number } = {};
-      for (const [name, r] of Object.entries(report)) units[name] = r.after;
-      const record = { cycle, report, units, activeness, optimizerStateKept: carried !== null };
-      records.push(record);
-      current = simple;
-      if (o.onCycleEnd !== undefined) await o.onCycleEnd({ ...record, model: simple });
+      for (let part = 0; part < parts; part++) {
+        await o.train(session.me, cycle, part);
+        const lastPart = part === parts - 1;
+        if (!simplifying && !lastPart) continue;
+        activeness = await session.tracker.read();
+        // A cycle that does not simplify still ends with a plain copy (threshold 0 keeps every unit).
+        const step = await meSimplifyWithPlan(session.me, {
+          threshold: simplifying ? o.threshold : 0,
+          minUnits,
+          activeness,
+        });
+        compose(report, step.report);
+        partUnits.push(unitsOf(step.report));
+        const removed = Object.values(step.report).some((r) => r.after < r.before);
+        if (lastPart) {
+          if (cycle < o.cycles - 1 && keepState)
+            carried = await simplifiedOptimizerState(session.optimizer, session.me, step.model, step.plan);
+          current = step.model;
+        } else if (removed) {
+          // Within a cycle the state always moves on, cut like the weights (the paper masks units instead).
+          const state = await simplifiedOptimizerState(session.optimizer, session.me, step.model, step.plan);
+          endSession(session);
+          session = null;
+          try {
+            session = await startSession(step.model, meOptions, o, state);
+          } finally {
+            step.model.dispose();
+          }
+        } else {
+          step.model.dispose();
+          session.tracker.reset();
+        }
+      }
     } finally {
-      tracker.dispose();
-      optimizer.dispose();
-      me.dispose();
+      if (session !== null) endSession(session);
     }
+    const record = { cycle, report, units: unitsOf(report), partUnits, activeness, optimizerStateKept: carried !== null };
+    records.push(record);
+    if (o.onCycleEnd !== undefined) await o.onCycleEnd({ ...record, model: current });
   }
   return { model: current, cycles: records };
 }
