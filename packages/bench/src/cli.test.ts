@@ -1,31 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { folderIO } from '@meprop/layers/node';
-import { main } from './cli';
+import { runCli } from './test-helpers/run_cli';
 import { exampleModel } from './test-helpers/example_models';
 import { writeResultJson } from './results/json_io';
 import { sampleResult, slowedDown } from './test-helpers/sample_results';
 import { tempDir, removeTempDirs } from './test-helpers/idx_fixtures';
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'meprop-bench', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('meprop-bench CLI', () => {
   const dir = tempDir();

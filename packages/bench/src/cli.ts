@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// meprop-bench: the benchmark CLI. Commands: mnist, k-sweep, kernels, conv-kernels, iaf, simp, cnn, ci, compare, report.
+// meprop-bench: the benchmark CLI. Commands: mnist, accuracy, k-sweep, kernels, conv-kernels, train-step, iaf, cnn,
+// simp, ci, model, first-layer, scope, vae-exclude, simp-lstm, compare, report.
 import { Command, Option } from 'commander';
 import type { CommonOptions } from './cli/common';
 import {
@@ -120,6 +121,111 @@ type RunCommands = typeof import('./cli/run_commands');
 function runCommands(): RunCommands {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('./cli/run_commands') as RunCommands;
+}
+
+type WhereCommands = typeof import('./cli/run_where_commands');
+function whereCommands(): WhereCommands {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./cli/run_where_commands') as WhereCommands;
+}
+
+const MODES = ['per-example', 'unified', 'random'] as const;
+
+/**
+ * The commands that were scripts in packages/layers/bench: first-layer, scope, vae-exclude, simp-lstm (one
+ * registration block each).
+ */
+function addWhereCommands(program: Command, run: <T>(load: () => Action<T>) => (opts: T) => Promise<void>): void {
+  // first-layer (was packages/layers/bench/first_layer.ts)
+  addCommon(
+    program
+      .command('first-layer')
+      .description(
+        "a model's first layer (only dW is needed): forward + weight gradient as tf.matMul, under withMeProp, mePropMatMul and mePropDense",
+      ),
+    {},
+    ['backend', 'seed', 'out', 'progress'],
+  )
+    .addOption(
+      new Option('--shape <MxKxN>', "x [M, K] (multi-hot) @ W [K, N]: a text classifier's first layer")
+        .default({ batch: 128, inDim: 10000, outDim: 16 }, '128x10000x16')
+        .argParser(matmulShape),
+    )
+    .option('--k <n>', 'kept entries of dy per row (unified: columns)', positiveInt('--k'), 3)
+    .addOption(new Option('--mode <mode>', 'meProp mode').choices(MODES).default('unified'))
+    .option('--density <x>', 'fraction of ones in the multi-hot input, in [0, 1)', unitInterval('--density'), 0.01)
+    .option('--reps <n>', 'measured calls per variant (medians)', positiveInt('--reps'), 30)
+    .option('--warmup <n>', 'discarded calls per variant first', nonNegativeInt('--warmup'), 3)
+    .action(run(() => whereCommands().firstLayerCommand));
+
+  // scope (was packages/layers/bench/converted_vs_scope.ts)
+  addCommon(
+    program
+      .command('scope')
+      .description(
+        'one training step of tfjs-examples-like models: plain tfjs, under withMeProp, and converted by mePropify (unified, tf.train.adam)',
+      ),
+    {},
+    ['backend', 'seed', 'out', 'progress'],
+  )
+    .option(
+      '--models <list>',
+      'sentiment (MLP 10000-16-16-1), mnist (784-128-10), lstm, gru',
+      oneOfList('--models', ['sentiment', 'mnist', 'lstm', 'gru'] as const),
+      ['sentiment', 'mnist', 'lstm', 'gru'],
+    )
+    .option('--steps <n>', 'timed steps per variant (medians)', positiveInt('--steps'), 12)
+    .option('--warmup <n>', 'discarded steps per variant first', nonNegativeInt('--warmup'), 2)
+    .action(run(() => whereCommands().scopeCommand));
+
+  // vae-exclude (was packages/layers/bench/vae_exclude.ts)
+  addCommon(
+    program
+      .command('vae-exclude')
+      .description(
+        "a VAE (tfjs-examples' shape) on MNIST: plain, under withMeProp, and under withMeProp with the decoder's output layer excluded",
+      ),
+    { epochs: '5', batchSize: '128' },
+    ['backend', 'seed', 'epochs', 'batchSize', 'dataDir', 'out', 'progress'],
+  )
+    .option('--k <n>', 'kept entries per layer under withMeProp', positiveInt('--k'), 20)
+    .addOption(new Option('--mode <mode>', 'meProp mode').choices(MODES).default('unified'))
+    .option(
+      '--variants <list>',
+      'plain, all (withMeProp), excl (withMeProp, decoder output excluded)',
+      oneOfList('--variants', ['plain', 'all', 'excl'] as const),
+      ['plain', 'all', 'excl'],
+    )
+    .option('--hidden <n>', 'units of the encoder and decoder hidden layers', positiveInt('--hidden'), 512)
+    .option('--latent <n>', 'latent dimension', positiveInt('--latent'), 2)
+    .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 1e-3)
+    .option('--train-size <n>', 'use the first n training digits', positiveInt('--train-size'), 7000)
+    .option('--test-size <n>', 'use the first n test digits', positiveInt('--test-size'), 1500)
+    .action(run(() => whereCommands().vaeExcludeCommand));
+
+  // simp-lstm (was packages/layers/bench/me_simp_lstm.ts)
+  addCommon(
+    program
+      .command('simp-lstm')
+      .description(
+        'meSimp on an LSTM text classifier (synthetic keyword task): plain LSTM, meSimp cycles, plain LSTM of the reduced size',
+      ),
+    { epochs: '4 per cycle', batchSize: '32' },
+    ['backend', 'seed', 'epochs', 'batchSize', 'out', 'progress'],
+  )
+    .option('--units <n>', 'LSTM units before simplification', positiveInt('--units'), 64)
+    .option('--k <n>', 'kept gate entries (of 4 x units) in meProp training', positiveInt('--k'), 16)
+    .option('--threshold <x>', 'least activeness a unit needs to stay, in [0, 1)', unitInterval('--threshold'), 0.03)
+    .option('--min-units <n>', 'units the LSTM keeps at least', positiveInt('--min-units'), 2)
+    .option('--cycles <n>', 'meSimp cycles of --epochs epochs (the last one fine-tunes)', positiveInt('--cycles'), 3)
+    .option('--train-size <n>', 'training sequences', positiveInt('--train-size'), 2000)
+    .option('--test-size <n>', 'test sequences', positiveInt('--test-size'), 1000)
+    .option('--steps <n>', 'tokens per sequence', positiveInt('--steps'), 12)
+    .option('--vocab <n>', 'vocabulary size', positiveInt('--vocab'), 24)
+    .option('--classes <n>', 'classes (keyword tokens)', positiveInt('--classes'), 4)
+    .option('--seeds <n>', 'seeds to run, from --seed on', positiveInt('--seeds'), 1)
+    .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 5e-3)
+    .action(run(() => whereCommands().simpLstmCommand));
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -413,6 +519,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
+
+  addWhereCommands(program, run);
 
   program
     .command('compare')

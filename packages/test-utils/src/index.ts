@@ -119,3 +119,12 @@ export function weightsInTestRealm(model: { getWeights(): tf.Tensor[]; setWeight
   model.setWeights(fresh);
   tf.dispose(fresh);
 }
+
+// The LSTM keyword task of `meprop-bench simp-lstm`, for @meprop/layers' meSimp tests (from the bench sources,
+// not copied, like the MNIST loader in ./mnist).
+export {
+  classificationAccuracy,
+  keywordSequences,
+  shuffledOrder,
+  type KeywordTask,
+} from '../../bench/src/data/keyword_sequences';

@@ -9,9 +9,11 @@ export const MNIST_CLASSES = 10;
 
 /**
  * How the MLP is set up:
- * - `quick`: Glorot-uniform weights, zero biases, no dropout (the short CI setting);
+ * - `quick`: Glorot-uniform weights, zero biases, no dropout, softmax output (the short CI setting);
  * - `paper`: the paper's released code (lancopku/meProp, src/pytorch): weights and biases drawn from
- *   U(-1/sqrt(fan_out), 1/sqrt(fan_out)), dropout 0.1 after each hidden layer (a fresh seeded mask each step).
+ *   U(-1/sqrt(fan_out), 1/sqrt(fan_out)), dropout 0.1 after each hidden layer (a fresh seeded mask each step),
+ *   and a linear output (logits) trained with log-softmax cross-entropy, as its `F.log_softmax` + `F.nll_loss`
+ *   (see {@link mlpLoss}).
  */
 export type MlpProtocol = 'quick' | 'paper';
 export const MLP_PROTOCOLS: readonly MlpProtocol[] = ['quick', 'paper'];
@@ -29,7 +31,7 @@ export function buildMlp(hidden: readonly number[], seed: number, protocol: MlpP
     model.add(
       tf.layers.dense({
         units,
-        activation: last ? 'softmax' : 'relu',
+        activation: last ? (protocol === 'paper' ? 'linear' : 'softmax') : 'relu',
         name: last ? 'output' : `hidden${i + 1}`,
         inputShape: i === 0 ? [MNIST_PIXELS] : undefined,
         kernelInitializer: protocol === 'paper' ? paperInit(0) : tf.initializers.glorotUniform({ seed: seed * 31 + i }),
@@ -46,6 +48,20 @@ export function buildMlp(hidden: readonly number[], seed: number, protocol: MlpP
 /** Mean categorical cross-entropy of softmax outputs (clipped so a saturated output cannot give -log 0). */
 export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))) as tf.Scalar);
+}
+
+/**
+ * Mean cross-entropy of logits against one-hot targets through log-softmax: exact gradients (softmax - target)
+ * for every example, however wrong the model is. The clipped {@link crossEntropy} gives an example whose true
+ * class has probability below 1e-7 no gradient at all.
+ */
+export function logitsCrossEntropy(logits: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1))) as tf.Scalar);
+}
+
+/** The training loss of an MLP built by {@link buildMlp} with `protocol`: its output is probabilities or logits. */
+export function mlpLoss(protocol: MlpProtocol): (output: tf.Tensor, oneHot: tf.Tensor) => tf.Scalar {
+  return protocol === 'paper' ? logitsCrossEntropy : crossEntropy;
 }
 
 /** The digits at `order[start .. start+size)` as an [size, 784] input and a one-hot [size, 10] target. */

@@ -7,7 +7,7 @@ import type { MnistFigures, MnistMethod, MnistRun, OptimizerName, Speedups, Step
 import type { Progress } from '../util/progress';
 import { median, ratio } from '../util/stats';
 import { trainMlp } from './train_mlp';
-import type { MlpProtocol } from './mlp';
+import { mlpLoss, type MlpProtocol } from './mlp';
 import { makeVariant, PAPER_LEARNING_RATES } from './variants';
 
 export interface MnistExperimentOptions {
@@ -114,6 +114,7 @@ async function runOneSeed(data: MnistData, opts: MnistExperimentOptions, seed: n
           batchSize: opts.batchSize,
           seed,
           warmupSteps: opts.warmupSteps ?? 5,
+          loss: mlpLoss(opts.protocol ?? 'quick'),
           onStep: (f) => task.update(f),
         });
         if (method === 'plain') plainTiming = res.timing;

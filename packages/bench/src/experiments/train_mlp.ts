@@ -17,6 +17,8 @@ export interface TrainMlpOptions {
   seed: number;
   /** Steps at the start excluded from the per-step medians (their time still counts in trainSeconds). */
   warmupSteps: number;
+  /** The loss of the model's output against one-hot targets (default: clipped cross-entropy of probabilities). */
+  loss?: (output: tf.Tensor, oneHot: tf.Tensor) => tf.Scalar;
   /** Called after each step with the fraction of the training done. */
   onStep?: (fraction: number) => void;
 }
@@ -34,6 +36,7 @@ export async function trainMlp(
   opts: TrainMlpOptions,
 ): Promise<TrainMlpResult> {
   const vars = trainableVariables(model);
+  const lossOf = opts.loss ?? crossEntropy;
   const stepsPerEpoch = Math.ceil(data.train.n / opts.batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
   const fwd: number[] = [];
@@ -51,7 +54,7 @@ export async function trainMlp(
       let forwardEnd = 0;
       const t0 = performance.now();
       const { value, grads } = tf.variableGrads(() => {
-        const loss = crossEntropy(model.apply(x, { training: true }) as tf.Tensor, y);
+        const loss = lossOf(model.apply(x, { training: true }) as tf.Tensor, y);
         loss.dataSync();
         forwardEnd = performance.now();
         return loss;

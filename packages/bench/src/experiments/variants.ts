@@ -8,6 +8,12 @@ import { buildMlp, type MlpProtocol } from './mlp';
 /** The paper's learning rates: Adam 0.001, AdaGrad 0.1 (Sun et al. 2017, section 4). */
 export const PAPER_LEARNING_RATES: Record<OptimizerName, number> = { adam: 0.001, adagrad: 0.1 };
 
+/**
+ * Adam's epsilon under `--protocol paper`: 1e-8, PyTorch's default (the paper's code calls `optim.Adam` with
+ * defaults). tf.train.adam's default is the backend's epsilon, 1e-7 in float32; `quick` keeps that.
+ */
+export const PAPER_ADAM_EPSILON = 1e-8;
+
 export interface VariantOptions {
   hidden: readonly number[];
   seed: number;
@@ -29,8 +35,11 @@ export interface Variant {
   dispose(): void;
 }
 
-function optimizerFor(name: OptimizerName, lr: number, sparse: boolean): tf.Optimizer {
-  if (name === 'adam') return sparse ? sparseAdam(lr) : tf.train.adam(lr);
+function optimizerFor(name: OptimizerName, lr: number, sparse: boolean, protocol: MlpProtocol): tf.Optimizer {
+  if (name === 'adam') {
+    const eps = protocol === 'paper' ? PAPER_ADAM_EPSILON : undefined;
+    return sparse ? sparseAdam(lr, 0.9, 0.999, eps) : tf.train.adam(lr, 0.9, 0.999, eps);
+  }
   return sparse ? sparseAdagrad(lr) : tf.train.adagrad(lr);
 }
 
@@ -40,7 +49,12 @@ export function makeVariant(method: MnistMethod, optimizer: OptimizerName, opts:
   if (method !== 'plain') {
     model = mePropify(base, { k: opts.k, mode: method, seed: opts.seed }).model;
   }
-  const opt = optimizerFor(optimizer, opts.learningRate, method !== 'plain' && opts.sparseOptimizers !== false);
+  const opt = optimizerFor(
+    optimizer,
+    opts.learningRate,
+    method !== 'plain' && opts.sparseOptimizers !== false,
+    opts.protocol ?? 'quick',
+  );
   return {
     model,
     optimizer: opt,

@@ -3,6 +3,7 @@ import type { BenchResult } from '../results/schema';
 import { formatNumber, type Table } from './table';
 import { simpSections } from './simp_report';
 import { modelSections } from './model_tables';
+import { whereSections } from './where_tables';
 
 const pct = (v: number | null): string => (v === null || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -242,5 +243,6 @@ export function resultSections(r: BenchResult): Section[] {
   }
   sections.push(...simpSections(r));
   sections.push(...modelSections(r));
+  sections.push(...whereSections(r));
   return sections;
 }

@@ -1,6 +1,7 @@
 // Flattens a result document into named metrics (with the direction each improves in) for `compare`.
 import type { BenchResult, Metric } from './schema';
 import { simpMetrics } from './simp_figures';
+import { whereMetrics } from './where_figures';
 
 function push(out: Metric[], name: string, value: number | null | undefined, better: Metric['better'], unit: string): void {
   if (typeof value === 'number' && Number.isFinite(value)) out.push({ name, value, better, unit });
@@ -50,5 +51,6 @@ export function metricsOf(result: BenchResult): Metric[] {
   }
   for (const m of result.ci?.figures ?? []) push(out, `ci.${m.name}`, m.value, m.better, m.unit);
   out.push(...simpMetrics(result));
+  out.push(...whereMetrics(result));
   return out;
 }

@@ -1,11 +1,24 @@
 // The JSON result document every command writes (bench-out/<command>.json) and `compare` reads.
 // Bump SCHEMA_VERSION on any incompatible change; `compare` refuses documents of another version.
 import type { SimpFigures } from './simp_figures';
+import type { SimpLstmFigures, VaeExcludeFigures, VariantTimingFigures } from './where_figures';
 
 export const SCHEMA_VERSION = 1;
 export const TOOL_NAME = '@meprop/bench';
 
-export type BenchCommand = 'mnist' | 'k-sweep' | 'kernels' | 'iaf' | 'ci' | 'simp' | 'model' | 'train-step';
+export type BenchCommand =
+  | 'mnist'
+  | 'k-sweep'
+  | 'kernels'
+  | 'iaf'
+  | 'ci'
+  | 'simp'
+  | 'model'
+  | 'train-step'
+  | 'first-layer'
+  | 'scope'
+  | 'vae-exclude'
+  | 'simp-lstm';
 export const BENCH_COMMANDS: readonly BenchCommand[] = [
   'mnist',
   'k-sweep',
@@ -15,6 +28,10 @@ export const BENCH_COMMANDS: readonly BenchCommand[] = [
   'simp',
   'model',
   'train-step',
+  'first-layer',
+  'scope',
+  'vae-exclude',
+  'simp-lstm',
 ];
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
@@ -257,4 +274,8 @@ export interface BenchResult {
   ci?: CiFigures;
   simp?: SimpFigures;
   model?: ModelFigures;
+  /** `first-layer` and `scope`. */
+  variantTimings?: VariantTimingFigures;
+  vaeExclude?: VaeExcludeFigures;
+  simpLstm?: SimpLstmFigures;
 }

@@ -47,17 +47,36 @@ class Checker {
     }
   }
 
-  fields(where: string, o: Obj, spec: Record<string, 'num' | 'numOrNull' | 'str' | 'numArr'>): void {
+  fields(where: string, o: Obj, spec: FieldSpec): void {
     for (const [key, kind] of Object.entries(spec)) {
       const w = `${where}.${key}`;
       if (kind === 'num') this.num(w, o[key]);
       else if (kind === 'numOrNull') this.numOrNull(w, o[key]);
       else if (kind === 'str') this.str(w, o[key]);
       // Curves may hold null: JSON has no NaN, so a diverged value is written as null.
-      else this.arr(w, o[key]).forEach((x, i) => this.numOrNull(`${w}[${i}]`, x));
+      else if (kind === 'bool') {
+        if (typeof o[key] !== 'boolean') this.fail(w, `expected a boolean, got ${describe(o[key])}`);
+      } else this.arr(w, o[key]).forEach((x, i) => this.numOrNull(`${w}[${i}]`, x));
     }
   }
+
+  /** The object at `where` with the `spec` fields; returns it for further checks. */
+  section(where: string, v: unknown, spec: FieldSpec): Obj {
+    const o = this.obj(where, v);
+    this.fields(where, o, spec);
+    return o;
+  }
+
+  /** Every element of the array at `where` is an object with the `spec` fields; `more` checks the rest of each. */
+  rows(where: string, v: unknown, spec: FieldSpec, more?: (row: Obj, w: string) => void): void {
+    this.arr(where, v).forEach((x, i) => {
+      const w = `${where}[${i}]`;
+      more?.(this.section(w, x, spec), w);
+    });
+  }
 }
+
+type FieldSpec = Record<string, 'num' | 'numOrNull' | 'str' | 'numArr' | 'bool'>;
 
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
@@ -94,54 +113,47 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
     c.fields('mnist', m, { hidden: 'numArr' });
     if (m.protocol !== undefined) c.oneOf('mnist.protocol', m.protocol, ['quick', 'paper']);
     if (m.seeds !== undefined) c.num('mnist.seeds', m.seeds);
-    c.arr('mnist.runs', m.runs).forEach((r, i) => {
-      const w = `mnist.runs[${i}]`;
-      const run = c.obj(w, r);
-      c.oneOf(`${w}.optimizer`, run.optimizer, ['adam', 'adagrad']);
-      c.oneOf(`${w}.method`, run.method, ['plain', 'per-example', 'unified', 'random']);
-      c.fields(w, run, { k: 'numOrNull', learningRate: 'num', testAccuracy: 'num', accuracyCurve: 'numArr' });
-      if (run.seedAccuracies !== undefined) c.fields(w, run, { seedAccuracies: 'numArr' });
-      const t = c.obj(`${w}.timing`, run.timing);
-      c.fields(`${w}.timing`, t, {
-        forwardMs: 'num',
-        backwardMs: 'num',
-        updateMs: 'num',
-        stepMs: 'num',
-        trainSeconds: 'num',
-        steps: 'num',
-        timedSteps: 'num',
-      });
-      if (run.speedup !== null) {
-        const s = c.obj(`${w}.speedup`, run.speedup);
-        c.fields(`${w}.speedup`, s, {
-          forward: 'numOrNull',
-          backward: 'numOrNull',
-          update: 'numOrNull',
-          step: 'numOrNull',
-          train: 'numOrNull',
+    c.rows(
+      'mnist.runs',
+      m.runs,
+      { k: 'numOrNull', learningRate: 'num', testAccuracy: 'num', accuracyCurve: 'numArr' },
+      (run, w) => {
+        c.oneOf(`${w}.optimizer`, run.optimizer, ['adam', 'adagrad']);
+        c.oneOf(`${w}.method`, run.method, ['plain', 'per-example', 'unified', 'random']);
+        if (run.seedAccuracies !== undefined) c.fields(w, run, { seedAccuracies: 'numArr' });
+        c.section(`${w}.timing`, run.timing, {
+          forwardMs: 'num',
+          backwardMs: 'num',
+          updateMs: 'num',
+          stepMs: 'num',
+          trainSeconds: 'num',
+          steps: 'num',
+          timedSteps: 'num',
         });
-      }
-    });
+        if (run.speedup !== null) {
+          c.section(`${w}.speedup`, run.speedup, {
+            forward: 'numOrNull',
+            backward: 'numOrNull',
+            update: 'numOrNull',
+            step: 'numOrNull',
+            train: 'numOrNull',
+          });
+        }
+      },
+    );
   }
   if (doc.kSweep !== undefined) {
-    const k = c.obj('kSweep', doc.kSweep);
-    c.fields('kSweep', k, { hidden: 'num', baselineAccuracy: 'num' });
-    c.arr('kSweep.points', k.points).forEach((p, i) => {
-      const w = `kSweep.points[${i}]`;
-      const pt = c.obj(w, p);
-      c.oneOf(`${w}.selection`, pt.selection, ['top-k', 'random-k']);
-      c.fields(w, pt, { k: 'num', keptFraction: 'num', testAccuracy: 'num' });
-    });
+    const k = c.section('kSweep', doc.kSweep, { hidden: 'num', baselineAccuracy: 'num' });
+    c.rows('kSweep.points', k.points, { k: 'num', keptFraction: 'num', testAccuracy: 'num' }, (pt, w) =>
+      c.oneOf(`${w}.selection`, pt.selection, ['top-k', 'random-k']),
+    );
   }
   if (doc.kernels !== undefined) {
-    const k = c.obj('kernels', doc.kernels);
-    c.str('kernels.method', k.method);
-    c.arr('kernels.cases', k.cases).forEach((x, i) => {
-      const w = `kernels.cases[${i}]`;
-      const kc = c.obj(w, x);
-      c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified', 'random']);
-      if (kc.path !== undefined) c.oneOf(`${w}.path`, kc.path, KERNEL_PATHS);
-      c.fields(w, kc, {
+    const k = c.section('kernels', doc.kernels, { method: 'str' });
+    c.rows(
+      'kernels.cases',
+      k.cases,
+      {
         label: 'str',
         group: 'str',
         batch: 'num',
@@ -153,28 +165,31 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
         speedup: 'numOrNull',
         idealSpeedup: 'num',
         reps: 'num',
-      });
-    });
+      },
+      (kc, w) => {
+        c.oneOf(`${w}.mode`, kc.mode, ['per-example', 'unified', 'random']);
+        if (kc.path !== undefined) c.oneOf(`${w}.path`, kc.path, KERNEL_PATHS);
+      },
+    );
   }
   if (doc.iaf !== undefined) {
     const f = c.obj('iaf', doc.iaf);
-    c.arr('iaf.runs', f.runs).forEach((x, i) => {
-      const w = `iaf.runs[${i}]`;
-      const r = c.obj(w, x);
-      c.oneOf(`${w}.posterior`, r.posterior, ['diagonal', 'iaf2', 'iaf4']);
-      c.fields(w, r, {
+    c.rows(
+      'iaf.runs',
+      f.runs,
+      {
         testElbo: 'numOrNull',
         testIwLogLik: 'numOrNull',
         iwSamples: 'num',
         secondsPerEpoch: 'num',
         trainElboCurve: 'numArr',
         testElboCurve: 'numArr',
-      });
-    });
+      },
+      (r, w) => c.oneOf(`${w}.posterior`, r.posterior, ['diagonal', 'iaf2', 'iaf4']),
+    );
   }
   if (doc.simp !== undefined) {
-    const f = c.obj('simp', doc.simp);
-    c.fields('simp', f, {
+    const f = c.section('simp', doc.simp, {
       hidden: 'num',
       k: 'num',
       mode: 'str',
@@ -184,35 +199,27 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       epochsPerCycle: 'num',
       lastCycleEpochs: 'num',
     });
-    const m = c.obj('simp.mean', f.mean);
-    c.fields('simp.mean', m, { units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
-    c.arr('simp.runs', f.runs).forEach((x, i) => {
-      const w = `simp.runs[${i}]`;
-      const run = c.obj(w, x);
-      c.fields(w, run, { seed: 'num', units: 'numArr', simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' });
-      c.arr(`${w}.cycles`, run.cycles).forEach((y, j) => {
-        c.fields(`${w}.cycles[${j}]`, c.obj(`${w}.cycles[${j}]`, y), {
-          cycle: 'num',
-          epochs: 'num',
-          units: 'numArr',
-          testAccuracy: 'num',
-          plainAccuracy: 'num',
-        });
-      });
-    });
-    c.arr('simp.inference', f.inference).forEach((x, i) => {
-      c.fields(`simp.inference[${i}]`, c.obj(`simp.inference[${i}]`, x), {
-        backend: 'str',
-        batch: 'num',
-        originalMs: 'num',
-        simplifiedMs: 'num',
-        speedup: 'numOrNull',
-      });
+    const accuracies = { simplifiedAccuracy: 'num', plainAccuracy: 'num', reducedAccuracy: 'num' } as const;
+    c.section('simp.mean', f.mean, { units: 'numArr', ...accuracies });
+    c.rows('simp.runs', f.runs, { seed: 'num', units: 'numArr', ...accuracies }, (run, w) =>
+      c.rows(`${w}.cycles`, run.cycles, {
+        cycle: 'num',
+        epochs: 'num',
+        units: 'numArr',
+        testAccuracy: 'num',
+        plainAccuracy: 'num',
+      }),
+    );
+    c.rows('simp.inference', f.inference, {
+      backend: 'str',
+      batch: 'num',
+      originalMs: 'num',
+      simplifiedMs: 'num',
+      speedup: 'numOrNull',
     });
   }
   if (doc.model !== undefined) {
-    const m = c.obj('model', doc.model);
-    c.fields('model', m, {
+    const m = c.section('model', doc.model, {
       source: 'str',
       name: 'str',
       parameters: 'num',
@@ -220,45 +227,87 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
       data: 'str',
       forwardMaxAbsDiff: 'num',
       forwardTolerance: 'num',
+      minSpeedup: 'numOrNull',
+      measuredKeptFraction: 'numOrNull',
+      passed: 'bool',
     });
-    c.numOrNull('model.minSpeedup', m.minSpeedup);
-    c.numOrNull('model.measuredKeptFraction', m.measuredKeptFraction);
-    if (typeof m.passed !== 'boolean') c.fail('model.passed', `expected a boolean, got ${describe(m.passed)}`);
-    c.arr('model.layers', m.layers).forEach((x, i) => {
-      const w = `model.layers[${i}]`;
-      const l = c.obj(w, x);
-      c.fields(w, l, { name: 'str', className: 'str', k: 'numOrNull', width: 'numOrNull', keptFraction: 'numOrNull' });
+    c.rows('model.layers', m.layers, {
+      name: 'str',
+      className: 'str',
+      k: 'numOrNull',
+      width: 'numOrNull',
+      keptFraction: 'numOrNull',
     });
-    c.arr('model.optimizers', m.optimizers).forEach((x, i) => {
-      const w = `model.optimizers[${i}]`;
-      const o = c.obj(w, x);
-      c.fields(w, o, {
-        optimizer: 'str',
-        learningRate: 'num',
-        plainMs: 'numOrNull',
-        mePropMs: 'numOrNull',
-        mePropSparseMs: 'numOrNull',
-        speedup: 'numOrNull',
-        speedupDenseOptimizer: 'numOrNull',
-        steps: 'num',
-      });
+    c.rows('model.optimizers', m.optimizers, {
+      optimizer: 'str',
+      learningRate: 'num',
+      plainMs: 'numOrNull',
+      mePropMs: 'numOrNull',
+      mePropSparseMs: 'numOrNull',
+      speedup: 'numOrNull',
+      speedupDenseOptimizer: 'numOrNull',
+      steps: 'num',
+    });
+  }
+  if (doc.variantTimings !== undefined) {
+    const t = c.section('variantTimings', doc.variantTimings, { what: 'str' });
+    c.rows(
+      'variantTimings.rows',
+      t.rows,
+      {
+        case: 'str',
+        description: 'str',
+        variant: 'str',
+        wallMs: 'num',
+        cpuMs: 'num',
+        wallSpeedup: 'numOrNull',
+        cpuSpeedup: 'numOrNull',
+        reps: 'num',
+      },
+      (row, w) => {
+        if (row.maxAbsDiff !== undefined) c.numOrNull(`${w}.maxAbsDiff`, row.maxAbsDiff);
+      },
+    );
+  }
+  if (doc.vaeExclude !== undefined) {
+    const v = c.section('vaeExclude', doc.vaeExclude, { hidden: 'num', latent: 'num', k: 'num', mode: 'str' });
+    c.rows('vaeExclude.rows', v.rows, {
+      variant: 'str',
+      description: 'str',
+      testLoss: 'numOrNull',
+      testLossCurve: 'numArr',
+      trainSeconds: 'num',
+      stepCpuMs: 'num',
+      stepCpuSpeedup: 'numOrNull',
+    });
+  }
+  if (doc.simpLstm !== undefined) {
+    const f = c.section('simpLstm', doc.simpLstm, {
+      task: 'str',
+      k: 'num',
+      threshold: 'num',
+      cycles: 'num',
+      epochsPerCycle: 'num',
+    });
+    c.rows('simpLstm.runs', f.runs, {
+      seed: 'num',
+      plainUnits: 'num',
+      plainAccuracy: 'num',
+      cycleUnits: 'numArr',
+      cycleAccuracies: 'numArr',
+      simplifiedUnits: 'num',
+      simplifiedAccuracy: 'num',
+      reducedAccuracy: 'num',
     });
   }
   if (doc.ci !== undefined) {
-    const ci = c.obj('ci', doc.ci);
-    c.str('ci.thresholdsFile', ci.thresholdsFile);
-    c.arr('ci.figures', ci.figures).forEach((x, i) => {
-      const w = `ci.figures[${i}]`;
-      const m = c.obj(w, x);
-      c.fields(w, m, { name: 'str', value: 'num', unit: 'str' });
-      c.oneOf(`${w}.better`, m.better, ['higher', 'lower']);
-    });
-    c.arr('ci.checks', ci.checks).forEach((x, i) => {
-      const w = `ci.checks[${i}]`;
-      const ch = c.obj(w, x);
-      c.fields(w, ch, { figure: 'str', value: 'numOrNull', threshold: 'num' });
-      c.oneOf(`${w}.comparison`, ch.comparison, ['min', 'max']);
-    });
+    const ci = c.section('ci', doc.ci, { thresholdsFile: 'str' });
+    c.rows('ci.figures', ci.figures, { name: 'str', value: 'num', unit: 'str' }, (m, w) =>
+      c.oneOf(`${w}.better`, m.better, ['higher', 'lower']),
+    );
+    c.rows('ci.checks', ci.checks, { figure: 'str', value: 'numOrNull', threshold: 'num' }, (ch, w) =>
+      c.oneOf(`${w}.comparison`, ch.comparison, ['min', 'max']),
+    );
   }
   return doc as unknown as BenchResult;
 }

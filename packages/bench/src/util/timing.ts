@@ -68,3 +68,32 @@ function readOneEntryEach(backend: unknown, tensors: readonly tf.Tensor[]): void
     }
   });
 }
+
+/** Wall-clock and process CPU (user + system) milliseconds of each call of one function. */
+export interface WallAndCpuSamples {
+  wall: number[];
+  cpu: number[];
+}
+
+/**
+ * timeInterleaved that also records each call's process CPU time: on a machine shared with other jobs, the
+ * CPU time a call used is steadier than its wall-clock time (which includes the time it waited for a core).
+ */
+export async function timeInterleavedWithCpu(
+  fns: readonly (() => Promise<void>)[],
+  opts: RepeatOptions,
+): Promise<WallAndCpuSamples[]> {
+  for (let i = 0; i < opts.warmup; i++) {
+    for (const fn of fns) await fn();
+  }
+  const samples = fns.map((): WallAndCpuSamples => ({ wall: [], cpu: [] }));
+  for (let r = 0; r < opts.reps; r++) {
+    for (let j = 0; j < fns.length; j++) {
+      const c0 = process.cpuUsage();
+      samples[j].wall.push(await timeOnce(fns[j]));
+      const c = process.cpuUsage(c0);
+      samples[j].cpu.push((c.user + c.system) / 1000);
+    }
+  }
+  return samples;
+}
