@@ -4,32 +4,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend } from '@meprop/test-utils';
 import { simplifyInCycles } from './simplify_cycles';
+import { signPatternData, SMALL_MLP_IN, smallMlp } from '../test-helpers/small_mlp';
 
-const IN = 10;
+const IN = SMALL_MLP_IN;
 const HIDDEN = 24;
-const init = (seed: number) => tf.initializers.glorotUniform({ seed });
-
-function mlp(): tf.Sequential {
-  return tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [IN], units: HIDDEN, activation: 'relu', kernelInitializer: init(1), name: 'h1' }),
-      tf.layers.dropout({ rate: 0.1, name: 'd1' }),
-      tf.layers.dense({ units: HIDDEN, activation: 'relu', kernelInitializer: init(2), name: 'h2' }),
-      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3), name: 'out' }),
-    ],
-  });
-}
-
-/** Three classes by the sign pattern of two input features: learnable by a small MLP. */
-function data(n: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, IN], 0, 1, 'float32', seed) as tf.Tensor2D;
-    const a = tf.greater(tf.slice(x, [0, 0], [n, 1]), 0);
-    const b = tf.greater(tf.slice(x, [0, 1], [n, 1]), 0);
-    const label = tf.reshape(tf.add(tf.cast(a, 'int32'), tf.cast(tf.logicalAnd(a, b), 'int32')), [n]);
-    return { x, y: tf.oneHot(label, 3).toFloat() as tf.Tensor2D };
-  });
-}
+const mlp = () => smallMlp(HIDDEN);
+const data = signPatternData;
 
 type Matrix = number[][];
 
