@@ -81,6 +81,22 @@ export interface MePropUnifiedGradBAttrs extends NamedAttrMap {
 }
 
 /**
+ * The whole unified backward of y = op(a) @ op(b) in one kernel (tensorflow): the k shared columns of dy
+ * (ranked by Σ|dy| over the rows, NaN first), sorted ascending, and from them dW, and dx when `withDx`.
+ * Inputs {dy [M, N], a, b}. Outputs [indices [k], dW, dx] with `withDx`, else [indices [k], dW, values
+ * [M, k]] (dy's kept columns, for MePropGatherMatMul later: dx only when the engine asks for it). dW is the
+ * k slices as rows [k, K] (`denseW` false) or the dense gradient shaped like b.
+ */
+export const MePropUnifiedBackward = 'MePropUnifiedBackward';
+export interface MePropUnifiedBackwardAttrs extends NamedAttrMap {
+  k: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  denseW: boolean;
+  withDx: boolean;
+}
+
+/**
  * tf.gather(x, indices, axis) of a 2-D x along axis 0 (rows) or 1 (columns): the k kept columns of the weight
  * in the unified backward. On webgl it reads x packed, so a packed weight is not unpacked whole to take k
  * columns of it. Inputs {x, indices [k]}.

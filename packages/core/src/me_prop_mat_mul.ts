@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { keptCount, MePropConfig, validateMePropConfig } from './config';
 import { ensureMePropMatMulKernel } from './kernels/me_prop_mat_mul_forward';
 import { MePropMatMul, MePropMatMulAttrs } from './kernel_names';
-import { makeRuntime, matMulGradThunksWithSink, mePropMatMulGradThunks, MePropRuntime } from './sparse_backward';
+import { makeRuntime, matMulGradThunksWithSink, MePropRuntime } from './sparse_backward';
 import type { SparseGradientSink, SparseSlices } from './sparse_gradients';
 
 const runtimes = new WeakMap<MePropConfig, MePropRuntime>();
@@ -100,7 +100,7 @@ export function mePropMatMulGrads(
   checkShapes($a, $b, transposeA, transposeB, fn);
   const runtime = runtimeFor(config, fn);
   return tf.tidy(() => {
-    const g = mePropMatMulGradThunks(dy, $a, $b, transposeA, transposeB, runtime);
+    const g = matMulGradThunksWithSink(dy, $a, $b, transposeA, transposeB, runtime, undefined, true);
     return { da: g.a(), db: g.b() };
   });
 }
@@ -152,7 +152,7 @@ export function mePropMatMulSliceGrads(
     },
   };
   const da = tf.tidy(() => {
-    const g = matMulGradThunksWithSink(dy, $a, $b, transposeA, transposeB, runtime, sink);
+    const g = matMulGradThunksWithSink(dy, $a, $b, transposeA, transposeB, runtime, sink, true);
     const out = g.a();
     g.b();
     return out;

@@ -12,6 +12,8 @@ import {
   MePropSparseGradA,
   MePropSparseGradAttrs,
   MePropSparseGradB,
+  MePropUnifiedBackward,
+  MePropUnifiedBackwardAttrs,
   MePropUnifiedGradB,
   MePropUnifiedGradBAttrs,
 } from './kernel_names';
@@ -105,6 +107,34 @@ function unifiedGrads(
 }
 
 /**
+ * Unified mode in one backend kernel (tensorflow): selection and dW now, in one call, and dx too when both
+ * are known to be needed (`both`). Otherwise dx comes later from the kept columns, only if the engine asks
+ * for it (a model's first layer needs no dx); dW made now is disposed with the backward's scope if the
+ * engine never asks for it (a frozen weight).
+ */
+function fusedUnifiedGrads(
+  dy: tf.Tensor2D,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  transposeA: boolean,
+  transposeB: boolean,
+  k: number,
+  sink: SparseGradientSink | null,
+  both: boolean,
+): MatMulGradThunks {
+  const attrs: MePropUnifiedBackwardAttrs = { k, transposeA, transposeB, denseW: sink === null, withDx: both };
+  const [indices, dW, third] = tf.engine().runKernel(MePropUnifiedBackward, { dy, a, b }, attrs) as tf.Tensor[];
+  return {
+    a: () => {
+      if (both) return third;
+      const dxAttrs: MePropGatherMatMulAttrs = { transposeA, transposeB };
+      return tf.engine().runKernel(MePropGatherMatMul, { values: third, indices, b }, dxAttrs) as tf.Tensor;
+    },
+    b: () => (sink === null ? dW : sink.accept(indices as tf.Tensor1D, dW as tf.Tensor2D, transposeB ? 0 : 1)),
+  };
+}
+
+/**
  * Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here: every backend
  * but cpu, whose dense matmul is slower than our per-entry loops.
  */
@@ -121,11 +151,15 @@ function grads2D(
   k: number,
   runtime: MePropRuntime,
   sink: SparseGradientSink | null,
+  both: boolean,
 ): MatMulGradThunks {
   const [M, N] = dy.shape;
   const K = transposeA ? a.shape[0] : a.shape[1];
   const mode = runtime.config.mode;
   recordBackward(M, K, N, k);
+  if (mode === 'unified' && tf.getKernel(MePropUnifiedBackward, tf.getBackend()) !== undefined) {
+    return fusedUnifiedGrads(dy, a, b, transposeA, transposeB, k, sink, both);
+  }
   if (mode === 'unified' && hasColumnSelectKernel()) {
     // The backend selects the shared columns itself (tensorflow): no host read, no [M, k] index table.
     const { shared, values } = selectColumns(dy, k);
@@ -166,7 +200,10 @@ export function mePropMatMulGradThunks(
   return matMulGradThunksWithSink(dy, a, b, transposeA, transposeB, runtime, undefined);
 }
 
-/** mePropMatMulGradThunks, with the weight's slices handed to `sinkOverride` when given (unified mode). */
+/**
+ * mePropMatMulGradThunks, with the weight's slices handed to `sinkOverride` when given (unified mode).
+ * `both`: the caller will ask for both gradients (a backend may then compute them in one call).
+ */
 export function matMulGradThunksWithSink(
   dy: tf.Tensor,
   a: tf.Tensor,
@@ -175,6 +212,7 @@ export function matMulGradThunksWithSink(
   transposeB: boolean,
   runtime: MePropRuntime,
   sinkOverride: SparseGradientSink | undefined,
+  both = false,
 ): MatMulGradThunks {
   const N = dy.shape[dy.rank - 1];
   const k = keptCount(runtime.config.k, N);
@@ -184,7 +222,7 @@ export function matMulGradThunksWithSink(
   // b is the saved copy of one of its variables (or of a view adding leading 1s, as tf.fused.matMul makes).
   const sink = sinkOverride ?? (runtime.config.mode === 'unified' ? sparseGradientSink(b) : null);
   if (a.rank === 2 && b.rank === 2) {
-    return grads2D(dy as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB, k, runtime, sink);
+    return grads2D(dy as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB, k, runtime, sink, both);
   }
   const batchA = a.rank === 3 ? a.shape[0] : 1;
   const batchB = b.rank === 3 ? b.shape[0] : 1;
@@ -201,6 +239,7 @@ export function matMulGradThunksWithSink(
       k,
       runtime,
       sink,
+      both,
     );
     return { a: () => tf.reshape(g.a(), a.shape), b: () => tf.reshape(g.b(), b.shape) };
   }
@@ -214,7 +253,7 @@ export function matMulGradThunksWithSink(
     const ai = tf.squeeze(tf.slice(a3, [batchA === 1 ? 0 : i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
     const bi = tf.squeeze(tf.slice(b3, [batchB === 1 ? 0 : i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
     const dyi = tf.squeeze(tf.slice(dy3, [i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;
-    parts.push(grads2D(dyi, ai, bi, transposeA, transposeB, k, runtime, null));
+    parts.push(grads2D(dyi, ai, bi, transposeA, transposeB, k, runtime, null, both));
   }
   const combine = (gs: tf.Tensor[], batchX: number, target: tf.Tensor): tf.Tensor =>
     tf.reshape(batchX === 1 ? tf.addN(gs) : tf.stack(gs), target.shape);

@@ -118,6 +118,12 @@ export class NativeScope {
     return id;
   }
 
+  /** Takes ownership of handles made elsewhere (e.g. a graph run): released with the scope unless output. */
+  own(handles: NativeTensor[]): NativeTensor[] {
+    for (const h of handles) this.owned.push(h.id);
+    return handles;
+  }
+
   /** Hands a handle to tfjs as the kernel's output tensor. */
   output(t: NativeTensor): TensorInfo {
     const i = this.owned.indexOf(t.id);

@@ -3,11 +3,13 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tensorflowConvUnifiedConfigs } from './conv_unified';
 import { tensorflowPerExampleConfigs } from './per_example_products';
 import { tensorflowSelectConfigs } from './select';
+import { tensorflowUnifiedBackwardConfigs } from './unified_backward';
 import { tensorflowUnifiedConfigs } from './unified_products';
 
 export const tensorflowKernelConfigs: KernelConfig[] = [
   ...tensorflowSelectConfigs,
   ...tensorflowUnifiedConfigs,
+  ...tensorflowUnifiedBackwardConfigs,
   ...tensorflowPerExampleConfigs,
   ...tensorflowConvUnifiedConfigs,
 ];

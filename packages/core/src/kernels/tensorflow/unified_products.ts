@@ -1,30 +1,14 @@
-// The products of meProp's unified backward on the `tensorflow` backend: da from the k kept columns
-// (gather + one small matmul, in one kernel so the gather never reads its indices on the host, as
-// tfjs-node's own GatherV2 kernel does), and the scatter of the k weight-gradient slices into a dense
-// gradient when one is needed.
+// The dW half of the unified backward on the `tensorflow` backend when the selection was made separately
+// (MePropUnifiedGradB: the k slices, or their scatter into a dense gradient) and the scatter of given slices
+// (MePropScatterColumns). The whole backward in one call, and dx, are in unified_backward.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
-  MePropGatherMatMul,
-  MePropGatherMatMulAttrs,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
   MePropUnifiedGradB,
   MePropUnifiedGradBAttrs,
 } from '../../kernel_names';
 import { NativeScope, NativeTensor, withNativeScope } from './native_ops';
-
-const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { values, indices, b } = inputs as Record<string, TensorInfo>;
-  const { transposeA, transposeB } = attrs as unknown as MePropGatherMatMulAttrs;
-  return withNativeScope(backend, (s) => {
-    const v = s.input(values); // [M, k]
-    // The kept columns of op(b) = W [K, N]: columns of b, or rows of b when it is stored transposed.
-    const wk = s.gather(s.input(b), s.input(indices), transposeB ? 0 : 1); // [K, k] or [k, K]
-    // dX [M, K] = v @ W_kᵀ; when a is stored transposed, produce dXᵀ [K, M] = W_k @ vᵀ directly.
-    const dx = transposeA ? s.matMul(wk.id, v, transposeB, true) : s.matMul(v, wk.id, false, !transposeB);
-    return s.output(dx);
-  });
-};
 
 /**
  * The k slices scattered into a dense gradient: rows [k, K] into the rows of [N, K] (rowsOut), or columns
@@ -64,7 +48,6 @@ const unifiedGradB: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 export const tensorflowUnifiedConfigs: KernelConfig[] = [
-  { kernelName: MePropGatherMatMul, backendName: 'tensorflow', kernelFunc: gatherMatMul },
   { kernelName: MePropScatterColumns, backendName: 'tensorflow', kernelFunc: scatterColumns },
   { kernelName: MePropUnifiedGradB, backendName: 'tensorflow', kernelFunc: unifiedGradB },
 ];
