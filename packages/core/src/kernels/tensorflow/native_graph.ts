@@ -71,7 +71,8 @@ class ProtoWriter {
 const DT: Record<'float32' | 'int32', number> = { float32: 1, int32: 3 };
 
 /** An attribute value of a graph node (AttrValue). */
-export type GraphAttr = { type: 'float32' | 'int32' } | { bool: boolean } | { int: number } | { scalar: number; dtype: 'float32' | 'int32' };
+export type GraphAttr =
+  { type: 'float32' | 'int32' } | { bool: boolean } | { int: number } | { scalar: number; dtype: 'float32' | 'int32' };
 
 function encodeAttr(a: GraphAttr): ProtoWriter {
   const w = new ProtoWriter();
@@ -169,8 +170,9 @@ interface NodeModules {
 }
 
 function nodeModules(): NodeModules | null {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } })
-    .process;
+  const proc = (
+    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } }
+  ).process;
   if (proc === undefined || typeof proc.getBuiltinModule !== 'function' || proc.env === undefined) return null;
   const fs = proc.getBuiltinModule('fs') as NodeModules['fs'] | undefined;
   const os = proc.getBuiltinModule('os') as NodeModules['os'] | undefined;

@@ -44,7 +44,13 @@ function dxOps(s: NativeScope, dyk: number, idx: number, b: TensorInfo, k: numbe
 }
 
 /** The whole backward op by op: [indices, dW, dx or values]. */
-function unifiedOps(s: NativeScope, dy: TensorInfo, a: TensorInfo, b: TensorInfo, attrs: MePropUnifiedBackwardAttrs): NativeTensor[] {
+function unifiedOps(
+  s: NativeScope,
+  dy: TensorInfo,
+  a: TensorInfo,
+  b: TensorInfo,
+  attrs: MePropUnifiedBackwardAttrs,
+): NativeTensor[] {
   const { k, transposeA: tA, transposeB: tB, denseW, withDx } = attrs;
   const d = s.input(dy);
   const x = s.input(a);
@@ -109,7 +115,10 @@ const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
       out = runGraph(s, feeds, [unifiedOutputs(transposeA, transposeB, 'fed').dx]);
     }
     if (out !== null) return s.output(out[0]);
-    const dx = fitsGraph(b) || transposeB ? dxOps(s, v, idx, b, indices.shape[0], transposeA, transposeB) : dxAxis1(s, v, idx, b, transposeA);
+    const dx =
+      fitsGraph(b) || transposeB
+        ? dxOps(s, v, idx, b, indices.shape[0], transposeA, transposeB)
+        : dxAxis1(s, v, idx, b, transposeA);
     return s.output(dx);
   });
 };

@@ -107,7 +107,12 @@ function buildGraph(): GraphBuilder {
           const flat = g.node(
             `${p}_dense_flat`,
             'SparseToDense',
-            [reshape(`${p}_off_flat`, colOffsets, flatShape, 'int32'), bSizeVec, reshape(`${p}_cols_flat`, cols, flatShape, 'float32'), f0],
+            [
+              reshape(`${p}_off_flat`, colOffsets, flatShape, 'int32'),
+              bSizeVec,
+              reshape(`${p}_cols_flat`, cols, flatShape, 'float32'),
+              f0,
+            ],
             { T: F32, Tindices: I32, validate_indices: { bool: false } },
           );
           reshape(out.dense, flat, bShape, 'float32');

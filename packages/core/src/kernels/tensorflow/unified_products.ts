@@ -2,12 +2,7 @@
 // (MePropUnifiedGradB: the k slices, or their scatter into a dense gradient) and the scatter of given slices
 // (MePropScatterColumns). The whole backward in one call, and dx, are in unified_backward.ts.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  MePropScatterColumns,
-  MePropScatterColumnsAttrs,
-  MePropUnifiedGradB,
-  MePropUnifiedGradBAttrs,
-} from '../../kernel_names';
+import { MePropScatterColumns, MePropScatterColumnsAttrs, MePropUnifiedGradB, MePropUnifiedGradBAttrs } from '../../kernel_names';
 import { NativeScope, NativeTensor, withNativeScope } from './native_ops';
 
 /**
