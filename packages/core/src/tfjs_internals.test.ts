@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend, expectClose, seededTensor } from '@meprop/test-utils';
 import { NativeVariable, withMeProp, withNativeScope } from './index';
+import { GraphBuilder, loadNativeGraph } from './kernels/tensorflow/native_graph';
 import {
   asTfBackend,
   CpuBackendLike,
@@ -201,5 +202,20 @@ describeEachBackend('tfjs-node internals the tensorflow kernels rely on', (backe
       expect(v.isDisposed).toBe(true);
       expect(() => v.id).toThrow(/after dispose/);
     });
+  });
+
+  it(node(4), () => {
+    const b = asTfBackend(tf.backend()).binding;
+    const g = new GraphBuilder();
+    g.node('y', 'Neg', [g.placeholder('x', 'float32')], { T: { type: 'float32' } });
+    const errors: unknown[] = [];
+    const graph = loadNativeGraph(b, g, (e) => errors.push(e));
+    expect(errors).toEqual([]);
+    const x = b.createTensor([2], b.TF_FLOAT, Float32Array.of(3, -4));
+    const [y] = graph!.run([['x', x]], ['y']);
+    expect([y.shape, y.dtype, Array.from(b.tensorDataSync(y.id))]).toEqual([[2], b.TF_FLOAT, [-3, 4]]);
+    b.deleteTensor(y.id);
+    b.deleteTensor(x);
+    graph!.dispose();
   });
 });

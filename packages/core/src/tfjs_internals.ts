@@ -110,6 +110,9 @@ export const TFJS_NODE_INTERNALS: readonly string[] = [
   'the ops the kernels run exist in its libtensorflow and run eagerly (synchronously): TopKV2, GatherV2, MatMul, SparseToDense, ' +
     'ScatterNd, SparseTensorDenseMatMul, Bitcast, and VarHandleOp / AssignVariableOp / ResourceGather / ResourceScatterUpdate / ' +
     'ReadVariableOp / DestroyResourceOp for resource variables',
+  "the binding's loadSavedModel(exportDir, tags) loads a SavedModel into a session and returns its id, " +
+    'runSavedModel(id, inputIds, "placeholder:0,...", "node:0,...") runs the fetched subgraph in one call and returns ' +
+    '{id, shape, dtype} per output (handles the caller owns), and deleteSavedModel(id) frees the session',
 ];
 
 /** What tfjs_internals.test.ts checks, for the docs and for the error message of a failing check. */
