@@ -10,7 +10,7 @@ import {
   MePropUnifiedBackwardAttrs,
 } from '../../kernel_names';
 import { NativeScope, NativeTensor, withNativeScope } from './native_ops';
-import { dropUnifiedGraph, unifiedGraph, unifiedOutputs } from './unified_graph';
+import { bFeeds, dropUnifiedGraph, unifiedGraph, unifiedOutputs } from './unified_graph';
 
 /** The graph uses int32 flat offsets into b: only when they cannot overflow. */
 function fitsGraph(b: TensorInfo): boolean {
@@ -91,7 +91,7 @@ const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
         ['a', s.input(a)],
         ['k', s.scalarInt32(at.k)],
       ];
-      if (at.withDx || at.denseW) feeds.push(['b', s.input(b)]);
+      if (at.withDx || at.denseW) feeds.push(...bFeeds(s, b));
       out = runGraph(s, feeds, [names.indices, at.denseW ? names.dense : names.rows, at.withDx ? names.dx : names.values]);
     }
     if (out === null) out = unifiedOps(s, dy, a, b, at);
@@ -107,11 +107,7 @@ const gatherMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
     const idx = s.input(indices);
     let out: NativeTensor[] | null = null;
     if (fitsGraph(b)) {
-      const feeds: [string, number][] = [
-        ['sel_dyk', v],
-        ['sel_idx', idx],
-        ['b', s.input(b)],
-      ];
+      const feeds: [string, number][] = [['sel_dyk', v], ['sel_idx', idx], ...bFeeds(s, b)];
       out = runGraph(s, feeds, [unifiedOutputs(transposeA, transposeB, 'fed').dx]);
     }
     if (out !== null) return s.output(out[0]);

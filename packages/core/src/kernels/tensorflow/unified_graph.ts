@@ -9,9 +9,12 @@
 //   dW: the k slices (rows [k, K] = dykᵀ @ op(a)), or the dense gradient shaped like b (zeros and the k
 //     slices, written by SparseToDense at the same flat offsets, or ScatterNd of rows).
 // A second entry point computes dx alone from a selection made earlier (placeholders `sel_idx`, `sel_dyk`).
+// Whenever b is fed, so are `b_shape`, `b_size_vec` and `b_row_offsets` (see bFeeds).
 // Placeholders have unknown shapes: the graph serves every shape. The session runs only what the fetched
 // outputs need.
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { TfBinding } from '../../tfjs_internals';
+import type { NativeScope } from './native_ops';
 import { GraphAttr, GraphBuilder, graphAttrs, loadNativeGraph, NativeGraph } from './native_graph';
 
 /** Where the selection comes from: made in the graph from dy, or fed (a selection made earlier). */
@@ -70,14 +73,12 @@ function buildGraph(): GraphBuilder {
   g.placeholder('sel_idx', 'int32');
   g.placeholder('sel_dyk', 'float32');
 
-  // b's shape, size and column count; b flattened.
-  const bShape = g.node('b_shape', 'Shape', [b], { T: F32, out_type: I32 });
-  const bSize = g.node('b_size', 'Size', [b], { T: F32, out_type: I32 });
-  const bSizeVec = expand('b_size_vec', bSize, c0, 'int32');
-  const bCols = g.node('b_cols', 'GatherV2', [bShape, c1, c0], graphAttrs.gather('int32'));
+  // b's shape [2], its size as [1] and the offsets r * cols of its rows as a column [rows, 1]: fed from
+  // constants cached per shape (computing them here took five more nodes per run); b flattened.
+  const bShape = g.placeholder('b_shape', 'int32');
+  const bSizeVec = g.placeholder('b_size_vec', 'int32');
+  const rowOffsets = g.placeholder('b_row_offsets', 'int32');
   const bFlat = reshape('b_flat', b, flatShape, 'float32');
-  // Offsets r * cols of b's rows, as a column [rows, 1].
-  const rowOffsets = expand('b_row_offsets', g.node('b_row_starts', 'Range', [c0, bSize, bCols], { Tidx: I32 }), c1, 'int32');
 
   for (const source of ['dy', 'fed'] as Source[]) {
     const idx = source === 'dy' ? 'dy_idx' : 'sel_idx';
@@ -123,6 +124,17 @@ function buildGraph(): GraphBuilder {
     }
   }
   return g;
+}
+
+/** The feeds for b: its handle and the shape constants the graph takes instead of computing them. */
+export function bFeeds(s: NativeScope, b: TensorInfo): [string, number][] {
+  const [rows, cols] = b.shape;
+  return [
+    ['b', s.input(b)],
+    ['b_shape', s.constInt32([2], [rows, cols])],
+    ['b_size_vec', s.constInt32([1], [rows * cols])],
+    ['b_row_offsets', s.rowOffsets(rows, cols, false)],
+  ];
 }
 
 const graphs = new WeakMap<object, NativeGraph | null>();
