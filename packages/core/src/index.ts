@@ -21,6 +21,9 @@ registerMePropGradient(depthwiseConv2dMePropGradient);
 export { ME_PROP_MODES, keptCount, validateMePropConfig } from './config';
 export type { MePropConfig, MePropMode, ResolvedMePropConfig } from './config';
 export { mePropMatMul, mePropMatMulGrads, mePropMatMulSliceGrads } from './me_prop_mat_mul';
+// The runtime (config + random stream) a config object uses in mePropMatMul: for layers that run meProp's
+// backward from a kernel of their own (mePropMatMulGradThunks) and must share the stream.
+export { runtimeFor } from './me_prop_mat_mul';
 export { mePropConv2d, mePropDepthwiseConv2d } from './me_prop_conv2d';
 export type { MePropConvOptions } from './me_prop_conv2d';
 export {

@@ -52,7 +52,7 @@ export type { NamedTensor } from './optimizers/lazy_optimizer';
 export { SparseAdamOptimizer, sparseAdam } from './optimizers/sparse_adam';
 export { SparseAdagradOptimizer, sparseAdagrad } from './optimizers/sparse_adagrad';
 export { SparseSgdOptimizer, sparseSgd } from './optimizers/sparse_sgd';
-export { MePropForwardMatMul, MePropLazyUpdate } from './kernels/kernel_names';
+export { MePropDenseForward, MePropForwardMatMul, MePropLazyUpdate } from './kernels/kernel_names';
 export { mePropify } from './me_propify';
 export type { MePropifyConvertedLayer, MePropifyOptions, MePropifyReport } from './me_propify';
 export { MePropStatsCallback } from './stats_callback';

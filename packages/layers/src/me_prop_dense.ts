@@ -1,9 +1,10 @@
 // MePropDense: tf.layers.dense whose kernel matmul back-propagates with meProp (top-k of dy).
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
-import { MePropConfig } from '@meprop/core';
+import { MePropConfig, runtimeFor } from '@meprop/core';
 import { mePropLayerMatMul } from './me_prop_mat_mul_op';
-import { countKept } from './me_simp/activeness';
+import { denseForwardKernel, hasDenseForwardKernel } from './kernels/tensorflow/dense_forward';
+import { countKept, isCountingKept } from './me_simp/activeness';
 import { DenseClass } from './tfjs_classes';
 import type { DenseInternals, DenseLayerArgs } from './tfjs_internals';
 import { layerMePropConfig, mePropConfigEntries, MePropLayerArgs, withDefaultName } from './me_prop_args';
@@ -36,6 +37,22 @@ export class MePropDense extends DenseClass {
       }
       const self = this as unknown as DenseInternals;
       const kernel = self.kernel.read();
+      const bias = self.bias !== null && self.bias !== undefined ? self.bias.read() : null;
+      const activation = activationName(self.activation);
+      if (
+        hasDenseForwardKernel() &&
+        input.rank === 2 &&
+        input.dtype === 'float32' &&
+        kernel.dtype === 'float32' &&
+        (activation === 'relu' || activation === 'linear') &&
+        !isCountingKept(this)
+      ) {
+        // tensorflow: product, bias and relu in one kernel; the same values, and meProp's backward for the product.
+        return denseForwardKernel(input, kernel, bias, {
+          relu: activation === 'relu',
+          runtime: runtimeFor(this.mePropConfig, 'MePropDense'),
+        });
+      }
       let output: tf.Tensor;
       if (input.rank === 2) {
         output = countKept(this, mePropLayerMatMul(input, kernel, this.mePropConfig));
@@ -46,7 +63,7 @@ export class MePropDense extends DenseClass {
         const y = countKept(this, mePropLayerMatMul(flat, kernel, this.mePropConfig));
         output = tf.reshape(y, [...lead, y.shape[1] as number]);
       }
-      if (self.bias !== null && self.bias !== undefined) output = tf.add(output, self.bias.read());
+      if (bias !== null) output = tf.add(output, bias);
       return self.activation.apply(output);
     });
   }
@@ -56,6 +73,12 @@ export class MePropDense extends DenseClass {
   }
 }
 serialization.registerClass(MePropDense);
+
+/** The class name of a tfjs-layers activation ('relu', 'linear', ...), or null for an unknown object. */
+function activationName(activation: unknown): string | null {
+  const a = activation as { getClassName?: () => string } | null;
+  return a !== null && typeof a.getClassName === 'function' ? a.getClassName() : null;
+}
 
 /** The factory, like tf.layers.dense: `mePropDense({ units: 500, activation: 'relu', k: 20 })`. */
 export function mePropDense(args: MePropDenseArgs): MePropDense {

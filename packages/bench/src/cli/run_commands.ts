@@ -17,6 +17,7 @@ import { finish, prepare, resultHeader, type CommonOptions } from './common';
 import * as tf from '@tensorflow/tfjs';
 import type { MePropMode } from '@meprop/core';
 import { MePropMatMul } from '@meprop/core';
+import { MePropDenseForward } from '@meprop/layers';
 import { loadUserModel } from '../data/load_user_model';
 import {
   describeModelIo,
@@ -481,6 +482,10 @@ export async function trainStepCommand(o: TrainStepCommandOptions): Promise<numb
     // layers' forward is tf.matMul's: what is left of the speed-up is meProp's backward.
     tf.unregisterKernel(MePropMatMul, o.backend);
     progress.log("meProp layers use tfjs's own forward matmul (--tfjs-forward)");
+  }
+  if (o.tfjsForward && tf.getKernel(MePropDenseForward, o.backend) !== undefined) {
+    // On tensorflow the meProp Dense layers run product, bias and relu as one kernel: back to tfjs's ops.
+    tf.unregisterKernel(MePropDenseForward, o.backend);
   }
   const batchSize = o.batchSize ?? 32;
   const model = buildMlp(o.hidden, o.seed);

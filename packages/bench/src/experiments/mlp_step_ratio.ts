@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MnistData } from '../data/types';
 import { makeRng, permutation } from '../util/rng';
 import { median } from '../util/stats';
-import { timeInterleaved } from '../util/timing';
+import { settle, timeInterleaved } from '../util/timing';
 import { crossEntropy, makeBatch, trainableVariables } from './mlp';
 import { makeVariant, PAPER_LEARNING_RATES, type Variant } from './variants';
 
@@ -36,7 +36,9 @@ function stepper(v: Variant, data: MnistData, order: Int32Array, batchSize: numb
       true,
       vars,
     ) as tf.Scalar;
-    await Promise.all([value.data(), ...vars.map((w) => w.data())]);
+    // The step is done when the loss and every updated weight exist: settle() (on tensorflow one entry of each
+    // read back natively, not the whole weights: a copy into JavaScript a training loop does not make).
+    await settle([value, ...vars]);
     tf.dispose([x, y, value]);
   };
 }

@@ -2,13 +2,15 @@
 //   forward  = the loss function inside tf.variableGrads, up to the loss value being read (dataSync),
 //   backward = the rest of tf.variableGrads, until every gradient's data exists,
 //   update   = optimizer.applyGradients, until every variable's data exists.
-// Reading the data is what makes the clock honest: no kernel is left running when it stops.
+// Reading the data is what makes the clock honest: no kernel is left running when it stops. settle() reads it
+// (on tensorflow one entry of each tensor, natively: a whole download would add a copy a training loop never makes).
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'perf_hooks';
 import type { MnistData } from '../data/types';
 import type { StepTiming } from '../results/schema';
 import { makeRng, permutation } from '../util/rng';
 import { median } from '../util/stats';
+import { settle } from '../util/timing';
 import { crossEntropy, evaluateAccuracy, makeBatch, trainableVariables } from './mlp';
 
 export interface TrainMlpOptions {
@@ -59,10 +61,10 @@ export async function trainMlp(
         forwardEnd = performance.now();
         return loss;
       }, vars);
-      await Promise.all(Object.values(grads).map((g) => g.data()));
+      await settle(Object.values(grads));
       const t1 = performance.now();
       optimizer.applyGradients(grads);
-      await Promise.all(vars.map((v) => v.data()));
+      await settle(vars);
       const t2 = performance.now();
       if (step >= opts.warmupSteps) {
         fwd.push(forwardEnd - t0);

@@ -31,3 +31,19 @@ export interface MePropLazyUpdateAttrs extends NamedAttrMap, LazyStepParams {
  * tf.matMul on the same backend. Registered on cpu only (wasm's own matMul is already fast).
  */
 export const MePropForwardMatMul = 'MePropForwardMatMul';
+
+/**
+ * The forward of a meProp Dense layer in one kernel: y = act(a @ b + bias) for 2-D float32 a [M, K], b [K, N]
+ * and bias [N] (optional), act relu or linear. Inputs {a, b, bias?}. Its registered gradient
+ * (kernels/tensorflow/dense_forward.ts) takes the activation's and the bias's gradients and passes the rest to
+ * meProp's backward (@meprop/core's mePropMatMulGradThunks), so the weight's gradient is meProp's, sparse slices
+ * included. Registered on `tensorflow` only, where every tfjs kernel call costs tens of µs and the layer's
+ * three kernels (product, bias, relu) and the relu's gradient (a composite of six tfjs ops there) dominate a
+ * small layer's step.
+ */
+export const MePropDenseForward = 'MePropDenseForward';
+export interface MePropDenseForwardAttrs {
+  relu: boolean;
+  /** The layer's meProp runtime (config and random stream); read by the gradient only. */
+  runtime: import('@meprop/core').MePropRuntime;
+}

@@ -67,6 +67,11 @@ export function countKept(owner: object, preActivation: tf.Tensor): tf.Tensor {
   return f(preActivation) as tf.Tensor;
 }
 
+/** Whether `owner` is tracked (then its pre-activation must pass through `countKept`). */
+export function isCountingKept(owner: object): boolean {
+  return counters.has(owner);
+}
+
 /** Activeness of one layer. */
 export interface LayerActiveness {
   units: number;

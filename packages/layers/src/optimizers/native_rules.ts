@@ -24,15 +24,17 @@ export function step(
   const mul = (x: number, y: number) => binary(s, 'Mul', x, y);
   const add = (x: number, y: number) => binary(s, 'AddV2', x, y);
   const div = (x: number, y: number) => binary(s, 'RealDiv', x, y);
-  const c = (v: number) => s.float32(v);
+  // Hyper-parameters as cached constants (they rarely change); the bias corrections change every step.
+  const c = (v: number) => s.scalarFloat32(v);
+  const t = (v: number) => s.float32(v);
   if (a.rule === 'adam') {
     const [m, v] = slots;
     const m2 = add(mul(m, c(a.beta1)), mul(g, c(1 - a.beta1)));
     const v2 = add(mul(v, c(a.beta2)), mul(mul(g, g), c(1 - a.beta2)));
     return {
       delta: div(
-        mul(c(a.learningRate), div(m2, c(a.correction1))),
-        add(unary(s, 'Sqrt', div(v2, c(a.correction2))), c(a.epsilon)),
+        mul(c(a.learningRate), div(m2, t(a.correction1))),
+        add(unary(s, 'Sqrt', div(v2, t(a.correction2))), c(a.epsilon)),
       ),
       slots: [m2, v2],
     };

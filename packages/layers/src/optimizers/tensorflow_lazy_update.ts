@@ -17,9 +17,14 @@ const lazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     const g = s.input(grad);
     const old = slotInfos.map((t) => s.input(t));
     let { delta, slots } = step(s, a, g, old);
+    // Every tensor here has the weight's shape; the lazy step views it as [rows, cols] (a reshape only if it differs).
+    const shape = value.shape;
+    const same = !a.lazy || (shape.length === 2 && shape[0] === a.rows && shape[1] === a.cols);
+    const asMatrix = (t: number) => (same ? t : s.reshape(t, [a.rows, a.cols]).id);
+    const asValue = (t: number) => (same ? { id: t, shape, dtype: s.binding.TF_FLOAT } : s.reshape(t, shape));
     if (a.lazy) {
       // A column takes part when any entry of its gradient is non-zero (NaN counts, as NaN != 0: it must propagate).
-      const g2 = s.reshape(g, [a.rows, a.cols]).id;
+      const g2 = asMatrix(g);
       const nonZero = s.op1(
         'NotEqual',
         [s.type('T', 'float32'), s.bool('incompatible_shape_error', true)],
@@ -27,15 +32,11 @@ const lazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
       );
       const touched = s.op1('Any', [s.bool('keep_dims', true), s.type('Tidx', 'int32')], [nonZero.id, s.scalarInt32(0)]).id; // [1, cols]
       const keep = (t: number, otherwise: number) =>
-        s.op1('SelectV2', [s.type('T', 'float32')], [touched, s.reshape(t, [a.rows, a.cols]).id, otherwise]).id;
+        s.op1('SelectV2', [s.type('T', 'float32')], [touched, asMatrix(t), otherwise]).id;
       delta = keep(delta, s.scalarFloat32(0));
-      slots = slots.map((t, i) => keep(t, s.reshape(old[i], [a.rows, a.cols]).id));
+      slots = slots.map((t, i) => keep(t, asMatrix(old[i])));
     }
-    const shape = value.shape;
-    return [
-      s.output(s.reshape(binary(s, 'Sub', w, s.reshape(delta, shape).id), shape)),
-      ...slots.map((t) => s.output(s.reshape(t, shape))),
-    ];
+    return [s.output(asValue(binary(s, 'Sub', w, asValue(delta).id))), ...slots.map((t) => s.output(asValue(t)))];
   });
 };
 
