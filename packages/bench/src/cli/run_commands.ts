@@ -281,6 +281,8 @@ export interface SimpCommandOptions extends CommonOptions {
   simplifyPerEpoch?: number;
   alternate: boolean;
   resetOptimizer: boolean;
+  init: 'meprop' | 'mesimp';
+  clip?: number;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -310,6 +312,8 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     simplifyPerEpoch: o.simplifyPerEpoch,
     alternate: o.alternate,
     resetOptimizer: o.resetOptimizer,
+    init: o.init,
+    clip: o.clip,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -335,6 +339,8 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       simplifyPerEpoch: o.simplifyPerEpoch ?? null,
       alternate: o.alternate,
       resetOptimizer: o.resetOptimizer,
+      init: o.init,
+      clip: o.clip ?? null,
       seeds,
       mode: o.mode,
       lr: o.lr,
