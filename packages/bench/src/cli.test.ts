@@ -48,6 +48,17 @@ describe('meprop-bench CLI', () => {
     expect(res.stderr).toMatch(/--min-units must be an integer >= 1/);
   });
 
+  it('simp rejects an unknown --init and a --clip that is not a positive number, naming the option (exit 2)', async () => {
+    const init = await runCli(['simp', '--init', 'glorot']);
+    expect(init.code).toBe(2);
+    expect(init.stderr).toMatch(/option '--init <name>' argument 'glorot' is invalid\. Allowed choices are meprop, mesimp/);
+    for (const v of ['0', '-5', 'x']) {
+      const clip = await runCli(['simp', '--clip', v]);
+      expect(clip.code).toBe(2);
+      expect(clip.stderr).toMatch(new RegExp(`option '--clip <x>' argument '${v}' is invalid`));
+    }
+  });
+
   it('rejects a bad option value naming the option and the value (exit 2)', async () => {
     const res = await runCli(['mnist', '--epochs', 'two']);
     expect(res.code).toBe(2);

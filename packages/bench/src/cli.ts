@@ -443,6 +443,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--mode <name>', 'meProp mode').choices(['per-example', 'unified']).default('per-example'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 1e-3)
     .option('--dropout <x>', 'dropout after each hidden layer, in [0, 1)', unitInterval('--dropout'), 0.1)
+    .addOption(
+      new Option(
+        '--init <name>',
+        "initial weights: meprop = U(±1/sqrt(fan_out)) (meProp's code), mesimp = N(0, sqrt(6/(fan_in+fan_out))), zero biases (meSimp's code)",
+      )
+        .choices(['meprop', 'mesimp'])
+        .default('meprop'),
+    )
+    .option(
+      '--clip <x>',
+      "clip each gradient entry to ±x before Adam's update (meSimp's code: 5); default none",
+      positiveNumber('--clip'),
+    )
     .option('--inference-reps <n>', 'timed predict() calls per model and batch size', positiveInt('--inference-reps'), 30)
     .option(
       '--inference-backends <list>',

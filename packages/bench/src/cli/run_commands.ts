@@ -282,6 +282,8 @@ export interface SimpCommandOptions extends CommonOptions {
   simplifyPerEpoch?: number;
   alternate: boolean;
   resetOptimizer: boolean;
+  init: 'meprop' | 'mesimp';
+  clip?: number;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -311,6 +313,8 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     simplifyPerEpoch: o.simplifyPerEpoch,
     alternate: o.alternate,
     resetOptimizer: o.resetOptimizer,
+    init: o.init,
+    clip: o.clip,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -336,6 +340,8 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       simplifyPerEpoch: o.simplifyPerEpoch ?? null,
       alternate: o.alternate,
       resetOptimizer: o.resetOptimizer,
+      init: o.init,
+      clip: o.clip ?? null,
       seeds,
       mode: o.mode,
       lr: o.lr,

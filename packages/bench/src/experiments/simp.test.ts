@@ -1,6 +1,7 @@
 // meprop-bench simp trains the meSimp model in parts of an epoch and the plain models in whole epochs: the
 // parts must be the same batches.
-import { partRange } from './simp';
+import * as tf from '@tensorflow/tfjs';
+import { ClippedAdam, paperMlp, partRange } from './simp';
 
 describe('simp: parts of an epoch', () => {
   test.each([
@@ -29,5 +30,71 @@ describe('simp: parts of an epoch', () => {
 
   test('one part is the whole epoch', () => {
     expect(partRange(8004, 32, 0, 1)).toEqual([0, 8004]);
+  });
+});
+
+describe('simp: the meSimp code settings', () => {
+  test('ClippedAdam = Adam on the gradients clipped entry by entry, no tensor left behind', () => {
+    const grads = [10, -0.5, -7, 4.99];
+    const start = [0.1, -0.2, 0.3, 0.4];
+    const run = (opt: tf.Optimizer, g: number[]): Float32Array => {
+      const v = tf.variable(tf.tensor1d(start), true, 'w');
+      const before = tf.memory().numTensors;
+      for (let step = 0; step < 3; step++) {
+        const gt = tf.tensor1d(g.map((x) => x * (step + 1)));
+        opt.applyGradients([{ name: 'w', tensor: gt }]);
+        gt.dispose();
+      }
+      // Adam's two moments (and the step count on the first step) are its only new tensors.
+      expect(tf.memory().numTensors - before).toBeLessThanOrEqual(3);
+      const out = v.dataSync() as Float32Array;
+      v.dispose();
+      opt.dispose();
+      return out;
+    };
+    // With clip 5: steps 2 and 3 scale the gradients (x2, x3), so more entries hit the bound.
+    const a = run(new ClippedAdam(0.01, 5), grads);
+    const refGrads = [1, 2, 3].map((m) => grads.map((g) => Math.max(-5, Math.min(5, g * m))));
+    const v = tf.variable(tf.tensor1d(start), true, 'w');
+    const ref = tf.train.adam(0.01);
+    for (const g of refGrads) {
+      const gt = tf.tensor1d(g);
+      ref.applyGradients([{ name: 'w', tensor: gt }]);
+      gt.dispose();
+    }
+    const b = v.dataSync() as Float32Array;
+    v.dispose();
+    ref.dispose();
+    for (let i = 0; i < start.length; i++) expect(a[i]).toBeCloseTo(b[i], 6);
+    // And clipping changed something: unclipped Adam ends elsewhere for the entries beyond ±5.
+    const c = run(tf.train.adam(0.01), grads);
+    expect(Math.abs(c[0] - a[0]) + Math.abs(c[2] - a[2])).toBeGreaterThan(1e-4);
+  });
+
+  test("init 'mesimp': zero biases, kernels N(0, sqrt(6 / (fan_in + fan_out))); 'meprop': U(±1/sqrt(fan_out))", () => {
+    const m = paperMlp([500, 500], 1, 0, 'mesimp');
+    const dense = m.layers.filter((l) => l.getClassName() === 'Dense');
+    const widths = [784, 500, 500, 10];
+    dense.forEach((l, i) => {
+      const [kernel, bias] = l.getWeights();
+      expect(Array.from(bias.dataSync()).every((b) => b === 0)).toBe(true);
+      const k = Array.from(kernel.dataSync());
+      const meanK = k.reduce((s, x) => s + x, 0) / k.length;
+      const sd = Math.sqrt(k.reduce((s, x) => s + (x - meanK) ** 2, 0) / k.length);
+      const want = Math.sqrt(6 / (widths[i] + widths[i + 1]));
+      expect(Math.abs(meanK)).toBeLessThan(0.05 * want);
+      // tfjs's randomNormal is not truncated: the sample sd is the asked one (5000+ draws: within 5%).
+      expect(Math.abs(sd / want - 1)).toBeLessThan(0.05);
+    });
+    m.dispose();
+    const u = paperMlp([500, 500], 1, 0);
+    const [k1, b1] = u.layers[0].getWeights();
+    const bound = 1 / Math.sqrt(500);
+    for (const t of [k1, b1]) {
+      const largest = Array.from(t.dataSync()).reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+      expect(largest).toBeLessThanOrEqual(bound);
+      expect(largest).toBeGreaterThan(0.9 * bound);
+    }
+    u.dispose();
   });
 });

@@ -43,6 +43,14 @@ export interface SimpOptions {
   batchSize: number;
   learningRate: number;
   dropout: number;
+  /**
+   * Initial weights: 'meprop' (lancopku/meProp's PyTorch code: weights and biases from U(±1/sqrt(fan_out))) or
+   * 'mesimp' (lancopku/meSimp's C# code: weights from N(0, sd = sqrt(6 / (fan_in + fan_out))), biases 0).
+   * Default 'meprop'.
+   */
+  init?: SimpInit;
+  /** Clip each gradient entry to ±clip before Adam's update (meSimp's code: 5); undefined: no clipping. */
+  clip?: number;
   /** Seeds, one full comparison each. */
   seeds: number[];
   /** Backends, batch sizes and repetitions of the inference timing. */
@@ -52,24 +60,28 @@ export interface SimpOptions {
   progress: Progress;
 }
 
+export type SimpInit = 'meprop' | 'mesimp';
+
 /**
- * The model of the paper's released code: relu hidden layers with dropout after each, weights and biases
- * from U(±1/sqrt(fan_out)), softmax output. Layer names are stable so meSimp's report reads hidden1, hidden2.
+ * The model of the papers' released code: relu hidden layers with dropout after each, softmax output; initial
+ * weights as `init` says (see SimpOptions.init). Layer names are stable so meSimp's report reads hidden1, hidden2.
  */
-export function paperMlp(hidden: number[], seed: number, dropout: number): tf.Sequential {
+export function paperMlp(hidden: number[], seed: number, dropout: number, init: SimpInit = 'meprop'): tf.Sequential {
   const widths = [MNIST_PIXELS, ...hidden, MNIST_CLASSES];
   const m = tf.sequential();
   for (let i = 1; i < widths.length; i++) {
     const last = i === widths.length - 1;
     const s = 1 / Math.sqrt(widths[i]);
-    const init = (offset: number) => tf.initializers.randomUniform({ minval: -s, maxval: s, seed: seed * 31 + offset + i });
+    const uniform = (offset: number) => tf.initializers.randomUniform({ minval: -s, maxval: s, seed: seed * 31 + offset + i });
+    const sd = Math.sqrt(6 / (widths[i - 1] + widths[i]));
     m.add(
       tf.layers.dense({
         ...(i === 1 ? { inputShape: [MNIST_PIXELS] } : {}),
         units: widths[i],
         activation: last ? 'softmax' : 'relu',
-        kernelInitializer: init(0),
-        biasInitializer: init(100),
+        kernelInitializer:
+          init === 'mesimp' ? tf.initializers.randomNormal({ mean: 0, stddev: sd, seed: seed * 31 + i }) : uniform(0),
+        biasInitializer: init === 'mesimp' ? tf.initializers.zeros() : uniform(100),
         name: last ? 'output' : `hidden${i}`,
       }),
     );
@@ -77,6 +89,35 @@ export function paperMlp(hidden: number[], seed: number, dropout: number): tf.Se
     if (!last && dropout > 0) m.add(tf.layers.dropout({ rate: dropout, name: `dropout${i}` }));
   }
   return m;
+}
+
+/**
+ * tf.train.adam whose update first clips each gradient entry to ±clip (as meSimp's C# optimizers do); the
+ * moments and step count are Adam's own, so meSimp's cycles carry and cut them as usual.
+ */
+export class ClippedAdam extends tf.AdamOptimizer {
+  constructor(
+    learningRate: number,
+    private readonly clip: number,
+  ) {
+    super(learningRate, 0.9, 0.999);
+  }
+
+  override applyGradients(variableGradients: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): void {
+    const named = Array.isArray(variableGradients)
+      ? variableGradients
+      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
+    const clipped = named.map(({ name, tensor }) => ({ name, tensor: tf.clipByValue(tensor, -this.clip, this.clip) }));
+    try {
+      super.applyGradients(clipped);
+    } finally {
+      tf.dispose(clipped.map((c) => c.tensor));
+    }
+  }
+}
+
+function adam(o: Pick<SimpOptions, 'learningRate' | 'clip'>): tf.Optimizer {
+  return o.clip === undefined ? adam(o) : new ClippedAdam(o.learningRate, o.clip);
 }
 
 function tensors(split: MnistSplit): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -192,8 +233,8 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
 
   for (const seed of o.seeds) {
     // Plain, full width; its accuracy is recorded at the cycle boundaries.
-    const plain = paperMlp([o.hidden, o.hidden], seed, o.dropout);
-    const plainOpt = tf.train.adam(o.learningRate);
+    const plain = paperMlp([o.hidden, o.hidden], seed, o.dropout, o.init);
+    const plainOpt = adam(o);
     plain.compile({ optimizer: plainOpt, loss: 'categoricalCrossentropy' });
     const plainCurve: number[] = [];
     for (let e = 0; e < totalEpochs; e++) {
@@ -204,12 +245,12 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
 
     // meSimp: the same initial weights and batches.
     const cycles: SimpCycle[] = [];
-    const { model: simplified } = await simplifyInCycles(paperMlp([o.hidden, o.hidden], seed, o.dropout), {
+    const { model: simplified } = await simplifyInCycles(paperMlp([o.hidden, o.hidden], seed, o.dropout, o.init), {
       mePropify: (cycle) => ({ k: o.lastCycleExact === true && cycle === o.cycles - 1 ? o.hidden : o.k, mode: o.mode }),
       threshold: o.threshold,
       minUnits: o.minUnits,
       cycles: o.cycles,
-      optimizer: () => tf.train.adam(o.learningRate),
+      optimizer: () => adam(o),
       compile: { loss: 'categoricalCrossentropy' },
       simplifyCycle: simplifies,
       keepOptimizerState: o.resetOptimizer !== true,
@@ -248,8 +289,8 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     const finalUnits = cycles[cycles.length - 1].units;
 
     // Plain, from scratch at the reduced widths.
-    const reduced = paperMlp(finalUnits, seed, o.dropout);
-    const reducedOpt = tf.train.adam(o.learningRate);
+    const reduced = paperMlp(finalUnits, seed, o.dropout, o.init);
+    const reducedOpt = adam(o);
     reduced.compile({ optimizer: reducedOpt, loss: 'categoricalCrossentropy' });
     for (let e = 0; e < totalEpochs; e++) {
       await trainPart(reduced, train, seed, e, o.batchSize);
@@ -288,6 +329,8 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     simplifyPerEpoch: perEpoch,
     alternate: o.alternate === true,
     resetOptimizer: o.resetOptimizer === true,
+    init: o.init ?? 'meprop',
+    clip: o.clip ?? null,
     runs,
     mean: {
       units: [0, 1].map((i) => mean(runs.map((r) => r.units[i]))),

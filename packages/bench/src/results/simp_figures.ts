@@ -55,6 +55,10 @@ export interface SimpFigures {
   alternate?: boolean;
   /** Each cycle started with a fresh optimizer state. */
   resetOptimizer?: boolean;
+  /** Initial weights: 'meprop' (U(±1/sqrt(fan_out))) or 'mesimp' (N(0, sqrt(6 / (fan_in + fan_out))), zero biases). */
+  init?: string;
+  /** Each gradient entry clipped to ±clip before Adam's update; null: no clipping. */
+  clip?: number | null;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
