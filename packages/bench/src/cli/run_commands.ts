@@ -31,6 +31,7 @@ import { modelSignature, runModelBench, type ModelBenchOptions, type ModelOptimi
 import type { MlpProtocol } from '../experiments/mlp';
 import { writeReport } from '../report/write_report';
 import type { ShapeSpec } from './parse_options';
+import type { CnnOverrides, CnnVariant } from '../experiments/cnn';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -507,9 +508,37 @@ export async function trainStepCommand(o: TrainStepCommandOptions): Promise<numb
 export interface CnnCommandOptions extends CommonOptions {
   k: number;
   methods: Array<'per-example' | 'unified' | 'random'>;
+  overrides?: Record<string, unknown>;
+  variants?: Record<string, unknown>;
   trainSize?: number;
   testSize?: number;
   lr: number;
+}
+
+/** --variants of `cnn`: { label: { mode, k?, overrides? } } checked, as the experiment's variant list. */
+export function cnnVariants(json: Record<string, unknown> | undefined): CnnVariant[] {
+  if (json === undefined) return [];
+  return Object.entries(json).map(([label, v]) => {
+    const where = `--variants '${label}'`;
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new Error(`${where} must be an object like {"mode":"unified","k":0.25}, got ${JSON.stringify(v)}`);
+    const { mode, k, overrides, ...rest } = v as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) throw new Error(`${where}: unknown field '${extra[0]}' (expected mode, k, overrides)`);
+    if (label === 'plain') throw new Error(`--variants: the label 'plain' is taken by the plain model`);
+    if (mode !== 'unified' && mode !== 'per-example' && mode !== 'random')
+      throw new Error(`${where}.mode must be 'unified', 'per-example' or 'random', got ${JSON.stringify(mode)}`);
+    if (k !== undefined && !(typeof k === 'number' && Number.isFinite(k) && k > 0))
+      throw new Error(`${where}.k must be a positive number (a count, or a fraction in (0, 1)), got ${JSON.stringify(k)}`);
+    if (overrides !== undefined && (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)))
+      throw new Error(`${where}.overrides must be an object like {"conv1":false}, got ${JSON.stringify(overrides)}`);
+    return {
+      label,
+      mode,
+      ...(k !== undefined ? { k } : {}),
+      ...(overrides !== undefined ? { overrides: overrides as CnnOverrides } : {}),
+    };
+  });
 }
 
 /** The convnet experiment (experiments/cnn.ts): prints a table per epoch and writes <out>/cnn-<backend>.json. */
@@ -524,16 +553,24 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
   const { progress, data: all } = await prepare({ ...o, quick: false }, { nTrainQuick: 0, nTestQuick: 0 });
   const nTrain = o.trainSize ?? (o.quick ? 256 : 2048);
   const nTest = o.testSize ?? (o.quick ? 500 : 1000);
+  const variants = cnnVariants(o.variants);
+  const overrides = o.overrides as CnnOverrides | undefined;
   const data = subsetMnist(all!, nTrain, nTest);
   const epochs = o.epochs ?? 3;
   const batchSize = o.batchSize ?? 64;
-  progress.log(`cnn: ${data.source}; ${epochs} epochs, batch ${batchSize}, k ${o.k}, methods plain,${o.methods.join(',')}`);
+  progress.log(
+    `cnn: ${data.source}; ${epochs} epochs, batch ${batchSize}, k ${o.k}, methods plain,${o.methods.join(',')}` +
+      (overrides ? `, overrides ${JSON.stringify(overrides)}` : '') +
+      (variants.length > 0 ? `, variants ${variants.map((v) => v.label).join(',')}` : ''),
+  );
   const figures = await runCnnExperiment(data, {
     epochs,
     batchSize,
     seed: o.seed,
     k: o.k,
     methods: ['plain', ...o.methods],
+    overrides,
+    variants,
     learningRate: o.lr,
     log: (line) => progress.log(line),
   });
@@ -555,6 +592,8 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
       batchSize,
       k: o.k,
       methods: ['plain', ...o.methods],
+      overrides: overrides ?? null,
+      variants,
       lr: o.lr,
       dataSource: data.source,
     },

@@ -5,6 +5,7 @@
 // the median step time and the test accuracy.
 import * as tf from '@tensorflow/tfjs';
 import { mePropify } from '@meprop/layers';
+import type { MePropifyOptions } from '@meprop/layers';
 import type { MePropMode } from '@meprop/core';
 import type { MnistData, MnistSplit } from '../data/types';
 import { makeRng, permutation } from '../util/rng';
@@ -14,19 +15,37 @@ import { crossEntropy, MNIST_CLASSES, trainableVariables } from './mlp';
 
 export type CnnMethod = 'plain' | MePropMode;
 
+/** Per-layer mePropify settings by layer name (conv1..conv4, dense, output), or false to leave a layer exact. */
+export type CnnOverrides = NonNullable<MePropifyOptions['overrides']>;
+
+/** One mePropify'd copy of the convnet, labelled in the figures. */
+export interface CnnVariant {
+  label: string;
+  mode: MePropMode;
+  /** k of every converted layer (default: the run's k). */
+  k?: number;
+  overrides?: CnnOverrides;
+}
+
 export interface CnnOptions {
   epochs: number;
   batchSize: number;
   seed: number;
   /** Kept output channels / units per converted layer: a fraction in (0, 1) or a count (mePropify's k). */
   k: number;
+  /** plain and meProp modes; each mode is a copy labelled by its name, converted with k and `overrides`. */
   methods: CnnMethod[];
+  /** mePropify's per-layer settings for the copies of `methods`. */
+  overrides?: CnnOverrides;
+  /** More copies with settings of their own (labels must differ from each other and from the methods). */
+  variants?: CnnVariant[];
   learningRate: number;
   log?: (line: string) => void;
 }
 
 export interface CnnEpochFigure {
-  method: CnnMethod;
+  /** 'plain', a mode of `methods`, or a variant's label. */
+  method: string;
   epoch: number;
   /** Median ms of one training step (forward, backward, Adam update) over the epoch. */
   stepMs: number;
@@ -92,7 +111,7 @@ async function accuracy(model: tf.LayersModel, split: MnistSplit): Promise<numbe
 }
 
 interface Variant {
-  method: CnnMethod;
+  method: string;
   model: tf.LayersModel;
   optimizer: tf.Optimizer;
   vars: tf.Variable[];
@@ -110,11 +129,22 @@ async function step(v: Variant, x: tf.Tensor, y: tf.Tensor): Promise<number> {
 export async function runCnnExperiment(data: MnistData, opts: CnnOptions): Promise<CnnEpochFigure[]> {
   const log = opts.log ?? (() => undefined);
   const base = buildConvnet(opts.seed);
-  const variants: Variant[] = opts.methods.map((method) => {
+  const specs: Array<{ label: string; mode: CnnMethod; k: number; overrides?: CnnOverrides }> = [
+    ...opts.methods.map((m) => ({ label: m, mode: m, k: opts.k, overrides: opts.overrides })),
+    ...(opts.variants ?? []).map((v) => ({ label: v.label, mode: v.mode, k: v.k ?? opts.k, overrides: v.overrides })),
+  ];
+  const labels = new Set<string>();
+  for (const s of specs) {
+    if (labels.has(s.label)) throw new Error(`cnn: two variants are labelled '${s.label}'`);
+    labels.add(s.label);
+  }
+  const variants: Variant[] = specs.map((s) => {
     const model =
-      method === 'plain' ? buildConvnet(opts.seed) : mePropify(base, { k: opts.k, mode: method, seed: opts.seed }).model;
-    if (method === 'plain') model.setWeights(base.getWeights());
-    return { method, model, optimizer: tf.train.adam(opts.learningRate), vars: trainableVariables(model) };
+      s.mode === 'plain'
+        ? buildConvnet(opts.seed)
+        : mePropify(base, { k: s.k, mode: s.mode, seed: opts.seed, ...(s.overrides ? { overrides: s.overrides } : {}) }).model;
+    if (s.mode === 'plain') model.setWeights(base.getWeights());
+    return { method: s.label, model, optimizer: tf.train.adam(opts.learningRate), vars: trainableVariables(model) };
   });
   const figures: CnnEpochFigure[] = [];
   try {
