@@ -378,6 +378,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--train-size <n>', 'training digits (default 2048; --quick 256)', positiveInt('--train-size'))
     .option('--test-size <n>', 'test digits (default 1000; --quick 500)', positiveInt('--test-size'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.001)
+    .addOption(
+      new Option(
+        '--optimizer <name>',
+        "the meProp copies' optimizer: adam (tf.train.adam, as plain) or sparse-adam (lazy, sparse slices; plain keeps tf.train.adam)",
+      )
+        .choices(['adam', 'sparse-adam'])
+        .default('adam'),
+    )
     .action(run(() => runCommands().cnnCommand));
 
   addCommon(

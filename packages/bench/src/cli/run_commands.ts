@@ -510,6 +510,7 @@ export interface CnnCommandOptions extends CommonOptions {
   methods: Array<'per-example' | 'unified' | 'random'>;
   overrides?: Record<string, unknown>;
   variants?: Record<string, unknown>;
+  optimizer: 'adam' | 'sparse-adam';
   trainSize?: number;
   testSize?: number;
   lr: number;
@@ -571,13 +572,16 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
     methods: ['plain', ...o.methods],
     overrides,
     variants,
+    optimizer: o.optimizer,
     learningRate: o.lr,
     log: (line) => progress.log(line),
   });
-  out('\nmethod       epoch   step ms   step ×   test acc   train loss');
+  const w = Math.max(12, ...figures.map((f) => f.method.length));
+  out(`\n${'method'.padEnd(w)} epoch   step ms   step ×   cpu ms    cpu ×   test acc   train loss`);
   for (const f of figures) {
     out(
-      `${f.method.padEnd(12)} ${String(f.epoch).padStart(5)} ${f.stepMs.toFixed(1).padStart(9)} ${f.speedup.toFixed(2).padStart(8)} ` +
+      `${f.method.padEnd(w)} ${String(f.epoch).padStart(5)} ${f.stepMs.toFixed(1).padStart(9)} ${f.speedup.toFixed(2).padStart(8)} ` +
+        `${f.stepCpuMs.toFixed(1).padStart(8)} ${f.cpuSpeedup.toFixed(2).padStart(8)} ` +
         `${(100 * f.testAccuracy).toFixed(2).padStart(9)}% ${f.trainLoss.toFixed(4).padStart(12)}`,
     );
   }
@@ -594,6 +598,7 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
       methods: ['plain', ...o.methods],
       overrides: overrides ?? null,
       variants,
+      optimizer: o.optimizer,
       lr: o.lr,
       dataSource: data.source,
     },
