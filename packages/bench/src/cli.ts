@@ -365,9 +365,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
       oneOfList('--methods', ['per-example', 'unified', 'random'] as const),
       ['unified'],
     )
+    .option(
+      '--overrides <json>',
+      'mePropify\'s per-layer settings for the --methods copies (layers conv1..conv4, dense, output), e.g. \'{"conv1":false,"conv2":{"k":0.5}}\' (false: exact)',
+      jsonObject('--overrides'),
+    )
+    .option(
+      '--variants <json>',
+      'more meProp copies, by label: \'{"wide-first":{"mode":"unified","k":0.125,"overrides":{"conv1":false}}}\' (k and overrides optional)',
+      jsonObject('--variants'),
+    )
     .option('--train-size <n>', 'training digits (default 2048; --quick 256)', positiveInt('--train-size'))
     .option('--test-size <n>', 'test digits (default 1000; --quick 500)', positiveInt('--test-size'))
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.001)
+    .addOption(
+      new Option(
+        '--optimizer <name>',
+        "the meProp copies' optimizer: adam (tf.train.adam, as plain) or sparse-adam (lazy, sparse slices; plain keeps tf.train.adam)",
+      )
+        .choices(['adam', 'sparse-adam'])
+        .default('adam'),
+    )
     .action(run(() => runCommands().cnnCommand));
 
   addCommon(

@@ -7,6 +7,7 @@ import { conv2dMePropGradient } from './gradients/conv2d';
 import { depthwiseConv2dMePropGradient } from './gradients/depthwise_conv2d';
 import { fusedConv2dMePropGradient } from './gradients/fused_conv2d';
 import { fusedMatMulMePropGradient } from './gradients/fused_mat_mul';
+import { mePropConv2DGradConfig } from './gradients/me_prop_conv2d_grad';
 import { mePropMatMulGradConfig } from './gradients/me_prop_mat_mul_grad';
 import { registerMePropGradient } from './registry';
 
@@ -14,6 +15,8 @@ registerMePropGradient(batchMatMulMePropGradient);
 registerMePropGradient(fusedMatMulMePropGradient);
 // mePropMatMul's own kernel: its gradient is always meProp's (no scope needed).
 tf.registerGradient(mePropMatMulGradConfig);
+// mePropConv2d / mePropDepthwiseConv2d's kernel, likewise.
+tf.registerGradient(mePropConv2DGradConfig);
 registerMePropGradient(conv2dMePropGradient);
 registerMePropGradient(fusedConv2dMePropGradient);
 registerMePropGradient(depthwiseConv2dMePropGradient);

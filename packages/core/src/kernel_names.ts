@@ -135,3 +135,19 @@ export interface MePropConvSelectChannelsAttrs extends NamedAttrMap {
 export const MePropConvUnifiedGradInput = 'MePropConvUnifiedGradInput';
 /** ... dW: inputs {dyK, channels, x} → the dense filter gradient shaped `filterShape`, zero outside the k channels. */
 export const MePropConvUnifiedGradFilter = 'MePropConvUnifiedGradFilter';
+
+/**
+ * y = conv2d(x, filter) or depthwiseConv2d(x, filter) (NHWC), the forward of `mePropConv2d` /
+ * `mePropDepthwiseConv2d`: the backend's own Conv2D or DepthwiseConv2dNative kernel. A kernel of its own so that
+ * its registered gradient returns lazy thunks and tfjs skips dx where no gradient flows (a model's first
+ * layer), as it does for its own convolutions. Inputs {x, filter}.
+ */
+export const MePropConv2D = 'MePropConv2D';
+export interface MePropConv2DAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  depthwise: boolean;
+  /** The meProp config and random stream of this call; read by the gradient only, never by a kernel. */
+  runtime: import('./sparse_backward').MePropRuntime;
+}

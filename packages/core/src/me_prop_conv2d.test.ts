@@ -54,6 +54,50 @@ describeEachBackend('mePropConv2d', () => {
     });
   });
 
+  describe('a first layer (x needs no gradient) runs no dx product', () => {
+    const DX_KERNELS = ['MePropSparseConvGradInput', 'MePropConvUnifiedGradInput', 'Conv2DBackpropInput'];
+
+    /** Names of the kernels run while differentiating sum(mePropConv2d(x, w) * dy) with respect to w or both. */
+    async function kernelsRun(mode: 'unified' | 'per-example', wrt: 'w' | 'both'): Promise<string[]> {
+      const x = data([2, 8, 8, 3], 11);
+      const w = data([3, 3, 3, 8], 12);
+      const dy = data([2, 6, 6, 8], 13);
+      const loss = (a: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(mePropConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { k: 3, mode }), dy));
+      const info = await tf.profile(() => {
+        const g = wrt === 'w' ? [tf.grad((b: tf.Tensor) => loss(x, b))(w)] : tf.grads(loss)([x, w]);
+        tf.dispose(g);
+      });
+      tf.dispose([x, w, dy]);
+      return info.kernels.map((k) => k.name);
+    }
+
+    it.each(['unified', 'per-example'] as const)('%s', async (mode) => {
+      const both = await kernelsRun(mode, 'both');
+      const onlyW = await kernelsRun(mode, 'w');
+      const left = [...both];
+      for (const name of onlyW) {
+        const i = left.indexOf(name);
+        expect(i).toBeGreaterThanOrEqual(0); // nothing runs only when dx is skipped
+        left.splice(i, 1);
+      }
+      expect(left.length).toBeGreaterThan(0);
+      expect(onlyW.filter((n) => DX_KERNELS.includes(n))).toEqual([]);
+    });
+
+    it('the filter gradient alone equals the reference', () => {
+      tf.tidy(() => {
+        const x = data([2, 8, 8, 3], 14);
+        const w = data([3, 3, 3, 8], 15);
+        const dy = data([2, 6, 6, 8], 16);
+        const g = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(mePropConv2d(x, b as tf.Tensor4D, { k: 3, mode: 'unified' }), dy)))(w);
+        const masked = maskDy(dy, 3, 'unified');
+        const ref = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, b as tf.Tensor4D, 1, 'valid'), masked)))(w);
+        expectClose(g, ref, 1e-4);
+      });
+    });
+  });
+
   it('bad arguments throw naming the argument and the value', () => {
     tf.tidy(() => {
       const x = data([1, 5, 5, 2], 7);

@@ -2,7 +2,8 @@
 // with this op's own config (independent of any withMeProp scope): what @meprop/layers' conv layers run.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MePropConfig } from './config';
-import { mePropConv2dGradThunks, mePropDepthwiseGradThunks } from './conv_backward';
+import { MePropConv2D, MePropConv2DAttrs } from './kernel_names';
+import { ensureMePropConv2DKernel } from './kernels/me_prop_conv2d_forward';
 import { runtimeFor } from './me_prop_mat_mul';
 import type { MePropRuntime } from './sparse_backward';
 
@@ -53,30 +54,25 @@ function checkOptions(
   return { ...options, strides, pad };
 }
 
-const conv2dOp = (
+function conv2dOp(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   runtime: MePropRuntime,
   o: MePropConvOptions,
   depthwise: boolean,
-): tf.Tensor4D => {
-  const attrs = { strides: o.strides ?? 1, pad: o.pad ?? 'valid', dimRoundingMode: o.dimRoundingMode };
-  const body = (a: tf.Tensor4D, w: tf.Tensor4D, save: tf.GradSaveFunc) => {
-    save([a, w]);
-    return {
-      value: depthwise
-        ? tf.depthwiseConv2d(a, w, attrs.strides, attrs.pad, 'NHWC', 1, attrs.dimRoundingMode)
-        : tf.conv2d(a, w, attrs.strides, attrs.pad, 'NHWC', 1, attrs.dimRoundingMode),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = depthwise
-          ? mePropDepthwiseGradThunks(dy, saved[0], saved[1], attrs, runtime)
-          : mePropConv2dGradThunks(dy, saved[0], saved[1], attrs, runtime);
-        return [g.x(), g.filter()];
-      },
-    };
+): tf.Tensor4D {
+  ensureMePropConv2DKernel(tf.getBackend());
+  // A kernel with a registered gradient (gradients/me_prop_conv2d_grad.ts) rather than tf.customGrad: its
+  // gradient returns lazy thunks, so tfjs skips dx of a model's first layer. The runtime rides in the attrs.
+  const attrs: MePropConv2DAttrs = {
+    strides: o.strides ?? 1,
+    pad: (o.pad ?? 'valid') as MePropConv2DAttrs['pad'],
+    dimRoundingMode: o.dimRoundingMode,
+    depthwise,
+    runtime,
   };
-  return tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0])(x, filter) as tf.Tensor4D;
-};
+  return tf.engine().runKernel(MePropConv2D, { x, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
 
 /**
  * y = tf.conv2d(x, filter, strides, pad) (NHWC). In back-propagation dy keeps k of its output channels per

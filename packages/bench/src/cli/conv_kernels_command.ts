@@ -33,9 +33,14 @@ export async function convKernelsCommand(o: ConvKernelsCommandOptions): Promise<
     readBack: o.readBack,
   });
   const loadavg = os.loadavg();
-  process.stdout.write(`backend ${o.backend}, ${convShapeLabel(shape)} (median ms of dx + dW, interleaved)\n`);
+  process.stdout.write(
+    `backend ${o.backend}, ${convShapeLabel(shape)} (median wall-clock and process CPU ms of dx + dW, interleaved)\n`,
+  );
   for (const f of figures) {
-    process.stdout.write(`${f.method.padEnd(12)} ${f.ms.toFixed(2).padStart(10)} ms ${f.speedup.toFixed(2).padStart(7)}x\n`);
+    process.stdout.write(
+      `${f.method.padEnd(12)} ${f.ms.toFixed(2).padStart(10)} ms ${f.speedup.toFixed(2).padStart(7)}x   ` +
+        `cpu ${f.cpuMs.toFixed(2).padStart(10)} ms ${f.cpuSpeedup.toFixed(2).padStart(7)}x\n`,
+    );
   }
   process.stdout.write(
     `ideal CO/k: ${(shape.outChannels / shape.k).toFixed(1)}x; load average ${loadavg.map((v) => v.toFixed(2)).join(' ')}\n`,

@@ -32,6 +32,7 @@ import { modelSignature, runModelBench, type ModelBenchOptions, type ModelOptimi
 import type { MlpProtocol } from '../experiments/mlp';
 import { writeReport } from '../report/write_report';
 import type { ShapeSpec } from './parse_options';
+import type { CnnOverrides, CnnVariant } from '../experiments/cnn';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -518,9 +519,38 @@ export async function trainStepCommand(o: TrainStepCommandOptions): Promise<numb
 export interface CnnCommandOptions extends CommonOptions {
   k: number;
   methods: Array<'per-example' | 'unified' | 'random'>;
+  overrides?: Record<string, unknown>;
+  variants?: Record<string, unknown>;
+  optimizer: 'adam' | 'sparse-adam';
   trainSize?: number;
   testSize?: number;
   lr: number;
+}
+
+/** --variants of `cnn`: { label: { mode, k?, overrides? } } checked, as the experiment's variant list. */
+export function cnnVariants(json: Record<string, unknown> | undefined): CnnVariant[] {
+  if (json === undefined) return [];
+  return Object.entries(json).map(([label, v]) => {
+    const where = `--variants '${label}'`;
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new Error(`${where} must be an object like {"mode":"unified","k":0.25}, got ${JSON.stringify(v)}`);
+    const { mode, k, overrides, ...rest } = v as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) throw new Error(`${where}: unknown field '${extra[0]}' (expected mode, k, overrides)`);
+    if (label === 'plain') throw new Error(`--variants: the label 'plain' is taken by the plain model`);
+    if (mode !== 'unified' && mode !== 'per-example' && mode !== 'random')
+      throw new Error(`${where}.mode must be 'unified', 'per-example' or 'random', got ${JSON.stringify(mode)}`);
+    if (k !== undefined && !(typeof k === 'number' && Number.isFinite(k) && k > 0))
+      throw new Error(`${where}.k must be a positive number (a count, or a fraction in (0, 1)), got ${JSON.stringify(k)}`);
+    if (overrides !== undefined && (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)))
+      throw new Error(`${where}.overrides must be an object like {"conv1":false}, got ${JSON.stringify(overrides)}`);
+    return {
+      label,
+      mode,
+      ...(k !== undefined ? { k } : {}),
+      ...(overrides !== undefined ? { overrides: overrides as CnnOverrides } : {}),
+    };
+  });
 }
 
 /** The convnet experiment (experiments/cnn.ts): prints a table per epoch and writes <out>/cnn-<backend>.json. */
@@ -535,23 +565,34 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
   const { progress, data: all } = await prepare({ ...o, quick: false }, { nTrainQuick: 0, nTestQuick: 0 });
   const nTrain = o.trainSize ?? (o.quick ? 256 : 2048);
   const nTest = o.testSize ?? (o.quick ? 500 : 1000);
+  const variants = cnnVariants(o.variants);
+  const overrides = o.overrides as CnnOverrides | undefined;
   const data = subsetMnist(all!, nTrain, nTest);
   const epochs = o.epochs ?? 3;
   const batchSize = o.batchSize ?? 64;
-  progress.log(`cnn: ${data.source}; ${epochs} epochs, batch ${batchSize}, k ${o.k}, methods plain,${o.methods.join(',')}`);
+  progress.log(
+    `cnn: ${data.source}; ${epochs} epochs, batch ${batchSize}, k ${o.k}, methods plain,${o.methods.join(',')}` +
+      (overrides ? `, overrides ${JSON.stringify(overrides)}` : '') +
+      (variants.length > 0 ? `, variants ${variants.map((v) => v.label).join(',')}` : ''),
+  );
   const figures = await runCnnExperiment(data, {
     epochs,
     batchSize,
     seed: o.seed,
     k: o.k,
     methods: ['plain', ...o.methods],
+    overrides,
+    variants,
+    optimizer: o.optimizer,
     learningRate: o.lr,
     log: (line) => progress.log(line),
   });
-  out('\nmethod       epoch   step ms   step ×   test acc   train loss');
+  const w = Math.max(12, ...figures.map((f) => f.method.length));
+  out(`\n${'method'.padEnd(w)} epoch   step ms   step ×   cpu ms    cpu ×   test acc   train loss`);
   for (const f of figures) {
     out(
-      `${f.method.padEnd(12)} ${String(f.epoch).padStart(5)} ${f.stepMs.toFixed(1).padStart(9)} ${f.speedup.toFixed(2).padStart(8)} ` +
+      `${f.method.padEnd(w)} ${String(f.epoch).padStart(5)} ${f.stepMs.toFixed(1).padStart(9)} ${f.speedup.toFixed(2).padStart(8)} ` +
+        `${f.stepCpuMs.toFixed(1).padStart(8)} ${f.cpuSpeedup.toFixed(2).padStart(8)} ` +
         `${(100 * f.testAccuracy).toFixed(2).padStart(9)}% ${f.trainLoss.toFixed(4).padStart(12)}`,
     );
   }
@@ -566,6 +607,9 @@ export async function cnnCommand(o: CnnCommandOptions): Promise<number> {
       batchSize,
       k: o.k,
       methods: ['plain', ...o.methods],
+      overrides: overrides ?? null,
+      variants,
+      optimizer: o.optimizer,
       lr: o.lr,
       dataSource: data.source,
     },

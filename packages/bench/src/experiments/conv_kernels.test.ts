@@ -21,6 +21,8 @@ describe('conv-kernels (structure only, no timing asserted)', () => {
     expect(figures.map((f) => f.method)).toEqual(['plain', 'unified', 'per-example']);
     expect(figures[0].speedup).toBe(1);
     expect(figures.every((f) => f.ms > 0 && Number.isFinite(f.speedup))).toBe(true);
+    expect(figures[0].cpuSpeedup).toBe(1);
+    expect(figures.every((f) => f.cpuMs >= 0)).toBe(true);
     expect(convShapeLabel(shape)).toBe('2x6x5x3->8 3x3 k=2');
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { exactConv2dGrads, mePropConv2dGradThunks, Rng, validateMePropConfig } from '@meprop/core';
 import type { ConvAttrs, ConvGradThunks, MePropMode, MePropRuntime } from '@meprop/core';
 import { median } from '../util/stats';
-import { settle, timeInterleaved } from '../util/timing';
+import { settle, timeInterleavedWithCpu } from '../util/timing';
 
 /** batch × height × width × in-channels → out-channels, square filter, k kept channels. */
 export interface ConvKernelShape {
@@ -49,6 +49,10 @@ export interface ConvKernelFigure {
   ms: number;
   /** plain's ms / this ms, from the same interleaved run. */
   speedup: number;
+  /** Median process CPU ms (user + system, all threads) of dx + dW: steadier than wall-clock under load. */
+  cpuMs: number;
+  /** plain's cpuMs / this cpuMs. */
+  cpuSpeedup: number;
 }
 
 export function convShapeLabel(s: ConvKernelShape): string {
@@ -99,11 +103,18 @@ export async function runConvKernelBench(opts: ConvKernelOptions): Promise<ConvK
       () => run(() => exactConv2dGrads(dy, x, w, attrs)),
       ...runtimes.map((rt) => () => run(() => mePropConv2dGradThunks(dy, x, w, attrs, rt))),
     ];
-    const samples = await timeInterleaved(fns, { warmup: opts.warmup, reps: opts.reps });
-    const ms = samples.map(median);
+    const samples = await timeInterleavedWithCpu(fns, { warmup: opts.warmup, reps: opts.reps });
+    const ms = samples.map((t) => median(t.wall));
+    const cpu = samples.map((t) => median(t.cpu));
     return [
-      { method: 'plain', ms: ms[0], speedup: 1 },
-      ...opts.modes.map((mode, i) => ({ method: mode, ms: ms[i + 1], speedup: ms[0] / ms[i + 1] })),
+      { method: 'plain', ms: ms[0], speedup: 1, cpuMs: cpu[0], cpuSpeedup: 1 },
+      ...opts.modes.map((mode, i) => ({
+        method: mode,
+        ms: ms[i + 1],
+        speedup: ms[0] / ms[i + 1],
+        cpuMs: cpu[i + 1],
+        cpuSpeedup: cpu[0] / cpu[i + 1],
+      })),
     ];
   } finally {
     tf.dispose([x, w, dy]);
