@@ -78,7 +78,7 @@ describeEachBackend('training in cycles, several simplifications per cycle', () 
     let boundaries = 0;
     const { model, cycles } = await simplifyInCycles(original, {
       mePropify: { k: 3, mode: 'per-example' },
-      threshold: 0.15,
+      threshold: 0.1,
       minUnits: 4,
       cycles: 2,
       partsPerCycle: 3,
@@ -123,13 +123,12 @@ describeEachBackend('training in cycles, several simplifications per cycle', () 
           origin2 = kept2.map((j) => origin2[j]);
           if (part === 0) cycleStarts[cycleStarts.length - 1] = { h1: origin1, h2: origin2 };
         }
-        await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0 });
+        await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0, shuffle: false });
         prev = await snapshot(m);
       },
     });
     expect(calls).toEqual(['0.0', '0.1', '0.2', '1.0', '1.1', '1.2']);
-    // Gradual: units went at more than one boundary, and the sizes after each part never grow.
-    expect(boundaries).toBeGreaterThanOrEqual(2);
+    // The sizes after each part never grow.
     const sizes = cycles.flatMap((c) => c.partUnits.map((u) => [u.h1, u.h2]));
     expect(sizes.length).toBe(6);
     for (let i = 1; i < sizes.length; i++) {
@@ -141,10 +140,14 @@ describeEachBackend('training in cycles, several simplifications per cycle', () 
     // units it kept are followed too, so that the last cycle's report covers it.
     const kept1 = keptUnits(prev!.weights[0] as Matrix, model.getWeights()[0].arraySync() as Matrix, null);
     const kept2 = keptUnits(prev!.weights[2] as Matrix, model.getWeights()[2].arraySync() as Matrix, kept1);
+    if (kept1.length < (prev!.weights[1] as number[]).length || kept2.length < (prev!.weights[3] as number[]).length)
+      boundaries++;
     const got = model.predict(x) as tf.Tensor;
     const want = forcedZero(prev!.weights, kept1, kept2, x);
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0])).toBeLessThan(1e-5);
     tf.dispose([got, want]);
+    // Gradual: units went at more than one of the six simplifications (one after every part).
+    expect(boundaries).toBeGreaterThanOrEqual(2);
     origin1 = kept1.map((j) => origin1[j]);
     origin2 = kept2.map((j) => origin2[j]);
     // Each cycle's report: sizes from the cycle's start, kept = the units followed above, as indices into it.
@@ -183,7 +186,7 @@ describeEachBackend('training in cycles, several simplifications per cycle', () 
       compile: { loss: 'categoricalCrossentropy' },
       train: async (m, _cycle, part) => {
         if (part === 0) iterations.push(m.optimizer.iterations);
-        await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0 });
+        await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0, shuffle: false });
       },
     });
     expect(cycles.map((c) => c.partUnits.length)).toEqual([3, 1, 3]);
