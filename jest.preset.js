@@ -19,7 +19,7 @@ module.exports = {
   moduleNameMapper: {
     ...tfjsMapper,
     '^@meprop/layers/node$': path.join(__dirname, 'packages/layers/src/node.ts'),
-    '^@meprop/(core|layers|flows|test-utils)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+    '^@meprop/(core|layers|flows|test-utils|tfjs-node-ops)$': path.join(__dirname, 'packages/$1/src/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.test.ts'],
   testTimeout: 120000,

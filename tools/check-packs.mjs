@@ -20,6 +20,7 @@ const PACKAGES = {
     'dist/esm/node.js',
   ],
   flows: ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts'],
+  'tfjs-node-ops': ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'native/module.cc', 'scripts/build-native.mjs'],
   bench: ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'bin/meprop-bench.js', 'thresholds/ci.json'],
 };
 const ALWAYS = ['package.json', 'README.md', 'LICENSE'];
