@@ -15,7 +15,7 @@ import {
 } from '../results/schema';
 import { writeReport } from '../report/write_report';
 import { autoProgress, silentProgress, type Progress } from '../util/progress';
-import { filterNodeBanner, setupBackend, tfjsVersion } from '../util/backend';
+import { filterNodeBanner, nativeOpsSummary, setupBackend, tfjsVersion } from '../util/backend';
 
 export interface CommonOptions {
   backend: BackendName;
@@ -49,6 +49,8 @@ export async function prepare(
     progress.log(`data: ${data.source}`);
   }
   progress.log(`backend: ${opts.backend}, tfjs ${tfjsVersion()}`);
+  const native = nativeOpsSummary();
+  if (native !== null) progress.log(`meProp native ops (@meprop/tfjs-node-ops): ${native}`);
   return { progress, data };
 }
 

@@ -49,6 +49,36 @@ async function activate(name: BackendName): Promise<void> {
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`--backend ${name}: could not activate the backend (active: ${tf.getBackend()})`);
   }
+  if (name === 'tensorflow') loadNativeOps();
+}
+
+/** What `--backend tensorflow` runs meProp's backward with: @meprop/tfjs-node-ops' native ops, or stock ops. */
+let nativeOps: string | null = null;
+
+/**
+ * Loads @meprop/tfjs-node-ops (meProp's native TensorFlow ops) unless `MEPROP_NATIVE_OPS=off`; a missing or
+ * unloadable addon is not an error: meProp then runs on TensorFlow's stock ops, and the run header says so.
+ */
+function loadNativeOps(): void {
+  if (process.env.MEPROP_NATIVE_OPS === 'off') {
+    nativeOps = 'off (MEPROP_NATIVE_OPS=off): stock TensorFlow ops';
+    return;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ops = require('@meprop/tfjs-node-ops') as typeof import('@meprop/tfjs-node-ops');
+    const s = ops.loadNativeOps();
+    nativeOps = s.loaded
+      ? `loaded (${s.kernels.length > 0 ? s.kernels.join(', ') : 'no kernels replaced'})`
+      : `not loaded, stock TensorFlow ops (${s.reason})`;
+  } catch (e) {
+    nativeOps = `not loaded, stock TensorFlow ops (@meprop/tfjs-node-ops: ${(e as Error).message})`;
+  }
+}
+
+/** The native-ops line of a tensorflow run's header (null on other backends). */
+export function nativeOpsSummary(): string | null {
+  return nativeOps;
 }
 
 /** The advertisement tfjs's cpu backend prints (console.warn) on its first tensor in Node. */
