@@ -1,7 +1,7 @@
 // meprop-bench simp trains the meSimp model in parts of an epoch and the plain models in whole epochs: the
 // parts must be the same batches.
 import * as tf from '@tensorflow/tfjs';
-import { ClippedAdam, paperMlp, partRange } from './simp';
+import { ClippedAdam, paperMlp, partRange, simpOptimizer } from './simp';
 
 describe('simp: parts of an epoch', () => {
   test.each([
@@ -34,6 +34,18 @@ describe('simp: parts of an epoch', () => {
 });
 
 describe('simp: the meSimp code settings', () => {
+  test('simpOptimizer: plain Adam without clip (it used to recurse forever), ClippedAdam with it', () => {
+    const plain = simpOptimizer({ learningRate: 0.01, clip: undefined });
+    // By constructor: tfjs's optimizers answer instanceof by duck typing, so ClippedAdam would pass for Adam.
+    expect(plain.constructor).toBe(tf.AdamOptimizer);
+    expect((plain as tf.AdamOptimizer).getConfig().learningRate).toBe(0.01);
+    const clipped = simpOptimizer({ learningRate: 0.002, clip: 5 });
+    expect(clipped.constructor).toBe(ClippedAdam);
+    expect((clipped as ClippedAdam).getConfig().learningRate).toBe(0.002);
+    plain.dispose();
+    clipped.dispose();
+  });
+
   test('ClippedAdam = Adam on the gradients clipped entry by entry, no tensor left behind', () => {
     const grads = [10, -0.5, -7, 4.99];
     const start = [0.1, -0.2, 0.3, 0.4];

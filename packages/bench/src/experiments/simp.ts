@@ -116,8 +116,9 @@ export class ClippedAdam extends tf.AdamOptimizer {
   }
 }
 
-function adam(o: Pick<SimpOptions, 'learningRate' | 'clip'>): tf.Optimizer {
-  return o.clip === undefined ? adam(o) : new ClippedAdam(o.learningRate, o.clip);
+/** The optimizer of every model here: tf.train.adam, or ClippedAdam when `clip` is set. */
+export function simpOptimizer(o: Pick<SimpOptions, 'learningRate' | 'clip'>): tf.Optimizer {
+  return o.clip === undefined ? tf.train.adam(o.learningRate) : new ClippedAdam(o.learningRate, o.clip);
 }
 
 function tensors(split: MnistSplit): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -197,8 +198,9 @@ async function timeOnBackend(
   const out: SimpInference[] = [];
   for (const batch of batches) {
     const x = tf.slice(test, [0, 0], [Math.min(batch, test.shape[0]), -1]);
+    // The whole batch in one call: predict()'s default batchSize (32) would time 32-row slices instead.
     const run = (m: tf.LayersModel) => async () => {
-      const y = m.predict(x) as tf.Tensor;
+      const y = m.predict(x, { batchSize: batch }) as tf.Tensor;
       await settle([y]);
       y.dispose();
     };
@@ -234,7 +236,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   for (const seed of o.seeds) {
     // Plain, full width; its accuracy is recorded at the cycle boundaries.
     const plain = paperMlp([o.hidden, o.hidden], seed, o.dropout, o.init);
-    const plainOpt = adam(o);
+    const plainOpt = simpOptimizer(o);
     plain.compile({ optimizer: plainOpt, loss: 'categoricalCrossentropy' });
     const plainCurve: number[] = [];
     for (let e = 0; e < totalEpochs; e++) {
@@ -250,7 +252,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       threshold: o.threshold,
       minUnits: o.minUnits,
       cycles: o.cycles,
-      optimizer: () => adam(o),
+      optimizer: () => simpOptimizer(o),
       compile: { loss: 'categoricalCrossentropy' },
       simplifyCycle: simplifies,
       keepOptimizerState: o.resetOptimizer !== true,
@@ -290,7 +292,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
 
     // Plain, from scratch at the reduced widths.
     const reduced = paperMlp(finalUnits, seed, o.dropout, o.init);
-    const reducedOpt = adam(o);
+    const reducedOpt = simpOptimizer(o);
     reduced.compile({ optimizer: reducedOpt, loss: 'categoricalCrossentropy' });
     for (let e = 0; e < totalEpochs; e++) {
       await trainPart(reduced, train, seed, e, o.batchSize);
