@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import type { Metric } from '../results/schema';
+import { CI_SETTINGS, convFigureId } from '../experiments/ci_run';
 import { checkThresholds, describeFailures } from './check_thresholds';
 import { defaultThresholdsPath, parseThresholds, readThresholds, thresholdsFor } from './thresholds';
 
@@ -51,6 +52,16 @@ describe('thresholds file', () => {
       expect(Object.keys(t.maxAccuracyGap ?? {}).length).toBeGreaterThan(0);
     }
     expect(fs.existsSync(defaultThresholdsPath())).toBe(true);
+  });
+
+  it("bounds the conv figure exactly on the backends whose ci run measures it (a bound elsewhere fails as 'not measured')", () => {
+    const file = readThresholds(defaultThresholdsPath());
+    const id = `${convFigureId()}.backwardSpeedup`;
+    expect(id).toBe('conv.32x28x28x32-64.3x3.k8.unified.backwardSpeedup');
+    for (const b of ['cpu', 'wasm', 'tensorflow'] as const) {
+      const bounded = id in (thresholdsFor(file, b, 'ci.json').minSpeedup ?? {});
+      expect([b, bounded]).toEqual([b, CI_SETTINGS.conv.backends.includes(b)]);
+    }
   });
 
   it('rejects unknown groups and non-numeric bounds, naming the place', () => {

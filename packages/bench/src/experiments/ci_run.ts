@@ -4,10 +4,14 @@
 //   3. a short MNIST accuracy run, plain Adam vs meProp (unified k=20 + sparse Adam, the configuration of 2), and
 //      their gap. (Per-example top-k catches up only over many more steps than a CI run can afford.)
 //   4. a quick IAF run: the best IAF posterior's test ELBO minus the diagonal one's.
+//   5. on wasm and tensorflow: the unified conv backward ratio of issue 13's layer (batch 32, 28x28, 32 -> 64
+//      channels, 3x3, k = 8). Not on cpu: tfjs-backend-cpu's plain conv backward takes minutes there.
+import * as tf from '@tensorflow/tfjs';
 import type { MnistData } from '../data/types';
 import { subsetMnist } from '../data/subset';
 import type { IafFigures, KernelFigures, Metric, MnistFigures } from '../results/schema';
 import type { Progress } from '../util/progress';
+import { DEFAULT_CONV_SHAPE, runConvKernelBench } from './conv_kernels';
 import { benchKernelShape, KERNEL_METHOD, shapeLabel } from './kernels';
 import { runIaf } from './iaf_runner';
 import { measureStepRatio } from './mlp_step_ratio';
@@ -19,7 +23,14 @@ export const CI_SETTINGS = {
   step: { batchSize: 32, k: 20, hidden: [500, 500], warmup: 3, reps: 12 },
   mnist: { nTrain: 3000, nTest: 1000, epochs: 2, batchSize: 32, k: 20 },
   iaf: { nTrain: 3000, nTest: 500, epochs: 2, posteriors: ['diagonal', 'iaf2'] as const },
+  conv: { shape: DEFAULT_CONV_SHAPE, warmup: 2, reps: 9, backends: ['wasm', 'tensorflow'] as readonly string[] },
 };
+
+/** The name of the conv figure `ci` reports: `conv.32x28x28x32-64.3x3.k8.unified.backwardSpeedup`. */
+export function convFigureId(): string {
+  const c = CI_SETTINGS.conv.shape;
+  return `conv.${c.batch}x${c.height}x${c.width}x${c.inChannels}-${c.outChannels}.${c.filter}x${c.filter}.k${c.k}.unified`;
+}
 
 export interface CiRunOptions {
   seed: number;
@@ -56,6 +67,24 @@ export async function runCi(data: MnistData, opts: CiRunOptions): Promise<CiRunO
   figures.push({ name: `${stepId}.speedup`, value: step.speedup, better: 'higher', unit: 'x' });
   figures.push({ name: `${stepId}.plainMs`, value: step.plainMs, better: 'lower', unit: 'ms' });
   figures.push({ name: `${stepId}.mePropMs`, value: step.mePropMs, better: 'lower', unit: 'ms' });
+
+  if (s.conv.backends.includes(tf.getBackend())) {
+    const cTask = opts.progress.task('ci: conv backward ratio');
+    const [plain, unified] = await runConvKernelBench({
+      shape: s.conv.shape,
+      modes: ['unified'],
+      pad: 'valid',
+      warmup: s.conv.warmup,
+      reps: s.conv.reps,
+      seed: opts.seed,
+      readBack: false,
+    });
+    cTask.done(`${unified.speedup.toFixed(2)}x`);
+    const id = convFigureId();
+    figures.push({ name: `${id}.backwardSpeedup`, value: unified.speedup, better: 'higher', unit: 'x' });
+    figures.push({ name: `${id}.mePropMs`, value: unified.ms, better: 'lower', unit: 'ms' });
+    figures.push({ name: `${id}.plainMs`, value: plain.ms, better: 'lower', unit: 'ms' });
+  }
 
   const small = subsetMnist(data, s.mnist.nTrain, s.mnist.nTest);
   const mnist = await runMnistExperiment(small, {
