@@ -65,10 +65,72 @@ inline void TransposeBlock(const float* rows, int64_t rw, int64_t n, float* dst)
     for (int64_t j = j0; j < n; j++) dst[j * kLanes + r] = rows[r * n + j];
 }
 
+// rows [rw, n] = the first rw lanes of src [n, kLanes] transposed (the inverse of TransposeBlock).
+inline void TransposeBack(const float* src, int64_t rw, int64_t n, float* rows) {
+  int64_t j0 = 0;
+  for (; j0 + kLanes <= n; j0 += kLanes) {
+    alignas(64) float tile[kLanes][kLanes];
+    std::memcpy(tile, src + j0 * kLanes, sizeof(tile));
+    for (int64_t r = 0; r < rw; r++)
+      for (int64_t j = 0; j < kLanes; j++) rows[r * n + j0 + j] = tile[j][r];
+  }
+  for (int64_t r = 0; r < rw; r++)
+    for (int64_t j = j0; j < n; j++) rows[r * n + j] = src[j * kLanes + r];
+}
+
 // out[i] += v * x[i], i < n.
 inline void Axpy(float* __restrict out, const float* __restrict x, float v, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; i++) out[i] += v * x[i];
+}
+
+// C[i, :] = Σ_p A(i, p) B[p, :] for i < I, p < P, over `cols` columns: A(i, p) = A[i * sai + p * sap], B and
+// C row-major with leading dimensions ldb, ldc. Tiles of R rows by Q lane vectors held in registers while p
+// runs (in increasing order); the B panel of a column tile stays in cache across the row tiles.
+template <int R, int Q>
+inline void GemmTile(int64_t P, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  Lanes acc[R][Q] = {};
+  for (int64_t p = 0; p < P; p++) {
+    Lanes b[Q];
+    for (int q = 0; q < Q; q++) b[q] = LoadLanes(B + p * ldb + q * kLanes);
+    for (int i = 0; i < R; i++) {
+      const float a = A[i * sai + p * sap];
+      for (int q = 0; q < Q; q++) acc[i][q] += a * b[q];
+    }
+  }
+  for (int i = 0; i < R; i++)
+    for (int q = 0; q < Q; q++) StoreLanes(C + i * ldc + q * kLanes, acc[i][q]);
+}
+
+template <int Q>
+inline void GemmRows(int64_t I, int64_t P, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb, float* C,
+                     int64_t ldc) {
+  int64_t i = 0;
+  for (; i + 4 <= I; i += 4) GemmTile<4, Q>(P, A + i * sai, sai, sap, B, ldb, C + i * ldc, ldc);
+  for (; i < I; i++) GemmTile<1, Q>(P, A + i * sai, sai, sap, B, ldb, C + i * ldc, ldc);
+}
+
+void SmallGemm(int64_t I, int64_t P, int64_t cols, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb,
+               float* C, int64_t ldc) {
+  constexpr int64_t kTile = 4 * kLanes;
+  const int64_t tiles = (cols + kTile - 1) / kTile;
+  ParallelRange(tiles, RowsPerTask(I * P * kTile), [&](int64_t t0, int64_t t1) {
+    for (int64_t tile = t0; tile < t1; tile++) {
+      int64_t c = tile * kTile;
+      const int64_t end = std::min(cols, c + kTile);
+      if (end - c == kTile) {
+        GemmRows<4>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+        continue;
+      }
+      for (; c + kLanes <= end; c += kLanes) GemmRows<1>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+      for (int64_t i = 0; i < I; i++)
+        for (int64_t j = c; j < end; j++) {
+          float acc = 0;
+          for (int64_t p = 0; p < P; p++) acc += A[i * sai + p * sap] * B[p * ldb + j];
+          C[i * ldc + j] = acc;
+        }
+    }
+  });
 }
 
 // Column sums of |dy| as ranking keys, then the top k (ascending).
@@ -106,55 +168,27 @@ void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, 
 // dx from dyk [M, k] and WkT [k, K]: dx [M, K] = dyk @ WkT, or dxᵀ [K, M] when transposeA.
 void DxFromKept(const float* dyk, const float* wkT, int64_t M, int64_t K, int64_t k, bool transposeA, float* dx) {
   if (!transposeA) {
-    ParallelRange(M, RowsPerTask(k * K), [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) {
-        float* out = dx + m * K;
-        std::memset(out, 0, K * sizeof(float));
-        for (int64_t t = 0; t < k; t++) Axpy(out, wkT + t * K, dyk[m * k + t], K);
-      }
-    });
+    SmallGemm(M, k, K, dyk, k, 1, wkT, K, dx, K);
     return;
   }
   std::vector<float> dykT(k * M);
   for (int64_t m = 0; m < M; m++)
     for (int64_t t = 0; t < k; t++) dykT[t * M + m] = dyk[m * k + t];
-  ParallelRange(K, RowsPerTask(k * M), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      float* out = dx + r * M;
-      std::memset(out, 0, M * sizeof(float));
-      for (int64_t t = 0; t < k; t++) Axpy(out, dykT.data() + t * M, wkT[t * K + r], M);
-    }
-  });
+  // dxᵀ[r, m] = Σ_t WkT[t, r] dykᵀ[t, m].
+  SmallGemm(K, k, M, wkT, 1, K, dykT.data(), M, dx, M);
 }
 
 // The k slices as rows [k, K] = dykᵀ @ X, X = op(a).
 void SlicesFromKept(const float* dyk, const float* a, int64_t M, int64_t K, int64_t k, bool transposeA, float* rows) {
   if (!transposeA) {
-    ParallelRange(k, RowsPerTask(M * K), [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; t++) {
-        float* out = rows + t * K;
-        std::memset(out, 0, K * sizeof(float));
-        for (int64_t m = 0; m < M; m++) Axpy(out, a + m * K, dyk[m * k + t], K);
-      }
-    });
+    SmallGemm(k, M, K, dyk, 1, k, a, K, rows, K);
     return;
   }
-  // a is [K, M]: rows[t, r] = Σ_m a[r, m] dyk[m, t].
-  std::vector<float> dykT(k * M);
-  for (int64_t m = 0; m < M; m++)
-    for (int64_t t = 0; t < k; t++) dykT[t * M + m] = dyk[m * k + t];
-  ParallelRange(K, RowsPerTask(k * M), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const float* ar = a + r * M;
-      for (int64_t t = 0; t < k; t++) {
-        const float* d = dykT.data() + t * M;
-        float acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t m = 0; m < M; m++) acc += ar[m] * d[m];
-        rows[t * K + r] = acc;
-      }
-    }
-  });
+  // a is [K, M]: the slices as columns [K, k] = a @ dyk, then transposed.
+  std::vector<float> cols(K * k);
+  SmallGemm(K, M, k, a, M, 1, dyk, k, cols.data(), k);
+  for (int64_t r = 0; r < K; r++)
+    for (int64_t t = 0; t < k; t++) rows[t * K + r] = cols[r * k + t];
 }
 
 // Checks a and b against dy [M, N] for y = op(a) @ op(b); sets K.
@@ -428,10 +462,7 @@ void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
           StoreLanes(dst, LoadLanes(dst) + xs * vm[t]);
         }
       }
-      for (int64_t l = 0; l < rw; l++) {
-        float* o = out + (r0 + l) * N;
-        for (int64_t j = 0; j < N; j++) o[j] = blk[j * kLanes + l];
-      }
+      TransposeBack(blk.data(), rw, N, out + r0 * N);
     }
   });
 }

@@ -87,12 +87,7 @@ const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
   checkFloat2D('MePropUnifiedBackward', 'dy', dy);
   checkK('MePropUnifiedBackward', at.k, dy.shape[1]);
   return withNativeScope(backend, (s) => {
-    const attrList = [
-      s.int('k', at.k),
-      ...transposes(s, at),
-      s.bool('dense_w', at.denseW),
-      s.bool('with_dx', at.withDx),
-    ];
+    const attrList = [s.int('k', at.k), ...transposes(s, at), s.bool('dense_w', at.denseW), s.bool('with_dx', at.withDx)];
     const out = s.op('MePropMlpUnifiedBackward', attrList, [s.input(dy), s.input(a), s.input(b)], 3);
     return out.map((t) => s.output(t));
   });
@@ -162,9 +157,7 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   if (rule === undefined)
     throw new Error(`MePropSparseLazyUpdateInPlace: rule must be 'adam', 'adagrad' or 'sgd', got '${String(a.rule)}'`);
   if (a.slots.length !== slotCounts[a.rule])
-    throw new Error(
-      `MePropSparseLazyUpdateInPlace: rule '${a.rule}' takes ${slotCounts[a.rule]} slots, got ${a.slots.length}`,
-    );
+    throw new Error(`MePropSparseLazyUpdateInPlace: rule '${a.rule}' takes ${slotCounts[a.rule]} slots, got ${a.slots.length}`);
   checkFloat2D('MePropSparseLazyUpdateInPlace', 'value', value);
   checkFloat2D('MePropSparseLazyUpdateInPlace', 'rows', rows);
   return withNativeScope(backend, (s) => {
