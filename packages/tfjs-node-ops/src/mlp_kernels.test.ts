@@ -6,9 +6,8 @@ import { loadNativeOps } from './index';
 import { mlpKernelNames } from './mlp_kernels';
 import type { LazyUpdateInPlaceAttrs } from './mlp_kernels';
 
-// Imported after this package: @meprop/layers registers its tensorflow kernels only where none exists, so the
-// native ones stay; its cpu kernels are the reference for the lazy optimizers.
-// eslint-disable-next-line import/order
+// @meprop/layers: its cpu lazy-update kernel is the reference; its tensorflow kernels are replaced by the native
+// ones when loadNativeOps() runs (or not registered at all if this package loaded first).
 import { MePropLazyUpdate, mePropDense, sparseAdam } from '@meprop/layers';
 
 // The native ops exist only for tfjs-node: this suite runs when MEPROP_TEST_BACKENDS includes tensorflow.
@@ -85,6 +84,7 @@ const slicesOf = (db: tf.Tensor, cols: number[], tB: boolean) =>
 run('native MLP kernels [tensorflow]', () => {
   beforeAll(async () => {
     await useBackend('tensorflow');
+    loadNativeOps(); // installs the native kernels (also when a single test is run)
   });
 
   afterEach(() => tf.disposeVariables());
