@@ -50,17 +50,47 @@ inline Lanes LoadLanes(const float* p) {
 }
 inline void StoreLanes(float* p, Lanes v) { std::memcpy(p, &v, sizeof(v)); }
 
+// A 16 x 16 tile transposed in registers: four rounds of two-input shuffles (blocks of 1, 2, 4, 8 lanes)
+// pairing rows p and p + B; after the last round vector i holds column i. With AVX-512 each shuffle is one
+// instruction (vpermt2ps); other targets get what the compiler makes of it.
+static_assert(kLanes == 16, "the tile transpose is written for 16 lanes");
+#if defined(__clang__)
+#define MEPROP_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+typedef int32_t LaneIndex __attribute__((vector_size(kLanes * sizeof(int32_t))));
+#define MEPROP_SHUFFLE(x, y, ...) __builtin_shuffle(x, y, (LaneIndex){__VA_ARGS__})
+#endif
+#define MEPROP_ROUND(B, ...)                                \
+  for (int p = 0; p < 16; p++)                              \
+    if ((p / B) % 2 == 0) {                                 \
+      const Lanes x = v[p], y = v[p + B];                   \
+      v[p] = MEPROP_SHUFFLE(x, y, MEPROP_LO_##B);           \
+      v[p + B] = MEPROP_SHUFFLE(x, y, MEPROP_HI_##B);       \
+    }
+#define MEPROP_LO_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define MEPROP_HI_1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define MEPROP_LO_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define MEPROP_HI_2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define MEPROP_LO_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define MEPROP_HI_4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define MEPROP_LO_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define MEPROP_HI_8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+
+inline void TransposeTile(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  Lanes v[16];
+  for (int i = 0; i < 16; i++) v[i] = LoadLanes(src + i * lds);
+  MEPROP_ROUND(1)
+  MEPROP_ROUND(2)
+  MEPROP_ROUND(4)
+  MEPROP_ROUND(8)
+  for (int i = 0; i < 16; i++) StoreLanes(dst + i * ldd, v[i]);
+}
+
 // dst [n, kLanes] = rows [rw, n] transposed (rw <= kLanes; lanes >= rw left as they are).
 inline void TransposeBlock(const float* rows, int64_t rw, int64_t n, float* dst) {
   int64_t j0 = 0;
-  if (rw == kLanes) {
-    for (; j0 + kLanes <= n; j0 += kLanes) {
-      alignas(64) float tile[kLanes][kLanes];
-      for (int64_t r = 0; r < kLanes; r++) std::memcpy(tile[r], rows + r * n + j0, sizeof(tile[r]));
-      for (int64_t j = 0; j < kLanes; j++)
-        for (int64_t r = 0; r < kLanes; r++) dst[(j0 + j) * kLanes + r] = tile[r][j];
-    }
-  }
+  if (rw == kLanes)
+    for (; j0 + kLanes <= n; j0 += kLanes) TransposeTile(rows + j0, n, dst + j0 * kLanes, kLanes);
   for (int64_t r = 0; r < rw; r++)
     for (int64_t j = j0; j < n; j++) dst[j * kLanes + r] = rows[r * n + j];
 }
@@ -68,12 +98,8 @@ inline void TransposeBlock(const float* rows, int64_t rw, int64_t n, float* dst)
 // rows [rw, n] = the first rw lanes of src [n, kLanes] transposed (the inverse of TransposeBlock).
 inline void TransposeBack(const float* src, int64_t rw, int64_t n, float* rows) {
   int64_t j0 = 0;
-  for (; j0 + kLanes <= n; j0 += kLanes) {
-    alignas(64) float tile[kLanes][kLanes];
-    std::memcpy(tile, src + j0 * kLanes, sizeof(tile));
-    for (int64_t r = 0; r < rw; r++)
-      for (int64_t j = 0; j < kLanes; j++) rows[r * n + j0 + j] = tile[j][r];
-  }
+  if (rw == kLanes)
+    for (; j0 + kLanes <= n; j0 += kLanes) TransposeTile(src + j0 * kLanes, kLanes, rows + j0, n);
   for (int64_t r = 0; r < rw; r++)
     for (int64_t j = j0; j < n; j++) rows[r * n + j] = src[j * kLanes + r];
 }
