@@ -34,7 +34,7 @@ struct Attrs {
 };
 
 // Minimum work (multiply-adds) per thread before the pool is used: below that, waking a helper costs more.
-constexpr int64_t kMinWork = 1 << 17;
+constexpr int64_t kMinWork = 1 << 20;
 
 inline int64_t RowsPerTask(int64_t workPerRow) { return std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, workPerRow)); }
 
@@ -185,10 +185,13 @@ void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, 
     for (int64_t t = 0; t < k; t++) std::memcpy(wkT + t * K, b + idx[t] * K, K * sizeof(float));
     return;
   }
-  for (int64_t r = 0; r < K; r++) {
-    const float* wr = b + r * N;
-    for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
-  }
+  // Reading k columns touches most cache lines of W: memory-bound, so split over the threads by rows of W.
+  ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* wr = b + r * N;
+      for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
+    }
+  });
 }
 
 // dx from dyk [M, k] and WkT [k, K]: dx [M, K] = dyk @ WkT, or dxᵀ [K, M] when transposeA.
@@ -331,9 +334,12 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     } else {
       if (!call.Output(1, TF_FLOAT, {K, N}, dW)) return;
       float* out = dW.data<float>();
-      std::memset(out, 0, K * N * sizeof(float));
-      for (int64_t r = 0; r < K; r++)
-        for (int64_t t = 0; t < k; t++) out[r * N + ix[t]] = rows[t * K + r];
+      // Zeros and k entries per row: memory-bound, split over the threads by rows.
+      ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+        std::memset(out + r0 * N, 0, (r1 - r0) * N * sizeof(float));
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t t = 0; t < k; t++) out[r * N + ix[t]] = rows[t * K + r];
+      });
     }
   }
   if (at.withDx) {
