@@ -1,6 +1,9 @@
 // Top-k selection and the small thread pool of the MLP ops.
 #include <algorithm>
 #include <cstring>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -51,14 +54,43 @@ void TopKAscending(const uint32_t* keys, int64_t n, int64_t k, int32_t* out) {
     prefix |= static_cast<uint32_t>(b) << shift;
     mask |= 255u << shift;
     if (count == need || shift == 0) break;  // the whole group is kept, or the keys are fully fixed
-    int64_t w = 0;
-    for (int64_t j = 0; j < nc; j++)
-      if ((c[j] & mask) == prefix) cand[w++] = c[j];
+    int64_t w = 0, j = 0;  // branch-free: about half the keys may stay, which no branch predictor guesses
+#if defined(__AVX512F__)
+    const __m512i vm = _mm512_set1_epi32(static_cast<int>(mask)), vp = _mm512_set1_epi32(static_cast<int>(prefix));
+    for (; j + 16 <= nc; j += 16) {
+      const __m512i v = _mm512_loadu_si512(c + j);
+      const __mmask16 in = _mm512_cmpeq_epu32_mask(_mm512_and_si512(v, vm), vp);
+      _mm512_mask_compressstoreu_epi32(cand.data() + w, in, v);
+      w += __builtin_popcount(in);
+    }
+#endif
+    for (; j < nc; j++) {
+      const uint32_t key = c[j];
+      cand[w] = key;
+      w += (key & mask) == prefix;
+    }
     nc = w;
   }
-  int64_t t = 0;
-  for (int64_t i = 0; i < n && t < k; i++) {
-    uint32_t g = keys[i] & mask;
+  // Keep every key above the group, and the first `need` keys of the group, in index order. With AVX-512,
+  // 16 keys are compared at once and only the kept ones (set bits) are visited.
+  int64_t t = 0, i = 0;
+#if defined(__AVX512F__)
+  const __m512i vmask = _mm512_set1_epi32(static_cast<int>(mask)), vprefix = _mm512_set1_epi32(static_cast<int>(prefix));
+  for (; i + 16 <= n && t < k; i += 16) {
+    const __m512i g = _mm512_and_si512(_mm512_loadu_si512(keys + i), vmask);
+    const uint32_t above = _mm512_cmpgt_epu32_mask(g, vprefix), group = _mm512_cmpeq_epu32_mask(g, vprefix);
+    for (uint32_t bits = above | group; bits != 0 && t < k; bits &= bits - 1) {
+      const int b = __builtin_ctz(bits);
+      if ((group >> b) & 1u) {
+        if (need == 0) continue;
+        need--;
+      }
+      out[t++] = static_cast<int32_t>(i + b);
+    }
+  }
+#endif
+  for (; i < n && t < k; i++) {
+    const uint32_t g = keys[i] & mask;
     if (g > prefix || (g == prefix && need > 0)) {
       if (g == prefix) need--;
       out[t++] = static_cast<int32_t>(i);
