@@ -228,6 +228,26 @@ run('native MLP kernels [tensorflow]', () => {
     });
   });
 
+  it('many ties and NaN in wide rows: the same kept entries as brute force (lower index first)', () => {
+    tf.tidy(() => {
+      const [M, N] = [6, 150];
+      // Small integers (ties everywhere), a NaN in rows 1 and 4 past the first 16 columns, -0 and 0.
+      const v = Array.from({ length: M * N }, (_, e) => ((e * 7919) % 5) - 2 + (e % 11 === 0 ? -0 : 0));
+      v[1 * N + 77] = NaN;
+      v[4 * N + 140] = NaN;
+      const dy = tf.tensor2d(v, [M, N]);
+      for (const k of [1, 9, 33]) {
+        for (const mode of ['per-example', 'unified'] as Mode[]) {
+          const [indices] = runKernel('MePropSelect', { dy }, { k, mode, seed: 0 }) as tf.Tensor[];
+          const ix = indices.dataSync();
+          const mask = new Float32Array(M * N);
+          for (let m = 0; m < M; m++) for (let t = 0; t < k; t++) mask[m * N + ix[m * k + t]] = 1;
+          expect(Array.from(mask)).toEqual(Array.from(keptMask(dy.dataSync() as Float32Array, M, N, k, mode)));
+        }
+      }
+    });
+  });
+
   it('relu gradient from the output equals tfjs relu gradient, NaN, -0 and Infinity included', () => {
     tf.tidy(() => {
       const x = tf.tensor1d([-2, -0, 0, 1e-30, 3, NaN, Infinity, -Infinity]);
