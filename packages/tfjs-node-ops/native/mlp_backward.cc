@@ -43,12 +43,11 @@ constexpr int64_t kLanes = 16;
 
 // kLanes float32 as one value (GCC/clang vector extension: one AVX-512 register, or two AVX2 ones, ...).
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-inline Lanes LoadLanes(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void StoreLanes(float* p, Lanes v) { std::memcpy(p, &v, sizeof(v)); }
+// The same, at any float's alignment: loads and stores through it alias float data only (a memcpy would alias
+// everything, and make the compiler reload every captured value after each store).
+typedef float UnalignedLanes __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float))));
+inline Lanes LoadLanes(const float* p) { return *reinterpret_cast<const UnalignedLanes*>(p); }
+inline void StoreLanes(float* p, Lanes v) { *reinterpret_cast<UnalignedLanes*>(p) = v; }
 
 // A 16 x 16 tile transposed in registers: four rounds of two-input shuffles (blocks of 1, 2, 4, 8 lanes)
 // pairing rows p and p + B; after the last round vector i holds column i. With AVX-512 each shuffle is one
