@@ -78,6 +78,7 @@ const tmp = `${out}.tmp-${process.pid}`;
 const args = [
   ...flags,
   '-std=c++17',
+  '-fopenmp-simd',
   '-shared',
   '-fPIC',
   '-pthread',

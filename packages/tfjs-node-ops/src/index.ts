@@ -148,6 +148,9 @@ function runSelfTest(): string | null {
   }
 }
 
+// The native kernels (each file calls addNativeKernels when imported; kept here, after the definitions above).
+import './mlp_kernels';
+
 // Importing the package after @tensorflow/tfjs-node is enough: the ops load (or say why not) at once. Imported
 // before it, nothing happens until loadNativeOps() is called.
 if (tf.findBackend('tensorflow') !== null) loadNativeOps();

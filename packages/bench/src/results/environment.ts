@@ -1,9 +1,11 @@
 import * as os from 'os';
+import { nativeOpsSummary } from '../util/backend';
 import type { BackendName, Environment } from './schema';
 
 /** The machine and software a run was measured on; `tfjsVersion` comes from the loaded tf.version. */
 export function collectEnvironment(backend: BackendName, tfjsVersion: string, now: Date = new Date()): Environment {
   const cpus = os.cpus();
+  const nativeOps = backend === 'tensorflow' ? nativeOpsSummary() : null;
   return {
     backend,
     tfjsVersion,
@@ -13,5 +15,6 @@ export function collectEnvironment(backend: BackendName, tfjsVersion: string, no
     platform: os.platform(),
     arch: os.arch(),
     date: now.toISOString(),
+    ...(nativeOps !== null ? { nativeOps } : {}),
   };
 }

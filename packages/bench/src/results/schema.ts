@@ -60,6 +60,11 @@ export interface Environment {
   arch: string;
   /** ISO 8601, UTC. */
   date: string;
+  /**
+   * tensorflow only: what meProp's kernels ran on, e.g. "loaded (MePropSelect, MePropUnifiedBackward, ...)"
+   * (the kernels @meprop/tfjs-node-ops made native) or "not loaded, stock TensorFlow ops (<reason>)".
+   */
+  nativeOps?: string;
 }
 
 export type OptionValue = number | string | boolean | null | number[] | string[];

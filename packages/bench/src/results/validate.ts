@@ -107,6 +107,7 @@ export function validateBenchResult(value: unknown, source: string): BenchResult
   const env = c.obj('environment', doc.environment);
   c.oneOf('environment.backend', env.backend, BACKEND_NAMES);
   c.fields('environment', env, { tfjsVersion: 'str', nodeVersion: 'str', cpuModel: 'str', cpuCount: 'num', date: 'str' });
+  if (env.nativeOps !== undefined) c.str('environment.nativeOps', env.nativeOps);
 
   if (doc.mnist !== undefined) {
     const m = c.obj('mnist', doc.mnist);

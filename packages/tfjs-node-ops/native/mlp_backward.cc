@@ -1,0 +1,597 @@
+// meProp's backward of y = op(a) @ op(b) (a Dense layer's product) as TensorFlow CPU ops:
+//   MePropMlpSelectColumns   dy [M, N] -> indices [k] (ascending), values [M, k]: the k columns with the
+//                            largest Σ|dy| over the rows (unified mode), NaN first, ties to the lower index.
+//   MePropMlpSelect          dy -> indices [M, k], values [M, k]: per row (mode 0, per-example) or the shared
+//                            columns repeated on every row (mode 1, unified).
+//   MePropMlpUnifiedBackward dy, a, b -> indices [k], dW (slices [k, K] or dense like b), dx or values [M, k].
+//   MePropMlpGatherMatMul    values [M, k], indices [k], b -> dx (shaped like a).
+//   MePropMlpSparseGradA     indices [M, k] or [k], values [M, k], b -> dx (shaped like a).
+//   MePropMlpSparseGradB     indices, values, a -> dW (shaped like b, attr n: its output-column count).
+//   MePropMlpReluGrad        dy, y = relu(x) -> dy * step(x) (tfjs's relu gradient, NaN kept).
+// X = op(a) is [M, K] (a is [K, M] when transpose_a), W = op(b) is [K, N] (b is [N, K] when transpose_b).
+// Every loop reads and writes memory in address order where it can: W's kept columns are gathered once into
+// contiguous rows (WkT [k, K]) so that dx is a sum of contiguous rows; per-example dx runs over W's rows
+// (one row of W in cache serves every kept entry), writing dx a column at a time.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "mlp_common.h"
+
+namespace meprop {
+namespace mlp {
+namespace {
+
+struct Attrs {
+  int64_t k = 0;
+  int64_t mode = 0;
+  int64_t n = 0;
+  bool transposeA = false;
+  bool transposeB = false;
+  bool denseW = false;
+  bool withDx = false;
+};
+
+// Minimum work (multiply-adds) per thread before the pool is used: below that, waking a helper costs more.
+constexpr int64_t kMinWork = 1 << 20;
+
+inline int64_t RowsPerTask(int64_t workPerRow) { return std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, workPerRow)); }
+
+// Lanes of the blocked per-example products: one 512-bit vector of float32.
+constexpr int64_t kLanes = 16;
+
+// kLanes float32 as one value (GCC/clang vector extension: one AVX-512 register, or two AVX2 ones, ...).
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+// The same, at any float's alignment: loads and stores through it alias float data only (a memcpy would alias
+// everything, and make the compiler reload every captured value after each store).
+typedef float UnalignedLanes __attribute__((vector_size(kLanes * sizeof(float)), aligned(alignof(float))));
+inline Lanes LoadLanes(const float* p) { return *reinterpret_cast<const UnalignedLanes*>(p); }
+inline void StoreLanes(float* p, Lanes v) { *reinterpret_cast<UnalignedLanes*>(p) = v; }
+
+// A 16 x 16 tile transposed in registers: four rounds of two-input shuffles (blocks of 1, 2, 4, 8 lanes)
+// pairing rows p and p + B; after the last round vector i holds column i. With AVX-512 each shuffle is one
+// instruction (vpermt2ps); other targets get what the compiler makes of it.
+static_assert(kLanes == 16, "the tile transpose is written for 16 lanes");
+#if defined(__clang__)
+#define MEPROP_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+typedef int32_t LaneIndex __attribute__((vector_size(kLanes * sizeof(int32_t))));
+#define MEPROP_SHUFFLE(x, y, ...) __builtin_shuffle(x, y, (LaneIndex){__VA_ARGS__})
+#endif
+#define MEPROP_ROUND(B, ...)                                \
+  for (int p = 0; p < 16; p++)                              \
+    if ((p / B) % 2 == 0) {                                 \
+      const Lanes x = v[p], y = v[p + B];                   \
+      v[p] = MEPROP_SHUFFLE(x, y, MEPROP_LO_##B);           \
+      v[p + B] = MEPROP_SHUFFLE(x, y, MEPROP_HI_##B);       \
+    }
+#define MEPROP_LO_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define MEPROP_HI_1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define MEPROP_LO_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define MEPROP_HI_2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define MEPROP_LO_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define MEPROP_HI_4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define MEPROP_LO_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define MEPROP_HI_8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+
+inline void TransposeTile(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  Lanes v[16];
+  for (int i = 0; i < 16; i++) v[i] = LoadLanes(src + i * lds);
+  MEPROP_ROUND(1)
+  MEPROP_ROUND(2)
+  MEPROP_ROUND(4)
+  MEPROP_ROUND(8)
+  for (int i = 0; i < 16; i++) StoreLanes(dst + i * ldd, v[i]);
+}
+
+// dst [n, kLanes] = rows [rw, n] transposed (rw <= kLanes; lanes >= rw left as they are).
+inline void TransposeBlock(const float* rows, int64_t rw, int64_t n, float* dst) {
+  int64_t j0 = 0;
+  if (rw == kLanes)
+    for (; j0 + kLanes <= n; j0 += kLanes) TransposeTile(rows + j0, n, dst + j0 * kLanes, kLanes);
+  for (int64_t r = 0; r < rw; r++)
+    for (int64_t j = j0; j < n; j++) dst[j * kLanes + r] = rows[r * n + j];
+}
+
+// rows [rw, n] = the first rw lanes of src [n, kLanes] transposed (the inverse of TransposeBlock).
+inline void TransposeBack(const float* src, int64_t rw, int64_t n, float* rows) {
+  int64_t j0 = 0;
+  if (rw == kLanes)
+    for (; j0 + kLanes <= n; j0 += kLanes) TransposeTile(src + j0 * kLanes, kLanes, rows + j0, n);
+  for (int64_t r = 0; r < rw; r++)
+    for (int64_t j = j0; j < n; j++) rows[r * n + j] = src[j * kLanes + r];
+}
+
+// out[i] += v * x[i], i < n.
+inline void Axpy(float* __restrict out, const float* __restrict x, float v, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) out[i] += v * x[i];
+}
+
+// C[i, :] = Σ_p A(i, p) B[p, :] for i < I, p < P, over `cols` columns: A(i, p) = A[i * sai + p * sap], B and
+// C row-major with leading dimensions ldb, ldc. Tiles of R rows by Q lane vectors held in registers while p
+// runs (in increasing order); the B panel of a column tile stays in cache across the row tiles.
+template <int R, int Q>
+inline void GemmTile(int64_t P, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  Lanes acc[R][Q] = {};
+  for (int64_t p = 0; p < P; p++) {
+    Lanes b[Q];
+    for (int q = 0; q < Q; q++) b[q] = LoadLanes(B + p * ldb + q * kLanes);
+    for (int i = 0; i < R; i++) {
+      const float a = A[i * sai + p * sap];
+      for (int q = 0; q < Q; q++) acc[i][q] += a * b[q];
+    }
+  }
+  for (int i = 0; i < R; i++)
+    for (int q = 0; q < Q; q++) StoreLanes(C + i * ldc + q * kLanes, acc[i][q]);
+}
+
+template <int Q>
+inline void GemmRows(int64_t I, int64_t P, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb, float* C,
+                     int64_t ldc) {
+  int64_t i = 0;
+  for (; i + 4 <= I; i += 4) GemmTile<4, Q>(P, A + i * sai, sai, sap, B, ldb, C + i * ldc, ldc);
+  for (; i < I; i++) GemmTile<1, Q>(P, A + i * sai, sai, sap, B, ldb, C + i * ldc, ldc);
+}
+
+void SmallGemm(int64_t I, int64_t P, int64_t cols, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb,
+               float* C, int64_t ldc) {
+  constexpr int64_t kTile = 4 * kLanes;
+  const int64_t tiles = (cols + kTile - 1) / kTile;
+  ParallelRange(tiles, RowsPerTask(I * P * kTile), [&](int64_t t0, int64_t t1) {
+    for (int64_t tile = t0; tile < t1; tile++) {
+      int64_t c = tile * kTile;
+      const int64_t end = std::min(cols, c + kTile);
+      if (end - c == kTile) {
+        GemmRows<4>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+        continue;
+      }
+      for (; c + kLanes <= end; c += kLanes) GemmRows<1>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+      for (int64_t i = 0; i < I; i++)
+        for (int64_t j = c; j < end; j++) {
+          float acc = 0;
+          for (int64_t p = 0; p < P; p++) acc += A[i * sai + p * sap] * B[p * ldb + j];
+          C[i * ldc + j] = acc;
+        }
+    }
+  });
+}
+
+// Column sums of |dy| as ranking keys, then the top k (ascending).
+void SelectShared(const float* dy, int64_t M, int64_t N, int64_t k, int32_t* idx) {
+  std::vector<float> sum(N, 0.0f);
+  for (int64_t m = 0; m < M; m++) {
+    const float* row = dy + m * N;
+    float* s = sum.data();
+#pragma omp simd
+    for (int64_t j = 0; j < N; j++) s[j] += std::fabs(row[j]);
+  }
+  std::vector<uint32_t> keys(N);
+  for (int64_t j = 0; j < N; j++) keys[j] = RankKey(sum[j]);
+  TopKAscending(keys.data(), N, k, idx);
+}
+
+// values [M, k] = dy[:, idx].
+void GatherColumns(const float* dy, int64_t M, int64_t N, const int32_t* idx, int64_t k, float* values) {
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t t = 0; t < k; t++) values[m * k + t] = dy[m * N + idx[t]];
+}
+
+// WkT [k, K]: row t is column idx[t] of W = op(b).
+void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, const int32_t* idx, int64_t k, float* wkT) {
+  if (transposeB) {
+    for (int64_t t = 0; t < k; t++) std::memcpy(wkT + t * K, b + idx[t] * K, K * sizeof(float));
+    return;
+  }
+  // Reading k columns touches most cache lines of W: memory-bound, so split over the threads by rows of W.
+  ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* wr = b + r * N;
+      for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
+    }
+  });
+}
+
+// dx from dyk [M, k] and WkT [k, K]: dx [M, K] = dyk @ WkT, or dxᵀ [K, M] when transposeA.
+void DxFromKept(const float* dyk, const float* wkT, int64_t M, int64_t K, int64_t k, bool transposeA, float* dx) {
+  if (!transposeA) {
+    SmallGemm(M, k, K, dyk, k, 1, wkT, K, dx, K);
+    return;
+  }
+  std::vector<float> dykT(k * M);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t t = 0; t < k; t++) dykT[t * M + m] = dyk[m * k + t];
+  // dxᵀ[r, m] = Σ_t WkT[t, r] dykᵀ[t, m].
+  SmallGemm(K, k, M, wkT, 1, K, dykT.data(), M, dx, M);
+}
+
+// The k slices as rows [k, K] = dykᵀ @ X, X = op(a).
+void SlicesFromKept(const float* dyk, const float* a, int64_t M, int64_t K, int64_t k, bool transposeA, float* rows) {
+  if (!transposeA) {
+    SmallGemm(k, M, K, dyk, 1, k, a, K, rows, K);
+    return;
+  }
+  // a is [K, M]: the slices as columns [K, k] = a @ dyk, then transposed.
+  std::vector<float> cols(K * k);
+  SmallGemm(K, M, k, a, M, 1, dyk, k, cols.data(), k);
+  for (int64_t r = 0; r < K; r++)
+    for (int64_t t = 0; t < k; t++) rows[t * K + r] = cols[r * k + t];
+}
+
+// Checks a and b against dy [M, N] for y = op(a) @ op(b); sets K.
+bool CheckOperands(Call& call, const OwnedTensor* a, const OwnedTensor* b, int64_t M, int64_t N, const Attrs& at, int64_t* K) {
+  if (a != nullptr) {
+    int64_t am = at.transposeA ? a->dim(1) : a->dim(0);
+    *K = at.transposeA ? a->dim(0) : a->dim(1);
+    if (am != M)
+      return call.Error("a " + a->shape() + (at.transposeA ? " (transposed)" : "") + " does not match dy's " +
+                        std::to_string(M) + " rows");
+  }
+  if (b != nullptr) {
+    int64_t bk = at.transposeB ? b->dim(1) : b->dim(0);
+    int64_t bn = at.transposeB ? b->dim(0) : b->dim(1);
+    if (a == nullptr) *K = bk;
+    if (bk != *K || (N >= 0 && bn != N))
+      return call.Error("b " + b->shape() + (at.transposeB ? " (transposed)" : "") + " does not match K = " +
+                        std::to_string(*K) + (N >= 0 ? ", N = " + std::to_string(N) : ""));
+  }
+  return true;
+}
+
+bool CheckK(Call& call, int64_t k, int64_t N) {
+  return call.Check(k >= 1 && k <= N, "k must be in [1, " + std::to_string(N) + "] (the columns of dy), got " + std::to_string(k));
+}
+
+bool CheckIndices(Call& call, const int32_t* idx, int64_t count, int64_t N) {
+  for (int64_t i = 0; i < count; i++)
+    if (idx[i] < 0 || idx[i] >= N)
+      return call.Error("indices[" + std::to_string(i) + "] = " + std::to_string(idx[i]) + " is outside [0, " +
+                        std::to_string(N) + ")");
+  return true;
+}
+
+// ---- MePropMlpSelectColumns
+void SelectColumnsCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpSelectColumns");
+  OwnedTensor dy, idx, values;
+  if (!call.Input(0, "dy", TF_FLOAT, 2, dy)) return;
+  int64_t M = dy.dim(0), N = dy.dim(1);
+  if (!CheckK(call, at.k, N)) return;
+  if (!call.Output(0, TF_INT32, {at.k}, idx) || !call.Output(1, TF_FLOAT, {M, at.k}, values)) return;
+  SelectShared(dy.data<float>(), M, N, at.k, idx.data<int32_t>());
+  GatherColumns(dy.data<float>(), M, N, idx.data<int32_t>(), at.k, values.data<float>());
+}
+
+// ---- MePropMlpSelect
+void SelectCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpSelect");
+  OwnedTensor dy, idx, values;
+  if (!call.Input(0, "dy", TF_FLOAT, 2, dy)) return;
+  int64_t M = dy.dim(0), N = dy.dim(1), k = at.k;
+  if (!CheckK(call, k, N)) return;
+  if (!call.Check(at.mode == 0 || at.mode == 1, "mode must be 0 (per-example) or 1 (unified), got " + std::to_string(at.mode)))
+    return;
+  if (!call.Output(0, TF_INT32, {M, k}, idx) || !call.Output(1, TF_FLOAT, {M, k}, values)) return;
+  const float* d = dy.data<float>();
+  int32_t* ix = idx.data<int32_t>();
+  float* v = values.data<float>();
+  if (at.mode == 1) {
+    std::vector<int32_t> shared(k);
+    SelectShared(d, M, N, k, shared.data());
+    for (int64_t m = 0; m < M; m++) std::memcpy(ix + m * k, shared.data(), k * sizeof(int32_t));
+  } else {
+    ParallelRange(M, RowsPerTask(N * 4), [&](int64_t m0, int64_t m1) {
+      std::vector<uint32_t> keys(N);
+      for (int64_t m = m0; m < m1; m++) {
+        const float* row = d + m * N;
+        for (int64_t j = 0; j < N; j++) keys[j] = RankKey(std::fabs(row[j]));
+        TopKAscending(keys.data(), N, k, ix + m * k);
+      }
+    });
+  }
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t t = 0; t < k; t++) v[m * k + t] = d[m * N + ix[m * k + t]];
+}
+
+// ---- MePropMlpUnifiedBackward
+void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpUnifiedBackward");
+  OwnedTensor dy, a, b, idx, dW, third;
+  if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
+  int64_t M = dy.dim(0), N = dy.dim(1), K = 0, k = at.k;
+  if (!CheckK(call, k, N) || !CheckOperands(call, &a, &b, M, N, at, &K)) return;
+  if (!call.Output(0, TF_INT32, {k}, idx)) return;
+  int32_t* ix = idx.data<int32_t>();
+  SelectShared(dy.data<float>(), M, N, k, ix);
+
+  std::vector<float> dykScratch;
+  float* dyk;
+  if (at.withDx) {
+    dykScratch.resize(M * k);
+    dyk = dykScratch.data();
+  } else {
+    if (!call.Output(2, TF_FLOAT, {M, k}, third)) return;
+    dyk = third.data<float>();
+  }
+  GatherColumns(dy.data<float>(), M, N, ix, k, dyk);
+
+  if (!at.denseW) {
+    if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
+    SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, dW.data<float>());
+  } else {
+    std::vector<float> rows(k * K);
+    SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, rows.data());
+    if (at.transposeB) {
+      if (!call.Output(1, TF_FLOAT, {N, K}, dW)) return;
+      float* out = dW.data<float>();
+      std::memset(out, 0, N * K * sizeof(float));
+      for (int64_t t = 0; t < k; t++) std::memcpy(out + ix[t] * K, rows.data() + t * K, K * sizeof(float));
+    } else {
+      if (!call.Output(1, TF_FLOAT, {K, N}, dW)) return;
+      float* out = dW.data<float>();
+      // Zeros and k entries per row: memory-bound, split over the threads by rows.
+      ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+        std::memset(out + r0 * N, 0, (r1 - r0) * N * sizeof(float));
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t t = 0; t < k; t++) out[r * N + ix[t]] = rows[t * K + r];
+      });
+    }
+  }
+  if (at.withDx) {
+    std::vector<float> wkT(k * K);
+    GatherWeightColumns(b.data<float>(), K, N, at.transposeB, ix, k, wkT.data());
+    if (!call.Output(2, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, third)) return;
+    DxFromKept(dyk, wkT.data(), M, K, k, at.transposeA, third.data<float>());
+  }
+}
+
+// ---- MePropMlpGatherMatMul
+void GatherMatMulCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpGatherMatMul");
+  OwnedTensor values, indices, b, dx;
+  if (!call.Input(0, "values", TF_FLOAT, 2, values) || !call.Input(1, "indices", TF_INT32, 1, indices) ||
+      !call.Input(2, "b", TF_FLOAT, 2, b))
+    return;
+  int64_t M = values.dim(0), k = values.dim(1), K = 0;
+  if (!call.Check(indices.dim(0) == k, "indices " + indices.shape() + " do not match values " + values.shape())) return;
+  if (!CheckOperands(call, nullptr, &b, M, -1, at, &K)) return;
+  int64_t N = at.transposeB ? b.dim(0) : b.dim(1);
+  if (!CheckIndices(call, indices.data<int32_t>(), k, N)) return;
+  std::vector<float> wkT(k * K);
+  GatherWeightColumns(b.data<float>(), K, N, at.transposeB, indices.data<int32_t>(), k, wkT.data());
+  if (!call.Output(0, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, dx)) return;
+  DxFromKept(values.data<float>(), wkT.data(), M, K, k, at.transposeA, dx.data<float>());
+}
+
+// Reads indices [M, k] or [k] (shared) and values [M, k]; on success `shared` tells which.
+bool SparseInputs(Call& call, OwnedTensor& indices, OwnedTensor& values, bool* shared) {
+  if (!call.Input(0, "indices", TF_INT32, -1, indices) || !call.Input(1, "values", TF_FLOAT, 2, values)) return false;
+  *shared = indices.rank() == 1;
+  bool ok = *shared ? indices.dim(0) == values.dim(1)
+                    : indices.rank() == 2 && indices.dim(0) == values.dim(0) && indices.dim(1) == values.dim(1);
+  return call.Check(ok, "indices " + indices.shape() + " must be [M, k] or [k] for values " + values.shape());
+}
+
+// ---- MePropMlpSparseGradA: dX = S @ Wᵀ for the sparse dy S (row m keeps columns idx[m, :]).
+void SparseGradACompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpSparseGradA");
+  OwnedTensor indices, values, b, dx;
+  bool shared = false;
+  if (!SparseInputs(call, indices, values, &shared) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
+  int64_t M = values.dim(0), k = values.dim(1), K = 0;
+  if (!CheckOperands(call, nullptr, &b, M, -1, at, &K)) return;
+  int64_t N = at.transposeB ? b.dim(0) : b.dim(1);
+  const int32_t* ix = indices.data<int32_t>();
+  if (!CheckIndices(call, ix, shared ? k : M * k, N)) return;
+  if (!call.Output(0, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, dx)) return;
+  const float* v = values.data<float>();
+  const float* w = b.data<float>();
+  float* out = dx.data<float>();
+  const int64_t rowStride = shared ? 0 : k;
+  if (at.transposeB) {
+    // b is [N, K]: dx[m, :] = Σ_t v[m, t] b[idx[m, t], :], contiguous rows.
+    std::vector<float> tmp;
+    float* d = out;
+    if (at.transposeA) {
+      tmp.resize(M * K);
+      d = tmp.data();
+    }
+    ParallelRange(M, RowsPerTask(k * K), [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; m++) {
+        float* o = d + m * K;
+        std::memset(o, 0, K * sizeof(float));
+        for (int64_t t = 0; t < k; t++) Axpy(o, w + ix[m * rowStride + t] * K, v[m * k + t], K);
+      }
+    });
+    if (at.transposeA)
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t r = 0; r < K; r++) out[r * M + m] = d[m * K + r];
+    return;
+  }
+  // b is W [K, N]: blocks of kLanes rows of W, transposed once into [N, kLanes] (in cache), so that each kept
+  // entry (m, t) adds one lane vector: dx[m, r0:r0+kLanes] += v[m, t] W[r0:r0+kLanes, idx[m, t]].
+  const int64_t blocks = (K + kLanes - 1) / kLanes;
+  ParallelRange(blocks, RowsPerTask(M * k * kLanes), [&](int64_t b0, int64_t b1) {
+    std::vector<float> blk(N * kLanes, 0.0f);
+    for (int64_t bi = b0; bi < b1; bi++) {
+      const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
+      TransposeBlock(w + r0 * N, rw, N, blk.data());
+      for (int64_t m = 0; m < M; m++) {
+        const int32_t* im = ix + m * rowStride;
+        const float* vm = v + m * k;
+        Lanes acc = {};
+        for (int64_t t = 0; t < k; t++) acc += vm[t] * LoadLanes(blk.data() + im[t] * kLanes);
+        alignas(64) float res[kLanes];
+        std::memcpy(res, &acc, sizeof(res));
+        if (at.transposeA)
+          for (int64_t l = 0; l < rw; l++) out[(r0 + l) * M + m] = res[l];
+        else
+          std::memcpy(out + m * K + r0, res, rw * sizeof(float));
+      }
+    }
+  });
+}
+
+// ---- MePropMlpSparseGradB: dW = Xᵀ @ S (shaped like b).
+void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpSparseGradB");
+  OwnedTensor indices, values, a, dW;
+  bool shared = false;
+  if (!SparseInputs(call, indices, values, &shared) || !call.Input(2, "a", TF_FLOAT, 2, a)) return;
+  int64_t M = values.dim(0), k = values.dim(1), N = at.n, K = 0;
+  if (!call.Check(N >= 1, "attr n (dy's columns) must be >= 1, got " + std::to_string(N))) return;
+  if (!CheckOperands(call, &a, nullptr, M, N, at, &K)) return;
+  const int32_t* ix = indices.data<int32_t>();
+  if (!CheckIndices(call, ix, shared ? k : M * k, N)) return;
+  const float* v = values.data<float>();
+  const float* x = a.data<float>();
+  const int64_t rowStride = shared ? 0 : k;
+  if (at.transposeB) {
+    // dWᵀ [N, K]: row idx[m, t] += v[m, t] X[m, :]. X's rows are contiguous unless a is stored transposed.
+    if (!call.Output(0, TF_FLOAT, {N, K}, dW)) return;
+    float* out = dW.data<float>();
+    std::memset(out, 0, N * K * sizeof(float));
+    std::vector<float> xs;
+    if (at.transposeA) {
+      xs.resize(M * K);
+      for (int64_t r = 0; r < K; r++)
+        for (int64_t m = 0; m < M; m++) xs[m * K + r] = x[r * M + m];
+      x = xs.data();
+    }
+    // Threads split dW's columns (each writes its own part of every row).
+    ParallelRange(K, RowsPerTask(M * k), [&](int64_t c0, int64_t c1) {
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t t = 0; t < k; t++) Axpy(out + ix[m * rowStride + t] * K + c0, x + m * K + c0, v[m * k + t], c1 - c0);
+    });
+    return;
+  }
+  // dW [K, N] in blocks of kLanes rows, accumulated transposed ([N, kLanes], in cache): each kept entry
+  // (m, t) adds a contiguous lane vector X[m, r0:r0+kLanes] v[m, t] at row idx[m, t]; then written back.
+  if (!call.Output(0, TF_FLOAT, {K, N}, dW)) return;
+  float* out = dW.data<float>();
+  const int64_t blocks = (K + kLanes - 1) / kLanes;
+  ParallelRange(blocks, RowsPerTask(M * k * kLanes), [&](int64_t b0, int64_t b1) {
+    std::vector<float> blk(N * kLanes);
+    for (int64_t bi = b0; bi < b1; bi++) {
+      const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
+      std::fill(blk.begin(), blk.end(), 0.0f);
+      for (int64_t m = 0; m < M; m++) {
+        alignas(64) float xa[kLanes] = {};
+        for (int64_t l = 0; l < rw; l++) xa[l] = at.transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
+        const Lanes xs = LoadLanes(xa);
+        const int32_t* im = ix + m * rowStride;
+        const float* vm = v + m * k;
+        for (int64_t t = 0; t < k; t++) {
+          float* dst = blk.data() + im[t] * kLanes;
+          StoreLanes(dst, LoadLanes(dst) + xs * vm[t]);
+        }
+      }
+      TransposeBack(blk.data(), rw, N, out + r0 * N);
+    }
+  });
+}
+
+// ---- MePropMlpReluGrad: dy * step(x) from y = relu(x): step is 1 where y > 0, NaN where y is NaN, else 0.
+void ReluGradCompute(void*, TF_OpKernelContext* ctx) {
+  Call call(ctx, "MePropMlpReluGrad");
+  OwnedTensor dy, y, out;
+  if (!call.Input(0, "dy", TF_FLOAT, -1, dy) || !call.Input(1, "y", TF_FLOAT, -1, y)) return;
+  int64_t n = TF_TensorElementCount(dy.t);
+  if (!call.Check(dy.shape() == y.shape(), "dy " + dy.shape() + " and y " + y.shape() + " must have the same shape")) return;
+  std::vector<int64_t> dims(dy.rank());
+  for (int i = 0; i < dy.rank(); i++) dims[i] = dy.dim(i);
+  OwnedStatus st;
+  out.t = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims.data(), dy.rank(), n * sizeof(float), st.s);
+  if (!st.ok()) {
+    call.Error("cannot allocate the output");
+    return;
+  }
+  const float* g = dy.data<float>();
+  const float* yv = y.data<float>();
+  float* o = out.data<float>();
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    float step = yv[i] > 0.0f ? 1.0f : (yv[i] != yv[i] ? yv[i] : 0.0f);
+    o[i] = g[i] * step;
+  }
+}
+
+// ---- Registration.
+void* CreateAttrs(TF_OpKernelConstruction* c, bool k, bool mode, bool n, bool tr, bool dense) {
+  auto* at = new Attrs();
+  bool ok = true;
+  if (ok && k) ok = AttrInt(c, "k", &at->k);
+  if (ok && mode) ok = AttrInt(c, "mode", &at->mode);
+  if (ok && n) ok = AttrInt(c, "n", &at->n);
+  if (ok && tr) ok = AttrBool(c, "transpose_a", &at->transposeA) && AttrBool(c, "transpose_b", &at->transposeB);
+  if (ok && dense) ok = AttrBool(c, "dense_w", &at->denseW) && AttrBool(c, "with_dx", &at->withDx);
+  return at;
+}
+void DeleteAttrs(void* p) { delete static_cast<Attrs*>(p); }
+
+void* CreateSelectColumns(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, false, false); }
+void* CreateSelect(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, true, false, false, false); }
+void* CreateUnified(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, true); }
+void* CreateTransposes(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, false, true, false); }
+void* CreateGradB(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, true, true, false); }
+
+struct OpSpec {
+  const char* name;
+  std::vector<const char*> inputs, outputs, attrs;
+  void (*compute)(void*, TF_OpKernelContext*);
+  void* (*create)(TF_OpKernelConstruction*);
+};
+
+void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
+  const std::vector<OpSpec> specs = {
+      {"MePropMlpSelectColumns", {"dy: float"}, {"indices: int32", "values: float"}, {"k: int"}, SelectColumnsCompute,
+       CreateSelectColumns},
+      {"MePropMlpSelect", {"dy: float"}, {"indices: int32", "values: float"}, {"k: int", "mode: int"}, SelectCompute, CreateSelect},
+      {"MePropMlpUnifiedBackward",
+       {"dy: float", "a: float", "b: float"},
+       {"indices: int32", "dw: float", "third: float"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool"},
+       UnifiedBackwardCompute,
+       CreateUnified},
+      {"MePropMlpGatherMatMul",
+       {"values: float", "indices: int32", "b: float"},
+       {"dx: float"},
+       {"transpose_a: bool", "transpose_b: bool"},
+       GatherMatMulCompute,
+       CreateTransposes},
+      {"MePropMlpSparseGradA",
+       {"indices: int32", "values: float", "b: float"},
+       {"dx: float"},
+       {"transpose_a: bool", "transpose_b: bool"},
+       SparseGradACompute,
+       CreateTransposes},
+      {"MePropMlpSparseGradB",
+       {"indices: int32", "values: float", "a: float"},
+       {"dw: float"},
+       {"transpose_a: bool", "transpose_b: bool", "n: int"},
+       SparseGradBCompute,
+       CreateGradB},
+      {"MePropMlpReluGrad", {"dy: float", "y: float"}, {"dx: float"}, {}, ReluGradCompute, nullptr},
+  };
+  for (const OpSpec& s : specs) {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(s.name);
+    for (const char* i : s.inputs) TF_OpDefinitionBuilderAddInput(op, i);
+    for (const char* o : s.outputs) TF_OpDefinitionBuilderAddOutput(op, o);
+    for (const char* a : s.attrs) TF_OpDefinitionBuilderAddAttr(op, a);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, s.name, s.compute, s.create, s.create ? DeleteAttrs : nullptr, status)) return;
+    names.push_back(s.name);
+  }
+}
+MEPROP_REGISTER_OPS(RegisterMlpBackward);
+
+}  // namespace
+}  // namespace mlp
+}  // namespace meprop

@@ -1,0 +1,141 @@
+// MePropMlpLazyUpdate: one lazy optimizer step (Adam, Adagrad or SGD) from sparse gradient slices.
+//   inputs  w [R, C]; indices int32 [n] (distinct); g [n, L]: the slices, rows of w (axis 0, L = C) or
+//           columns of w given as rows (axis 1, L = R); s0, s1 [n, L]: the slots' rows for those slices
+//           (Adam: m, v; Adagrad: the accumulator in s0; unused slots may be any float tensor); params int32
+//           [12]: six float64 (learning rate, beta1, beta2, epsilon, Adam's bias corrections 1 - beta1^t and
+//           1 - beta2^t) as their bit patterns, so that no hyper-parameter is rounded to float32.
+//   attrs   rule (0 adam, 1 adagrad, 2 sgd), axis (0 or 1), lazy (skip a slice whose gradient is all zero).
+//   outputs the new w (a copy of w with the n slices changed), the new s0 and s1 rows ([0] when unused).
+// The arithmetic is the cpu kernel's (@meprop/layers kernels/host/lazy_updates.ts) to the bit: float64 from
+// the float32 inputs, rounded to float32 when stored, no fused multiply-add. The weight is copied once:
+// TensorFlow's C API gives a kernel no way to know whether another tensor shares the input's buffer, so
+// writing the input in place could change a tensor the caller still holds.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "mlp_common.h"
+
+namespace meprop {
+namespace mlp {
+namespace {
+
+struct UpdateAttrs {
+  int64_t rule = 0;
+  int64_t axis = 0;
+  bool lazy = true;
+};
+
+struct Params {
+  double lr, beta1, beta2, eps, c1, c2;
+};
+
+void UpdateCompute(void* state, TF_OpKernelContext* ctx) {
+  const UpdateAttrs& at = *static_cast<UpdateAttrs*>(state);
+  Call call(ctx, "MePropMlpLazyUpdate");
+  OwnedTensor w, indices, g, s0, s1, params, w2, o0, o1;
+  if (!call.Input(0, "value", TF_FLOAT, 2, w) || !call.Input(1, "indices", TF_INT32, 1, indices) ||
+      !call.Input(2, "rows", TF_FLOAT, 2, g) || !call.Input(3, "slot0", TF_FLOAT, -1, s0) ||
+      !call.Input(4, "slot1", TF_FLOAT, -1, s1) || !call.Input(5, "params", TF_INT32, 1, params))
+    return;
+  if (!call.Check(at.rule >= 0 && at.rule <= 2, "rule must be 0 (adam), 1 (adagrad) or 2 (sgd), got " + std::to_string(at.rule)) ||
+      !call.Check(at.axis == 0 || at.axis == 1, "axis must be 0 or 1, got " + std::to_string(at.axis)) ||
+      !call.Check(params.dim(0) == 12, "params must hold 6 float64 as int32 [12], got " + params.shape()))
+    return;
+  const int64_t R = w.dim(0), C = w.dim(1), n = indices.dim(0);
+  const int64_t L = at.axis == 0 ? C : R, extent = at.axis == 0 ? R : C;
+  if (!call.Check(g.dim(0) == n && g.dim(1) == L, "rows " + g.shape() + " must be [" + std::to_string(n) + ", " +
+                                                     std::to_string(L) + "] for value " + w.shape() + " along axis " +
+                                                     std::to_string(at.axis)))
+    return;
+  const int nSlots = at.rule == 0 ? 2 : at.rule == 1 ? 1 : 0;
+  for (int i = 0; i < nSlots; i++) {
+    const OwnedTensor& s = i == 0 ? s0 : s1;
+    if (!call.Check(s.rank() == 2 && s.dim(0) == n && s.dim(1) == L,
+                    std::string(i == 0 ? "slot0 " : "slot1 ") + s.shape() + " must match rows " + g.shape()))
+      return;
+  }
+  const int32_t* ix = indices.data<int32_t>();
+  std::vector<unsigned char> seen(extent, 0);
+  for (int64_t t = 0; t < n; t++) {
+    if (ix[t] < 0 || ix[t] >= extent)
+      return (void)call.Error("indices[" + std::to_string(t) + "] = " + std::to_string(ix[t]) + " is outside [0, " +
+                              std::to_string(extent) + ")");
+    if (seen[ix[t]]) return (void)call.Error("indices repeat " + std::to_string(ix[t]) + ": sum the slices of one index first");
+    seen[ix[t]] = 1;
+  }
+  Params p;
+  std::memcpy(&p, params.data<int32_t>(), sizeof(p));
+
+  if (!call.Output(0, TF_FLOAT, {R, C}, w2)) return;
+  if (!call.Output(1, TF_FLOAT, {nSlots >= 1 ? n : 0, nSlots >= 1 ? L : 0}, o0)) return;
+  if (!call.Output(2, TF_FLOAT, {nSlots >= 2 ? n : 0, nSlots >= 2 ? L : 0}, o1)) return;
+  float* out = w2.data<float>();
+  std::memcpy(out, w.data<float>(), R * C * sizeof(float));
+  if (nSlots >= 1) std::memcpy(o0.data<float>(), s0.data<float>(), n * L * sizeof(float));
+  if (nSlots >= 2) std::memcpy(o1.data<float>(), s1.data<float>(), n * L * sizeof(float));
+
+  const float* gs = g.data<float>();
+  float* m = nSlots >= 1 ? o0.data<float>() : nullptr;
+  float* v = nSlots >= 2 ? o1.data<float>() : nullptr;
+  const double a1 = 1 - p.beta1, a2 = 1 - p.beta2;
+  for (int64_t t = 0; t < n; t++) {
+    const float* gt = gs + t * L;
+    if (at.lazy) {
+      bool touched = false;
+      for (int64_t l = 0; l < L && !touched; l++) touched = gt[l] != 0 || gt[l] != gt[l];
+      if (!touched) continue;
+    }
+    // Entry l of slice t lives at w[idx, l] (axis 0) or w[l, idx] (axis 1).
+    float* base = at.axis == 0 ? out + ix[t] * C : out + ix[t];
+    const int64_t stride = at.axis == 0 ? 1 : C;
+    float* mt = m ? m + t * L : nullptr;
+    float* vt = v ? v + t * L : nullptr;
+    for (int64_t l = 0; l < L; l++) {
+      float& we = base[l * stride];
+      const double gi = gt[l];
+      if (at.rule == 0) {
+        const double mi = mt[l] * p.beta1 + gi * a1;
+        const double vi = vt[l] * p.beta2 + gi * gi * a2;
+        mt[l] = static_cast<float>(mi);
+        vt[l] = static_cast<float>(vi);
+        we = static_cast<float>(we - (p.lr * (mi / p.c1)) / (std::sqrt(vi / p.c2) + p.eps));
+      } else if (at.rule == 1) {
+        const double acc = mt[l] + gi * gi;
+        mt[l] = static_cast<float>(acc);
+        we = static_cast<float>(we - (p.lr * gi) / std::sqrt(acc + p.eps));
+      } else {
+        we = static_cast<float>(we - p.lr * gi);
+      }
+    }
+  }
+}
+
+void* CreateUpdate(TF_OpKernelConstruction* c) {
+  auto* at = new UpdateAttrs();
+  if (AttrInt(c, "rule", &at->rule) && AttrInt(c, "axis", &at->axis)) AttrBool(c, "lazy", &at->lazy);
+  return at;
+}
+void DeleteUpdate(void* p) { delete static_cast<UpdateAttrs*>(p); }
+
+void RegisterMlpUpdate(std::vector<std::string>& names, TF_Status* status) {
+  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropMlpLazyUpdate");
+  for (const char* i : {"value: float", "indices: int32", "rows: float", "slot0: float", "slot1: float", "params: int32"})
+    TF_OpDefinitionBuilderAddInput(op, i);
+  for (const char* o : {"new_value: float", "new_slot0: float", "new_slot1: float"}) TF_OpDefinitionBuilderAddOutput(op, o);
+  for (const char* a : {"rule: int", "axis: int", "lazy: bool"}) TF_OpDefinitionBuilderAddAttr(op, a);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+  if (RegisterOpAndKernel(op, "MePropMlpLazyUpdate", UpdateCompute, CreateUpdate, DeleteUpdate, status))
+    names.push_back("MePropMlpLazyUpdate");
+}
+MEPROP_REGISTER_OPS(RegisterMlpUpdate);
+
+}  // namespace
+}  // namespace mlp
+}  // namespace meprop
