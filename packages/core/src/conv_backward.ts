@@ -214,9 +214,14 @@ function sparseConvAttrs(inputShape: number[], filterShape: number[], a: ConvAtt
   return { inputShape, filterShape, strides: a.strides, dilations: 1, pad: a.pad, dimRoundingMode: a.dimRoundingMode ?? '' };
 }
 
-/** Whether the backend runs the unified k-channel products in kernels of its own (tensorflow; its ops take 'valid'/'same'). */
+/**
+ * Whether the backend runs the unified k-channel products in kernels of its own (tensorflow: TensorFlow's ops
+ * take 'valid'/'same' only, @meprop/tfjs-node-ops' native kernels any padding; plain tfjs-node has no other
+ * way to numeric pads either).
+ */
 function nativeUnifiedProducts(a: ConvAttrs): boolean {
-  return (a.pad === 'valid' || a.pad === 'same') && tf.getKernel(MePropConvUnifiedGradInput, tf.getBackend()) !== undefined;
+  if (tf.getKernel(MePropConvUnifiedGradInput, tf.getBackend()) === undefined) return false;
+  return a.pad === 'valid' || a.pad === 'same' || tf.getBackend() === 'tensorflow';
 }
 
 /**

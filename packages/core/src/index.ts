@@ -51,6 +51,14 @@ export { Rng } from './rng';
 export type { MePropStats } from './stats';
 export { MePropMatMul, MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';
 export type { MePropMatMulAttrs } from './kernel_names';
+// Conv kernel names, for packages that register faster kernels of them (e.g. @meprop/tfjs-node-ops).
+export {
+  MePropConvSelectChannels,
+  MePropConvSelectChannelsAct,
+  MePropConvUnifiedGradFilter,
+  MePropConvUnifiedGradInput,
+} from './kernel_names';
+export type { MePropConvSelectChannelsActAttrs, MePropConvSelectChannelsAttrs, MePropSparseConvGradAttrs } from './kernel_names';
 export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';
 // For authors of kernels on cpu and wasm (e.g. @meprop/layers' lazy optimizer and forward kernels).
 export { cpuMemory } from './kernels/cpu/register';

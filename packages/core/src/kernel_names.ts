@@ -131,6 +131,17 @@ export const MePropConvSelectChannels = 'MePropConvSelectChannels';
 export interface MePropConvSelectChannelsAttrs extends NamedAttrMap {
   k: number;
 }
+/**
+ * Unified selection fused with a conv layer's activation and bias backward: inputs {dy, y} (dy of the layer's
+ * output y = activation(conv + bias)) → [channels [k] int32, dzK [B, OH, OW, k], biasGrad [CO]] where
+ * dz = dy · activation'(y) (dy where y > 0 for 'relu'; dy for 'linear', y unread), the k channels those of the
+ * largest Σ|dz| (NaN first), and biasGrad = Σdz over every axis but the last. Backends with native ops only.
+ */
+export const MePropConvSelectChannelsAct = 'MePropConvSelectChannelsAct';
+export interface MePropConvSelectChannelsActAttrs extends NamedAttrMap {
+  k: number;
+  activation: 'linear' | 'relu';
+}
 /** ... dx: inputs {dyK, channels, filter} → dx shaped `inputShape` (attrs as MePropSparseConvGradAttrs). */
 export const MePropConvUnifiedGradInput = 'MePropConvUnifiedGradInput';
 /** ... dW: inputs {dyK, channels, x} → the dense filter gradient shaped `filterShape`, zero outside the k channels. */
