@@ -159,6 +159,12 @@ export interface MePropConv2DAttrs {
   pad: 'valid' | 'same' | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   depthwise: boolean;
+  /**
+   * Set (conv2d only): y = activation(conv2d(x, filter) + bias), run by the backend's FusedConv2D kernel (inputs
+   * {x, filter, bias?}); the backward gets dz = dy · activation'(y) and the bias gradient from the selection
+   * (MePropConvSelectChannelsAct where the backend has it). Unset: y = conv2d(x, filter).
+   */
+  activation?: 'linear' | 'relu';
   /** The meProp config and random stream of this call; read by the gradient only, never by a kernel. */
   runtime: import('./sparse_backward').MePropRuntime;
 }
