@@ -88,6 +88,20 @@ const CASES: Case[] = [
     strides: 1,
     pad: 'same',
   },
+  {
+    name: '2 input channels, 6 kept, strides [1, 2] (scalar loops, strided rows)',
+    x: [2, 8, 9, 2],
+    filter: [3, 2, 2, 18],
+    strides: [1, 2],
+    pad: 'same',
+  },
+  {
+    name: '1 input channel, 4 of 32 kept, 26 columns (masked tails)',
+    x: [3, 28, 28, 1],
+    filter: [3, 3, 1, 32],
+    strides: 1,
+    pad: 'valid',
+  },
   { name: '5x3 filter, strides [2, 1], valid', x: [2, 11, 7, 16], filter: [5, 3, 16, 9], strides: [2, 1], pad: 'valid' },
   { name: '1x1 filter, stride 3, same', x: [2, 7, 7, 24], filter: [1, 1, 24, 6], strides: 3, pad: 'same' },
 ];
