@@ -243,7 +243,6 @@ export function mePropConv2dGradThunks(
   if (k >= CO) return exactConv2dGrads(dy, x, filter, a);
   const [B, OH, OW] = dy.shape;
   const P = B * OH * OW;
-  const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   const mode = runtime.config.mode;
   const seed = runtime.rng.nextUint32();
   recordBackward(P, FH * FW * CI, CO, k);
@@ -268,6 +267,8 @@ export function mePropConv2dGradThunks(
       },
     };
   }
+  // (A reshape costs an op on tensorflow: made only where [P, CO] is used.)
+  const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
   if (sparseLoops) {
     const sel = selectEntries(dy2, k, mode, seed);
