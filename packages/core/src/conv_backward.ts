@@ -11,6 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { keptCount } from './config';
 import {
   MePropConvSelectChannels,
+  MePropConvSelectChannelsAct,
+  MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
@@ -214,9 +216,14 @@ function sparseConvAttrs(inputShape: number[], filterShape: number[], a: ConvAtt
   return { inputShape, filterShape, strides: a.strides, dilations: 1, pad: a.pad, dimRoundingMode: a.dimRoundingMode ?? '' };
 }
 
-/** Whether the backend runs the unified k-channel products in kernels of its own (tensorflow; its ops take 'valid'/'same'). */
+/**
+ * Whether the backend runs the unified k-channel products in kernels of its own (tensorflow: TensorFlow's ops
+ * take 'valid'/'same' only, @meprop/tfjs-node-ops' native kernels any padding; plain tfjs-node has no other
+ * way to numeric pads either).
+ */
 function nativeUnifiedProducts(a: ConvAttrs): boolean {
-  return (a.pad === 'valid' || a.pad === 'same') && tf.getKernel(MePropConvUnifiedGradInput, tf.getBackend()) !== undefined;
+  if (tf.getKernel(MePropConvUnifiedGradInput, tf.getBackend()) === undefined) return false;
+  return a.pad === 'valid' || a.pad === 'same' || tf.getBackend() === 'tensorflow';
 }
 
 /**
@@ -236,7 +243,6 @@ export function mePropConv2dGradThunks(
   if (k >= CO) return exactConv2dGrads(dy, x, filter, a);
   const [B, OH, OW] = dy.shape;
   const P = B * OH * OW;
-  const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   const mode = runtime.config.mode;
   const seed = runtime.rng.nextUint32();
   recordBackward(P, FH * FW * CI, CO, k);
@@ -261,6 +267,8 @@ export function mePropConv2dGradThunks(
       },
     };
   }
+  // (A reshape costs an op on tensorflow: made only where [P, CO] is used.)
+  const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
   if (sparseLoops) {
     const sel = selectEntries(dy2, k, mode, seed);
@@ -276,6 +284,56 @@ export function mePropConv2dGradThunks(
   }
   if (mode === 'unified') throw new Error('meProp conv2d gradient: unreachable (unified without sparse loops)');
   return exactConv2dGrads(tf.reshape(maskedDy(dy2, k, mode, seed), dy.shape), x, filter, a);
+}
+
+/** Lazily computed gradients of a convolution with bias and activation (`bias` only runs where a bias exists). */
+export interface ConvActGradThunks extends ConvGradThunks {
+  bias: () => tf.Tensor;
+}
+
+/**
+ * The meProp gradients of y = activation(conv2d(x, filter) + bias) for dy, from the saved output y. In unified
+ * mode on a backend with MePropConvSelectChannelsAct (tensorflow with @meprop/tfjs-node-ops) one kernel
+ * applies the activation's derivative, selects the k channels, gathers dz there and sums the bias gradient,
+ * so no dense dz is ever made; elsewhere dz = dy · activation'(y) and the bias gradient Σdz are computed with
+ * tfjs ops and the backward is mePropConv2dGradThunks(dz).
+ */
+export function mePropConv2dActGradThunks(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  filter: tf.Tensor,
+  y: tf.Tensor,
+  activation: 'linear' | 'relu',
+  a: ConvAttrs,
+  runtime: MePropRuntime,
+): ConvActGradThunks {
+  checkConvAttrs(a, 'conv2d gradient');
+  if (activation !== 'linear' && activation !== 'relu') {
+    throw new Error(`meProp conv2d gradient: activation must be 'linear' or 'relu', got '${String(activation)}'`);
+  }
+  const [FH, FW, CI, CO] = filter.shape;
+  const k = keptCount(runtime.config.k, CO);
+  const fused =
+    runtime.config.mode === 'unified' &&
+    k < CO &&
+    tf.getKernel(MePropConvSelectChannelsAct, tf.getBackend()) !== undefined &&
+    nativeUnifiedProducts(a);
+  if (fused) {
+    const [B, OH, OW] = dy.shape;
+    runtime.rng.nextUint32(); // the draw mePropConv2dGradThunks makes: the stream stays the same either way
+    recordBackward(B * OH * OW, FH * FW * CI, CO, k);
+    const selAttrs: MePropConvSelectChannelsActAttrs = { k, activation };
+    const [channels, dzK, biasGrad] = tf.engine().runKernel(MePropConvSelectChannelsAct, { dy, y }, selAttrs) as tf.Tensor[];
+    const attrs = sparseConvAttrs(x.shape, filter.shape, a);
+    return {
+      x: () => tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK: dzK, channels, filter }, attrs) as tf.Tensor,
+      filter: () => tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK: dzK, channels, x }, attrs) as tf.Tensor,
+      bias: () => biasGrad,
+    };
+  }
+  const dz = activation === 'relu' ? tf.mul(dy, tf.step(y)) : dy;
+  const g = mePropConv2dGradThunks(dz, x, filter, a, runtime);
+  return { x: g.x, filter: g.filter, bias: () => tf.sum(dz, [0, 1, 2]) };
 }
 
 /** The attributes of a depthwise convolution (tfjs's DepthwiseConv2dNative kernel). */

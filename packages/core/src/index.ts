@@ -28,7 +28,7 @@ export { mePropMatMul, mePropMatMulGrads, mePropMatMulSliceGrads } from './me_pr
 // backward from a kernel of their own (mePropMatMulGradThunks) and must share the stream.
 export { runtimeFor } from './me_prop_mat_mul';
 export { mePropConv2d, mePropDepthwiseConv2d } from './me_prop_conv2d';
-export type { MePropConvOptions } from './me_prop_conv2d';
+export type { MePropConv2dOptions, MePropConvOptions } from './me_prop_conv2d';
 export {
   activeMePropConfig,
   enableMeProp,
@@ -43,14 +43,28 @@ export { exactMatMulGrads, mePropMatMulGradThunks } from './sparse_backward';
 export type { MatMulGradThunks, MePropRuntime } from './sparse_backward';
 export { FUSED_MAT_MUL_TAPE_NAME } from './gradients/fused_mat_mul';
 export { FUSED_CONV2D_TAPE_NAME } from './gradients/fused_conv2d';
-export { exactConv2dGrads, exactDepthwiseGrads, mePropConv2dGradThunks, mePropDepthwiseGradThunks } from './conv_backward';
-export type { ConvAttrs, ConvGradThunks, DepthwiseAttrs } from './conv_backward';
+export {
+  exactConv2dGrads,
+  exactDepthwiseGrads,
+  mePropConv2dActGradThunks,
+  mePropConv2dGradThunks,
+  mePropDepthwiseGradThunks,
+} from './conv_backward';
+export type { ConvActGradThunks, ConvAttrs, ConvGradThunks, DepthwiseAttrs } from './conv_backward';
 export { hasMePropKernels } from './selection';
 export { getMePropStats, resetMePropStats } from './stats';
 export { Rng } from './rng';
 export type { MePropStats } from './stats';
 export { MePropMatMul, MePropSelect, MePropSparseGradA, MePropSparseGradB } from './kernel_names';
 export type { MePropMatMulAttrs } from './kernel_names';
+// Conv kernel names, for packages that register faster kernels of them (e.g. @meprop/tfjs-node-ops).
+export {
+  MePropConvSelectChannels,
+  MePropConvSelectChannelsAct,
+  MePropConvUnifiedGradFilter,
+  MePropConvUnifiedGradInput,
+} from './kernel_names';
+export type { MePropConvSelectChannelsActAttrs, MePropConvSelectChannelsAttrs, MePropSparseConvGradAttrs } from './kernel_names';
 export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';
 // For authors of kernels on cpu and wasm (e.g. @meprop/layers' lazy optimizer and forward kernels).
 export { cpuMemory } from './kernels/cpu/register';

@@ -131,6 +131,17 @@ export const MePropConvSelectChannels = 'MePropConvSelectChannels';
 export interface MePropConvSelectChannelsAttrs extends NamedAttrMap {
   k: number;
 }
+/**
+ * Unified selection fused with a conv layer's activation and bias backward: inputs {dy, y} (dy of the layer's
+ * output y = activation(conv + bias)) → [channels [k] int32, dzK [B, OH, OW, k], biasGrad [CO]] where
+ * dz = dy · activation'(y) (dy where y > 0 for 'relu'; dy for 'linear', y unread), the k channels those of the
+ * largest Σ|dz| (NaN first), and biasGrad = Σdz over every axis but the last. Backends with native ops only.
+ */
+export const MePropConvSelectChannelsAct = 'MePropConvSelectChannelsAct';
+export interface MePropConvSelectChannelsActAttrs extends NamedAttrMap {
+  k: number;
+  activation: 'linear' | 'relu';
+}
 /** ... dx: inputs {dyK, channels, filter} → dx shaped `inputShape` (attrs as MePropSparseConvGradAttrs). */
 export const MePropConvUnifiedGradInput = 'MePropConvUnifiedGradInput';
 /** ... dW: inputs {dyK, channels, x} → the dense filter gradient shaped `filterShape`, zero outside the k channels. */
@@ -148,6 +159,12 @@ export interface MePropConv2DAttrs {
   pad: 'valid' | 'same' | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   depthwise: boolean;
+  /**
+   * Set (conv2d only): y = activation(conv2d(x, filter) + bias), run by the backend's FusedConv2D kernel (inputs
+   * {x, filter, bias?}); the backward gets dz = dy · activation'(y) and the bias gradient from the selection
+   * (MePropConvSelectChannelsAct where the backend has it). Unset: y = conv2d(x, filter).
+   */
+  activation?: 'linear' | 'relu';
   /** The meProp config and random stream of this call; read by the gradient only, never by a kernel. */
   runtime: import('./sparse_backward').MePropRuntime;
 }

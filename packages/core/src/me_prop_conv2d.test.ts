@@ -98,6 +98,72 @@ describeEachBackend('mePropConv2d', () => {
     });
   });
 
+  describe('with bias and activation (fused forward, dz and the bias gradient in the backward)', () => {
+    const plainLayer = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, relu: boolean): tf.Tensor => {
+      const z = tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b);
+      return relu ? tf.relu(z) : z;
+    };
+
+    it.each([
+      ['relu', 6],
+      ['relu', 2],
+      ['linear', 2],
+    ] as const)('%s, k = %i of 6: forward equals tfjs; gradients equal the reference on the masked dz', (act, k) => {
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const x = data([2, 7, 6, 3], 11);
+        const w = data([3, 3, 3, 6], 12);
+        const b = tf.randomUniform([6], -0.5, 0.5, 'float32', 13) as tf.Tensor1D;
+        const relu = act === 'relu';
+        const config = { k, mode: 'unified' as const };
+        const y = mePropConv2d(x, w, config, { pad: 'same', bias: b, activation: act });
+        expectClose(y, plainLayer(x, w, b, relu), 1e-5);
+        const dy = data(y.shape, 14);
+        const g = tf.grads((xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              mePropConv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, config, {
+                pad: 'same',
+                bias: ba as tf.Tensor1D,
+                activation: act,
+              }),
+              dy,
+            ),
+          ),
+        )([x, w, b]);
+        // Reference: plain tfjs on dz = dy · relu'(y), masked to the k channels of the largest Σ|dz|; the bias
+        // gradient is the whole Σdz (meProp sparsifies the convolution's products, not the bias).
+        const dz = relu ? tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32')) : dy;
+        const masked = maskDy(dz, k, 'unified');
+        const ref = tf.grads((xa: tf.Tensor, wa: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, 1, 'same'), masked)),
+        )([x, w]);
+        expectClose(g[0], ref[0], 1e-4);
+        expectClose(g[1], ref[1], 1e-4);
+        expectClose(g[2], tf.sum(dz, [0, 1, 2]), 1e-4);
+        if (k === 6) {
+          // Every channel kept: exactly tfjs's own gradients of relu(conv2d + bias).
+          const exact = tf.grads((xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor) =>
+            tf.sum(tf.mul(plainLayer(xa, wa, ba, relu), dy)),
+          )([x, w, b]);
+          for (let i = 0; i < 3; i++) expectClose(g[i], exact[i], 1e-4);
+        }
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it('bad bias or activation throws naming the option and the value', () => {
+      tf.tidy(() => {
+        const x = data([1, 5, 5, 2], 15);
+        const w = data([3, 3, 2, 4], 16);
+        expect(() => mePropConv2d(x, w, { k: 2 }, { bias: tf.zeros([3]) as tf.Tensor1D })).toThrow(
+          /options.bias must be a float32 tensor of shape \[4\].*got float32 \[3\]/,
+        );
+        expect(() => mePropConv2d(x, w, { k: 2 }, { activation: 'elu' as 'relu' })).toThrow(/options.activation.*"elu"/);
+      });
+    });
+  });
+
   it('bad arguments throw naming the argument and the value', () => {
     tf.tidy(() => {
       const x = data([1, 5, 5, 2], 7);

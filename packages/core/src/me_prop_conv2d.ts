@@ -14,6 +14,19 @@ export interface MePropConvOptions {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/**
+ * mePropConv2d's options: also a bias [CO] added to the convolution and an activation after it, run in one fused
+ * forward kernel; the backward then applies the activation's derivative, selects the kept channels and sums the
+ * bias gradient in one pass over dy (one native op on tensorflow with @meprop/tfjs-node-ops), where separate
+ * tfjs ops (tf.relu, tf.add) would make a dense dz and a dense ReLU gradient first.
+ */
+export interface MePropConv2dOptions extends MePropConvOptions {
+  /** A float32 bias of shape [CO] (filter.shape[3]). */
+  bias?: tf.Tensor1D;
+  /** 'linear' (none) or 'relu'. Default 'linear' when a bias is given; unset otherwise. */
+  activation?: 'linear' | 'relu';
+}
+
 function checkConvOperands(x: unknown, filter: unknown, fn: string): [tf.Tensor4D, tf.Tensor4D] {
   for (const [t, name] of [
     [x, 'x'],
@@ -58,7 +71,7 @@ function conv2dOp(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   runtime: MePropRuntime,
-  o: MePropConvOptions,
+  o: MePropConv2dOptions,
   depthwise: boolean,
 ): tf.Tensor4D {
   ensureMePropConv2DKernel(tf.getBackend());
@@ -71,7 +84,12 @@ function conv2dOp(
     depthwise,
     runtime,
   };
-  return tf.engine().runKernel(MePropConv2D, { x, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const inputs: tf.NamedTensorMap = { x, filter };
+  if (o.activation !== undefined || o.bias !== undefined) {
+    attrs.activation = o.activation ?? 'linear';
+    if (o.bias !== undefined) inputs.bias = o.bias;
+  }
+  return tf.engine().runKernel(MePropConv2D, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /**
@@ -83,11 +101,25 @@ export function mePropConv2d(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   config: MePropConfig,
-  options: MePropConvOptions = {},
+  options: MePropConv2dOptions = {},
 ): tf.Tensor4D {
   const fn = 'mePropConv2d';
   const [$x, $f] = checkConvOperands(x, filter, fn);
-  return conv2dOp($x, $f, runtimeFor(config, fn), checkOptions(options, fn), false);
+  const o = checkOptions(options, fn);
+  const { bias, activation } = options;
+  if (activation !== undefined && activation !== 'linear' && activation !== 'relu') {
+    throw new Error(`${fn}: options.activation must be 'linear' or 'relu', got ${JSON.stringify(activation)}`);
+  }
+  if (bias !== undefined) {
+    const CO = $f.shape[3];
+    if (!(bias instanceof tf.Tensor)) throw new Error(`${fn}: options.bias must be a tf.Tensor, got ${typeof bias}`);
+    if (bias.dtype !== 'float32' || bias.rank !== 1 || bias.shape[0] !== CO) {
+      throw new Error(
+        `${fn}: options.bias must be a float32 tensor of shape [${CO}] (filter.shape[3]), got ${bias.dtype} [${bias.shape}]`,
+      );
+    }
+  }
+  return conv2dOp($x, $f, runtimeFor(config, fn), { ...o, bias, activation }, false);
 }
 
 /** y = tf.depthwiseConv2d(x, filter, strides, pad), with meProp's backward over its CI·M output channels. */

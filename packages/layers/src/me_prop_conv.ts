@@ -20,7 +20,7 @@ export type DepthwiseConv2DLayerArgs = Parameters<typeof layers.depthwiseConv2d>
 interface ConvFields {
   kernel: LayerVariable;
   bias: LayerVariable | null;
-  activation: { apply(x: tf.Tensor): tf.Tensor };
+  activation: { apply(x: tf.Tensor): tf.Tensor; getClassName?(): string } | null;
   strides: number[];
   padding: string;
   depthMultiplier: number;
@@ -78,6 +78,20 @@ function padMode(padding: string): 'valid' | 'same' {
   return padding === 'same' ? 'same' : 'valid';
 }
 
+/**
+ * The activation mePropConv2d can fuse ('relu' or 'linear'), or null. Fused, the bias and activation run in the
+ * backend's FusedConv2D kernel and their backward inside meProp's selection (one pass over dy, no dense ReLU
+ * gradient: on tensorflow that gradient alone cost more than the meProp conv backward).
+ */
+function fusableActivation(layer: ConvFields): 'linear' | 'relu' | null {
+  const name = layer.activation === null ? 'linear' : layer.activation.getClassName?.();
+  return name === 'relu' || name === 'linear' ? name : null;
+}
+
+function applyActivation(layer: ConvFields, y: tf.Tensor): tf.Tensor {
+  return layer.activation === null ? y : layer.activation.apply(y);
+}
+
 /** tfjs's Conv2D with meProp's backward. */
 export class MePropConv2D extends Conv2DClass {
   static override className = 'MeProp>Conv2D';
@@ -93,12 +107,14 @@ export class MePropConv2D extends Conv2DClass {
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);
       const x = single(inputs, 'MeProp>Conv2D') as tf.Tensor4D;
-      let y: tf.Tensor = conv2dOp(x, (this.kernel as LayerVariable).read() as tf.Tensor4D, this.mePropConfig, {
-        strides: this.strides as [number, number],
-        pad: padMode(this.padding),
-      });
-      if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
-      return this.activation.apply(y);
+      const kernel = (this.kernel as LayerVariable).read() as tf.Tensor4D;
+      const bias = this.bias === null || this.bias === undefined ? undefined : (this.bias.read() as tf.Tensor1D);
+      const options = { strides: this.strides as [number, number], pad: padMode(this.padding) };
+      const activation = fusableActivation(this);
+      if (activation !== null) return conv2dOp(x, kernel, this.mePropConfig, { ...options, bias, activation });
+      let y: tf.Tensor = conv2dOp(x, kernel, this.mePropConfig, options);
+      if (bias !== undefined) y = tf.add(y, bias);
+      return applyActivation(this, y);
     });
   }
 
@@ -124,13 +140,18 @@ export class MePropConv1D extends Conv1DClass {
       this.invokeCallHook(inputs, kwargs);
       const x = single(inputs, 'MeProp>Conv1D');
       const kernel = (this.kernel as LayerVariable).read();
+      const bias = this.bias === null || this.bias === undefined ? undefined : (this.bias.read() as tf.Tensor1D);
+      const options = { strides: [1, this.strides[0]] as [number, number], pad: padMode(this.padding) };
+      const activation = fusableActivation(this);
+      const fused = activation === null ? {} : { bias, activation };
       const y4 = conv2dOp(tf.expandDims(x, 1) as tf.Tensor4D, tf.expandDims(kernel, 0) as tf.Tensor4D, this.mePropConfig, {
-        strides: [1, this.strides[0]],
-        pad: padMode(this.padding),
+        ...options,
+        ...fused,
       });
       let y: tf.Tensor = tf.squeeze(y4, [1]);
-      if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
-      return this.activation.apply(y);
+      if (activation !== null) return y;
+      if (bias !== undefined) y = tf.add(y, bias);
+      return applyActivation(this, y);
     });
   }
 
@@ -165,7 +186,7 @@ export class MePropDepthwiseConv2D extends DepthwiseConv2DClass {
         pad: padMode(this.padding),
       });
       if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
-      return this.activation.apply(y);
+      return applyActivation(this, y);
     });
   }
 
@@ -208,7 +229,7 @@ export class MePropSeparableConv2D extends SeparableConv2DClass {
         pad: 'valid',
       });
       if (this.bias !== null && this.bias !== undefined) y = tf.add(y, this.bias.read());
-      return this.activation.apply(y);
+      return applyActivation(this, y);
     });
   }
 

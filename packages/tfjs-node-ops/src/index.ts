@@ -8,6 +8,7 @@
 import '@meprop/core'; // core registers its stock-op kernels first; the native ones replace them below
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { nativeConvKernelConfigs } from './conv_kernels';
 
 /** What loading the native ops gave. */
 export interface NativeOpsStatus {
@@ -150,6 +151,8 @@ function runSelfTest(): string | null {
 
 // The native kernels (each file calls addNativeKernels when imported; kept here, after the definitions above).
 import './mlp_kernels';
+// The conv kernels (conv_kernels.ts imports nothing from this file: no import cycle, whatever the module system).
+addNativeKernels(nativeConvKernelConfigs);
 
 // Importing the package after @tensorflow/tfjs-node is enough: the ops load (or say why not) at once. Imported
 // before it, nothing happens until loadNativeOps() is called.

@@ -4,7 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MePropConv2D, MePropConv2DAttrs } from '../kernel_names';
 
 function convDelegate(args: Parameters<tf.KernelFunc>[0], backendName: string): tf.TensorInfo | tf.TensorInfo[] {
-  const { strides, pad, dimRoundingMode, depthwise } = args.attrs as unknown as MePropConv2DAttrs;
+  const { strides, pad, dimRoundingMode, depthwise, activation } = args.attrs as unknown as MePropConv2DAttrs;
+  if (activation !== undefined) {
+    // Bias and activation in the backend's fused kernel (one kernel where the backend fuses them).
+    const fused = tf.getKernel('FusedConv2D', backendName);
+    if (fused === undefined) {
+      throw new Error(
+        `mePropConv2d: backend '${backendName}' has no FusedConv2D kernel to run a convolution with bias/activation`,
+      );
+    }
+    const attrs = { strides, pad, dimRoundingMode, dataFormat: 'NHWC', dilations: 1, activation } as unknown as tf.NamedAttrMap;
+    return fused.kernelFunc({ inputs: args.inputs, backend: args.backend, attrs });
+  }
   const name = depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
   const kernel = tf.getKernel(name, backendName);
   if (kernel === undefined) {

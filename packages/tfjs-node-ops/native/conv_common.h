@@ -1,0 +1,206 @@
+// Shared pieces of meProp's native convolution ops (conv_*.cc): the C API calls they use beyond tf_c_api.h,
+// a small SIMD vector type, RAII for kernel inputs/outputs, the convolution geometry read from op attributes,
+// and a parallel-for over the batch.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#include "registry.h"
+
+namespace meprop {
+namespace conv {
+
+// One SIMD register of floats (GCC/Clang vector extension): 16 lanes with AVX-512, 8 with AVX, else 4.
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#elif defined(__AVX__)
+constexpr int kLanes = 8;
+#else
+constexpr int kLanes = 4;
+#endif
+typedef float VecF __attribute__((vector_size(kLanes * sizeof(float))));
+typedef int32_t VecI __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline VecF LoadV(const float* p) {
+  VecF v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void StoreV(float* p, VecF v) { std::memcpy(p, &v, sizeof v); }
+// All lanes s (a broadcast: `VecF{} + s` would cost an add, since 0 + s is not s for s = -0).
+inline VecF Splat(float s) {
+#if defined(__AVX512F__)
+  return (VecF)_mm512_set1_ps(s);
+#elif defined(__AVX__)
+  return (VecF)_mm256_set1_ps(s);
+#else
+  VecF v;
+  for (int i = 0; i < kLanes; i++) v[i] = s;
+  return v;
+#endif
+}
+
+// a * b + c, fused where the target has FMA (the build's -march=native decides).
+inline VecF Fma(VecF a, VecF b, VecF c) {
+#if defined(__AVX512F__)
+  return (VecF)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__FMA__) && defined(__AVX__)
+  return (VecF)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+  return a * b + c;
+#endif
+}
+
+// Rounds n up to a whole number of vectors.
+inline int64_t PadToLanes(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// Inputs and outputs of one kernel call, deleted (handles only: TensorFlow owns the data) at scope exit.
+class Tensors {
+ public:
+  explicit Tensors(TF_OpKernelContext* ctx) : ctx_(ctx), status_(TF_NewStatus()) {}
+  ~Tensors() {
+    for (TF_Tensor* t : owned_) TF_DeleteTensor(t);
+    TF_DeleteStatus(status_);
+  }
+  Tensors(const Tensors&) = delete;
+  Tensors& operator=(const Tensors&) = delete;
+
+  // Input i, or null after reporting the failure (wrong dtype included) to the kernel context.
+  TF_Tensor* Input(int i, TF_DataType dtype, const char* name) {
+    TF_Tensor* t = nullptr;
+    TF_GetInput(ctx_, i, &t, status_);
+    if (TF_GetCode(status_) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx_, status_);
+      return nullptr;
+    }
+    owned_.push_back(t);
+    if (TF_TensorType(t) != dtype) {
+      Fail(ctx_, std::string(name) + " has the wrong dtype (" + std::to_string(TF_TensorType(t)) + ")");
+      return nullptr;
+    }
+    return t;
+  }
+
+  // Output i of `dims`, or null after reporting the failure.
+  TF_Tensor* Output(int i, TF_DataType dtype, const std::vector<int64_t>& dims) {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    size_t bytes = static_cast<size_t>(n) * (dtype == TF_FLOAT || dtype == TF_INT32 ? 4 : 8);
+    TF_Tensor* t = TF_AllocateOutput(ctx_, i, dtype, dims.data(), static_cast<int>(dims.size()), bytes, status_);
+    if (TF_GetCode(status_) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx_, status_);
+      if (t) TF_DeleteTensor(t);
+      return nullptr;
+    }
+    owned_.push_back(t);
+    return t;
+  }
+
+ private:
+  TF_OpKernelContext* ctx_;
+  TF_Status* status_;
+  std::vector<TF_Tensor*> owned_;
+};
+
+inline std::vector<int64_t> Dims(const TF_Tensor* t) {
+  std::vector<int64_t> d(TF_NumDims(t));
+  for (size_t i = 0; i < d.size(); i++) d[i] = TF_Dim(t, static_cast<int>(i));
+  return d;
+}
+
+inline std::string ShapeText(const std::vector<int64_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); i++) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Strides, dilations and the top/left padding of a 2-D NHWC convolution (bottom/right padding needs no
+// attribute: reads outside the input are skipped, whatever the output size).
+struct Geometry {
+  int64_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1, pad_top = 0, pad_left = 0;
+};
+
+// Reads int attribute `name` into *v (at least `min`); on failure records it in the construction context.
+inline bool IntAttr(TF_OpKernelConstruction* c, const char* name, int64_t min, int64_t* v) {
+  TF_Status* st = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrInt64(c, name, v, st);
+  bool ok = TF_GetCode(st) == TF_OK;
+  if (ok && *v < min) {
+    TF_SetStatus(st, TF_INVALID_ARGUMENT, (std::string(name) + " must be >= " + std::to_string(min) + ", got " +
+                                           std::to_string(*v))
+                                              .c_str());
+    ok = false;
+  }
+  if (!ok) TF_OpKernelConstruction_Failure(c, st);
+  TF_DeleteStatus(st);
+  return ok;
+}
+
+inline bool ReadGeometry(TF_OpKernelConstruction* c, Geometry* g) {
+  return IntAttr(c, "stride_h", 1, &g->stride_h) && IntAttr(c, "stride_w", 1, &g->stride_w) &&
+         IntAttr(c, "dilation_h", 1, &g->dilation_h) && IntAttr(c, "dilation_w", 1, &g->dilation_w) &&
+         IntAttr(c, "pad_top", 0, &g->pad_top) && IntAttr(c, "pad_left", 0, &g->pad_left);
+}
+
+inline void AddGeometryAttrs(TF_OpDefinitionBuilder* op) {
+  TF_OpDefinitionBuilderAddAttr(op, "stride_h: int = 1");
+  TF_OpDefinitionBuilderAddAttr(op, "stride_w: int = 1");
+  TF_OpDefinitionBuilderAddAttr(op, "dilation_h: int = 1");
+  TF_OpDefinitionBuilderAddAttr(op, "dilation_w: int = 1");
+  TF_OpDefinitionBuilderAddAttr(op, "pad_top: int = 0");
+  TF_OpDefinitionBuilderAddAttr(op, "pad_left: int = 0");
+}
+
+// The output positions o in [0, n_out) whose input coordinate o*stride + f*dilation - pad lies in [0, n_in).
+inline void ValidRange(int64_t n_out, int64_t n_in, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {
+  // offset = f*dilation - pad; need 0 <= o*stride + offset < n_in.
+  int64_t a = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t b = n_in - offset <= 0 ? 0 : (n_in - offset + stride - 1) / stride;  // first o with o*s+offset >= n_in
+  *lo = std::min(a, n_out);
+  *hi = std::max(*lo, std::min(b, n_out));
+}
+
+// Threads for one op call: MEPROP_NATIVE_THREADS if set (>= 1), else 1 on machines with <= 2 cores (shared
+// with TensorFlow's own pools), else min(cores, 4).
+inline int Threads() {
+  static const int n = [] {
+    const char* e = std::getenv("MEPROP_NATIVE_THREADS");
+    if (e != nullptr && *e != '\0') {
+      int v = std::atoi(e);
+      if (v >= 1) return std::min(v, 64);
+    }
+    unsigned hw = std::thread::hardware_concurrency();
+    return hw <= 2 ? 1 : static_cast<int>(std::min(hw, 4u));
+  }();
+  return n;
+}
+
+// Runs fn(thread, begin, end) over [0, n) split into at most `threads` contiguous parts (inline when 1).
+template <typename Fn>
+void ParallelFor(int64_t n, int threads, Fn fn) {
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  if (threads == 1) {
+    fn(0, int64_t{0}, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  int64_t step = (n + threads - 1) / threads;
+  for (int t = 1; t < threads; t++) {
+    int64_t b = t * step, e = std::min(n, b + step);
+    if (b < e) pool.emplace_back([=] { fn(t, b, e); });
+  }
+  fn(0, int64_t{0}, std::min(n, step));
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace conv
+}  // namespace meprop

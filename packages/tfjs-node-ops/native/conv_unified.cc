@@ -1,0 +1,617 @@
+// meProp's unified convolution backward (the same k output channels at every example and position) as three
+// native ops, NHWC float32:
+//
+//   MePropConvSelect(dy [..., CO], y [..., CO]; k, relu) -> channels [k] int32, dy_k [..., k], sum [CO]
+//     With relu, dy is first multiplied by the ReLU's derivative at the saved output y (dz = dy where y > 0,
+//     dy * 0 elsewhere, NaN where y is NaN); without, dz = dy and y is not read. Keeps the k channels with the
+//     largest sum of |dz| over every other axis (a NaN sum ranks first, ties to the lower channel), in
+//     ascending order, and returns dz at them plus the per-channel sum of dz (a bias's gradient).
+//   MePropConvUnifiedGradInput(dy_k [B, OH, OW, k], channels [k], filter [FH, FW, CI, CO]; input_h, input_w,
+//     geometry) -> dx [B, H, W, CI]: the input gradient of the convolution from the kept channels only.
+//   MePropConvUnifiedGradFilter(x [B, H, W, CI], dy_k, channels; filter_h, filter_w, out_channels, geometry)
+//     -> dW [FH, FW, CI, CO], zero outside the kept channels.
+//
+// The products are register-tiled loops over the kept channels only (up to 8 channels × 2 vectors of input
+// channels held in registers, FMA), with no im2col buffer: each output row's input rows stay in L1.
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "conv_common.h"
+
+namespace meprop {
+namespace conv {
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------
+// Selection
+
+struct SelectAttrs {
+  int64_t k = 1;
+  bool relu = false;
+};
+
+void* SelectCreate(TF_OpKernelConstruction* c) {
+  auto* a = new SelectAttrs;
+  unsigned char relu = 0;
+  TF_Status* st = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrBool(c, "relu", &relu, st);
+  if (TF_GetCode(st) != TF_OK) TF_OpKernelConstruction_Failure(c, st);
+  TF_DeleteStatus(st);
+  a->relu = relu != 0;
+  IntAttr(c, "k", 1, &a->k);
+  return a;
+}
+void SelectDelete(void* p) { delete static_cast<SelectAttrs*>(p); }
+
+// dz for one vector of dy and y: dy where y > 0, dy * 0 elsewhere (0, or NaN for a non-finite dy, as a
+// multiplication by the ReLU's 0/1 derivative gives), NaN where y is NaN.
+inline VecF ReluGrad(VecF dy, VecF y) {
+  VecF z = y > 0 ? dy : dy * 0.0f;
+  return y != y ? Splat(std::numeric_limits<float>::quiet_NaN()) : z;
+}
+inline float ReluGrad1(float dy, float y) {
+  // Branch-free: an integer blend of dy and dy - dy (= dy * 0: 0, or NaN for a non-finite dy) on y > 0. A
+  // compiler turns `dy * (y > 0)` into a branch, which mispredicts about half the time on real activations.
+  uint32_t a, b, r;
+  const float zero = dy - dy;
+  std::memcpy(&a, &dy, 4);
+  std::memcpy(&b, &zero, 4);
+  const uint32_t m = 0u - static_cast<uint32_t>(y > 0);
+  r = (a & m) | (b & ~m);
+  float z;
+  std::memcpy(&z, &r, 4);
+  return y != y ? y : z;
+}
+
+// Σ|dz| and Σdz over `rows` rows (row stride `stride`) of NV·kLanes columns, added into score and total.
+template <int NV>
+void ColumnSums(const float* dy, const float* y, int64_t stride, int64_t rows, double* score, double* total) {
+  VecF s[NV], t[NV];
+  for (int v = 0; v < NV; v++) s[v] = t[v] = Splat(0.0f);
+  for (int64_t r = 0; r < rows; r++) {
+    for (int v = 0; v < NV; v++) {
+      VecF z = LoadV(dy + r * stride + v * kLanes);
+      if (y != nullptr) z = ReluGrad(z, LoadV(y + r * stride + v * kLanes));
+      t[v] += z;
+      s[v] += z < 0 ? -z : z;
+    }
+  }
+  for (int v = 0; v < NV; v++)
+    for (int l = 0; l < kLanes; l++) {
+      score[v * kLanes + l] += s[v][l];
+      total[v * kLanes + l] += t[v][l];
+    }
+}
+using SumColumns = void (*)(const float*, const float*, int64_t, int64_t, double*, double*);
+
+void SelectCompute(void* p, TF_OpKernelContext* ctx) {
+  const SelectAttrs& a = *static_cast<SelectAttrs*>(p);
+  Tensors io(ctx);
+  TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
+  if (!dy_t) return;
+  TF_Tensor* y_t = io.Input(1, TF_FLOAT, "y");
+  if (!y_t) return;
+  std::vector<int64_t> dims = Dims(dy_t);
+  if (dims.empty()) return Fail(ctx, "MePropConvSelect: dy must have rank >= 1, got a scalar");
+  const int64_t CO = dims.back();
+  if (a.k > CO)
+    return Fail(ctx, "MePropConvSelect: k (" + std::to_string(a.k) + ") exceeds dy's " + std::to_string(CO) +
+                         " channels (shape " + ShapeText(dims) + ")");
+  if (a.relu && Dims(y_t) != dims)
+    return Fail(ctx, "MePropConvSelect: y's shape " + ShapeText(Dims(y_t)) + " must equal dy's " + ShapeText(dims));
+  const int64_t P = CO == 0 ? 0 : TF_TensorElementCount(dy_t) / CO;
+  const int64_t k = a.k;
+  std::vector<int64_t> kdims = dims;
+  kdims.back() = k;
+  TF_Tensor* ch_t = io.Output(0, TF_INT32, {k});
+  if (!ch_t) return;
+  TF_Tensor* dyk_t = io.Output(1, TF_FLOAT, kdims);
+  if (!dyk_t) return;
+  TF_Tensor* sum_t = io.Output(2, TF_FLOAT, {CO});
+  if (!sum_t) return;
+  const float* dy = static_cast<const float*>(TF_TensorData(dy_t));
+  const float* y = static_cast<const float*>(TF_TensorData(y_t));
+  int32_t* channels = static_cast<int32_t*>(TF_TensorData(ch_t));
+  float* dyk = static_cast<float*>(TF_TensorData(dyk_t));
+  float* sum = static_cast<float*>(TF_TensorData(sum_t));
+
+  // Pass 1: Σ|dz| and Σdz per channel: float sums in registers over blocks of rows, added into doubles.
+  std::vector<double> score(CO, 0.0), total(CO, 0.0);
+  const int64_t kBlock = 256;
+  for (int64_t p0 = 0; p0 < P; p0 += kBlock) {
+    const int64_t rows = std::min(P, p0 + kBlock) - p0;
+    for (int64_t c = 0; c < CO;) {
+      const int64_t left = (CO - c) / kLanes;
+      if (left == 0) {
+        float fs = 0, ft = 0;
+        for (int64_t r = p0; r < p0 + rows; r++) {
+          const float z = a.relu ? ReluGrad1(dy[r * CO + c], y[r * CO + c]) : dy[r * CO + c];
+          ft += z;
+          fs += std::fabs(z);
+        }
+        score[c] += fs;
+        total[c] += ft;
+        c++;
+        continue;
+      }
+      const int nv = static_cast<int>(std::min<int64_t>(4, left));
+      SumColumns sums = nv == 4   ? ColumnSums<4>
+                        : nv == 3 ? ColumnSums<3>
+                        : nv == 2 ? ColumnSums<2>
+                                  : ColumnSums<1>;
+      sums(dy + p0 * CO + c, a.relu ? y + p0 * CO + c : nullptr, CO, rows, &score[c], &total[c]);
+      c += nv * kLanes;
+    }
+  }
+  for (int64_t c = 0; c < CO; c++) sum[c] = static_cast<float>(total[c]);
+
+  // Top-k channels: NaN first, then larger scores, ties to the lower channel; kept in ascending order.
+  std::vector<int32_t> order(CO);
+  std::iota(order.begin(), order.end(), 0);
+  auto before = [&](int32_t i, int32_t j) {
+    const bool ni = std::isnan(score[i]), nj = std::isnan(score[j]);
+    if (ni != nj) return ni;
+    if (!ni && score[i] != score[j]) return score[i] > score[j];
+    return i < j;
+  };
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+  std::sort(order.begin(), order.begin() + k);
+  std::copy(order.begin(), order.begin() + k, channels);
+
+  // Pass 2: dz at the kept channels.
+  for (int64_t r = 0; r < P; r++) {
+    const float* d = dy + r * CO;
+    const float* yy = y + r * CO;
+    float* o = dyk + r * k;
+    if (a.relu) {
+      for (int64_t t = 0; t < k; t++) o[t] = ReluGrad1(d[channels[t]], yy[channels[t]]);
+    } else {
+      for (int64_t t = 0; t < k; t++) o[t] = d[channels[t]];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Products. Vector path: input channels padded to whole vectors (CIp), the k kept channels in blocks of up to
+// 8; accumulators / filter slices [FH][FW][k][CIp]. Scalar path (CI < kLanes / 2): [FH][FW][CI][k].
+
+constexpr int kMaxJ = 8;
+
+// The positions a tap visits: `rows` output rows of `cols` positions each, in one image; the steps are in floats
+// (between neighbouring positions along a row, and between rows) for the input side, dy_k's are k and OW·k.
+struct Span {
+  int64_t rows, cols, col_step, row_step, dy_row;
+};
+
+// dW tile: acc[j][v] += Σ_positions dy_k[pos][j] * x_pos[v], the JB·NV accumulators in registers throughout.
+template <int NV, int JB>
+void FilterTile(const float* x0, const float* dy0, int64_t k, const Span& sp, float* acc, int64_t CIp) {
+  VecF a[JB][NV];
+  for (int j = 0; j < JB; j++)
+    for (int v = 0; v < NV; v++) a[j][v] = LoadV(acc + j * CIp + v * kLanes);
+  for (int64_t r = 0; r < sp.rows; r++) {
+    const float* xrow = x0 + r * sp.row_step;
+    const float* drow = dy0 + r * sp.dy_row;
+    for (int64_t i = 0; i < sp.cols; i++) {
+      const float* xr = xrow + i * sp.col_step;
+      const float* d = drow + i * k;
+      VecF xv[NV];
+      for (int v = 0; v < NV; v++) xv[v] = LoadV(xr + v * kLanes);
+      for (int j = 0; j < JB; j++) {
+        const VecF sj = Splat(d[j]);
+        for (int v = 0; v < NV; v++) a[j][v] = Fma(sj, xv[v], a[j][v]);
+      }
+    }
+  }
+  for (int j = 0; j < JB; j++)
+    for (int v = 0; v < NV; v++) StoreV(acc + j * CIp + v * kLanes, a[j][v]);
+}
+
+// dx tile: dx_pos[v] += Σ_j dy_k[pos][j] * w[j][v], the filter slice in registers throughout. Four positions at
+// a time, so that 4·NV independent FMA chains hide the FMA latency (one position alone is a chain of JB FMAs).
+template <int NV, int JB>
+void InputTile(float* dx0, const float* dy0, int64_t k, const Span& sp, const float* w, int64_t CIp) {
+  VecF wv[JB][NV];
+  for (int j = 0; j < JB; j++)
+    for (int v = 0; v < NV; v++) wv[j][v] = LoadV(w + j * CIp + v * kLanes);
+  constexpr int U = 2;
+  for (int64_t r = 0; r < sp.rows; r++) {
+    float* dxrow = dx0 + r * sp.row_step;
+    const float* drow = dy0 + r * sp.dy_row;
+    int64_t i = 0;
+    for (; i + U <= sp.cols; i += U) {
+      VecF acc[U][NV];
+      for (int u = 0; u < U; u++)
+        for (int v = 0; v < NV; v++) acc[u][v] = LoadV(dxrow + (i + u) * sp.col_step + v * kLanes);
+      for (int j = 0; j < JB; j++) {
+        for (int u = 0; u < U; u++) {
+          const VecF sj = Splat(drow[(i + u) * k + j]);
+          for (int v = 0; v < NV; v++) acc[u][v] = Fma(sj, wv[j][v], acc[u][v]);
+        }
+      }
+      for (int u = 0; u < U; u++)
+        for (int v = 0; v < NV; v++) StoreV(dxrow + (i + u) * sp.col_step + v * kLanes, acc[u][v]);
+    }
+    for (; i < sp.cols; i++) {
+      float* dr = dxrow + i * sp.col_step;
+      const float* d = drow + i * k;
+      VecF acc[NV];
+      for (int v = 0; v < NV; v++) acc[v] = LoadV(dr + v * kLanes);
+      for (int j = 0; j < JB; j++) {
+        const VecF sj = Splat(d[j]);
+        for (int v = 0; v < NV; v++) acc[v] = Fma(sj, wv[j][v], acc[v]);
+      }
+      for (int v = 0; v < NV; v++) StoreV(dr + v * kLanes, acc[v]);
+    }
+  }
+}
+
+using FilterTileFn = void (*)(const float*, const float*, int64_t, const Span&, float*, int64_t);
+using InputTileFn = void (*)(float*, const float*, int64_t, const Span&, const float*, int64_t);
+
+template <int NV>
+FilterTileFn FilterTileFor(int jb) {
+  static const FilterTileFn fns[kMaxJ] = {FilterTile<NV, 1>, FilterTile<NV, 2>, FilterTile<NV, 3>, FilterTile<NV, 4>,
+                                          FilterTile<NV, 5>, FilterTile<NV, 6>, FilterTile<NV, 7>, FilterTile<NV, 8>};
+  return fns[jb - 1];
+}
+template <int NV>
+InputTileFn InputTileFor(int jb) {
+  static const InputTileFn fns[kMaxJ] = {InputTile<NV, 1>, InputTile<NV, 2>, InputTile<NV, 3>, InputTile<NV, 4>,
+                                         InputTile<NV, 5>, InputTile<NV, 6>, InputTile<NV, 7>, InputTile<NV, 8>};
+  return fns[jb - 1];
+}
+
+struct ConvShape {
+  int64_t B, H, W, CI, OH, OW, FH, FW, k;
+};
+
+// The first output position of a tap and the positions it visits in one image.
+struct Tap {
+  int64_t fh, fw, oh, ow, ih, iw;  // first output row/column, and the input row/column it reads
+  int64_t rows, cols;
+};
+
+// Calls body(b, tap) for every image in [b0, b1) and filter tap that reads inside the input.
+template <typename Body>
+void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, Body body) {
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t fh = 0; fh < s.FH; fh++) {
+      const int64_t offh = fh * g.dilation_h - g.pad_top;
+      int64_t oh_lo, oh_hi;
+      ValidRange(s.OH, s.H, g.stride_h, offh, &oh_lo, &oh_hi);
+      if (oh_lo >= oh_hi) continue;
+      for (int64_t fw = 0; fw < s.FW; fw++) {
+        const int64_t offw = fw * g.dilation_w - g.pad_left;
+        int64_t ow_lo, ow_hi;
+        ValidRange(s.OW, s.W, g.stride_w, offw, &ow_lo, &ow_hi);
+        if (ow_lo >= ow_hi) continue;
+        body(b, Tap{fh, fw, oh_lo, ow_lo, oh_lo * g.stride_h + offh, ow_lo * g.stride_w + offw, oh_hi - oh_lo,
+                    ow_hi - ow_lo});
+      }
+    }
+}
+
+// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels.
+void FilterVector(const ConvShape& s, const Geometry& g, const float* x, int64_t CIp, const float* dyk, float* acc,
+                  int64_t b0, int64_t b1) {
+  const int64_t k = s.k;
+  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
+    const float* x0 = x + ((b * s.H + t.ih) * s.W + t.iw) * CIp;
+    const float* d0 = dyk + ((b * s.OH + t.oh) * s.OW + t.ow) * k;
+    float* tap = acc + (t.fh * s.FW + t.fw) * k * CIp;
+    const Span sp{t.rows, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
+    for (int64_t cb = 0; cb < CIp;) {
+      const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+      for (int64_t jb = 0; jb < k; jb += kMaxJ) {
+        const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
+        FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
+        fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
+      }
+      cb += nv * kLanes;
+    }
+  });
+}
+
+// For J kept channels at once (independent FMA chains sharing the loads of x): acc[j] += x[i] * d_j[i]
+// lane-wise for i < n (contiguous); with AVX-512 the tail is a masked load, else it is added to tail[j].
+template <int J>
+inline void DotsInto(const float* x, const float* const* d, int64_t off, int64_t n, VecF* acc, float* tail) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const VecF xv = LoadV(x + i);
+    for (int j = 0; j < J; j++) acc[j] = Fma(xv, LoadV(d[j] + off + i), acc[j]);
+  }
+#if defined(__AVX512F__)
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const VecF xv = (VecF)_mm512_maskz_loadu_ps(m, x + i);
+    for (int j = 0; j < J; j++) acc[j] = Fma(xv, (VecF)_mm512_maskz_loadu_ps(m, d[j] + off + i), acc[j]);
+    i = n;
+  }
+#endif
+  for (; i < n; i++)
+    for (int j = 0; j < J; j++) tail[j] += x[i] * d[j][off + i];
+}
+
+// dW accumulation for few input channels, layout [FH][FW][CI][k]: x and dy_k transposed to channel planes
+// ([CI][B][H][W], [k][B][OH][OW]) so that every (tap, input channel, kept channel) is a sum of dot products
+// along contiguous rows (stride 1; other strides read x's row with a step), four kept channels at a time.
+void FilterNarrow(const ConvShape& s, const Geometry& g, const float* xT, const float* dyT, float* acc, int64_t b0,
+                  int64_t b1) {
+  const int64_t k = s.k, CI = s.CI;
+  const int64_t xPlane = s.B * s.H * s.W, dPlane = s.B * s.OH * s.OW;
+  constexpr int J = 4;
+  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
+    float* tap = acc + (t.fh * s.FW + t.fw) * CI * k;
+    for (int64_t ci = 0; ci < CI; ci++) {
+      const float* x0 = xT + ci * xPlane + (b * s.H + t.ih) * s.W + t.iw;
+      for (int64_t j0 = 0; j0 < k; j0 += J) {
+        const int nj = static_cast<int>(std::min<int64_t>(J, k - j0));
+        const float* d[J];
+        for (int j = 0; j < J; j++) d[j] = dyT + (j0 + std::min(j, nj - 1)) * dPlane + (b * s.OH + t.oh) * s.OW + t.ow;
+        float sum[J] = {0, 0, 0, 0};
+        VecF v[J] = {Splat(0.0f), Splat(0.0f), Splat(0.0f), Splat(0.0f)};
+        for (int64_t r = 0; r < t.rows; r++) {
+          const float* xr = x0 + r * g.stride_h * s.W;
+          if (g.stride_w == 1) {
+            DotsInto<J>(xr, d, r * s.OW, t.cols, v, sum);
+          } else {
+            for (int64_t i = 0; i < t.cols; i++)
+              for (int j = 0; j < J; j++) sum[j] += xr[i * g.stride_w] * d[j][r * s.OW + i];
+          }
+        }
+        for (int j = 0; j < nj; j++) {
+          for (int l = 0; l < kLanes; l++) sum[j] += v[j][l];
+          tap[ci * k + j0 + j] += sum[j];
+        }
+      }
+    }
+  });
+}
+
+// dx accumulation over images [b0, b1) into dx (CIp channels, zeroed), from w (vector layout).
+void InputVector(const ConvShape& s, const Geometry& g, const float* w, int64_t CIp, const float* dyk, float* dx,
+                 int64_t b0, int64_t b1) {
+  const int64_t k = s.k;
+  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
+    float* dx0 = dx + ((b * s.H + t.ih) * s.W + t.iw) * CIp;
+    const float* d0 = dyk + ((b * s.OH + t.oh) * s.OW + t.ow) * k;
+    const float* tap = w + (t.fh * s.FW + t.fw) * k * CIp;
+    const Span sp{t.rows, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
+    for (int64_t cb = 0; cb < CIp;) {
+      const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+      for (int64_t jb = 0; jb < k; jb += kMaxJ) {
+        const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
+        InputTileFn fn = nv == 2 ? InputTileFor<2>(nj) : InputTileFor<1>(nj);
+        fn(dx0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
+      }
+      cb += nv * kLanes;
+    }
+  });
+}
+
+// dx accumulation, scalar layout (w [FH][FW][CI][k]).
+void InputScalar(const ConvShape& s, const Geometry& g, const float* w, const float* dyk, float* dx, int64_t b0,
+                 int64_t b1) {
+  const int64_t k = s.k, CI = s.CI;
+  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
+    const float* tap = w + (t.fh * s.FW + t.fw) * CI * k;
+    for (int64_t r = 0; r < t.rows; r++)
+      for (int64_t i = 0; i < t.cols; i++) {
+        float* dr = dx + ((b * s.H + t.ih + r * g.stride_h) * s.W + t.iw + i * g.stride_w) * CI;
+        const float* d = dyk + ((b * s.OH + t.oh + r) * s.OW + t.ow + i) * k;
+        for (int64_t ci = 0; ci < CI; ci++) {
+          const float* a = tap + ci * k;
+          float acc = 0;
+          for (int64_t j = 0; j < k; j++) acc += d[j] * a[j];
+          dr[ci] += acc;
+        }
+      }
+  });
+}
+
+inline bool UseVector(int64_t CI) { return 2 * CI >= kLanes; }
+
+// Checks that the kept channels are in [0, CO); fails the kernel otherwise.
+bool CheckChannels(TF_OpKernelContext* ctx, const char* op, const int32_t* ch, int64_t k, int64_t CO) {
+  for (int64_t t = 0; t < k; t++)
+    if (ch[t] < 0 || ch[t] >= CO) {
+      Fail(ctx, std::string(op) + ": channels[" + std::to_string(t) + "] = " + std::to_string(ch[t]) +
+                    " is outside [0, " + std::to_string(CO) + ")");
+      return false;
+    }
+  return true;
+}
+
+struct InputAttrs {
+  Geometry g;
+  int64_t input_h = 1, input_w = 1;
+};
+
+void* InputCreate(TF_OpKernelConstruction* c) {
+  auto* a = new InputAttrs;
+  if (ReadGeometry(c, &a->g)) {
+    if (IntAttr(c, "input_h", 1, &a->input_h)) IntAttr(c, "input_w", 1, &a->input_w);
+  }
+  return a;
+}
+void InputDelete(void* p) { delete static_cast<InputAttrs*>(p); }
+
+void InputCompute(void* p, TF_OpKernelContext* ctx) {
+  const InputAttrs& a = *static_cast<InputAttrs*>(p);
+  const char* op = "MePropConvUnifiedGradInput";
+  Tensors io(ctx);
+  TF_Tensor* dyk_t = io.Input(0, TF_FLOAT, "dy_k");
+  if (!dyk_t) return;
+  TF_Tensor* ch_t = io.Input(1, TF_INT32, "channels");
+  if (!ch_t) return;
+  TF_Tensor* f_t = io.Input(2, TF_FLOAT, "filter");
+  if (!f_t) return;
+  const std::vector<int64_t> dd = Dims(dyk_t), cd = Dims(ch_t), fd = Dims(f_t);
+  if (dd.size() != 4 || fd.size() != 4 || cd.size() != 1 || cd[0] != dd[3])
+    return Fail(ctx, std::string(op) + ": expected dy_k [B, OH, OW, k], channels [k], filter [FH, FW, CI, CO]; got " +
+                         ShapeText(dd) + ", " + ShapeText(cd) + ", " + ShapeText(fd));
+  const ConvShape s{dd[0], a.input_h, a.input_w, fd[2], dd[1], dd[2], fd[0], fd[1], dd[3]};
+  const int64_t CO = fd[3];
+  const int32_t* ch = static_cast<const int32_t*>(TF_TensorData(ch_t));
+  if (!CheckChannels(ctx, op, ch, s.k, CO)) return;
+  TF_Tensor* dx_t = io.Output(0, TF_FLOAT, {s.B, s.H, s.W, s.CI});
+  if (!dx_t) return;
+  float* dx = static_cast<float*>(TF_TensorData(dx_t));
+  const float* filter = static_cast<const float*>(TF_TensorData(f_t));
+  const float* dyk = static_cast<const float*>(TF_TensorData(dyk_t));
+  const int64_t taps = s.FH * s.FW, CI = s.CI, k = s.k;
+  const int threads = Threads();
+  if (!UseVector(CI)) {
+    std::vector<float> w(taps * CI * k);
+    for (int64_t t = 0; t < taps; t++)
+      for (int64_t ci = 0; ci < CI; ci++)
+        for (int64_t j = 0; j < k; j++) w[(t * CI + ci) * k + j] = filter[(t * CI + ci) * CO + ch[j]];
+    std::memset(dx, 0, sizeof(float) * s.B * s.H * s.W * CI);
+    ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputScalar(s, a.g, w.data(), dyk, dx, b0, b1); });
+    return;
+  }
+  const int64_t CIp = PadToLanes(CI);
+  std::vector<float> w(taps * k * CIp, 0.0f);
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t j = 0; j < k; j++) w[(t * k + j) * CIp + ci] = filter[(t * CI + ci) * CO + ch[j]];
+  std::vector<float> padded;
+  float* out = dx;
+  if (CIp != CI) {
+    padded.assign(s.B * s.H * s.W * CIp, 0.0f);
+    out = padded.data();
+  } else {
+    std::memset(dx, 0, sizeof(float) * s.B * s.H * s.W * CI);
+  }
+  ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputVector(s, a.g, w.data(), CIp, dyk, out, b0, b1); });
+  if (CIp != CI)
+    for (int64_t i = 0; i < s.B * s.H * s.W; i++) std::memcpy(dx + i * CI, out + i * CIp, sizeof(float) * CI);
+}
+
+struct FilterAttrs {
+  Geometry g;
+  int64_t filter_h = 1, filter_w = 1, out_channels = 1;
+};
+
+void* FilterCreate(TF_OpKernelConstruction* c) {
+  auto* a = new FilterAttrs;
+  if (ReadGeometry(c, &a->g) && IntAttr(c, "filter_h", 1, &a->filter_h) && IntAttr(c, "filter_w", 1, &a->filter_w))
+    IntAttr(c, "out_channels", 1, &a->out_channels);
+  return a;
+}
+void FilterDelete(void* p) { delete static_cast<FilterAttrs*>(p); }
+
+void FilterCompute(void* p, TF_OpKernelContext* ctx) {
+  const FilterAttrs& a = *static_cast<FilterAttrs*>(p);
+  const char* op = "MePropConvUnifiedGradFilter";
+  Tensors io(ctx);
+  TF_Tensor* x_t = io.Input(0, TF_FLOAT, "x");
+  if (!x_t) return;
+  TF_Tensor* dyk_t = io.Input(1, TF_FLOAT, "dy_k");
+  if (!dyk_t) return;
+  TF_Tensor* ch_t = io.Input(2, TF_INT32, "channels");
+  if (!ch_t) return;
+  const std::vector<int64_t> xd = Dims(x_t), dd = Dims(dyk_t), cd = Dims(ch_t);
+  if (xd.size() != 4 || dd.size() != 4 || cd.size() != 1 || cd[0] != dd[3] || xd[0] != dd[0])
+    return Fail(ctx, std::string(op) + ": expected x [B, H, W, CI], dy_k [B, OH, OW, k], channels [k]; got " +
+                         ShapeText(xd) + ", " + ShapeText(dd) + ", " + ShapeText(cd));
+  const ConvShape s{xd[0], xd[1], xd[2], xd[3], dd[1], dd[2], a.filter_h, a.filter_w, dd[3]};
+  const int64_t CO = a.out_channels, CI = s.CI, k = s.k, taps = s.FH * s.FW;
+  const int32_t* ch = static_cast<const int32_t*>(TF_TensorData(ch_t));
+  if (!CheckChannels(ctx, op, ch, k, CO)) return;
+  TF_Tensor* dw_t = io.Output(0, TF_FLOAT, {s.FH, s.FW, CI, CO});
+  if (!dw_t) return;
+  float* dw = static_cast<float*>(TF_TensorData(dw_t));
+  std::memset(dw, 0, sizeof(float) * taps * CI * CO);
+  const float* x = static_cast<const float*>(TF_TensorData(x_t));
+  const float* dyk = static_cast<const float*>(TF_TensorData(dyk_t));
+  const int threads = std::max<int>(1, static_cast<int>(std::min<int64_t>(Threads(), s.B)));
+  const bool vec = UseVector(CI);
+  const int64_t CIp = vec ? PadToLanes(CI) : CI;
+  const int64_t accSize = taps * k * CIp;
+  std::vector<float> acc(accSize * threads, 0.0f);
+  std::vector<float> padded;
+  const float* xin = x;
+  if (vec && CIp != CI) {
+    padded.assign(s.B * s.H * s.W * CIp, 0.0f);
+    for (int64_t i = 0; i < s.B * s.H * s.W; i++) std::memcpy(&padded[i * CIp], x + i * CI, sizeof(float) * CI);
+    xin = padded.data();
+  }
+  std::vector<float> xT, dyT;
+  if (!vec) {
+    // Channel planes for FilterNarrow (x needs no copy with one channel).
+    const int64_t xPlane = s.B * s.H * s.W, dPlane = s.B * s.OH * s.OW;
+    if (CI > 1) {
+      xT.resize(CI * xPlane);
+      for (int64_t i = 0; i < xPlane; i++)
+        for (int64_t ci = 0; ci < CI; ci++) xT[ci * xPlane + i] = x[i * CI + ci];
+    }
+    dyT.resize(k * dPlane);
+    for (int64_t i = 0; i < dPlane; i++)
+      for (int64_t j = 0; j < k; j++) dyT[j * dPlane + i] = dyk[i * k + j];
+  }
+  const float* xPlanes = CI > 1 ? xT.data() : x;
+  ParallelFor(s.B, threads, [&](int t, int64_t b0, int64_t b1) {
+    float* mine = acc.data() + t * accSize;
+    if (vec) FilterVector(s, a.g, xin, CIp, dyk, mine, b0, b1);
+    else FilterNarrow(s, a.g, xPlanes, dyT.data(), mine, b0, b1);
+  });
+  for (int t = 1; t < threads; t++)
+    for (int64_t i = 0; i < accSize; i++) acc[i] += acc[t * accSize + i];
+  for (int64_t tap = 0; tap < taps; tap++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t j = 0; j < k; j++)
+        dw[(tap * CI + ci) * CO + ch[j]] = vec ? acc[(tap * k + j) * CIp + ci] : acc[(tap * CI + ci) * k + j];
+}
+
+void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSelect");
+    TF_OpDefinitionBuilderAddInput(op, "dy: float");
+    TF_OpDefinitionBuilderAddInput(op, "y: float");
+    TF_OpDefinitionBuilderAddOutput(op, "channels: int32");
+    TF_OpDefinitionBuilderAddOutput(op, "dy_k: float");
+    TF_OpDefinitionBuilderAddOutput(op, "sum: float");
+    TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
+    TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvSelect", SelectCompute, SelectCreate, SelectDelete, status)) return;
+    names.push_back("MePropConvSelect");
+  }
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvUnifiedGradInput");
+    TF_OpDefinitionBuilderAddInput(op, "dy_k: float");
+    TF_OpDefinitionBuilderAddInput(op, "channels: int32");
+    TF_OpDefinitionBuilderAddInput(op, "filter: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dx: float");
+    TF_OpDefinitionBuilderAddAttr(op, "input_h: int");
+    TF_OpDefinitionBuilderAddAttr(op, "input_w: int");
+    AddGeometryAttrs(op);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvUnifiedGradInput", InputCompute, InputCreate, InputDelete, status)) return;
+    names.push_back("MePropConvUnifiedGradInput");
+  }
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvUnifiedGradFilter");
+    TF_OpDefinitionBuilderAddInput(op, "x: float");
+    TF_OpDefinitionBuilderAddInput(op, "dy_k: float");
+    TF_OpDefinitionBuilderAddInput(op, "channels: int32");
+    TF_OpDefinitionBuilderAddOutput(op, "dw: float");
+    TF_OpDefinitionBuilderAddAttr(op, "filter_h: int");
+    TF_OpDefinitionBuilderAddAttr(op, "filter_w: int");
+    TF_OpDefinitionBuilderAddAttr(op, "out_channels: int");
+    AddGeometryAttrs(op);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvUnifiedGradFilter", FilterCompute, FilterCreate, FilterDelete, status))
+      return;
+    names.push_back("MePropConvUnifiedGradFilter");
+  }
+}
+
+}  // namespace
+MEPROP_REGISTER_OPS(RegisterConvUnified);
+}  // namespace conv
+}  // namespace meprop

@@ -1,0 +1,378 @@
+import * as tf from '@tensorflow/tfjs';
+import { testBackends, useBackend } from '@meprop/test-utils';
+import {
+  MePropConvSelectChannels,
+  MePropConvSelectChannelsAct,
+  MePropConvUnifiedGradFilter,
+  MePropConvUnifiedGradInput,
+  mePropConv2d,
+  mePropConv2dGradThunks,
+  Rng,
+  validateMePropConfig,
+} from '@meprop/core';
+import type { MePropSparseConvGradAttrs } from '@meprop/core';
+
+import { loadNativeOps } from './index';
+
+// The native conv ops exist only for tfjs-node: this suite runs when MEPROP_TEST_BACKENDS includes tensorflow.
+// References are never the code under test: plain tfjs's conv gradients (on dy with the dropped channels
+// zeroed), or JavaScript loops where tfjs has no gradient (dilations > 1).
+const run = testBackends().includes('tensorflow') ? describe : describe.skip;
+
+/** Deterministic values in about [-1, 1], all |values| distinct with probability one. */
+function values(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.nextFloat() * 2 - 1);
+}
+
+function rand(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
+}
+
+/** The k channels of the largest Σ|dy| (NaN first, ties to the lower channel), ascending: brute force. */
+function topChannels(dy: Float32Array, CO: number, k: number): number[] {
+  const score = new Float64Array(CO);
+  for (let i = 0; i < dy.length; i++) score[i % CO] += Math.abs(dy[i]);
+  const order = Array.from({ length: CO }, (_, c) => c).sort((a, b) => {
+    const na = Number.isNaN(score[a]);
+    const nb = Number.isNaN(score[b]);
+    if (na !== nb) return na ? -1 : 1;
+    if (!na && score[a] !== score[b]) return score[b] - score[a];
+    return a - b;
+  });
+  return order.slice(0, k).sort((a, b) => a - b);
+}
+
+/** dy with every channel outside `keep` zeroed. */
+function masked(dy: tf.Tensor, keep: number[]): tf.Tensor {
+  const CO = dy.shape[dy.rank - 1];
+  const m = new Float32Array(CO);
+  for (const c of keep) m[c] = 1;
+  return tf.mul(dy, tf.tensor1d(m));
+}
+
+interface Case {
+  name: string;
+  x: number[];
+  filter: number[];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number;
+}
+
+const CASES: Case[] = [
+  {
+    name: '32 -> 16 channels, 3x3, valid (two vectors of input channels)',
+    x: [2, 7, 7, 32],
+    filter: [3, 3, 32, 16],
+    strides: 1,
+    pad: 'valid',
+  },
+  {
+    name: '20 input channels (padded vectors), same, stride 2',
+    x: [2, 9, 8, 20],
+    filter: [3, 3, 20, 12],
+    strides: 2,
+    pad: 'same',
+  },
+  { name: '3 input channels (scalar loops), explicit pad 1', x: [3, 6, 5, 3], filter: [3, 3, 3, 10], strides: 1, pad: 1 },
+  {
+    name: '48 input channels, 11 kept (vector tails, two channel blocks)',
+    x: [1, 6, 6, 48],
+    filter: [2, 2, 48, 13],
+    strides: 1,
+    pad: 'same',
+  },
+  {
+    name: '2 input channels, 6 kept, strides [1, 2] (scalar loops, strided rows)',
+    x: [2, 8, 9, 2],
+    filter: [3, 2, 2, 18],
+    strides: [1, 2],
+    pad: 'same',
+  },
+  {
+    name: '1 input channel, 4 of 32 kept, 26 columns (masked tails)',
+    x: [3, 28, 28, 1],
+    filter: [3, 3, 1, 32],
+    strides: 1,
+    pad: 'valid',
+  },
+  { name: '5x3 filter, strides [2, 1], valid', x: [2, 11, 7, 16], filter: [5, 3, 16, 9], strides: [2, 1], pad: 'valid' },
+  { name: '1x1 filter, stride 3, same', x: [2, 7, 7, 24], filter: [1, 1, 24, 6], strides: 3, pad: 'same' },
+];
+
+function convAttrs(c: Case): MePropSparseConvGradAttrs {
+  return { inputShape: c.x, filterShape: c.filter, strides: c.strides, dilations: 1, pad: c.pad, dimRoundingMode: '' };
+}
+
+/** conv2d(x, w) under `c` (tfjs-node's conv2d takes 'valid' and 'same' only: explicit pads go through tf.pad). */
+function conv(x: tf.Tensor, w: tf.Tensor, c: Case): tf.Tensor {
+  if (typeof c.pad === 'number') {
+    const p = c.pad;
+    const padded = tf.pad(x, [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ]);
+    return tf.conv2d(padded as tf.Tensor4D, w as tf.Tensor4D, c.strides, 'valid');
+  }
+  return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.strides, c.pad);
+}
+
+function plainGrads(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, c: Case): tf.Tensor[] {
+  return tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a, b, c))([x, w], dy);
+}
+
+function expectClose(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - e[i]) / (1 + Math.abs(e[i]));
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  if (!(worst < 1e-4)) throw new Error(`${what}: entry ${at} is ${a[at]}, expected ${e[at]}`);
+}
+
+run('native unified conv kernels [tensorflow]', () => {
+  beforeAll(async () => {
+    await useBackend('tensorflow');
+    const status = loadNativeOps();
+    expect(status.reason).toBeNull();
+  });
+
+  it('runs on the native ops', () => {
+    const status = loadNativeOps();
+    expect(status.ops).toEqual(
+      expect.arrayContaining(['MePropConvSelect', 'MePropConvUnifiedGradInput', 'MePropConvUnifiedGradFilter']),
+    );
+    expect(status.kernels).toEqual(
+      expect.arrayContaining([
+        MePropConvSelectChannels,
+        MePropConvSelectChannelsAct,
+        MePropConvUnifiedGradInput,
+        MePropConvUnifiedGradFilter,
+      ]),
+    );
+  });
+
+  it.each(CASES)('gives plain tfjs gradients with every channel kept: $name', (c) => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = rand(c.x, 1);
+      const w = rand(c.filter, 2);
+      const y = conv(x, w, c);
+      const dy = rand(y.shape, 3);
+      const CO = c.filter[3];
+      // Every channel, in a shuffled order: the products must follow the list, not assume 0..CO-1.
+      const channels = tf.tensor1d(
+        Array.from({ length: CO }, (_, i) => (i * 7 + 3) % CO),
+        'int32',
+      );
+      expect(new Set(channels.dataSync()).size).toBe(CO);
+      const dyK = tf.gather(dy, channels, 3);
+      const [gx, gw] = plainGrads(x, w, dy, c);
+      const attrs = convAttrs(c);
+      const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
+      const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
+      expectClose(dx, gx, 'dx');
+      expectClose(dW, gw, 'dW');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(CASES)('matches plain tfjs on dy masked to the top-k channels (k < channels): $name', (c) => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = rand(c.x, 4);
+      const w = rand(c.filter, 5);
+      const y = conv(x, w, c);
+      const dy = rand(y.shape, 6);
+      const CO = c.filter[3];
+      const k = Math.max(1, Math.floor(CO / 3));
+      const keep = topChannels(dy.dataSync() as Float32Array, CO, k);
+      const [gx, gw] = plainGrads(x, w, masked(dy, keep), c);
+      // Through @meprop/core's conv backward, which runs the native kernels on tensorflow.
+      const runtime = { config: validateMePropConfig({ k, mode: 'unified', seed: 1 }), rng: new Rng(1) };
+      const g = mePropConv2dGradThunks(dy, x, w, { strides: c.strides, pad: c.pad }, runtime);
+      expectClose(g.x(), gx, 'dx');
+      expectClose(g.filter(), gw, 'dW');
+      const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, { k }) as tf.Tensor[];
+      expect(Array.from(channels.dataSync())).toEqual(keep);
+      expectClose(dyK, tf.gather(dy, keep, 3), 'dyK');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('supports dilations (brute-force loops as the reference)', () => {
+    const [B, H, W, CI, FH, FW, CO, d] = [2, 9, 8, 17, 3, 2, 7, 2];
+    const strides: [number, number] = [1, 2];
+    const x = rand([B, H, W, CI], 7);
+    const w = rand([FH, FW, CI, CO], 8);
+    // tfjs has no conv gradient with dilations > 1 (nor a forward with both strides and dilations > 1).
+    const info = tf.backend_util.computeConv2DInfo([B, H, W, CI], [FH, FW, CI, CO], strides, d, 'same');
+    const [OH, OW] = [info.outHeight, info.outWidth];
+    const dy = rand([B, OH, OW, CO], 9);
+    const keep = [1, 4, 5];
+    const channels = tf.tensor1d(keep, 'int32');
+    const dyK = tf.gather(dy, channels, 3);
+    const attrs: MePropSparseConvGradAttrs = {
+      inputShape: [B, H, W, CI],
+      filterShape: [FH, FW, CI, CO],
+      strides,
+      dilations: d,
+      pad: 'same',
+      dimRoundingMode: '',
+    };
+    const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
+    const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
+    const xs = x.dataSync();
+    const ws = w.dataSync();
+    const dys = dy.dataSync();
+    const rx = new Float64Array(xs.length);
+    const rw = new Float64Array(ws.length);
+    for (let b = 0; b < B; b++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++)
+          for (const co of keep) {
+            const g = dys[((b * OH + oh) * OW + ow) * CO + co];
+            for (let fh = 0; fh < FH; fh++)
+              for (let fw = 0; fw < FW; fw++) {
+                const ih = oh * strides[0] + fh * d - info.padInfo.top;
+                const iw = ow * strides[1] + fw * d - info.padInfo.left;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                for (let ci = 0; ci < CI; ci++) {
+                  const xi = ((b * H + ih) * W + iw) * CI + ci;
+                  const wi = ((fh * FW + fw) * CI + ci) * CO + co;
+                  rx[xi] += g * ws[wi];
+                  rw[wi] += g * xs[xi];
+                }
+              }
+          }
+    expectClose(dx, tf.tensor(Float32Array.from(rx), x.shape), 'dx');
+    expectClose(dW, tf.tensor(Float32Array.from(rw), w.shape), 'dW');
+    tf.dispose([x, w, dy, channels, dyK, dx, dW]);
+  });
+
+  it('ranks a channel with a NaN first and carries the NaN into dyK', () => {
+    tf.tidy(() => {
+      const v = values(2 * 3 * 3 * 6, 10);
+      v[2 * 6 + 5] = NaN; // channel 5, small otherwise
+      for (let i = 5; i < v.length; i += 6) if (!Number.isNaN(v[i])) v[i] *= 1e-3;
+      const dy = tf.tensor(v, [2, 3, 3, 6]);
+      const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, { k: 2 }) as tf.Tensor[];
+      const ch = Array.from(channels.dataSync());
+      expect(ch).toContain(5);
+      expect(ch).toEqual(topChannels(v, 6, 2));
+      expect(Array.from(dyK.dataSync()).some(Number.isNaN)).toBe(true);
+    });
+  });
+
+  it('fuses the ReLU and bias backward into the selection (brute force)', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const shape = [3, 5, 4, 20];
+      const dy = rand(shape, 11);
+      const y = tf.relu(rand(shape, 12));
+      const dz = tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32'));
+      const keep = topChannels(dz.dataSync() as Float32Array, 20, 6);
+      const [channels, dzK, bias] = tf
+        .engine()
+        .runKernel(MePropConvSelectChannelsAct, { dy, y }, { k: 6, activation: 'relu' }) as tf.Tensor[];
+      expect(Array.from(channels.dataSync())).toEqual(keep);
+      expectClose(dzK, tf.gather(dz, keep, 3), 'dzK');
+      expectClose(bias, tf.sum(dz, [0, 1, 2]), 'bias gradient');
+      const [ch2, dyK2, bias2] = tf
+        .engine()
+        .runKernel(MePropConvSelectChannelsAct, { dy, y }, { k: 6, activation: 'linear' }) as tf.Tensor[];
+      const keepLinear = topChannels(dy.dataSync() as Float32Array, 20, 6);
+      expect(Array.from(ch2.dataSync())).toEqual(keepLinear);
+      expectClose(dyK2, tf.gather(dy, keepLinear, 3), 'dyK (linear)');
+      expectClose(bias2, tf.sum(dy, [0, 1, 2]), 'bias gradient (linear)');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each([
+    ['relu', 'same', 1],
+    ['relu', 'valid', 2],
+    ['linear', 'same', 1],
+  ] as const)(
+    'mePropConv2d with bias and %s (%s, stride %i) runs one fused selection and matches the brute-force reference',
+    async (act, pad, strides) => {
+      const before = tf.memory().numTensors;
+      const x = rand([3, 8, 9, 24], 21);
+      const w = rand([3, 3, 24, 16], 22);
+      const b = rand([16], 23) as tf.Tensor1D;
+      const k = 5;
+      const config = { k, mode: 'unified' as const };
+      const layer = (xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor): tf.Tensor =>
+        mePropConv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, config, { strides, pad, bias: ba as tf.Tensor1D, activation: act });
+      const y = layer(x, w, b);
+      const dy = rand(y.shape, 24);
+      let grads: tf.Tensor[] = [];
+      const profile = await tf.profile(() => {
+        grads = tf.grads((xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor) => tf.sum(tf.mul(layer(xa, wa, ba), dy)))([x, w, b]);
+      });
+      const names = profile.kernels.map((kk) => kk.name);
+      expect(names).toContain(MePropConvSelectChannelsAct);
+      expect(names).toContain(MePropConvUnifiedGradInput);
+      expect(names).not.toContain('Step'); // no dense ReLU gradient
+      tf.tidy(() => {
+        const z = tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad), b);
+        expectClose(y, act === 'relu' ? tf.relu(z) : z, 'y');
+        const dz = act === 'relu' ? tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32')) : dy;
+        const keep = topChannels(dz.dataSync() as Float32Array, 16, k);
+        const c: Case = { name: '', x: x.shape, filter: w.shape, strides, pad };
+        const [gx, gw] = plainGrads(x, w, masked(dz, keep), c);
+        expectClose(grads[0], gx, 'dx');
+        expectClose(grads[1], gw, 'dW');
+        expectClose(grads[2], tf.sum(dz, [0, 1, 2]), 'bias gradient');
+      });
+      tf.dispose([x, w, b, y, dy, ...grads]);
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
+  it('names the argument and the value in its errors', () => {
+    const before = tf.memory().numTensors;
+    const dy = tf.zeros([1, 2, 2, 4]);
+    const x = tf.zeros([1, 4, 4, 3]);
+    const w = tf.zeros([3, 3, 3, 4]);
+    const channels = tf.tensor1d([0, 7], 'int32');
+    const dyK = tf.zeros([1, 2, 2, 2]);
+    const attrs: MePropSparseConvGradAttrs = {
+      inputShape: [1, 4, 4, 3],
+      filterShape: [3, 3, 3, 4],
+      strides: 1,
+      dilations: 1,
+      pad: 'valid',
+      dimRoundingMode: '',
+    };
+    expect(() => tf.engine().runKernel(MePropConvSelectChannels, { dy }, { k: 5 })).toThrow(
+      /attrs.k must be an integer in \[1, 4\], got 5/,
+    );
+    expect(() => tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs)).toThrow(
+      /channels\[1\] = 7 is outside \[0, 4\)/,
+    );
+    expect(() => tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs)).toThrow(
+      /channels\[1\] = 7 is outside \[0, 4\)/,
+    );
+    expect(() => tf.engine().runKernel(MePropConvSelectChannelsAct, { dy, y: dy }, { k: 2, activation: 'elu' })).toThrow(
+      /activation must be 'relu' or 'linear', got elu/,
+    );
+    tf.dispose([dy, x, w, channels, dyK]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,138 @@
+// meProp's unified conv backward on the `tensorflow` backend as native ops (native/conv_unified.cc), in place of
+// @meprop/core's stock-op kernels of the same names:
+// - MePropConvSelectChannels: Σ|dy| per output channel, top-k and the gather of dy at the k channels in one op
+//   (two passes over dy, nothing read back to JavaScript);
+// - MePropConvSelectChannelsAct: the same on dz = dy · relu'(y) (or dy), plus Σdz per channel (the bias
+//   gradient): a conv layer's activation and bias backward fused into its selection;
+// - MePropConvUnifiedGradInput / MePropConvUnifiedGradFilter: the k-channel backprop-input and backprop-filter
+//   as register-tiled loops over the kept channels only, the filter gradient written straight into its k output
+//   channels (no gather of the filter, no scatter, no transpose). Any padding (valid, same, explicit numbers),
+//   strides and dilations.
+import { backend_util } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  MePropConvSelectChannels,
+  MePropConvSelectChannelsAct,
+  MePropConvUnifiedGradFilter,
+  MePropConvUnifiedGradInput,
+  withNativeScope,
+} from '@meprop/core';
+import type {
+  MePropConvSelectChannelsActAttrs,
+  MePropConvSelectChannelsAttrs,
+  MePropSparseConvGradAttrs,
+  NativeAttr,
+  NativeScope,
+} from '@meprop/core';
+
+type Shape4 = [number, number, number, number];
+
+/** The geometry attributes of the native conv ops, from the kernel's attributes (as tfjs computes them). */
+function geometry(s: NativeScope, a: MePropSparseConvGradAttrs, filterShape: number[], op: string): NativeAttr[] {
+  if (a.inputShape.length !== 4 || filterShape.length !== 4) {
+    throw new Error(`${op} (native): inputShape and filterShape must have rank 4, got [${a.inputShape}] and [${filterShape}]`);
+  }
+  const info = backend_util.computeConv2DInfo(
+    a.inputShape as Shape4,
+    filterShape as Shape4,
+    a.strides as number | [number, number],
+    a.dilations as number | [number, number],
+    a.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    a.dimRoundingMode === '' ? undefined : (a.dimRoundingMode as 'floor' | 'round' | 'ceil'),
+  );
+  return [
+    s.int('stride_h', info.strideHeight),
+    s.int('stride_w', info.strideWidth),
+    s.int('dilation_h', info.dilationHeight),
+    s.int('dilation_w', info.dilationWidth),
+    s.int('pad_top', info.padInfo.top),
+    s.int('pad_left', info.padInfo.left),
+  ];
+}
+
+function checkFloat(t: TensorInfo, name: string, op: string): void {
+  if (t.dtype !== 'float32') throw new Error(`${op} (native): ${name} must be float32, got ${t.dtype}`);
+}
+
+function checkK(k: unknown, channels: number, op: string): number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > channels) {
+    throw new Error(`${op} (native): attrs.k must be an integer in [1, ${channels}], got ${String(k)}`);
+  }
+  return k;
+}
+
+const selectChannels: KernelFunc = ({ inputs, backend, attrs }) => {
+  const dy = inputs.dy as TensorInfo;
+  checkFloat(dy, 'dy', MePropConvSelectChannels);
+  const k = checkK(
+    (attrs as unknown as MePropConvSelectChannelsAttrs).k,
+    dy.shape[dy.shape.length - 1],
+    MePropConvSelectChannels,
+  );
+  return withNativeScope(backend, (s) => {
+    const id = s.input(dy);
+    const [channels, dyK] = s.op('MePropConvSelect', [s.int('k', k), s.bool('relu', false)], [id, id], 3);
+    return [s.output(channels), s.output(dyK)];
+  });
+};
+
+const selectChannelsAct: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, y } = inputs as Record<string, TensorInfo>;
+  const op = MePropConvSelectChannelsAct;
+  checkFloat(dy, 'dy', op);
+  const a = attrs as unknown as MePropConvSelectChannelsActAttrs;
+  const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
+  if (a.activation !== 'relu' && a.activation !== 'linear') {
+    throw new Error(`${op} (native): attrs.activation must be 'relu' or 'linear', got ${String(a.activation)}`);
+  }
+  const relu = a.activation === 'relu';
+  if (relu) {
+    checkFloat(y, 'y', op);
+    if (y.shape.join() !== dy.shape.join())
+      throw new Error(`${op} (native): y's shape [${y.shape}] must equal dy's [${dy.shape}]`);
+  }
+  return withNativeScope(backend, (s) => {
+    const dyId = s.input(dy);
+    const yId = relu ? s.input(y) : dyId;
+    const [channels, dzK, sum] = s.op('MePropConvSelect', [s.int('k', k), s.bool('relu', relu)], [dyId, yId], 3);
+    return [s.output(channels), s.output(dzK), s.output(sum)];
+  });
+};
+
+const unifiedGradInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dyK, channels, filter } = inputs as Record<string, TensorInfo>;
+  const a = attrs as unknown as MePropSparseConvGradAttrs;
+  const op = MePropConvUnifiedGradInput;
+  checkFloat(dyK, 'dyK', op);
+  checkFloat(filter, 'filter', op);
+  return withNativeScope(backend, (s) => {
+    const opAttrs = [s.int('input_h', a.inputShape[1]), s.int('input_w', a.inputShape[2]), ...geometry(s, a, filter.shape, op)];
+    return s.output(s.op1('MePropConvUnifiedGradInput', opAttrs, [s.input(dyK), s.input(channels), s.input(filter)]));
+  });
+};
+
+const unifiedGradFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dyK, channels, x } = inputs as Record<string, TensorInfo>;
+  const a = attrs as unknown as MePropSparseConvGradAttrs;
+  const op = MePropConvUnifiedGradFilter;
+  checkFloat(dyK, 'dyK', op);
+  checkFloat(x, 'x', op);
+  const [FH, FW, , CO] = a.filterShape;
+  return withNativeScope(backend, (s) => {
+    const opAttrs = [
+      s.int('filter_h', FH),
+      s.int('filter_w', FW),
+      s.int('out_channels', CO),
+      ...geometry(s, a, a.filterShape, op),
+    ];
+    return s.output(s.op1('MePropConvUnifiedGradFilter', opAttrs, [s.input(x), s.input(dyK), s.input(channels)]));
+  });
+};
+
+/** The conv kernels for the `tensorflow` backend (index.ts installs them once the native ops load). */
+export const nativeConvKernelConfigs: KernelConfig[] = [
+  { kernelName: MePropConvSelectChannels, backendName: 'tensorflow', kernelFunc: selectChannels },
+  { kernelName: MePropConvSelectChannelsAct, backendName: 'tensorflow', kernelFunc: selectChannelsAct },
+  { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
+  { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
+];
