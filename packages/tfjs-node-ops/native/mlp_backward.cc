@@ -139,23 +139,23 @@ void SmallGemm(int64_t I, int64_t P, int64_t cols, const float* A, int64_t sai, 
                float* C, int64_t ldc) {
   constexpr int64_t kTile = 4 * kLanes;
   const int64_t tiles = (cols + kTile - 1) / kTile;
-  ParallelRange(tiles, RowsPerTask(I * P * kTile), [&](int64_t t0, int64_t t1) {
-    for (int64_t tile = t0; tile < t1; tile++) {
-      int64_t c = tile * kTile;
-      const int64_t end = std::min(cols, c + kTile);
-      if (end - c == kTile) {
-        GemmRows<4>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
-        continue;
-      }
-      for (; c + kLanes <= end; c += kLanes) GemmRows<1>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
-      for (int64_t i = 0; i < I; i++)
-        for (int64_t j = c; j < end; j++) {
-          float acc = 0;
-          for (int64_t p = 0; p < P; p++) acc += A[i * sai + p * sap] * B[p * ldb + j];
-          C[i * ldc + j] = acc;
-        }
+  // One thread: meProp's products are a few hundred microseconds at most, less than handing half of one to a
+  // helper thread costs on a loaded machine (measured: unified 1024² k=32 was slower with two threads).
+  for (int64_t tile = 0; tile < tiles; tile++) {
+    int64_t c = tile * kTile;
+    const int64_t end = std::min(cols, c + kTile);
+    if (end - c == kTile) {
+      GemmRows<4>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+      continue;
     }
-  });
+    for (; c + kLanes <= end; c += kLanes) GemmRows<1>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+    for (int64_t i = 0; i < I; i++)
+      for (int64_t j = c; j < end; j++) {
+        float acc = 0;
+        for (int64_t p = 0; p < P; p++) acc += A[i * sai + p * sap] * B[p * ldb + j];
+        C[i * ldc + j] = acc;
+      }
+  }
 }
 
 // Column sums of |dy| as ranking keys, then the top k (ascending).
