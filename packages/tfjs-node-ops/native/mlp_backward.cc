@@ -334,10 +334,13 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
       if (!call.Output(1, TF_FLOAT, {K, N}, dW)) return;
       float* out = dW.data<float>();
       // Zeros and k entries per row: memory-bound, split over the threads by rows.
+      // Row by row, so that the k writes land in the row just zeroed (in L1), not in memory again.
       ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-        std::memset(out + r0 * N, 0, (r1 - r0) * N * sizeof(float));
-        for (int64_t r = r0; r < r1; r++)
-          for (int64_t t = 0; t < k; t++) out[r * N + ix[t]] = rows[t * K + r];
+        for (int64_t r = r0; r < r1; r++) {
+          float* o = out + r * N;
+          std::memset(o, 0, N * sizeof(float));
+          for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
+        }
       });
     }
   }
