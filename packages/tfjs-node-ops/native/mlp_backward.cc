@@ -19,6 +19,12 @@
 
 #include "mlp_common.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+// Lanes (below) is returned by value from inline helpers only: the note that such returns change the ABI when
+// AVX-512 is off concerns no function visible outside this file.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace meprop {
 namespace mlp {
 namespace {
