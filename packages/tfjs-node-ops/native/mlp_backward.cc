@@ -481,26 +481,37 @@ void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
     });
     return;
   }
-  // dW [K, N] in blocks of kLanes rows, accumulated transposed ([N, kLanes], in cache): each kept entry
-  // (m, t) adds a contiguous lane vector X[m, r0:r0+kLanes] v[m, t] at row idx[m, t]; then written back.
+  // dW [K, N] in blocks of kLanes rows. The kept entries are sorted by column first (a counting sort, stable in
+  // m), so that column j of a block is one sum of lane vectors X[m, r0:r0+kLanes] v[m, t] over its entries,
+  // kept in a register and stored once into the block ([N, kLanes], transposed), which is then written back.
   if (!call.Output(0, TF_FLOAT, {K, N}, dW)) return;
   float* out = dW.data<float>();
+  std::vector<int32_t> start(N + 1, 0), em(M * k);
+  std::vector<float> ev(M * k);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t t = 0; t < k; t++) start[ix[m * rowStride + t] + 1]++;
+  for (int64_t j = 0; j < N; j++) start[j + 1] += start[j];
+  {
+    std::vector<int32_t> cursor(start.begin(), start.end() - 1);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t t = 0; t < k; t++) {
+        const int32_t e = cursor[ix[m * rowStride + t]]++;
+        em[e] = static_cast<int32_t>(m);
+        ev[e] = v[m * k + t];
+      }
+  }
   const int64_t blocks = (K + kLanes - 1) / kLanes;
   ParallelRange(blocks, RowsPerTask(M * k * kLanes), [&](int64_t b0, int64_t b1) {
-    std::vector<float> blk(N * kLanes);
+    std::vector<float> blk(N * kLanes), xblk(M * kLanes, 0.0f);
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
-      std::fill(blk.begin(), blk.end(), 0.0f);
-      for (int64_t m = 0; m < M; m++) {
-        alignas(64) float xa[kLanes] = {};
-        for (int64_t l = 0; l < rw; l++) xa[l] = at.transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
-        const Lanes xs = LoadLanes(xa);
-        const int32_t* im = ix + m * rowStride;
-        const float* vm = v + m * k;
-        for (int64_t t = 0; t < k; t++) {
-          float* dst = blk.data() + im[t] * kLanes;
-          StoreLanes(dst, LoadLanes(dst) + xs * vm[t]);
-        }
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = at.transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
+      const int32_t* st = start.data();
+      for (int64_t j = 0; j < N; j++) {
+        Lanes acc = {};
+        for (int32_t e = st[j]; e < st[j + 1]; e++) acc += ev[e] * LoadLanes(xblk.data() + em[e] * kLanes);
+        StoreLanes(blk.data() + j * kLanes, acc);
       }
       TransposeBack(blk.data(), rw, N, out + r0 * N);
     }
