@@ -19,6 +19,12 @@
 
 #include "mlp_common.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+// Lanes (below) is returned by value from inline helpers only: the note that such returns change the ABI when
+// AVX-512 is off concerns no function visible outside this file.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace meprop {
 namespace mlp {
 namespace {
@@ -139,23 +145,23 @@ void SmallGemm(int64_t I, int64_t P, int64_t cols, const float* A, int64_t sai, 
                float* C, int64_t ldc) {
   constexpr int64_t kTile = 4 * kLanes;
   const int64_t tiles = (cols + kTile - 1) / kTile;
-  ParallelRange(tiles, RowsPerTask(I * P * kTile), [&](int64_t t0, int64_t t1) {
-    for (int64_t tile = t0; tile < t1; tile++) {
-      int64_t c = tile * kTile;
-      const int64_t end = std::min(cols, c + kTile);
-      if (end - c == kTile) {
-        GemmRows<4>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
-        continue;
-      }
-      for (; c + kLanes <= end; c += kLanes) GemmRows<1>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
-      for (int64_t i = 0; i < I; i++)
-        for (int64_t j = c; j < end; j++) {
-          float acc = 0;
-          for (int64_t p = 0; p < P; p++) acc += A[i * sai + p * sap] * B[p * ldb + j];
-          C[i * ldc + j] = acc;
-        }
+  // One thread: meProp's products are a few hundred microseconds at most, less than handing half of one to a
+  // helper thread costs on a loaded machine (measured: unified 1024² k=32 was slower with two threads).
+  for (int64_t tile = 0; tile < tiles; tile++) {
+    int64_t c = tile * kTile;
+    const int64_t end = std::min(cols, c + kTile);
+    if (end - c == kTile) {
+      GemmRows<4>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+      continue;
     }
-  });
+    for (; c + kLanes <= end; c += kLanes) GemmRows<1>(I, P, A, sai, sap, B + c, ldb, C + c, ldc);
+    for (int64_t i = 0; i < I; i++)
+      for (int64_t j = c; j < end; j++) {
+        float acc = 0;
+        for (int64_t p = 0; p < P; p++) acc += A[i * sai + p * sap] * B[p * ldb + j];
+        C[i * ldc + j] = acc;
+      }
+  }
 }
 
 // Column sums of |dy| as ranking keys, then the top k (ascending).
@@ -334,10 +340,13 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
       if (!call.Output(1, TF_FLOAT, {K, N}, dW)) return;
       float* out = dW.data<float>();
       // Zeros and k entries per row: memory-bound, split over the threads by rows.
+      // Row by row, so that the k writes land in the row just zeroed (in L1), not in memory again.
       ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-        std::memset(out + r0 * N, 0, (r1 - r0) * N * sizeof(float));
-        for (int64_t r = r0; r < r1; r++)
-          for (int64_t t = 0; t < k; t++) out[r * N + ix[t]] = rows[t * K + r];
+        for (int64_t r = r0; r < r1; r++) {
+          float* o = out + r * N;
+          std::memset(o, 0, N * sizeof(float));
+          for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
+        }
       });
     }
   }
@@ -472,26 +481,37 @@ void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
     });
     return;
   }
-  // dW [K, N] in blocks of kLanes rows, accumulated transposed ([N, kLanes], in cache): each kept entry
-  // (m, t) adds a contiguous lane vector X[m, r0:r0+kLanes] v[m, t] at row idx[m, t]; then written back.
+  // dW [K, N] in blocks of kLanes rows. The kept entries are sorted by column first (a counting sort, stable in
+  // m), so that column j of a block is one sum of lane vectors X[m, r0:r0+kLanes] v[m, t] over its entries,
+  // kept in a register and stored once into the block ([N, kLanes], transposed), which is then written back.
   if (!call.Output(0, TF_FLOAT, {K, N}, dW)) return;
   float* out = dW.data<float>();
+  std::vector<int32_t> start(N + 1, 0), em(M * k);
+  std::vector<float> ev(M * k);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t t = 0; t < k; t++) start[ix[m * rowStride + t] + 1]++;
+  for (int64_t j = 0; j < N; j++) start[j + 1] += start[j];
+  {
+    std::vector<int32_t> cursor(start.begin(), start.end() - 1);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t t = 0; t < k; t++) {
+        const int32_t e = cursor[ix[m * rowStride + t]]++;
+        em[e] = static_cast<int32_t>(m);
+        ev[e] = v[m * k + t];
+      }
+  }
   const int64_t blocks = (K + kLanes - 1) / kLanes;
   ParallelRange(blocks, RowsPerTask(M * k * kLanes), [&](int64_t b0, int64_t b1) {
-    std::vector<float> blk(N * kLanes);
+    std::vector<float> blk(N * kLanes), xblk(M * kLanes, 0.0f);
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
-      std::fill(blk.begin(), blk.end(), 0.0f);
-      for (int64_t m = 0; m < M; m++) {
-        alignas(64) float xa[kLanes] = {};
-        for (int64_t l = 0; l < rw; l++) xa[l] = at.transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
-        const Lanes xs = LoadLanes(xa);
-        const int32_t* im = ix + m * rowStride;
-        const float* vm = v + m * k;
-        for (int64_t t = 0; t < k; t++) {
-          float* dst = blk.data() + im[t] * kLanes;
-          StoreLanes(dst, LoadLanes(dst) + xs * vm[t]);
-        }
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = at.transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
+      const int32_t* st = start.data();
+      for (int64_t j = 0; j < N; j++) {
+        Lanes acc = {};
+        for (int32_t e = st[j]; e < st[j + 1]; e++) acc += ev[e] * LoadLanes(xblk.data() + em[e] * kLanes);
+        StoreLanes(blk.data() + j * kLanes, acc);
       }
       TransposeBack(blk.data(), rw, N, out + r0 * N);
     }

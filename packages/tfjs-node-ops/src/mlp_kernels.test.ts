@@ -98,6 +98,8 @@ run('native MLP kernels [tensorflow]', () => {
   });
 
   describe.each([
+    [1, 1, 3, 1],
+    [3, 17, 16, 15],
     [7, 13, 29, 5],
     [33, 70, 130, 17],
   ])('M=%i K=%i N=%i k=%i', (M, K, N, k) => {
