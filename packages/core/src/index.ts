@@ -63,6 +63,8 @@ export {
   MePropConvSelectChannelsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
+  MePropSparseConvGradFilter,
+  MePropSparseConvGradInput,
 } from './kernel_names';
 export type { MePropConvSelectChannelsActAttrs, MePropConvSelectChannelsAttrs, MePropSparseConvGradAttrs } from './kernel_names';
 export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';

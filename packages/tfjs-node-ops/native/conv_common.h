@@ -169,6 +169,36 @@ inline void ValidRange(int64_t n_out, int64_t n_in, int64_t stride, int64_t offs
   *hi = std::max(*lo, std::min(b, n_out));
 }
 
+struct ConvShape {
+  int64_t B, H, W, CI, OH, OW, FH, FW, k;
+};
+
+// The first output position of a tap and the positions it visits in one image.
+struct Tap {
+  int64_t fh, fw, oh, ow, ih, iw;  // first output row/column, and the input row/column it reads
+  int64_t rows, cols;
+};
+
+// Calls body(b, tap) for every image in [b0, b1) and filter tap that reads inside the input.
+template <typename Body>
+void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, Body body) {
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t fh = 0; fh < s.FH; fh++) {
+      const int64_t offh = fh * g.dilation_h - g.pad_top;
+      int64_t oh_lo, oh_hi;
+      ValidRange(s.OH, s.H, g.stride_h, offh, &oh_lo, &oh_hi);
+      if (oh_lo >= oh_hi) continue;
+      for (int64_t fw = 0; fw < s.FW; fw++) {
+        const int64_t offw = fw * g.dilation_w - g.pad_left;
+        int64_t ow_lo, ow_hi;
+        ValidRange(s.OW, s.W, g.stride_w, offw, &ow_lo, &ow_hi);
+        if (ow_lo >= ow_hi) continue;
+        body(b, Tap{fh, fw, oh_lo, ow_lo, oh_lo * g.stride_h + offh, ow_lo * g.stride_w + offw, oh_hi - oh_lo,
+                    ow_hi - ow_lo});
+      }
+    }
+}
+
 // Threads for one op call: MEPROP_NATIVE_THREADS if set (>= 1), else 1 on machines with <= 2 cores (shared
 // with TensorFlow's own pools), else min(cores, 4).
 inline int Threads() {

@@ -263,36 +263,6 @@ InputTileFn InputTileFor(int jb) {
   return fns[jb - 1];
 }
 
-struct ConvShape {
-  int64_t B, H, W, CI, OH, OW, FH, FW, k;
-};
-
-// The first output position of a tap and the positions it visits in one image.
-struct Tap {
-  int64_t fh, fw, oh, ow, ih, iw;  // first output row/column, and the input row/column it reads
-  int64_t rows, cols;
-};
-
-// Calls body(b, tap) for every image in [b0, b1) and filter tap that reads inside the input.
-template <typename Body>
-void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, Body body) {
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t fh = 0; fh < s.FH; fh++) {
-      const int64_t offh = fh * g.dilation_h - g.pad_top;
-      int64_t oh_lo, oh_hi;
-      ValidRange(s.OH, s.H, g.stride_h, offh, &oh_lo, &oh_hi);
-      if (oh_lo >= oh_hi) continue;
-      for (int64_t fw = 0; fw < s.FW; fw++) {
-        const int64_t offw = fw * g.dilation_w - g.pad_left;
-        int64_t ow_lo, ow_hi;
-        ValidRange(s.OW, s.W, g.stride_w, offw, &ow_lo, &ow_hi);
-        if (ow_lo >= ow_hi) continue;
-        body(b, Tap{fh, fw, oh_lo, ow_lo, oh_lo * g.stride_h + offh, ow_lo * g.stride_w + offw, oh_hi - oh_lo,
-                    ow_hi - ow_lo});
-      }
-    }
-}
-
 // dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels.
 void FilterVector(const ConvShape& s, const Geometry& g, const float* x, int64_t CIp, const float* dyk, float* acc,
                   int64_t b0, int64_t b1) {

@@ -49,6 +49,21 @@ function topChannels(dy: Float32Array, CO: number, k: number): number[] {
   return order.slice(0, k).sort((a, b) => a - b);
 }
 
+/** dy with all but the k largest |values| of every position (row of channels) zeroed: brute force. */
+function rowTopK(dy: tf.Tensor, k: number): tf.Tensor {
+  const CO = dy.shape[dy.rank - 1];
+  const v = dy.dataSync();
+  const out = new Float32Array(v.length);
+  for (let r = 0; r < v.length / CO; r++) {
+    const order = Array.from({ length: CO }, (_, c) => c).sort((a, b) => {
+      const d = Math.abs(v[r * CO + b]) - Math.abs(v[r * CO + a]);
+      return d !== 0 ? d : a - b;
+    });
+    for (const c of order.slice(0, k)) out[r * CO + c] = v[r * CO + c];
+  }
+  return tf.tensor(out, dy.shape);
+}
+
 /** dy with every channel outside `keep` zeroed. */
 function masked(dy: tf.Tensor, keep: number[]): tf.Tensor {
   const CO = dy.shape[dy.rank - 1];
@@ -215,6 +230,68 @@ run('native unified conv kernels [tensorflow]', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each(CASES)('per-position (per-example) products match plain tfjs on dy masked row by row: $name', (c) => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = rand(c.x, 31);
+      const w = rand(c.filter, 32);
+      const dy = rand(conv(x, w, c).shape, 33);
+      const CO = c.filter[3];
+      const k = Math.max(1, Math.floor(CO / 3));
+      const [gx, gw] = plainGrads(x, w, rowTopK(dy, k), c);
+      const runtime = { config: validateMePropConfig({ k, mode: 'per-example', seed: 1 }), rng: new Rng(1) };
+      const g = mePropConv2dGradThunks(dy, x, w, { strides: c.strides, pad: c.pad }, runtime);
+      const dx = g.x();
+      const dW = g.filter();
+      expectClose(dx, gx, 'dx');
+      expectClose(dW, gw, 'dW');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('per-position kernels take any kept entries (random-k style) and check their indices', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const c = CASES[1];
+      const x = rand(c.x, 41);
+      const w = rand(c.filter, 42);
+      const dy = rand(conv(x, w, c).shape, 43);
+      const CO = c.filter[3];
+      const P = dy.size / CO;
+      const k = 3;
+      const rng = new Rng(44);
+      const idx = new Int32Array(P * k);
+      for (let r = 0; r < P; r++) {
+        const pick = new Set<number>();
+        while (pick.size < k) pick.add(rng.nextInt(CO));
+        idx.set(Array.from(pick), r * k);
+      }
+      const indices = tf.tensor2d(idx, [P, k], 'int32');
+      const dy2 = tf.reshape(dy, [P, CO]);
+      const values = tf.tensor2d(
+        Array.from(idx, (col, i) => dy2.dataSync()[Math.floor(i / k) * CO + col]),
+        [P, k],
+      );
+      const mask = new Float32Array(P * CO);
+      idx.forEach((col, i) => (mask[Math.floor(i / k) * CO + col] = 1));
+      const [gx, gw] = plainGrads(x, w, tf.mul(dy, tf.tensor(mask, dy.shape)), c);
+      const attrs = convAttrs(c);
+      const dx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values, filter: w }, attrs) as tf.Tensor;
+      const dW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values, x }, attrs) as tf.Tensor;
+      expectClose(dx, gx, 'dx');
+      expectClose(dW, gw, 'dW');
+      const bad = tf.tensor2d(
+        Array.from(idx, (v, i) => (i === 5 ? CO : v)),
+        [P, k],
+        'int32',
+      );
+      expect(() => tf.engine().runKernel('MePropSparseConvGradFilter', { indices: bad, values, x }, attrs)).toThrow(
+        new RegExp(`indices\\[1, 2\\] = ${CO} is outside \\[0, ${CO}\\)`),
+      );
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('supports dilations (brute-force loops as the reference)', () => {
     const [B, H, W, CI, FH, FW, CO, d] = [2, 9, 8, 17, 3, 2, 7, 2];
     const strides: [number, number] = [1, 2];
@@ -262,7 +339,19 @@ run('native unified conv kernels [tensorflow]', () => {
           }
     expectClose(dx, tf.tensor(Float32Array.from(rx), x.shape), 'dx');
     expectClose(dW, tf.tensor(Float32Array.from(rw), w.shape), 'dW');
-    tf.dispose([x, w, dy, channels, dyK, dx, dW]);
+    // The per-position kernels, given the same channels at every position.
+    const P = B * OH * OW;
+    const indices = tf.tensor2d(
+      Int32Array.from({ length: P * keep.length }, (_, i) => keep[i % keep.length]),
+      [P, 3],
+      'int32',
+    );
+    const values = tf.reshape(dyK, [P, 3]);
+    const sdx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values, filter: w }, attrs) as tf.Tensor;
+    const sdW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values, x }, attrs) as tf.Tensor;
+    expectClose(sdx, tf.tensor(Float32Array.from(rx), x.shape), 'dx (per-position)');
+    expectClose(sdW, tf.tensor(Float32Array.from(rw), w.shape), 'dW (per-position)');
+    tf.dispose([x, w, dy, channels, dyK, dx, dW, indices, values, sdx, sdW]);
   });
 
   it('ranks a channel with a NaN first and carries the NaN into dyK', () => {

@@ -15,6 +15,8 @@ import {
   MePropConvSelectChannelsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
+  MePropSparseConvGradFilter,
+  MePropSparseConvGradInput,
   withNativeScope,
 } from '@meprop/core';
 import type {
@@ -29,17 +31,7 @@ type Shape4 = [number, number, number, number];
 
 /** The geometry attributes of the native conv ops, from the kernel's attributes (as tfjs computes them). */
 function geometry(s: NativeScope, a: MePropSparseConvGradAttrs, filterShape: number[], op: string): NativeAttr[] {
-  if (a.inputShape.length !== 4 || filterShape.length !== 4) {
-    throw new Error(`${op} (native): inputShape and filterShape must have rank 4, got [${a.inputShape}] and [${filterShape}]`);
-  }
-  const info = backend_util.computeConv2DInfo(
-    a.inputShape as Shape4,
-    filterShape as Shape4,
-    a.strides as number | [number, number],
-    a.dilations as number | [number, number],
-    a.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
-    a.dimRoundingMode === '' ? undefined : (a.dimRoundingMode as 'floor' | 'round' | 'ceil'),
-  );
+  const info = conv2DInfo(a, filterShape, op);
   return [
     s.int('stride_h', info.strideHeight),
     s.int('stride_w', info.strideWidth),
@@ -48,6 +40,20 @@ function geometry(s: NativeScope, a: MePropSparseConvGradAttrs, filterShape: num
     s.int('pad_top', info.padInfo.top),
     s.int('pad_left', info.padInfo.left),
   ];
+}
+
+function conv2DInfo(a: MePropSparseConvGradAttrs, filterShape: number[], op: string): backend_util.Conv2DInfo {
+  if (a.inputShape.length !== 4 || filterShape.length !== 4) {
+    throw new Error(`${op} (native): inputShape and filterShape must have rank 4, got [${a.inputShape}] and [${filterShape}]`);
+  }
+  return backend_util.computeConv2DInfo(
+    a.inputShape as Shape4,
+    filterShape as Shape4,
+    a.strides as number | [number, number],
+    a.dilations as number | [number, number],
+    a.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    a.dimRoundingMode === '' ? undefined : (a.dimRoundingMode as 'floor' | 'round' | 'ceil'),
+  );
 }
 
 function checkFloat(t: TensorInfo, name: string, op: string): void {
@@ -129,10 +135,58 @@ const unifiedGradFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+function checkEntries(indices: TensorInfo, values: TensorInfo, op: string): void {
+  if (indices.dtype !== 'int32') throw new Error(`${op} (native): indices must be int32, got ${indices.dtype}`);
+  checkFloat(values, 'values', op);
+}
+
+// Per-position (per-example and random) products from the kept entries of dy [P, k].
+const sparseGradInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { indices, values, filter } = inputs as Record<string, TensorInfo>;
+  const a = attrs as unknown as MePropSparseConvGradAttrs;
+  const op = MePropSparseConvGradInput;
+  checkEntries(indices, values, op);
+  checkFloat(filter, 'filter', op);
+  const info = conv2DInfo(a, filter.shape, op);
+  return withNativeScope(backend, (s) => {
+    const opAttrs = [
+      s.int('input_h', a.inputShape[1]),
+      s.int('input_w', a.inputShape[2]),
+      s.int('output_h', info.outHeight),
+      s.int('output_w', info.outWidth),
+      ...geometry(s, a, filter.shape, op),
+    ];
+    return s.output(s.op1('MePropConvSparseGradInput', opAttrs, [s.input(indices), s.input(values), s.input(filter)]));
+  });
+};
+
+const sparseGradFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { indices, values, x } = inputs as Record<string, TensorInfo>;
+  const a = attrs as unknown as MePropSparseConvGradAttrs;
+  const op = MePropSparseConvGradFilter;
+  checkEntries(indices, values, op);
+  checkFloat(x, 'x', op);
+  const info = conv2DInfo(a, a.filterShape, op);
+  const [FH, FW, , CO] = a.filterShape;
+  return withNativeScope(backend, (s) => {
+    const opAttrs = [
+      s.int('filter_h', FH),
+      s.int('filter_w', FW),
+      s.int('out_channels', CO),
+      s.int('output_h', info.outHeight),
+      s.int('output_w', info.outWidth),
+      ...geometry(s, a, a.filterShape, op),
+    ];
+    return s.output(s.op1('MePropConvSparseGradFilter', opAttrs, [s.input(indices), s.input(values), s.input(x)]));
+  });
+};
+
 /** The conv kernels for the `tensorflow` backend (index.ts installs them once the native ops load). */
 export const nativeConvKernelConfigs: KernelConfig[] = [
   { kernelName: MePropConvSelectChannels, backendName: 'tensorflow', kernelFunc: selectChannels },
   { kernelName: MePropConvSelectChannelsAct, backendName: 'tensorflow', kernelFunc: selectChannelsAct },
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
   { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
+  { kernelName: MePropSparseConvGradInput, backendName: 'tensorflow', kernelFunc: sparseGradInput },
+  { kernelName: MePropSparseConvGradFilter, backendName: 'tensorflow', kernelFunc: sparseGradFilter },
 ];

@@ -1,0 +1,311 @@
+// meProp's per-position convolution backward (k kept output channels at every example and position, the
+// paper's mode, and random-k) as two native ops, NHWC float32, from the kept entries of dy:
+//
+//   MePropConvSparseGradInput(indices [P, k] int32, values [P, k], filter [FH, FW, CI, CO]; input_h, input_w,
+//     output_h, output_w, geometry) -> dx [B, H, W, CI] with P = B * OH * OW
+//   MePropConvSparseGradFilter(indices, values, x [B, H, W, CI]; filter_h, filter_w, out_channels, output_h,
+//     output_w, geometry) -> dW [FH, FW, CI, CO]
+//
+// dx: for every position and filter tap, the input row gathers its k kept filter columns (the filter is
+// transposed once to [tap][CO][CI] so that a column is contiguous), four positions at a time. dW: positions in
+// images, each image's entries bucketed by channel, every (channel, tap) summed in registers (dW as [CO][tap][CI]).
+#include <string>
+
+#include "conv_common.h"
+
+namespace meprop {
+namespace conv {
+namespace {
+
+struct SparseAttrs {
+  Geometry g;
+  int64_t input_h = 1, input_w = 1, output_h = 1, output_w = 1;
+  int64_t filter_h = 1, filter_w = 1, out_channels = 1;
+};
+
+void* InputCreate(TF_OpKernelConstruction* c) {
+  auto* a = new SparseAttrs;
+  if (ReadGeometry(c, &a->g) && IntAttr(c, "input_h", 1, &a->input_h) && IntAttr(c, "input_w", 1, &a->input_w) &&
+      IntAttr(c, "output_h", 1, &a->output_h))
+    IntAttr(c, "output_w", 1, &a->output_w);
+  return a;
+}
+void* FilterCreate(TF_OpKernelConstruction* c) {
+  auto* a = new SparseAttrs;
+  if (ReadGeometry(c, &a->g) && IntAttr(c, "filter_h", 1, &a->filter_h) && IntAttr(c, "filter_w", 1, &a->filter_w) &&
+      IntAttr(c, "out_channels", 1, &a->out_channels) && IntAttr(c, "output_h", 1, &a->output_h))
+    IntAttr(c, "output_w", 1, &a->output_w);
+  return a;
+}
+void AttrsDelete(void* p) { delete static_cast<SparseAttrs*>(p); }
+
+// Checks indices/values ([P, k], P a whole number of output images, every index in [0, CO)); fails otherwise.
+bool CheckEntries(TF_OpKernelContext* ctx, const char* op, TF_Tensor* idx_t, TF_Tensor* val_t, int64_t OH,
+                  int64_t OW, int64_t CO, int64_t* B, int64_t* k) {
+  const std::vector<int64_t> id = Dims(idx_t), vd = Dims(val_t);
+  if (id.size() != 2 || id != vd || id[0] % (OH * OW) != 0) {
+    Fail(ctx, std::string(op) + ": indices and values must both be [B * " + std::to_string(OH) + " * " +
+                  std::to_string(OW) + ", k], got " + ShapeText(id) + " and " + ShapeText(vd));
+    return false;
+  }
+  *B = id[0] / (OH * OW);
+  *k = id[1];
+  const int32_t* idx = static_cast<const int32_t*>(TF_TensorData(idx_t));
+  for (int64_t i = 0; i < id[0] * id[1]; i++)
+    if (idx[i] < 0 || idx[i] >= CO) {
+      Fail(ctx, std::string(op) + ": indices[" + std::to_string(i / id[1]) + ", " + std::to_string(i % id[1]) +
+                    "] = " + std::to_string(idx[i]) + " is outside [0, " + std::to_string(CO) + ")");
+      return false;
+    }
+  return true;
+}
+
+// dx for one tap over `cols` positions of one output row: dx_pos[v] += Σ_t val[pos][t] * wt[idx[pos][t]][v].
+template <int NV>
+void SparseInputRow(float* dx0, int64_t dx_step, const int32_t* idx0, const float* val0, int64_t k, int64_t cols,
+                    const float* wt, int64_t CIp) {
+  constexpr int U = 4;
+  int64_t i = 0;
+  for (; i + U <= cols; i += U) {
+    VecF acc[U][NV];
+    for (int u = 0; u < U; u++)
+      for (int v = 0; v < NV; v++) acc[u][v] = LoadV(dx0 + (i + u) * dx_step + v * kLanes);
+    for (int64_t t = 0; t < k; t++)
+      for (int u = 0; u < U; u++) {
+        const int64_t e = (i + u) * k + t;
+        const VecF s = Splat(val0[e]);
+        const float* w = wt + idx0[e] * CIp;
+        for (int v = 0; v < NV; v++) acc[u][v] = Fma(s, LoadV(w + v * kLanes), acc[u][v]);
+      }
+    for (int u = 0; u < U; u++)
+      for (int v = 0; v < NV; v++) StoreV(dx0 + (i + u) * dx_step + v * kLanes, acc[u][v]);
+  }
+  for (; i < cols; i++) {
+    VecF acc[NV];
+    for (int v = 0; v < NV; v++) acc[v] = LoadV(dx0 + i * dx_step + v * kLanes);
+    for (int64_t t = 0; t < k; t++) {
+      const VecF s = Splat(val0[i * k + t]);
+      const float* w = wt + idx0[i * k + t] * CIp;
+      for (int v = 0; v < NV; v++) acc[v] = Fma(s, LoadV(w + v * kLanes), acc[v]);
+    }
+    for (int v = 0; v < NV; v++) StoreV(dx0 + i * dx_step + v * kLanes, acc[v]);
+  }
+}
+
+void InputCompute(void* p, TF_OpKernelContext* ctx) {
+  const SparseAttrs& a = *static_cast<SparseAttrs*>(p);
+  const char* op = "MePropConvSparseGradInput";
+  Tensors io(ctx);
+  TF_Tensor* idx_t = io.Input(0, TF_INT32, "indices");
+  if (!idx_t) return;
+  TF_Tensor* val_t = io.Input(1, TF_FLOAT, "values");
+  if (!val_t) return;
+  TF_Tensor* f_t = io.Input(2, TF_FLOAT, "filter");
+  if (!f_t) return;
+  const std::vector<int64_t> fd = Dims(f_t);
+  if (fd.size() != 4) return Fail(ctx, std::string(op) + ": filter must be [FH, FW, CI, CO], got " + ShapeText(fd));
+  const int64_t FH = fd[0], FW = fd[1], CI = fd[2], CO = fd[3], OH = a.output_h, OW = a.output_w;
+  const int64_t H = a.input_h, W = a.input_w;
+  int64_t B, k;
+  if (!CheckEntries(ctx, op, idx_t, val_t, OH, OW, CO, &B, &k)) return;
+  TF_Tensor* dx_t = io.Output(0, TF_FLOAT, {B, H, W, CI});
+  if (!dx_t) return;
+  float* dx = static_cast<float*>(TF_TensorData(dx_t));
+  const float* filter = static_cast<const float*>(TF_TensorData(f_t));
+  const int32_t* idx = static_cast<const int32_t*>(TF_TensorData(idx_t));
+  const float* val = static_cast<const float*>(TF_TensorData(val_t));
+  const Geometry& g = a.g;
+  const int64_t taps = FH * FW;
+  const bool vec = 2 * CI >= kLanes;
+  const int64_t CIp = vec ? PadToLanes(CI) : CI;
+  // The filter transposed to [tap][CO][CIp]: the input-channel vector of one output channel is contiguous.
+  std::vector<float> wt(taps * CO * CIp, 0.0f);
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t c = 0; c < CO; c++) wt[(t * CO + c) * CIp + ci] = filter[(t * CI + ci) * CO + c];
+  std::vector<float> padded;
+  float* out = dx;
+  if (CIp != CI) {
+    padded.assign(B * H * W * CIp, 0.0f);
+    out = padded.data();
+  } else {
+    std::memset(dx, 0, sizeof(float) * B * H * W * CI);
+  }
+  const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
+  ParallelFor(B, Threads(), [&](int, int64_t b0, int64_t b1) {
+    ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
+      const float* w = wt.data() + (t.fh * FW + t.fw) * CO * CIp;
+      for (int64_t r = 0; r < t.rows; r++) {
+        const int64_t pos = (b * OH + t.oh + r) * OW + t.ow;
+        float* dx0 = out + ((b * H + t.ih + r * g.stride_h) * W + t.iw) * CIp;
+        if (vec) {
+          for (int64_t cb = 0; cb < CIp;) {
+            const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+            if (nv == 2) SparseInputRow<2>(dx0 + cb, g.stride_w * CIp, idx + pos * k, val + pos * k, k, t.cols, w + cb, CIp);
+            else SparseInputRow<1>(dx0 + cb, g.stride_w * CIp, idx + pos * k, val + pos * k, k, t.cols, w + cb, CIp);
+            cb += nv * kLanes;
+          }
+        } else {
+          for (int64_t i = 0; i < t.cols; i++) {
+            float* d = dx0 + i * g.stride_w * CI;
+            for (int64_t e = (pos + i) * k; e < (pos + i + 1) * k; e++) {
+              const float* wc = w + idx[e] * CI;
+              for (int64_t ci = 0; ci < CI; ci++) d[ci] += val[e] * wc[ci];
+            }
+          }
+        }
+      }
+    });
+  });
+  if (CIp != CI)
+    for (int64_t i = 0; i < B * H * W; i++) std::memcpy(dx + i * CI, out + i * CIp, sizeof(float) * CI);
+}
+
+// One kept entry of an image, bucketed by channel: the input row/column its tap (0, 0) reads, and its value.
+struct Entry {
+  int32_t ih0, iw0;
+  float value;
+};
+
+// out[v] += Σ_entries value · x[ih0 + dh_off, iw0 + dw_off, cb + v·lanes] over the entries whose tap reads inside
+// the image (`xb`: the image's x), four entries at a time into independent accumulators.
+template <int NV>
+void SparseFilterTap(const Entry* es, int64_t n, const float* xb, int64_t H, int64_t W, int64_t CIp, int64_t dh_off,
+                     int64_t dw_off, float* out) {
+  constexpr int U = 4;
+  VecF acc[U][NV];
+  for (int u = 0; u < U; u++)
+    for (int q = 0; q < NV; q++) acc[u][q] = Splat(0.0f);
+  auto add = [&](const Entry& en, int u) {
+    const int64_t ih = en.ih0 + dh_off, iw = en.iw0 + dw_off;
+    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return;
+    const float* xr = xb + (ih * W + iw) * CIp;
+    const VecF v = Splat(en.value);
+    for (int q = 0; q < NV; q++) acc[u][q] = Fma(v, LoadV(xr + q * kLanes), acc[u][q]);
+  };
+  int64_t e = 0;
+  for (; e + U <= n; e += U)
+    for (int u = 0; u < U; u++) add(es[e + u], u);
+  for (; e < n; e++) add(es[e], 0);
+  for (int q = 0; q < NV; q++)
+    StoreV(out + q * kLanes, LoadV(out + q * kLanes) + ((acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q])));
+}
+
+void FilterCompute(void* p, TF_OpKernelContext* ctx) {
+  const SparseAttrs& a = *static_cast<SparseAttrs*>(p);
+  const char* op = "MePropConvSparseGradFilter";
+  Tensors io(ctx);
+  TF_Tensor* idx_t = io.Input(0, TF_INT32, "indices");
+  if (!idx_t) return;
+  TF_Tensor* val_t = io.Input(1, TF_FLOAT, "values");
+  if (!val_t) return;
+  TF_Tensor* x_t = io.Input(2, TF_FLOAT, "x");
+  if (!x_t) return;
+  const std::vector<int64_t> xd = Dims(x_t);
+  if (xd.size() != 4) return Fail(ctx, std::string(op) + ": x must be [B, H, W, CI], got " + ShapeText(xd));
+  const int64_t H = xd[1], W = xd[2], CI = xd[3], FH = a.filter_h, FW = a.filter_w, CO = a.out_channels;
+  const int64_t OH = a.output_h, OW = a.output_w;
+  int64_t B, k;
+  if (!CheckEntries(ctx, op, idx_t, val_t, OH, OW, CO, &B, &k)) return;
+  if (B != xd[0])
+    return Fail(ctx, std::string(op) + ": indices hold " + std::to_string(B) + " images, x " + std::to_string(xd[0]));
+  TF_Tensor* dw_t = io.Output(0, TF_FLOAT, {FH, FW, CI, CO});
+  if (!dw_t) return;
+  float* dw = static_cast<float*>(TF_TensorData(dw_t));
+  const float* x = static_cast<const float*>(TF_TensorData(x_t));
+  const int32_t* idx = static_cast<const int32_t*>(TF_TensorData(idx_t));
+  const float* val = static_cast<const float*>(TF_TensorData(val_t));
+  const Geometry& g = a.g;
+  const int64_t taps = FH * FW;
+  const int64_t CIp = PadToLanes(CI);
+  std::vector<float> padded;
+  const float* xin = x;
+  if (CIp != CI) {
+    padded.assign(B * H * W * CIp, 0.0f);
+    for (int64_t i = 0; i < B * H * W; i++) std::memcpy(&padded[i * CIp], x + i * CI, sizeof(float) * CI);
+    xin = padded.data();
+  }
+  // Per image: its kept entries bucketed by channel (a counting sort), then for every channel and tap the sum
+  // over its entries in registers, added once into dWT [CO][tap][CIp]. Images split across threads, one dWT each.
+  const int threads = static_cast<int>(std::min<int64_t>(Threads(), B));
+  const int64_t slice = CO * taps * CIp, per = OH * OW * k;
+  std::vector<float> dwt(slice * threads, 0.0f);
+  ParallelFor(B, threads, [&](int th, int64_t b0, int64_t b1) {
+    float* mine = dwt.data() + th * slice;
+    std::vector<int64_t> start(CO + 1), fill(CO);
+    std::vector<Entry> es(per);
+    for (int64_t b = b0; b < b1; b++) {
+      const int32_t* bi = idx + b * per;
+      const float* bv = val + b * per;
+      std::fill(start.begin(), start.end(), 0);
+      for (int64_t i = 0; i < per; i++) start[bi[i] + 1]++;
+      for (int64_t c = 0; c < CO; c++) start[c + 1] += start[c];
+      std::copy(start.begin(), start.end() - 1, fill.begin());
+      for (int64_t i = 0; i < per; i++) {
+        const int64_t q = i / k, oh = q / OW, ow = q % OW;
+        es[fill[bi[i]]++] = Entry{static_cast<int32_t>(oh * g.stride_h - g.pad_top),
+                                  static_cast<int32_t>(ow * g.stride_w - g.pad_left), bv[i]};
+      }
+      const float* xb = xin + b * H * W * CIp;
+      for (int64_t c = 0; c < CO; c++) {
+        const int64_t n = start[c + 1] - start[c];
+        if (n == 0) continue;
+        const Entry* ec = es.data() + start[c];
+        for (int64_t fh = 0; fh < FH; fh++)
+          for (int64_t fw = 0; fw < FW; fw++) {
+            float* o = mine + (c * taps + fh * FW + fw) * CIp;
+            for (int64_t cb = 0; cb < CIp;) {
+              const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+              if (nv == 2) SparseFilterTap<2>(ec, n, xb + cb, H, W, CIp, fh * g.dilation_h, fw * g.dilation_w, o + cb);
+              else SparseFilterTap<1>(ec, n, xb + cb, H, W, CIp, fh * g.dilation_h, fw * g.dilation_w, o + cb);
+              cb += nv * kLanes;
+            }
+          }
+      }
+    }
+  });
+  for (int th = 1; th < threads; th++)
+    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[th * slice + i];
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
+}
+
+void RegisterConvSparse(std::vector<std::string>& names, TF_Status* status) {
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSparseGradInput");
+    TF_OpDefinitionBuilderAddInput(op, "indices: int32");
+    TF_OpDefinitionBuilderAddInput(op, "values: float");
+    TF_OpDefinitionBuilderAddInput(op, "filter: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dx: float");
+    TF_OpDefinitionBuilderAddAttr(op, "input_h: int");
+    TF_OpDefinitionBuilderAddAttr(op, "input_w: int");
+    TF_OpDefinitionBuilderAddAttr(op, "output_h: int");
+    TF_OpDefinitionBuilderAddAttr(op, "output_w: int");
+    AddGeometryAttrs(op);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvSparseGradInput", InputCompute, InputCreate, AttrsDelete, status)) return;
+    names.push_back("MePropConvSparseGradInput");
+  }
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSparseGradFilter");
+    TF_OpDefinitionBuilderAddInput(op, "indices: int32");
+    TF_OpDefinitionBuilderAddInput(op, "values: float");
+    TF_OpDefinitionBuilderAddInput(op, "x: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dw: float");
+    TF_OpDefinitionBuilderAddAttr(op, "filter_h: int");
+    TF_OpDefinitionBuilderAddAttr(op, "filter_w: int");
+    TF_OpDefinitionBuilderAddAttr(op, "out_channels: int");
+    TF_OpDefinitionBuilderAddAttr(op, "output_h: int");
+    TF_OpDefinitionBuilderAddAttr(op, "output_w: int");
+    AddGeometryAttrs(op);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvSparseGradFilter", FilterCompute, FilterCreate, AttrsDelete, status)) return;
+    names.push_back("MePropConvSparseGradFilter");
+  }
+}
+
+}  // namespace
+MEPROP_REGISTER_OPS(RegisterConvSparse);
+}  // namespace conv
+}  // namespace meprop
