@@ -14,6 +14,8 @@ import {
   MePropConvSelectChannelsAct,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositions,
+  MePropConvSelectPositionsAttrs,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropScatterColumns,
@@ -212,6 +214,16 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
 
+/** The kept entries of dy [P, CO] for the sparse conv loops: the backend's conv kernel for per-example, if any. */
+function selectPositions(dy2: tf.Tensor2D, k: number, mode: 'unified' | 'per-example' | 'random', seed: number) {
+  if (mode === 'per-example' && tf.getKernel(MePropConvSelectPositions, tf.getBackend()) !== undefined) {
+    const attrs: MePropConvSelectPositionsAttrs = { k };
+    const [indices, values] = tf.engine().runKernel(MePropConvSelectPositions, { dy: dy2 }, attrs) as tf.Tensor[];
+    return { indices, values };
+  }
+  return selectEntries(dy2, k, mode, seed);
+}
+
 function sparseConvAttrs(inputShape: number[], filterShape: number[], a: ConvAttrs): MePropSparseConvGradAttrs {
   return { inputShape, filterShape, strides: a.strides, dilations: 1, pad: a.pad, dimRoundingMode: a.dimRoundingMode ?? '' };
 }
@@ -271,7 +283,7 @@ export function mePropConv2dGradThunks(
   const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
   if (sparseLoops) {
-    const sel = selectEntries(dy2, k, mode, seed);
+    const sel = selectPositions(dy2, k, mode, seed);
     const attrs = sparseConvAttrs(x.shape, filter.shape, a);
     return {
       x: () =>

@@ -61,12 +61,18 @@ export type { MePropMatMulAttrs } from './kernel_names';
 export {
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
+  MePropConvSelectPositions,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
   MePropSparseConvGradInput,
 } from './kernel_names';
-export type { MePropConvSelectChannelsActAttrs, MePropConvSelectChannelsAttrs, MePropSparseConvGradAttrs } from './kernel_names';
+export type {
+  MePropConvSelectChannelsActAttrs,
+  MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositionsAttrs,
+  MePropSparseConvGradAttrs,
+} from './kernel_names';
 export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';
 // For authors of kernels on cpu and wasm (e.g. @meprop/layers' lazy optimizer and forward kernels).
 export { cpuMemory } from './kernels/cpu/register';

@@ -1,5 +1,6 @@
 // meProp's per-position convolution backward (k kept output channels at every example and position, the
-// paper's mode, and random-k) as two native ops, NHWC float32, from the kept entries of dy:
+// paper's mode, and random-k) as native ops, NHWC float32: the selection (MePropConvSelectPositions, below)
+// and the two products from the kept entries of dy:
 //
 //   MePropConvSparseGradInput(indices [P, k] int32, values [P, k], filter [FH, FW, CI, CO]; input_h, input_w,
 //     output_h, output_w, geometry) -> dx [B, H, W, CI] with P = B * OH * OW
@@ -9,6 +10,7 @@
 // dx: for every position and filter tap, the input row gathers its k kept filter columns (the filter is
 // transposed once to [tap][CO][CI] so that a column is contiguous), four positions at a time. dW: positions in
 // images, each image's entries bucketed by channel, every (channel, tap) summed in registers (dW as [CO][tap][CI]).
+#include <algorithm>
 #include <string>
 
 #include "conv_common.h"
@@ -271,7 +273,79 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
       for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
 }
 
+// MePropConvSelectPositions(dy [..., CO]; k) -> indices [P, k] int32, values [P, k]: at every position (row of
+// channels) the k largest |dy| (NaN first, ties to the lower channel), indices ascending within the row.
+struct RowsAttrs {
+  int64_t k = 1;
+};
+void* RowsCreate(TF_OpKernelConstruction* c) {
+  auto* a = new RowsAttrs;
+  IntAttr(c, "k", 1, &a->k);
+  return a;
+}
+void RowsDelete(void* p) { delete static_cast<RowsAttrs*>(p); }
+
+void RowsCompute(void* p, TF_OpKernelContext* ctx) {
+  const int64_t k = static_cast<RowsAttrs*>(p)->k;
+  Tensors io(ctx);
+  TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
+  if (!dy_t) return;
+  const std::vector<int64_t> dims = Dims(dy_t);
+  if (dims.empty() || dims.back() < k)
+    return Fail(ctx, "MePropConvSelectPositions: k (" + std::to_string(k) + ") exceeds dy's channels (shape " +
+                         ShapeText(dims) + ")");
+  const int64_t CO = dims.back(), P = TF_TensorElementCount(dy_t) / CO;
+  TF_Tensor* i_t = io.Output(0, TF_INT32, {P, k});
+  if (!i_t) return;
+  TF_Tensor* v_t = io.Output(1, TF_FLOAT, {P, k});
+  if (!v_t) return;
+  const float* dy = static_cast<const float*>(TF_TensorData(dy_t));
+  int32_t* out_i = static_cast<int32_t*>(TF_TensorData(i_t));
+  float* out_v = static_cast<float*>(TF_TensorData(v_t));
+  // Ranking key of an entry: the bits of |dy| (sign cleared) order as the magnitudes, every NaN above +Inf.
+  // Per row, the k-th largest key T is found bit by bit (the largest T with at least k keys >= T: 31 counting
+  // passes that vectorize, no data-dependent branch), then one pass in channel order keeps every key > T and
+  // the first keys == T up to k (ties to the lower channel), already ascending.
+  std::vector<uint32_t> keys(CO);
+  for (int64_t r = 0; r < P; r++) {
+    const float* row = dy + r * CO;
+    std::memcpy(keys.data(), row, 4 * CO);
+    for (int64_t c = 0; c < CO; c++) keys[c] &= 0x7fffffffu;
+    uint32_t T = 0;
+    for (int bit = 30; bit >= 0; bit--) {
+      const uint32_t cand = T | (1u << bit);
+      int64_t cnt = 0;
+      for (int64_t c = 0; c < CO; c++) cnt += keys[c] >= cand;
+      if (cnt >= k) T = cand;
+    }
+    int64_t above = 0;
+    for (int64_t c = 0; c < CO; c++) above += keys[c] > T;
+    int64_t ties = k - above, t = 0;
+    int32_t* oi = out_i + r * k;
+    float* ov = out_v + r * k;
+    for (int64_t c = 0; c < CO && t < k; c++) {
+      const bool eq = keys[c] == T;
+      if (keys[c] > T || (eq && ties > 0)) {
+        ties -= eq;
+        oi[t] = static_cast<int32_t>(c);
+        ov[t] = row[c];
+        t++;
+      }
+    }
+  }
+}
+
 void RegisterConvSparse(std::vector<std::string>& names, TF_Status* status) {
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSelectPositions");
+    TF_OpDefinitionBuilderAddInput(op, "dy: float");
+    TF_OpDefinitionBuilderAddOutput(op, "indices: int32");
+    TF_OpDefinitionBuilderAddOutput(op, "values: float");
+    TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvSelectPositions", RowsCompute, RowsCreate, RowsDelete, status)) return;
+    names.push_back("MePropConvSelectPositions");
+  }
   {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSparseGradInput");
     TF_OpDefinitionBuilderAddInput(op, "indices: int32");

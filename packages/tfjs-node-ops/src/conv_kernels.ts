@@ -13,6 +13,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import {
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
+  MePropConvSelectPositions,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
@@ -22,6 +23,7 @@ import {
 import type {
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositionsAttrs,
   MePropSparseConvGradAttrs,
   NativeAttr,
   NativeScope,
@@ -140,6 +142,17 @@ function checkEntries(indices: TensorInfo, values: TensorInfo, op: string): void
   checkFloat(values, 'values', op);
 }
 
+const selectPositions: KernelFunc = ({ inputs, backend, attrs }) => {
+  const dy = inputs.dy as TensorInfo;
+  checkFloat(dy, 'dy', MePropConvSelectPositions);
+  const a = attrs as unknown as MePropConvSelectPositionsAttrs;
+  const k = checkK(a.k, dy.shape[dy.shape.length - 1], MePropConvSelectPositions);
+  return withNativeScope(backend, (s) => {
+    const [indices, values] = s.op('MePropConvSelectPositions', [s.int('k', k)], [s.input(dy)], 2);
+    return [s.output(indices), s.output(values)];
+  });
+};
+
 // Per-position (per-example and random) products from the kept entries of dy [P, k].
 const sparseGradInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { indices, values, filter } = inputs as Record<string, TensorInfo>;
@@ -187,6 +200,7 @@ export const nativeConvKernelConfigs: KernelConfig[] = [
   { kernelName: MePropConvSelectChannelsAct, backendName: 'tensorflow', kernelFunc: selectChannelsAct },
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
   { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
+  { kernelName: MePropConvSelectPositions, backendName: 'tensorflow', kernelFunc: selectPositions },
   { kernelName: MePropSparseConvGradInput, backendName: 'tensorflow', kernelFunc: sparseGradInput },
   { kernelName: MePropSparseConvGradFilter, backendName: 'tensorflow', kernelFunc: sparseGradFilter },
 ];
