@@ -59,6 +59,7 @@ export { MePropMatMul, MePropSelect, MePropSparseGradA, MePropSparseGradB } from
 export type { MePropMatMulAttrs } from './kernel_names';
 // Conv kernel names, for packages that register faster kernels of them (e.g. @meprop/tfjs-node-ops).
 export {
+  MePropConv2D,
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
@@ -68,6 +69,7 @@ export {
   MePropSparseConvGradInput,
 } from './kernel_names';
 export type {
+  MePropConv2DAttrs,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
   MePropConvSelectPositionsAttrs,

@@ -8,6 +8,7 @@ import {
   MePropConvUnifiedGradInput,
   mePropConv2d,
   mePropConv2dGradThunks,
+  mePropDepthwiseConv2d,
   Rng,
   validateMePropConfig,
 } from '@meprop/core';
@@ -466,6 +467,35 @@ run('native unified conv kernels [tensorflow]', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+
+  it('runs the meProp conv forward like tfjs (Conv2D + MePropBiasAct; plain kernels otherwise)', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = rand([2, 9, 8, 20], 61);
+      const w = rand([3, 3, 20, 12], 62);
+      const b = rand([12], 63) as tf.Tensor1D;
+      const config = { k: 3, mode: 'unified' as const };
+      const z = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same');
+      expectClose(mePropConv2d(x as tf.Tensor4D, w as tf.Tensor4D, config, { strides: 2, pad: 'same' }), z, 'no bias');
+      expectClose(
+        mePropConv2d(x as tf.Tensor4D, w as tf.Tensor4D, config, { strides: 2, pad: 'same', activation: 'relu' }),
+        tf.relu(z),
+        'relu, no bias',
+      );
+      expectClose(
+        mePropConv2d(x as tf.Tensor4D, w as tf.Tensor4D, config, { strides: 2, pad: 'same', bias: b, activation: 'relu' }),
+        tf.relu(tf.add(z, b)),
+        'bias and relu',
+      );
+      const dw = rand([3, 3, 20, 2], 64);
+      expectClose(
+        mePropDepthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, config, { pad: 'valid' }),
+        tf.depthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, 1, 'valid'),
+        'depthwise',
+      );
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('names the argument and the value in its errors', () => {
     const before = tf.memory().numTensors;

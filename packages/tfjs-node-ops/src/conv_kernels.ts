@@ -8,9 +8,10 @@
 //   as register-tiled loops over the kept channels only, the filter gradient written straight into its k output
 //   channels (no gather of the filter, no scatter, no transpose). Any padding (valid, same, explicit numbers),
 //   strides and dilations.
-import { backend_util } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  MePropConv2D,
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
@@ -21,6 +22,7 @@ import {
   withNativeScope,
 } from '@meprop/core';
 import type {
+  MePropConv2DAttrs,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
   MePropConvSelectPositionsAttrs,
@@ -194,8 +196,54 @@ const sparseGradFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+/**
+ * MePropConv2D's forward: with a fused bias/activation and 'valid'/'same' padding, TensorFlow's Conv2D and then
+ * MePropBiasAct (bias and ReLU in one pass, in place where TensorFlow allows) instead of tfjs-node's FusedConv2D
+ * (Conv2D, AddV2, Relu: three ops, two extra tensors). Everything else goes to tfjs-node's own kernels, as
+ * @meprop/core's forward does.
+ */
+const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as MePropConv2DAttrs;
+  const { x, filter, bias } = inputs as Record<string, TensorInfo | undefined>;
+  const dilations = 1;
+  const plainAttrs = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dataFormat: 'NHWC', dilations };
+  const delegate = (name: string, extra: Record<string, unknown> = {}) => {
+    const kernel = getKernel(name, 'tensorflow');
+    if (kernel === undefined) throw new Error(`${MePropConv2D} (native): tfjs-node has no ${name} kernel`);
+    return kernel.kernelFunc({ inputs, backend, attrs: { ...plainAttrs, ...extra } as unknown as NamedAttrMap });
+  };
+  if (a.activation === undefined) return delegate(a.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D');
+  if (a.pad !== 'valid' && a.pad !== 'same') return delegate('FusedConv2D', { activation: a.activation });
+  const X = x as TensorInfo;
+  const F = filter as TensorInfo;
+  const info = backend_util.computeConv2DInfo(
+    X.shape as Shape4,
+    F.shape as Shape4,
+    a.strides,
+    dilations,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  return withNativeScope(backend, (s) => {
+    const b = s.binding as typeof s.binding & { TF_ATTR_STRING: number };
+    const convAttrs: NativeAttr[] = [
+      s.type('T', 'float32'),
+      { name: 'strides', type: b.TF_ATTR_INT, value: [1, info.strideHeight, info.strideWidth, 1] },
+      { name: 'padding', type: b.TF_ATTR_STRING, value: info.padInfo.type },
+      { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+      { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+      s.bool('use_cudnn_on_gpu', true),
+    ];
+    const z = s.op1('Conv2D', convAttrs, [s.input(X), s.input(F)]);
+    const relu = a.activation === 'relu';
+    if (bias !== undefined) return s.output(s.op1('MePropBiasAct', [s.bool('relu', relu)], [z.id, s.input(bias)]));
+    return s.output(relu ? s.op1('Relu', [s.type('T', 'float32')], [z.id]) : z);
+  });
+};
+
 /** The conv kernels for the `tensorflow` backend (index.ts installs them once the native ops load). */
 export const nativeConvKernelConfigs: KernelConfig[] = [
+  { kernelName: MePropConv2D, backendName: 'tensorflow', kernelFunc: convForward },
   { kernelName: MePropConvSelectChannels, backendName: 'tensorflow', kernelFunc: selectChannels },
   { kernelName: MePropConvSelectChannelsAct, backendName: 'tensorflow', kernelFunc: selectChannelsAct },
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
