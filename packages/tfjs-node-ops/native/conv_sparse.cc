@@ -285,6 +285,18 @@ void* RowsCreate(TF_OpKernelConstruction* c) {
 }
 void RowsDelete(void* p) { delete static_cast<RowsAttrs*>(p); }
 
+// How many of keys[0 .. n) are >= v.
+inline int64_t CountAtLeast(const uint32_t* keys, int64_t n, uint32_t v) {
+  int64_t cnt = 0, c = 0;
+#if defined(__AVX512F__)
+  const __m512i vv = _mm512_set1_epi32(static_cast<int32_t>(v));
+  for (; c + 16 <= n; c += 16)
+    cnt += __builtin_popcount(_mm512_cmpge_epu32_mask(_mm512_loadu_si512(keys + c), vv));
+#endif
+  for (; c < n; c++) cnt += keys[c] >= v;
+  return cnt;
+}
+
 void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   const int64_t k = static_cast<RowsAttrs*>(p)->k;
   Tensors io(ctx);
@@ -303,9 +315,10 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   int32_t* out_i = static_cast<int32_t*>(TF_TensorData(i_t));
   float* out_v = static_cast<float*>(TF_TensorData(v_t));
   // Ranking key of an entry: the bits of |dy| (sign cleared) order as the magnitudes, every NaN above +Inf.
-  // Per row, the k-th largest key T is found bit by bit (the largest T with at least k keys >= T: 31 counting
-  // passes that vectorize, no data-dependent branch), then one pass in channel order keeps every key > T and
-  // the first keys == T up to k (ties to the lower channel), already ascending.
+  // Per row, a threshold T is found bit by bit from the top (the largest T with at least k keys >= T), stopping
+  // as soon as exactly k keys lie at or above the candidate (usually after the exponent and a few mantissa
+  // bits); then one pass in channel order keeps every key > T and the first keys == T up to k (ties to the
+  // lower channel), already ascending. With AVX-512 the counts are mask popcounts over the row in registers.
   std::vector<uint32_t> keys(CO);
   for (int64_t r = 0; r < P; r++) {
     const float* row = dy + r * CO;
@@ -314,9 +327,14 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
     uint32_t T = 0;
     for (int bit = 30; bit >= 0; bit--) {
       const uint32_t cand = T | (1u << bit);
-      int64_t cnt = 0;
-      for (int64_t c = 0; c < CO; c++) cnt += keys[c] >= cand;
-      if (cnt >= k) T = cand;
+      const int64_t cnt = CountAtLeast(keys.data(), CO, cand);
+      if (cnt >= k) {
+        T = cand;
+        if (cnt == k) {
+          T = cand - 1;  // exactly the k keys >= cand are > T: no ties to break
+          break;
+        }
+      }
     }
     int64_t above = 0;
     for (int64_t c = 0; c < CO; c++) above += keys[c] > T;
