@@ -193,6 +193,42 @@ void SparseFilterTap(const Entry* es, int64_t n, const float* xb, int64_t H, int
     StoreV(out + q * kLanes, LoadV(out + q * kLanes) + ((acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q])));
 }
 
+// All NT taps of a filter (1×1, 2×2, 3×3) at once: out[tap][v] += Σ_entries value · x-row at the tap, NT·NV
+// accumulators in registers, so each entry's fields are read once; entries whose every tap reads inside the
+// image skip the bounds checks.
+template <int NV, int NT>
+void SparseFilterAllTaps(const Entry* es, int64_t n, const float* xb, const ConvShape& s, const Geometry& g,
+                         int64_t CIp, float* out) {
+  VecF acc[NT][NV];
+  int64_t off[NT], dh[NT], dw[NT];
+  for (int t = 0; t < NT; t++) {
+    dh[t] = (t / s.FW) * g.dilation_h;
+    dw[t] = (t % s.FW) * g.dilation_w;
+    off[t] = (dh[t] * s.W + dw[t]) * CIp;
+    for (int q = 0; q < NV; q++) acc[t][q] = Splat(0.0f);
+  }
+  const int64_t spanH = (s.FH - 1) * g.dilation_h, spanW = (s.FW - 1) * g.dilation_w;
+  for (int64_t e = 0; e < n; e++) {
+    const Entry& en = es[e];
+    const VecF v = Splat(en.value);
+    const int64_t ih0 = en.ih0, iw0 = en.iw0;
+    if (ih0 >= 0 && iw0 >= 0 && ih0 + spanH < s.H && iw0 + spanW < s.W) {
+      const float* x0 = xb + (ih0 * s.W + iw0) * CIp;
+      for (int t = 0; t < NT; t++)
+        for (int q = 0; q < NV; q++) acc[t][q] = Fma(v, LoadV(x0 + off[t] + q * kLanes), acc[t][q]);
+    } else {
+      for (int t = 0; t < NT; t++) {
+        const int64_t ih = ih0 + dh[t], iw = iw0 + dw[t];
+        if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+        const float* xr = xb + (ih * s.W + iw) * CIp;
+        for (int q = 0; q < NV; q++) acc[t][q] = Fma(v, LoadV(xr + q * kLanes), acc[t][q]);
+      }
+    }
+  }
+  for (int t = 0; t < NT; t++)
+    for (int q = 0; q < NV; q++) StoreV(out + t * CIp + q * kLanes, LoadV(out + t * CIp + q * kLanes) + acc[t][q]);
+}
+
 void FilterCompute(void* p, TF_OpKernelContext* ctx) {
   const SparseAttrs& a = *static_cast<SparseAttrs*>(p);
   const char* op = "MePropConvSparseGradFilter";
@@ -231,6 +267,7 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
   // over its entries in registers, added once into dWT [CO][tap][CIp]. Images split across threads, one dWT each.
   const int threads = static_cast<int>(std::min<int64_t>(Threads(), B));
   const int64_t slice = CO * taps * CIp, per = OH * OW * k;
+  const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
   std::vector<float> dwt(slice * threads, 0.0f);
   ParallelFor(B, threads, [&](int th, int64_t b0, int64_t b1) {
     float* mine = dwt.data() + th * slice;
@@ -243,16 +280,37 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
       for (int64_t i = 0; i < per; i++) start[bi[i] + 1]++;
       for (int64_t c = 0; c < CO; c++) start[c + 1] += start[c];
       std::copy(start.begin(), start.end() - 1, fill.begin());
-      for (int64_t i = 0; i < per; i++) {
-        const int64_t q = i / k, oh = q / OW, ow = q % OW;
-        es[fill[bi[i]]++] = Entry{static_cast<int32_t>(oh * g.stride_h - g.pad_top),
-                                  static_cast<int32_t>(ow * g.stride_w - g.pad_left), bv[i]};
+      for (int64_t oh = 0, i = 0; oh < OH; oh++) {
+        const int32_t ih0 = static_cast<int32_t>(oh * g.stride_h - g.pad_top);
+        for (int64_t ow = 0; ow < OW; ow++) {
+          const int32_t iw0 = static_cast<int32_t>(ow * g.stride_w - g.pad_left);
+          for (int64_t t = 0; t < k; t++, i++) es[fill[bi[i]]++] = Entry{ih0, iw0, bv[i]};
+        }
       }
       const float* xb = xin + b * H * W * CIp;
       for (int64_t c = 0; c < CO; c++) {
         const int64_t n = start[c + 1] - start[c];
         if (n == 0) continue;
         const Entry* ec = es.data() + start[c];
+        const int64_t T = FH * FW;
+        if ((T == 9 || T == 4 || T == 1) && FH == FW) {
+          float* o = mine + c * taps * CIp;
+          for (int64_t cb = 0; cb < CIp;) {
+            const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+            if (T == 9) {
+              if (nv == 2) SparseFilterAllTaps<2, 9>(ec, n, xb + cb, s, g, CIp, o + cb);
+              else SparseFilterAllTaps<1, 9>(ec, n, xb + cb, s, g, CIp, o + cb);
+            } else if (T == 4) {
+              if (nv == 2) SparseFilterAllTaps<2, 4>(ec, n, xb + cb, s, g, CIp, o + cb);
+              else SparseFilterAllTaps<1, 4>(ec, n, xb + cb, s, g, CIp, o + cb);
+            } else {
+              if (nv == 2) SparseFilterAllTaps<2, 1>(ec, n, xb + cb, s, g, CIp, o + cb);
+              else SparseFilterAllTaps<1, 1>(ec, n, xb + cb, s, g, CIp, o + cb);
+            }
+            cb += nv * kLanes;
+          }
+          continue;
+        }
         for (int64_t fh = 0; fh < FH; fh++)
           for (int64_t fw = 0; fw < FW; fw++) {
             float* o = mine + (c * taps + fh * FW + fw) * CIp;
@@ -336,11 +394,37 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
         }
       }
     }
+    int32_t* oi = out_i + r * k;
+    float* ov = out_v + r * k;
+#if defined(__AVX512F__)
+    if (CO % 16 == 0) {
+      // The kept lanes as masks (every key > T, then the lowest lanes == T up to k), walked bit by bit: no
+      // data-dependent branch per channel.
+      const __m512i tv = _mm512_set1_epi32(static_cast<int32_t>(T));
+      int64_t ties = k;
+      for (int64_t c = 0; c < CO; c += 16)
+        ties -= __builtin_popcount(_mm512_cmpgt_epu32_mask(_mm512_loadu_si512(keys.data() + c), tv));
+      int64_t t = 0;
+      for (int64_t c = 0; c < CO; c += 16) {
+        const __m512i kv = _mm512_loadu_si512(keys.data() + c);
+        uint32_t keep = _mm512_cmpgt_epu32_mask(kv, tv);
+        uint32_t eq = _mm512_cmpeq_epu32_mask(kv, tv);
+        for (; eq != 0 && ties > 0; ties--) {
+          keep |= eq & (0u - eq);
+          eq &= eq - 1;
+        }
+        for (; keep != 0; keep &= keep - 1, t++) {
+          const int l = __builtin_ctz(keep);
+          oi[t] = static_cast<int32_t>(c + l);
+          ov[t] = row[c + l];
+        }
+      }
+      continue;
+    }
+#endif
     int64_t above = 0;
     for (int64_t c = 0; c < CO; c++) above += keys[c] > T;
     int64_t ties = k - above, t = 0;
-    int32_t* oi = out_i + r * k;
-    float* ov = out_v + r * k;
     for (int64_t c = 0; c < CO && t < k; c++) {
       const bool eq = keys[c] == T;
       if (keys[c] > T || (eq && ties > 0)) {

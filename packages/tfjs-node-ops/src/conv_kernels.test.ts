@@ -252,35 +252,36 @@ run('native unified conv kernels [tensorflow]', () => {
   });
 
   it('per-position selection: the k largest |dy| of every row, NaN first, ties to the lower channel (brute force)', () => {
-    tf.tidy(() => {
-      const CO = 37;
-      const P = 50;
-      const v = values(P * CO, 51);
-      for (let i = 0; i < v.length; i += 7) v[i] = Math.round(v[i] * 4) / 4; // many ties
-      v[3 * CO + 30] = NaN;
-      v[4 * CO + 2] = -Infinity;
-      const dy = tf.tensor2d(v, [P, CO]);
-      for (const k of [1, 5, 37]) {
-        const [indices, vals] = tf.engine().runKernel(MePropConvSelectPositions, { dy }, { k }) as tf.Tensor[];
-        const got = indices.arraySync() as number[][];
-        const gotV = vals.dataSync();
-        for (let r = 0; r < P; r++) {
-          const row = Array.from(v.subarray(r * CO, (r + 1) * CO));
-          const want = Array.from({ length: CO }, (_, c) => c)
-            .sort((a, b) => {
-              const na = Number.isNaN(row[a]);
-              const nb = Number.isNaN(row[b]);
-              if (na !== nb) return na ? -1 : 1;
-              const d = Math.abs(row[b]) - Math.abs(row[a]);
-              return na || d === 0 ? a - b : d;
-            })
-            .slice(0, k)
-            .sort((a, b) => a - b);
-          expect(got[r]).toEqual(want);
-          want.forEach((c, t) => expect(Object.is(gotV[r * k + t], row[c]) || gotV[r * k + t] === row[c]).toBe(true));
+    // 37 channels: the scalar path; 32: whole vectors (the AVX-512 path where the build has it).
+    for (const CO of [37, 32])
+      tf.tidy(() => {
+        const P = 50;
+        const v = values(P * CO, 51);
+        for (let i = 0; i < v.length; i += 7) v[i] = Math.round(v[i] * 4) / 4; // many ties
+        v[3 * CO + 30] = NaN;
+        v[4 * CO + 2] = -Infinity;
+        const dy = tf.tensor2d(v, [P, CO]);
+        for (const k of [1, 5, CO]) {
+          const [indices, vals] = tf.engine().runKernel(MePropConvSelectPositions, { dy }, { k }) as tf.Tensor[];
+          const got = indices.arraySync() as number[][];
+          const gotV = vals.dataSync();
+          for (let r = 0; r < P; r++) {
+            const row = Array.from(v.subarray(r * CO, (r + 1) * CO));
+            const want = Array.from({ length: CO }, (_, c) => c)
+              .sort((a, b) => {
+                const na = Number.isNaN(row[a]);
+                const nb = Number.isNaN(row[b]);
+                if (na !== nb) return na ? -1 : 1;
+                const d = Math.abs(row[b]) - Math.abs(row[a]);
+                return na || d === 0 ? a - b : d;
+              })
+              .slice(0, k)
+              .sort((a, b) => a - b);
+            expect(got[r]).toEqual(want);
+            want.forEach((c, t) => expect(Object.is(gotV[r * k + t], row[c]) || gotV[r * k + t] === row[c]).toBe(true));
+          }
         }
-      }
-    });
+      });
   });
 
   it('per-position kernels take any kept entries (random-k style) and check their indices', () => {
