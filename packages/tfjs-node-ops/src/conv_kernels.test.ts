@@ -498,6 +498,39 @@ run('native unified conv kernels [tensorflow]', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each(['unified', 'per-example'] as const)(
+    'a two-conv net (bias, relu, pool) gives the same %s gradients on tensorflow (native) as on cpu (core loops)',
+    async (mode) => {
+      const net = (xs: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor): tf.Tensor => {
+        const config = { k: 3, mode };
+        const h = mePropConv2d(xs as tf.Tensor4D, w1 as tf.Tensor4D, config, {
+          pad: 'same',
+          bias: b1 as tf.Tensor1D,
+          activation: 'relu',
+        });
+        const p = tf.maxPool(h, 2, 2, 'valid');
+        const o = mePropConv2d(p, w2 as tf.Tensor4D, config, { bias: b2 as tf.Tensor1D, activation: 'relu' });
+        return tf.sum(tf.mul(o, tf.linspace(-1, 1, o.size).reshape(o.shape)));
+      };
+      const shapes = [[2, 10, 10, 3], [3, 3, 3, 16], [16], [3, 3, 16, 20], [20]];
+      const run = (): Float32Array[] =>
+        tf.tidy(() => {
+          const args = shapes.map((sh, i) => tf.mul(rand(sh, 70 + i), i === 0 ? 1 : 0.5));
+          return tf
+            .grads(net)(args)
+            .map((g) => g.dataSync() as Float32Array);
+        });
+      const native = run();
+      await tf.setBackend('cpu');
+      try {
+        const cpu = run();
+        native.forEach((g, i) => expectClose(tf.tensor(g), tf.tensor(cpu[i]), `gradient ${i}`));
+      } finally {
+        await tf.setBackend('tensorflow');
+      }
+    },
+  );
+
   it('names the argument and the value in its errors', () => {
     const before = tf.memory().numTensors;
     const dy = tf.zeros([1, 2, 2, 4]);
