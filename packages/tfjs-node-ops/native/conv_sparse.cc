@@ -265,7 +265,7 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
   }
   // Per image: its kept entries bucketed by channel (a counting sort), then for every channel and tap the sum
   // over its entries in registers, added once into dWT [CO][tap][CIp]. Images split across threads, one dWT each.
-  const int threads = static_cast<int>(std::min<int64_t>(Threads(), B));
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Threads(), B)));
   const int64_t slice = CO * taps * CIp, per = OH * OW * k;
   const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
   std::vector<float> dwt(slice * threads, 0.0f);

@@ -531,6 +531,38 @@ run('native unified conv kernels [tensorflow]', () => {
     },
   );
 
+  it('handles an empty batch (zero gradients of the right shapes)', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const attrs: MePropSparseConvGradAttrs = {
+        inputShape: [0, 5, 5, 3],
+        filterShape: [3, 3, 3, 4],
+        strides: 1,
+        dilations: 1,
+        pad: 'valid',
+        dimRoundingMode: '',
+      };
+      const x = tf.zeros([0, 5, 5, 3]);
+      const w = rand([3, 3, 3, 4], 80);
+      const dy = tf.zeros([0, 3, 3, 4]);
+      const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, { k: 2 }) as tf.Tensor[];
+      expect(dyK.shape).toEqual([0, 3, 3, 2]);
+      const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
+      const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
+      expect(dx.shape).toEqual([0, 5, 5, 3]);
+      expect(Array.from(dW.dataSync()).every((v) => v === 0)).toBe(true);
+      const [indices, vals] = tf
+        .engine()
+        .runKernel(MePropConvSelectPositions, { dy: tf.reshape(dy, [0, 4]) }, { k: 2 }) as tf.Tensor[];
+      const sdx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values: vals, filter: w }, attrs) as tf.Tensor;
+      const sdW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values: vals, x }, attrs) as tf.Tensor;
+      expect(sdx.shape).toEqual([0, 5, 5, 3]);
+      expect(sdW.shape).toEqual([3, 3, 3, 4]);
+      expect(Array.from(sdW.dataSync()).every((v) => v === 0)).toBe(true);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('names the argument and the value in its errors', () => {
     const before = tf.memory().numTensors;
     const dy = tf.zeros([1, 2, 2, 4]);
