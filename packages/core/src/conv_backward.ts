@@ -15,6 +15,8 @@ import {
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
   MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
+  MePropConvSelectPositionsActAttrs,
   MePropConvSelectPositionsAttrs,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
@@ -307,8 +309,9 @@ export interface ConvActGradThunks extends ConvGradThunks {
  * The meProp gradients of y = activation(conv2d(x, filter) + bias) for dy, from the saved output y. In unified
  * mode on a backend with MePropConvSelectChannelsAct (tensorflow with @meprop/tfjs-node-ops) one kernel
  * applies the activation's derivative, selects the k channels, gathers dz there and sums the bias gradient,
- * so no dense dz is ever made; elsewhere dz = dy · activation'(y) and the bias gradient Σdz are computed with
- * tfjs ops and the backward is mePropConv2dGradThunks(dz).
+ * so no dense dz is ever made (per-example likewise with MePropConvSelectPositionsAct and the sparse products);
+ * elsewhere dz = dy · activation'(y) and the bias gradient Σdz are computed with tfjs ops and the backward is
+ * mePropConv2dGradThunks(dz).
  */
 export function mePropConv2dActGradThunks(
   dy: tf.Tensor,
@@ -340,6 +343,24 @@ export function mePropConv2dActGradThunks(
     return {
       x: () => tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK: dzK, channels, filter }, attrs) as tf.Tensor,
       filter: () => tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK: dzK, channels, x }, attrs) as tf.Tensor,
+      bias: () => biasGrad,
+    };
+  }
+  const perPosition =
+    runtime.config.mode === 'per-example' &&
+    k < CO &&
+    tf.getKernel(MePropConvSelectPositionsAct, tf.getBackend()) !== undefined &&
+    tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined;
+  if (perPosition) {
+    const [B, OH, OW] = dy.shape;
+    runtime.rng.nextUint32(); // as mePropConv2dGradThunks
+    recordBackward(B * OH * OW, FH * FW * CI, CO, k);
+    const selAttrs: MePropConvSelectPositionsActAttrs = { k, activation };
+    const [indices, values, biasGrad] = tf.engine().runKernel(MePropConvSelectPositionsAct, { dy, y }, selAttrs) as tf.Tensor[];
+    const attrs = sparseConvAttrs(x.shape, filter.shape, a);
+    return {
+      x: () => tf.engine().runKernel(MePropSparseConvGradInput, { indices, values, filter }, attrs) as tf.Tensor,
+      filter: () => tf.engine().runKernel(MePropSparseConvGradFilter, { indices, values, x }, attrs) as tf.Tensor,
       bias: () => biasGrad,
     };
   }

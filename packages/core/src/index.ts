@@ -63,6 +63,7 @@ export {
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
@@ -72,6 +73,7 @@ export type {
   MePropConv2DAttrs,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositionsActAttrs,
   MePropConvSelectPositionsAttrs,
   MePropSparseConvGradAttrs,
 } from './kernel_names';

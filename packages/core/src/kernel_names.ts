@@ -140,6 +140,12 @@ export const MePropConvSelectPositions = 'MePropConvSelectPositions';
 export interface MePropConvSelectPositionsAttrs extends NamedAttrMap {
   k: number;
 }
+/**
+ * MePropConvSelectPositions fused with a conv layer's activation and bias backward: inputs {dy, y} → [indices,
+ * values, biasGrad [CO]] for dz = dy · activation'(y) (as MePropConvSelectChannelsAct), per position.
+ */
+export const MePropConvSelectPositionsAct = 'MePropConvSelectPositionsAct';
+export type MePropConvSelectPositionsActAttrs = MePropConvSelectChannelsActAttrs;
 
 /**
  * Unified selection fused with a conv layer's activation and bias backward: inputs {dy, y} (dy of the layer's

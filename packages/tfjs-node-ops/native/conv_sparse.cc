@@ -331,13 +331,22 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
       for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
 }
 
-// MePropConvSelectPositions(dy [..., CO]; k) -> indices [P, k] int32, values [P, k]: at every position (row of
-// channels) the k largest |dy| (NaN first, ties to the lower channel), indices ascending within the row.
+// MePropConvSelectPositions(dy [..., CO], y [..., CO]; k, relu) -> indices [P, k] int32, values [P, k], sum [CO]:
+// at every position (row of channels) the k largest |dz| (NaN first, ties to the lower channel), indices ascending
+// within the row, and dz there; dz = dy · relu'(y) with relu (y unread without), sum = Σdz per channel (a bias's
+// gradient).
 struct RowsAttrs {
   int64_t k = 1;
+  bool relu = false;
 };
 void* RowsCreate(TF_OpKernelConstruction* c) {
   auto* a = new RowsAttrs;
+  unsigned char relu = 0;
+  TF_Status* st = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrBool(c, "relu", &relu, st);
+  if (TF_GetCode(st) != TF_OK) TF_OpKernelConstruction_Failure(c, st);
+  TF_DeleteStatus(st);
+  a->relu = relu != 0;
   IntAttr(c, "k", 1, &a->k);
   return a;
 }
@@ -357,21 +366,35 @@ inline int64_t CountAtLeast(const uint32_t* keys, int64_t n, uint32_t v) {
 
 void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   const int64_t k = static_cast<RowsAttrs*>(p)->k;
+  const bool relu = static_cast<RowsAttrs*>(p)->relu;
   Tensors io(ctx);
   TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
   if (!dy_t) return;
+  TF_Tensor* y_t = io.Input(1, TF_FLOAT, "y");
+  if (!y_t) return;
   const std::vector<int64_t> dims = Dims(dy_t);
   if (dims.empty() || dims.back() < k)
     return Fail(ctx, "MePropConvSelectPositions: k (" + std::to_string(k) + ") exceeds dy's channels (shape " +
                          ShapeText(dims) + ")");
+  if (relu && Dims(y_t) != dims)
+    return Fail(ctx, "MePropConvSelectPositions: y's shape " + ShapeText(Dims(y_t)) + " must equal dy's " +
+                         ShapeText(dims));
   const int64_t CO = dims.back(), P = TF_TensorElementCount(dy_t) / CO;
   TF_Tensor* i_t = io.Output(0, TF_INT32, {P, k});
   if (!i_t) return;
   TF_Tensor* v_t = io.Output(1, TF_FLOAT, {P, k});
   if (!v_t) return;
+  TF_Tensor* s_t = io.Output(2, TF_FLOAT, {CO});
+  if (!s_t) return;
   const float* dy = static_cast<const float*>(TF_TensorData(dy_t));
+  const float* y = static_cast<const float*>(TF_TensorData(y_t));
   int32_t* out_i = static_cast<int32_t*>(TF_TensorData(i_t));
   float* out_v = static_cast<float*>(TF_TensorData(v_t));
+  float* out_s = static_cast<float*>(TF_TensorData(s_t));
+  // Σdz per channel: float sums over blocks of rows, added into doubles.
+  const int64_t COv = CO / kLanes * kLanes, kBlock = 256;
+  std::vector<float> zrow(CO), fsum(CO, 0.0f);
+  std::vector<double> total(CO, 0.0);
   // Ranking key of an entry: the bits of |dy| (sign cleared) order as the magnitudes, every NaN above +Inf.
   // Per row, a threshold T is found bit by bit from the top (the largest T with at least k keys >= T), stopping
   // as soon as exactly k keys lie at or above the candidate (usually after the exponent and a few mantissa
@@ -380,6 +403,18 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   std::vector<uint32_t> keys(CO);
   for (int64_t r = 0; r < P; r++) {
     const float* row = dy + r * CO;
+    if (relu) {
+      const float* yr = y + r * CO;
+      for (int64_t c = 0; c < COv; c += kLanes) StoreV(&zrow[c], ReluGrad(LoadV(row + c), LoadV(yr + c)));
+      for (int64_t c = COv; c < CO; c++) zrow[c] = ReluGrad1(row[c], yr[c]);
+      row = zrow.data();
+    }
+    for (int64_t c = 0; c < COv; c += kLanes) StoreV(&fsum[c], LoadV(&fsum[c]) + LoadV(row + c));
+    for (int64_t c = COv; c < CO; c++) fsum[c] += row[c];
+    if ((r + 1) % kBlock == 0 || r + 1 == P) {
+      for (int64_t c = 0; c < CO; c++) total[c] += fsum[c];
+      std::fill(fsum.begin(), fsum.end(), 0.0f);
+    }
     std::memcpy(keys.data(), row, 4 * CO);
     for (int64_t c = 0; c < CO; c++) keys[c] &= 0x7fffffffu;
     uint32_t T = 0;
@@ -435,15 +470,19 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
       }
     }
   }
+  for (int64_t c = 0; c < CO; c++) out_s[c] = static_cast<float>(total[c]);
 }
 
 void RegisterConvSparse(std::vector<std::string>& names, TF_Status* status) {
   {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSelectPositions");
     TF_OpDefinitionBuilderAddInput(op, "dy: float");
+    TF_OpDefinitionBuilderAddInput(op, "y: float");
     TF_OpDefinitionBuilderAddOutput(op, "indices: int32");
     TF_OpDefinitionBuilderAddOutput(op, "values: float");
+    TF_OpDefinitionBuilderAddOutput(op, "sum: float");
     TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
+    TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
     if (!RegisterOpAndKernel(op, "MePropConvSelectPositions", RowsCompute, RowsCreate, RowsDelete, status)) return;
     names.push_back("MePropConvSelectPositions");

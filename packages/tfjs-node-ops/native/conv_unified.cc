@@ -44,26 +44,6 @@ void* SelectCreate(TF_OpKernelConstruction* c) {
 }
 void SelectDelete(void* p) { delete static_cast<SelectAttrs*>(p); }
 
-// dz for one vector of dy and y: dy where y > 0, dy * 0 elsewhere (0, or NaN for a non-finite dy, as a
-// multiplication by the ReLU's 0/1 derivative gives), NaN where y is NaN.
-inline VecF ReluGrad(VecF dy, VecF y) {
-  VecF z = y > 0 ? dy : dy * 0.0f;
-  return y != y ? Splat(std::numeric_limits<float>::quiet_NaN()) : z;
-}
-inline float ReluGrad1(float dy, float y) {
-  // Branch-free: an integer blend of dy and dy - dy (= dy * 0: 0, or NaN for a non-finite dy) on y > 0. A
-  // compiler turns `dy * (y > 0)` into a branch, which mispredicts about half the time on real activations.
-  uint32_t a, b, r;
-  const float zero = dy - dy;
-  std::memcpy(&a, &dy, 4);
-  std::memcpy(&b, &zero, 4);
-  const uint32_t m = 0u - static_cast<uint32_t>(y > 0);
-  r = (a & m) | (b & ~m);
-  float z;
-  std::memcpy(&z, &r, 4);
-  return y != y ? y : z;
-}
-
 // Σ|dz| and Σdz over `rows` rows (row stride `stride`) of NV·kLanes columns, added into score and total.
 template <int NV>
 void ColumnSums(const float* dy, const float* y, int64_t stride, int64_t rows, double* score, double* total) {

@@ -4,6 +4,7 @@ import {
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   mePropConv2d,
@@ -429,18 +430,21 @@ run('native unified conv kernels [tensorflow]', () => {
   });
 
   it.each([
-    ['relu', 'same', 1],
-    ['relu', 'valid', 2],
-    ['linear', 'same', 1],
+    ['relu', 'same', 1, 'unified'],
+    ['relu', 'valid', 2, 'unified'],
+    ['linear', 'same', 1, 'unified'],
+    ['relu', 'same', 1, 'per-example'],
+    ['relu', 'valid', 2, 'per-example'],
+    ['linear', 'same', 1, 'per-example'],
   ] as const)(
-    'mePropConv2d with bias and %s (%s, stride %i) runs one fused selection and matches the brute-force reference',
-    async (act, pad, strides) => {
+    'mePropConv2d with bias and %s (%s, stride %i, %s) runs one fused selection and matches the brute-force reference',
+    async (act, pad, strides, mode) => {
       const before = tf.memory().numTensors;
       const x = rand([3, 8, 9, 24], 21);
       const w = rand([3, 3, 24, 16], 22);
       const b = rand([16], 23) as tf.Tensor1D;
       const k = 5;
-      const config = { k, mode: 'unified' as const };
+      const config = { k, mode };
       const layer = (xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor): tf.Tensor =>
         mePropConv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, config, { strides, pad, bias: ba as tf.Tensor1D, activation: act });
       const y = layer(x, w, b);
@@ -450,16 +454,21 @@ run('native unified conv kernels [tensorflow]', () => {
         grads = tf.grads((xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor) => tf.sum(tf.mul(layer(xa, wa, ba), dy)))([x, w, b]);
       });
       const names = profile.kernels.map((kk) => kk.name);
-      expect(names).toContain(MePropConvSelectChannelsAct);
-      expect(names).toContain(MePropConvUnifiedGradInput);
+      if (mode === 'unified') {
+        expect(names).toContain(MePropConvSelectChannelsAct);
+        expect(names).toContain(MePropConvUnifiedGradInput);
+      } else {
+        expect(names).toContain(MePropConvSelectPositionsAct);
+        expect(names).toContain('MePropSparseConvGradInput');
+      }
       expect(names).not.toContain('Step'); // no dense ReLU gradient
       tf.tidy(() => {
         const z = tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad), b);
         expectClose(y, act === 'relu' ? tf.relu(z) : z, 'y');
         const dz = act === 'relu' ? tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32')) : dy;
-        const keep = topChannels(dz.dataSync() as Float32Array, 16, k);
         const c: Case = { name: '', x: x.shape, filter: w.shape, strides, pad };
-        const [gx, gw] = plainGrads(x, w, masked(dz, keep), c);
+        const kept = mode === 'unified' ? masked(dz, topChannels(dz.dataSync() as Float32Array, 16, k)) : rowTopK(dz, k);
+        const [gx, gw] = plainGrads(x, w, kept, c);
         expectClose(grads[0], gx, 'dx');
         expectClose(grads[1], gw, 'dW');
         expectClose(grads[2], tf.sum(dz, [0, 1, 2]), 'bias gradient');

@@ -15,6 +15,7 @@ import {
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
@@ -25,6 +26,7 @@ import type {
   MePropConv2DAttrs,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositionsActAttrs,
   MePropConvSelectPositionsAttrs,
   MePropSparseConvGradAttrs,
   NativeAttr,
@@ -71,6 +73,18 @@ function checkK(k: unknown, channels: number, op: string): number {
   return k;
 }
 
+/** Checks attrs.activation ('relu' needs y shaped like dy); true for 'relu'. */
+function checkActivation(activation: unknown, dy: TensorInfo, y: TensorInfo | undefined, op: string): boolean {
+  if (activation !== 'relu' && activation !== 'linear') {
+    throw new Error(`${op} (native): attrs.activation must be 'relu' or 'linear', got ${String(activation)}`);
+  }
+  if (activation === 'linear') return false;
+  if (y === undefined) throw new Error(`${op} (native): inputs.y is required with activation 'relu'`);
+  checkFloat(y, 'y', op);
+  if (y.shape.join() !== dy.shape.join()) throw new Error(`${op} (native): y's shape [${y.shape}] must equal dy's [${dy.shape}]`);
+  return true;
+}
+
 const selectChannels: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as TensorInfo;
   checkFloat(dy, 'dy', MePropConvSelectChannels);
@@ -92,15 +106,7 @@ const selectChannelsAct: KernelFunc = ({ inputs, backend, attrs }) => {
   checkFloat(dy, 'dy', op);
   const a = attrs as unknown as MePropConvSelectChannelsActAttrs;
   const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
-  if (a.activation !== 'relu' && a.activation !== 'linear') {
-    throw new Error(`${op} (native): attrs.activation must be 'relu' or 'linear', got ${String(a.activation)}`);
-  }
-  const relu = a.activation === 'relu';
-  if (relu) {
-    checkFloat(y, 'y', op);
-    if (y.shape.join() !== dy.shape.join())
-      throw new Error(`${op} (native): y's shape [${y.shape}] must equal dy's [${dy.shape}]`);
-  }
+  const relu = checkActivation(a.activation, dy, y, op);
   return withNativeScope(backend, (s) => {
     const dyId = s.input(dy);
     const yId = relu ? s.input(y) : dyId;
@@ -150,8 +156,24 @@ const selectPositions: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as MePropConvSelectPositionsAttrs;
   const k = checkK(a.k, dy.shape[dy.shape.length - 1], MePropConvSelectPositions);
   return withNativeScope(backend, (s) => {
-    const [indices, values] = s.op('MePropConvSelectPositions', [s.int('k', k)], [s.input(dy)], 2);
+    const id = s.input(dy);
+    const [indices, values] = s.op('MePropConvSelectPositions', [s.int('k', k), s.bool('relu', false)], [id, id], 3);
     return [s.output(indices), s.output(values)];
+  });
+};
+
+const selectPositionsAct: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, y } = inputs as Record<string, TensorInfo>;
+  const op = MePropConvSelectPositionsAct;
+  checkFloat(dy, 'dy', op);
+  const a = attrs as unknown as MePropConvSelectPositionsActAttrs;
+  const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
+  const relu = checkActivation(a.activation, dy, y, op);
+  return withNativeScope(backend, (s) => {
+    const dyId = s.input(dy);
+    const yId = relu ? s.input(y) : dyId;
+    const [indices, values, sum] = s.op('MePropConvSelectPositions', [s.int('k', k), s.bool('relu', relu)], [dyId, yId], 3);
+    return [s.output(indices), s.output(values), s.output(sum)];
   });
 };
 
@@ -249,6 +271,7 @@ export const nativeConvKernelConfigs: KernelConfig[] = [
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
   { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
   { kernelName: MePropConvSelectPositions, backendName: 'tensorflow', kernelFunc: selectPositions },
+  { kernelName: MePropConvSelectPositionsAct, backendName: 'tensorflow', kernelFunc: selectPositionsAct },
   { kernelName: MePropSparseConvGradInput, backendName: 'tensorflow', kernelFunc: sparseGradInput },
   { kernelName: MePropSparseConvGradFilter, backendName: 'tensorflow', kernelFunc: sparseGradFilter },
 ];
