@@ -14,6 +14,10 @@ import {
   MePropConvSelectChannelsAct,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
+  MePropConvSelectPositionsActAttrs,
+  MePropConvSelectPositionsAttrs,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropScatterColumns,
@@ -212,6 +216,16 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
 
+/** The kept entries of dy [P, CO] for the sparse conv loops: the backend's conv kernel for per-example, if any. */
+function selectPositions(dy2: tf.Tensor2D, k: number, mode: 'unified' | 'per-example' | 'random', seed: number) {
+  if (mode === 'per-example' && tf.getKernel(MePropConvSelectPositions, tf.getBackend()) !== undefined) {
+    const attrs: MePropConvSelectPositionsAttrs = { k };
+    const [indices, values] = tf.engine().runKernel(MePropConvSelectPositions, { dy: dy2 }, attrs) as tf.Tensor[];
+    return { indices, values };
+  }
+  return selectEntries(dy2, k, mode, seed);
+}
+
 function sparseConvAttrs(inputShape: number[], filterShape: number[], a: ConvAttrs): MePropSparseConvGradAttrs {
   return { inputShape, filterShape, strides: a.strides, dilations: 1, pad: a.pad, dimRoundingMode: a.dimRoundingMode ?? '' };
 }
@@ -271,7 +285,7 @@ export function mePropConv2dGradThunks(
   const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   // cpu and wasm: the sparse conv loops (tensorflow has meProp's matmul kernels, not these).
   if (sparseLoops) {
-    const sel = selectEntries(dy2, k, mode, seed);
+    const sel = selectPositions(dy2, k, mode, seed);
     const attrs = sparseConvAttrs(x.shape, filter.shape, a);
     return {
       x: () =>
@@ -295,8 +309,9 @@ export interface ConvActGradThunks extends ConvGradThunks {
  * The meProp gradients of y = activation(conv2d(x, filter) + bias) for dy, from the saved output y. In unified
  * mode on a backend with MePropConvSelectChannelsAct (tensorflow with @meprop/tfjs-node-ops) one kernel
  * applies the activation's derivative, selects the k channels, gathers dz there and sums the bias gradient,
- * so no dense dz is ever made; elsewhere dz = dy · activation'(y) and the bias gradient Σdz are computed with
- * tfjs ops and the backward is mePropConv2dGradThunks(dz).
+ * so no dense dz is ever made (per-example likewise with MePropConvSelectPositionsAct and the sparse products);
+ * elsewhere dz = dy · activation'(y) and the bias gradient Σdz are computed with tfjs ops and the backward is
+ * mePropConv2dGradThunks(dz).
  */
 export function mePropConv2dActGradThunks(
   dy: tf.Tensor,
@@ -328,6 +343,24 @@ export function mePropConv2dActGradThunks(
     return {
       x: () => tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK: dzK, channels, filter }, attrs) as tf.Tensor,
       filter: () => tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK: dzK, channels, x }, attrs) as tf.Tensor,
+      bias: () => biasGrad,
+    };
+  }
+  const perPosition =
+    runtime.config.mode === 'per-example' &&
+    k < CO &&
+    tf.getKernel(MePropConvSelectPositionsAct, tf.getBackend()) !== undefined &&
+    tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined;
+  if (perPosition) {
+    const [B, OH, OW] = dy.shape;
+    runtime.rng.nextUint32(); // as mePropConv2dGradThunks
+    recordBackward(B * OH * OW, FH * FW * CI, CO, k);
+    const selAttrs: MePropConvSelectPositionsActAttrs = { k, activation };
+    const [indices, values, biasGrad] = tf.engine().runKernel(MePropConvSelectPositionsAct, { dy, y }, selAttrs) as tf.Tensor[];
+    const attrs = sparseConvAttrs(x.shape, filter.shape, a);
+    return {
+      x: () => tf.engine().runKernel(MePropSparseConvGradInput, { indices, values, filter }, attrs) as tf.Tensor,
+      filter: () => tf.engine().runKernel(MePropSparseConvGradFilter, { indices, values, x }, attrs) as tf.Tensor,
       bias: () => biasGrad,
     };
   }

@@ -59,12 +59,24 @@ export { MePropMatMul, MePropSelect, MePropSparseGradA, MePropSparseGradB } from
 export type { MePropMatMulAttrs } from './kernel_names';
 // Conv kernel names, for packages that register faster kernels of them (e.g. @meprop/tfjs-node-ops).
 export {
+  MePropConv2D,
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
+  MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
+  MePropSparseConvGradFilter,
+  MePropSparseConvGradInput,
 } from './kernel_names';
-export type { MePropConvSelectChannelsActAttrs, MePropConvSelectChannelsAttrs, MePropSparseConvGradAttrs } from './kernel_names';
+export type {
+  MePropConv2DAttrs,
+  MePropConvSelectChannelsActAttrs,
+  MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositionsActAttrs,
+  MePropConvSelectPositionsAttrs,
+  MePropSparseConvGradAttrs,
+} from './kernel_names';
 export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';
 // For authors of kernels on cpu and wasm (e.g. @meprop/layers' lazy optimizer and forward kernels).
 export { cpuMemory } from './kernels/cpu/register';

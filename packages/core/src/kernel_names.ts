@@ -132,6 +132,22 @@ export interface MePropConvSelectChannelsAttrs extends NamedAttrMap {
   k: number;
 }
 /**
+ * Per-position selection of a conv backward: inputs {dy [P, CO]} → [indices [P, k] int32 (ascending in each row),
+ * values [P, k]]: at every position the k channels of the largest |dy| (NaN first, ties to the lower channel),
+ * as MePropSelect's per-example mode. Backends with native ops (tensorflow with @meprop/tfjs-node-ops).
+ */
+export const MePropConvSelectPositions = 'MePropConvSelectPositions';
+export interface MePropConvSelectPositionsAttrs extends NamedAttrMap {
+  k: number;
+}
+/**
+ * MePropConvSelectPositions fused with a conv layer's activation and bias backward: inputs {dy, y} → [indices,
+ * values, biasGrad [CO]] for dz = dy · activation'(y) (as MePropConvSelectChannelsAct), per position.
+ */
+export const MePropConvSelectPositionsAct = 'MePropConvSelectPositionsAct';
+export type MePropConvSelectPositionsActAttrs = MePropConvSelectChannelsActAttrs;
+
+/**
  * Unified selection fused with a conv layer's activation and bias backward: inputs {dy, y} (dy of the layer's
  * output y = activation(conv + bias)) → [channels [k] int32, dzK [B, OH, OW, k], biasGrad [CO]] where
  * dz = dy · activation'(y) (dy where y > 0 for 'relu'; dy for 'linear', y unread), the k channels those of the

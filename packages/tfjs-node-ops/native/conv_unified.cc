@@ -44,26 +44,6 @@ void* SelectCreate(TF_OpKernelConstruction* c) {
 }
 void SelectDelete(void* p) { delete static_cast<SelectAttrs*>(p); }
 
-// dz for one vector of dy and y: dy where y > 0, dy * 0 elsewhere (0, or NaN for a non-finite dy, as a
-// multiplication by the ReLU's 0/1 derivative gives), NaN where y is NaN.
-inline VecF ReluGrad(VecF dy, VecF y) {
-  VecF z = y > 0 ? dy : dy * 0.0f;
-  return y != y ? Splat(std::numeric_limits<float>::quiet_NaN()) : z;
-}
-inline float ReluGrad1(float dy, float y) {
-  // Branch-free: an integer blend of dy and dy - dy (= dy * 0: 0, or NaN for a non-finite dy) on y > 0. A
-  // compiler turns `dy * (y > 0)` into a branch, which mispredicts about half the time on real activations.
-  uint32_t a, b, r;
-  const float zero = dy - dy;
-  std::memcpy(&a, &dy, 4);
-  std::memcpy(&b, &zero, 4);
-  const uint32_t m = 0u - static_cast<uint32_t>(y > 0);
-  r = (a & m) | (b & ~m);
-  float z;
-  std::memcpy(&z, &r, 4);
-  return y != y ? y : z;
-}
-
 // Σ|dz| and Σdz over `rows` rows (row stride `stride`) of NV·kLanes columns, added into score and total.
 template <int NV>
 void ColumnSums(const float* dy, const float* y, int64_t stride, int64_t rows, double* score, double* total) {
@@ -261,36 +241,6 @@ InputTileFn InputTileFor(int jb) {
   static const InputTileFn fns[kMaxJ] = {InputTile<NV, 1>, InputTile<NV, 2>, InputTile<NV, 3>, InputTile<NV, 4>,
                                          InputTile<NV, 5>, InputTile<NV, 6>, InputTile<NV, 7>, InputTile<NV, 8>};
   return fns[jb - 1];
-}
-
-struct ConvShape {
-  int64_t B, H, W, CI, OH, OW, FH, FW, k;
-};
-
-// The first output position of a tap and the positions it visits in one image.
-struct Tap {
-  int64_t fh, fw, oh, ow, ih, iw;  // first output row/column, and the input row/column it reads
-  int64_t rows, cols;
-};
-
-// Calls body(b, tap) for every image in [b0, b1) and filter tap that reads inside the input.
-template <typename Body>
-void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, Body body) {
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t fh = 0; fh < s.FH; fh++) {
-      const int64_t offh = fh * g.dilation_h - g.pad_top;
-      int64_t oh_lo, oh_hi;
-      ValidRange(s.OH, s.H, g.stride_h, offh, &oh_lo, &oh_hi);
-      if (oh_lo >= oh_hi) continue;
-      for (int64_t fw = 0; fw < s.FW; fw++) {
-        const int64_t offw = fw * g.dilation_w - g.pad_left;
-        int64_t ow_lo, ow_hi;
-        ValidRange(s.OW, s.W, g.stride_w, offw, &ow_lo, &ow_hi);
-        if (ow_lo >= ow_hi) continue;
-        body(b, Tap{fh, fw, oh_lo, ow_lo, oh_lo * g.stride_h + offh, ow_lo * g.stride_w + offw, oh_hi - oh_lo,
-                    ow_hi - ow_lo});
-      }
-    }
 }
 
 // dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels.

@@ -3,10 +3,13 @@ import { testBackends, useBackend } from '@meprop/test-utils';
 import {
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
+  MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   mePropConv2d,
   mePropConv2dGradThunks,
+  mePropDepthwiseConv2d,
   Rng,
   validateMePropConfig,
 } from '@meprop/core';
@@ -47,6 +50,21 @@ function topChannels(dy: Float32Array, CO: number, k: number): number[] {
     return a - b;
   });
   return order.slice(0, k).sort((a, b) => a - b);
+}
+
+/** dy with all but the k largest |values| of every position (row of channels) zeroed: brute force. */
+function rowTopK(dy: tf.Tensor, k: number): tf.Tensor {
+  const CO = dy.shape[dy.rank - 1];
+  const v = dy.dataSync();
+  const out = new Float32Array(v.length);
+  for (let r = 0; r < v.length / CO; r++) {
+    const order = Array.from({ length: CO }, (_, c) => c).sort((a, b) => {
+      const d = Math.abs(v[r * CO + b]) - Math.abs(v[r * CO + a]);
+      return d !== 0 ? d : a - b;
+    });
+    for (const c of order.slice(0, k)) out[r * CO + c] = v[r * CO + c];
+  }
+  return tf.tensor(out, dy.shape);
 }
 
 /** dy with every channel outside `keep` zeroed. */
@@ -215,6 +233,101 @@ run('native unified conv kernels [tensorflow]', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each(CASES)('per-position (per-example) products match plain tfjs on dy masked row by row: $name', (c) => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = rand(c.x, 31);
+      const w = rand(c.filter, 32);
+      const dy = rand(conv(x, w, c).shape, 33);
+      const CO = c.filter[3];
+      const k = Math.max(1, Math.floor(CO / 3));
+      const [gx, gw] = plainGrads(x, w, rowTopK(dy, k), c);
+      const runtime = { config: validateMePropConfig({ k, mode: 'per-example', seed: 1 }), rng: new Rng(1) };
+      const g = mePropConv2dGradThunks(dy, x, w, { strides: c.strides, pad: c.pad }, runtime);
+      const dx = g.x();
+      const dW = g.filter();
+      expectClose(dx, gx, 'dx');
+      expectClose(dW, gw, 'dW');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('per-position selection: the k largest |dy| of every row, NaN first, ties to the lower channel (brute force)', () => {
+    // 37 channels: the scalar path; 32: whole vectors (the AVX-512 path where the build has it).
+    for (const CO of [37, 32])
+      tf.tidy(() => {
+        const P = 50;
+        const v = values(P * CO, 51);
+        for (let i = 0; i < v.length; i += 7) v[i] = Math.round(v[i] * 4) / 4; // many ties
+        v[3 * CO + 30] = NaN;
+        v[4 * CO + 2] = -Infinity;
+        const dy = tf.tensor2d(v, [P, CO]);
+        for (const k of [1, 5, CO]) {
+          const [indices, vals] = tf.engine().runKernel(MePropConvSelectPositions, { dy }, { k }) as tf.Tensor[];
+          const got = indices.arraySync() as number[][];
+          const gotV = vals.dataSync();
+          for (let r = 0; r < P; r++) {
+            const row = Array.from(v.subarray(r * CO, (r + 1) * CO));
+            const want = Array.from({ length: CO }, (_, c) => c)
+              .sort((a, b) => {
+                const na = Number.isNaN(row[a]);
+                const nb = Number.isNaN(row[b]);
+                if (na !== nb) return na ? -1 : 1;
+                const d = Math.abs(row[b]) - Math.abs(row[a]);
+                return na || d === 0 ? a - b : d;
+              })
+              .slice(0, k)
+              .sort((a, b) => a - b);
+            expect(got[r]).toEqual(want);
+            want.forEach((c, t) => expect(Object.is(gotV[r * k + t], row[c]) || gotV[r * k + t] === row[c]).toBe(true));
+          }
+        }
+      });
+  });
+
+  it('per-position kernels take any kept entries (random-k style) and check their indices', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const c = CASES[1];
+      const x = rand(c.x, 41);
+      const w = rand(c.filter, 42);
+      const dy = rand(conv(x, w, c).shape, 43);
+      const CO = c.filter[3];
+      const P = dy.size / CO;
+      const k = 3;
+      const rng = new Rng(44);
+      const idx = new Int32Array(P * k);
+      for (let r = 0; r < P; r++) {
+        const pick = new Set<number>();
+        while (pick.size < k) pick.add(rng.nextInt(CO));
+        idx.set(Array.from(pick), r * k);
+      }
+      const indices = tf.tensor2d(idx, [P, k], 'int32');
+      const dy2 = tf.reshape(dy, [P, CO]);
+      const values = tf.tensor2d(
+        Array.from(idx, (col, i) => dy2.dataSync()[Math.floor(i / k) * CO + col]),
+        [P, k],
+      );
+      const mask = new Float32Array(P * CO);
+      idx.forEach((col, i) => (mask[Math.floor(i / k) * CO + col] = 1));
+      const [gx, gw] = plainGrads(x, w, tf.mul(dy, tf.tensor(mask, dy.shape)), c);
+      const attrs = convAttrs(c);
+      const dx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values, filter: w }, attrs) as tf.Tensor;
+      const dW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values, x }, attrs) as tf.Tensor;
+      expectClose(dx, gx, 'dx');
+      expectClose(dW, gw, 'dW');
+      const bad = tf.tensor2d(
+        Array.from(idx, (v, i) => (i === 5 ? CO : v)),
+        [P, k],
+        'int32',
+      );
+      expect(() => tf.engine().runKernel('MePropSparseConvGradFilter', { indices: bad, values, x }, attrs)).toThrow(
+        new RegExp(`indices\\[1, 2\\] = ${CO} is outside \\[0, ${CO}\\)`),
+      );
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('supports dilations (brute-force loops as the reference)', () => {
     const [B, H, W, CI, FH, FW, CO, d] = [2, 9, 8, 17, 3, 2, 7, 2];
     const strides: [number, number] = [1, 2];
@@ -262,7 +375,19 @@ run('native unified conv kernels [tensorflow]', () => {
           }
     expectClose(dx, tf.tensor(Float32Array.from(rx), x.shape), 'dx');
     expectClose(dW, tf.tensor(Float32Array.from(rw), w.shape), 'dW');
-    tf.dispose([x, w, dy, channels, dyK, dx, dW]);
+    // The per-position kernels, given the same channels at every position.
+    const P = B * OH * OW;
+    const indices = tf.tensor2d(
+      Int32Array.from({ length: P * keep.length }, (_, i) => keep[i % keep.length]),
+      [P, 3],
+      'int32',
+    );
+    const values = tf.reshape(dyK, [P, 3]);
+    const sdx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values, filter: w }, attrs) as tf.Tensor;
+    const sdW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values, x }, attrs) as tf.Tensor;
+    expectClose(sdx, tf.tensor(Float32Array.from(rx), x.shape), 'dx (per-position)');
+    expectClose(sdW, tf.tensor(Float32Array.from(rw), w.shape), 'dW (per-position)');
+    tf.dispose([x, w, dy, channels, dyK, dx, dW, indices, values, sdx, sdW]);
   });
 
   it('ranks a channel with a NaN first and carries the NaN into dyK', () => {
@@ -305,18 +430,21 @@ run('native unified conv kernels [tensorflow]', () => {
   });
 
   it.each([
-    ['relu', 'same', 1],
-    ['relu', 'valid', 2],
-    ['linear', 'same', 1],
+    ['relu', 'same', 1, 'unified'],
+    ['relu', 'valid', 2, 'unified'],
+    ['linear', 'same', 1, 'unified'],
+    ['relu', 'same', 1, 'per-example'],
+    ['relu', 'valid', 2, 'per-example'],
+    ['linear', 'same', 1, 'per-example'],
   ] as const)(
-    'mePropConv2d with bias and %s (%s, stride %i) runs one fused selection and matches the brute-force reference',
-    async (act, pad, strides) => {
+    'mePropConv2d with bias and %s (%s, stride %i, %s) runs one fused selection and matches the brute-force reference',
+    async (act, pad, strides, mode) => {
       const before = tf.memory().numTensors;
       const x = rand([3, 8, 9, 24], 21);
       const w = rand([3, 3, 24, 16], 22);
       const b = rand([16], 23) as tf.Tensor1D;
       const k = 5;
-      const config = { k, mode: 'unified' as const };
+      const config = { k, mode };
       const layer = (xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor): tf.Tensor =>
         mePropConv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, config, { strides, pad, bias: ba as tf.Tensor1D, activation: act });
       const y = layer(x, w, b);
@@ -326,16 +454,21 @@ run('native unified conv kernels [tensorflow]', () => {
         grads = tf.grads((xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor) => tf.sum(tf.mul(layer(xa, wa, ba), dy)))([x, w, b]);
       });
       const names = profile.kernels.map((kk) => kk.name);
-      expect(names).toContain(MePropConvSelectChannelsAct);
-      expect(names).toContain(MePropConvUnifiedGradInput);
+      if (mode === 'unified') {
+        expect(names).toContain(MePropConvSelectChannelsAct);
+        expect(names).toContain(MePropConvUnifiedGradInput);
+      } else {
+        expect(names).toContain(MePropConvSelectPositionsAct);
+        expect(names).toContain('MePropSparseConvGradInput');
+      }
       expect(names).not.toContain('Step'); // no dense ReLU gradient
       tf.tidy(() => {
         const z = tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad), b);
         expectClose(y, act === 'relu' ? tf.relu(z) : z, 'y');
         const dz = act === 'relu' ? tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32')) : dy;
-        const keep = topChannels(dz.dataSync() as Float32Array, 16, k);
         const c: Case = { name: '', x: x.shape, filter: w.shape, strides, pad };
-        const [gx, gw] = plainGrads(x, w, masked(dz, keep), c);
+        const kept = mode === 'unified' ? masked(dz, topChannels(dz.dataSync() as Float32Array, 16, k)) : rowTopK(dz, k);
+        const [gx, gw] = plainGrads(x, w, kept, c);
         expectClose(grads[0], gx, 'dx');
         expectClose(grads[1], gw, 'dW');
         expectClose(grads[2], tf.sum(dz, [0, 1, 2]), 'bias gradient');
@@ -344,6 +477,100 @@ run('native unified conv kernels [tensorflow]', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+
+  it('runs the meProp conv forward like tfjs (Conv2D + MePropBiasAct; plain kernels otherwise)', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = rand([2, 9, 8, 20], 61);
+      const w = rand([3, 3, 20, 12], 62);
+      const b = rand([12], 63) as tf.Tensor1D;
+      const config = { k: 3, mode: 'unified' as const };
+      const z = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same');
+      expectClose(mePropConv2d(x as tf.Tensor4D, w as tf.Tensor4D, config, { strides: 2, pad: 'same' }), z, 'no bias');
+      expectClose(
+        mePropConv2d(x as tf.Tensor4D, w as tf.Tensor4D, config, { strides: 2, pad: 'same', activation: 'relu' }),
+        tf.relu(z),
+        'relu, no bias',
+      );
+      expectClose(
+        mePropConv2d(x as tf.Tensor4D, w as tf.Tensor4D, config, { strides: 2, pad: 'same', bias: b, activation: 'relu' }),
+        tf.relu(tf.add(z, b)),
+        'bias and relu',
+      );
+      const dw = rand([3, 3, 20, 2], 64);
+      expectClose(
+        mePropDepthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, config, { pad: 'valid' }),
+        tf.depthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, 1, 'valid'),
+        'depthwise',
+      );
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(['unified', 'per-example'] as const)(
+    'a two-conv net (bias, relu, pool) gives the same %s gradients on tensorflow (native) as on cpu (core loops)',
+    async (mode) => {
+      const net = (xs: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor): tf.Tensor => {
+        const config = { k: 3, mode };
+        const h = mePropConv2d(xs as tf.Tensor4D, w1 as tf.Tensor4D, config, {
+          pad: 'same',
+          bias: b1 as tf.Tensor1D,
+          activation: 'relu',
+        });
+        const p = tf.maxPool(h, 2, 2, 'valid');
+        const o = mePropConv2d(p, w2 as tf.Tensor4D, config, { bias: b2 as tf.Tensor1D, activation: 'relu' });
+        return tf.sum(tf.mul(o, tf.linspace(-1, 1, o.size).reshape(o.shape)));
+      };
+      const shapes = [[2, 10, 10, 3], [3, 3, 3, 16], [16], [3, 3, 16, 20], [20]];
+      const run = (): Float32Array[] =>
+        tf.tidy(() => {
+          const args = shapes.map((sh, i) => tf.mul(rand(sh, 70 + i), i === 0 ? 1 : 0.5));
+          return tf
+            .grads(net)(args)
+            .map((g) => g.dataSync() as Float32Array);
+        });
+      const native = run();
+      await tf.setBackend('cpu');
+      try {
+        const cpu = run();
+        native.forEach((g, i) => expectClose(tf.tensor(g), tf.tensor(cpu[i]), `gradient ${i}`));
+      } finally {
+        await tf.setBackend('tensorflow');
+      }
+    },
+  );
+
+  it('handles an empty batch (zero gradients of the right shapes)', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const attrs: MePropSparseConvGradAttrs = {
+        inputShape: [0, 5, 5, 3],
+        filterShape: [3, 3, 3, 4],
+        strides: 1,
+        dilations: 1,
+        pad: 'valid',
+        dimRoundingMode: '',
+      };
+      const x = tf.zeros([0, 5, 5, 3]);
+      const w = rand([3, 3, 3, 4], 80);
+      const dy = tf.zeros([0, 3, 3, 4]);
+      const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, { k: 2 }) as tf.Tensor[];
+      expect(dyK.shape).toEqual([0, 3, 3, 2]);
+      const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
+      const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
+      expect(dx.shape).toEqual([0, 5, 5, 3]);
+      expect(Array.from(dW.dataSync()).every((v) => v === 0)).toBe(true);
+      const [indices, vals] = tf
+        .engine()
+        .runKernel(MePropConvSelectPositions, { dy: tf.reshape(dy, [0, 4]) }, { k: 2 }) as tf.Tensor[];
+      const sdx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values: vals, filter: w }, attrs) as tf.Tensor;
+      const sdW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values: vals, x }, attrs) as tf.Tensor;
+      expect(sdx.shape).toEqual([0, 5, 5, 3]);
+      expect(sdW.shape).toEqual([3, 3, 3, 4]);
+      expect(Array.from(sdW.dataSync()).every((v) => v === 0)).toBe(true);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('names the argument and the value in its errors', () => {
     const before = tf.memory().numTensors;

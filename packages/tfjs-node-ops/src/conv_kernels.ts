@@ -8,18 +8,26 @@
 //   as register-tiled loops over the kept channels only, the filter gradient written straight into its k output
 //   channels (no gather of the filter, no scatter, no transpose). Any padding (valid, same, explicit numbers),
 //   strides and dilations.
-import { backend_util } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  MePropConv2D,
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
+  MePropConvSelectPositions,
+  MePropConvSelectPositionsAct,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
+  MePropSparseConvGradFilter,
+  MePropSparseConvGradInput,
   withNativeScope,
 } from '@meprop/core';
 import type {
+  MePropConv2DAttrs,
   MePropConvSelectChannelsActAttrs,
   MePropConvSelectChannelsAttrs,
+  MePropConvSelectPositionsActAttrs,
+  MePropConvSelectPositionsAttrs,
   MePropSparseConvGradAttrs,
   NativeAttr,
   NativeScope,
@@ -29,17 +37,7 @@ type Shape4 = [number, number, number, number];
 
 /** The geometry attributes of the native conv ops, from the kernel's attributes (as tfjs computes them). */
 function geometry(s: NativeScope, a: MePropSparseConvGradAttrs, filterShape: number[], op: string): NativeAttr[] {
-  if (a.inputShape.length !== 4 || filterShape.length !== 4) {
-    throw new Error(`${op} (native): inputShape and filterShape must have rank 4, got [${a.inputShape}] and [${filterShape}]`);
-  }
-  const info = backend_util.computeConv2DInfo(
-    a.inputShape as Shape4,
-    filterShape as Shape4,
-    a.strides as number | [number, number],
-    a.dilations as number | [number, number],
-    a.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
-    a.dimRoundingMode === '' ? undefined : (a.dimRoundingMode as 'floor' | 'round' | 'ceil'),
-  );
+  const info = conv2DInfo(a, filterShape, op);
   return [
     s.int('stride_h', info.strideHeight),
     s.int('stride_w', info.strideWidth),
@@ -48,6 +46,20 @@ function geometry(s: NativeScope, a: MePropSparseConvGradAttrs, filterShape: num
     s.int('pad_top', info.padInfo.top),
     s.int('pad_left', info.padInfo.left),
   ];
+}
+
+function conv2DInfo(a: MePropSparseConvGradAttrs, filterShape: number[], op: string): backend_util.Conv2DInfo {
+  if (a.inputShape.length !== 4 || filterShape.length !== 4) {
+    throw new Error(`${op} (native): inputShape and filterShape must have rank 4, got [${a.inputShape}] and [${filterShape}]`);
+  }
+  return backend_util.computeConv2DInfo(
+    a.inputShape as Shape4,
+    filterShape as Shape4,
+    a.strides as number | [number, number],
+    a.dilations as number | [number, number],
+    a.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    a.dimRoundingMode === '' ? undefined : (a.dimRoundingMode as 'floor' | 'round' | 'ceil'),
+  );
 }
 
 function checkFloat(t: TensorInfo, name: string, op: string): void {
@@ -59,6 +71,18 @@ function checkK(k: unknown, channels: number, op: string): number {
     throw new Error(`${op} (native): attrs.k must be an integer in [1, ${channels}], got ${String(k)}`);
   }
   return k;
+}
+
+/** Checks attrs.activation ('relu' needs y shaped like dy); true for 'relu'. */
+function checkActivation(activation: unknown, dy: TensorInfo, y: TensorInfo | undefined, op: string): boolean {
+  if (activation !== 'relu' && activation !== 'linear') {
+    throw new Error(`${op} (native): attrs.activation must be 'relu' or 'linear', got ${String(activation)}`);
+  }
+  if (activation === 'linear') return false;
+  if (y === undefined) throw new Error(`${op} (native): inputs.y is required with activation 'relu'`);
+  checkFloat(y, 'y', op);
+  if (y.shape.join() !== dy.shape.join()) throw new Error(`${op} (native): y's shape [${y.shape}] must equal dy's [${dy.shape}]`);
+  return true;
 }
 
 const selectChannels: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -82,15 +106,7 @@ const selectChannelsAct: KernelFunc = ({ inputs, backend, attrs }) => {
   checkFloat(dy, 'dy', op);
   const a = attrs as unknown as MePropConvSelectChannelsActAttrs;
   const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
-  if (a.activation !== 'relu' && a.activation !== 'linear') {
-    throw new Error(`${op} (native): attrs.activation must be 'relu' or 'linear', got ${String(a.activation)}`);
-  }
-  const relu = a.activation === 'relu';
-  if (relu) {
-    checkFloat(y, 'y', op);
-    if (y.shape.join() !== dy.shape.join())
-      throw new Error(`${op} (native): y's shape [${y.shape}] must equal dy's [${dy.shape}]`);
-  }
+  const relu = checkActivation(a.activation, dy, y, op);
   return withNativeScope(backend, (s) => {
     const dyId = s.input(dy);
     const yId = relu ? s.input(y) : dyId;
@@ -129,10 +145,133 @@ const unifiedGradFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+function checkEntries(indices: TensorInfo, values: TensorInfo, op: string): void {
+  if (indices.dtype !== 'int32') throw new Error(`${op} (native): indices must be int32, got ${indices.dtype}`);
+  checkFloat(values, 'values', op);
+}
+
+const selectPositions: KernelFunc = ({ inputs, backend, attrs }) => {
+  const dy = inputs.dy as TensorInfo;
+  checkFloat(dy, 'dy', MePropConvSelectPositions);
+  const a = attrs as unknown as MePropConvSelectPositionsAttrs;
+  const k = checkK(a.k, dy.shape[dy.shape.length - 1], MePropConvSelectPositions);
+  return withNativeScope(backend, (s) => {
+    const id = s.input(dy);
+    const [indices, values] = s.op('MePropConvSelectPositions', [s.int('k', k), s.bool('relu', false)], [id, id], 3);
+    return [s.output(indices), s.output(values)];
+  });
+};
+
+const selectPositionsAct: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, y } = inputs as Record<string, TensorInfo>;
+  const op = MePropConvSelectPositionsAct;
+  checkFloat(dy, 'dy', op);
+  const a = attrs as unknown as MePropConvSelectPositionsActAttrs;
+  const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
+  const relu = checkActivation(a.activation, dy, y, op);
+  return withNativeScope(backend, (s) => {
+    const dyId = s.input(dy);
+    const yId = relu ? s.input(y) : dyId;
+    const [indices, values, sum] = s.op('MePropConvSelectPositions', [s.int('k', k), s.bool('relu', relu)], [dyId, yId], 3);
+    return [s.output(indices), s.output(values), s.output(sum)];
+  });
+};
+
+// Per-position (per-example and random) products from the kept entries of dy [P, k].
+const sparseGradInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { indices, values, filter } = inputs as Record<string, TensorInfo>;
+  const a = attrs as unknown as MePropSparseConvGradAttrs;
+  const op = MePropSparseConvGradInput;
+  checkEntries(indices, values, op);
+  checkFloat(filter, 'filter', op);
+  const info = conv2DInfo(a, filter.shape, op);
+  return withNativeScope(backend, (s) => {
+    const opAttrs = [
+      s.int('input_h', a.inputShape[1]),
+      s.int('input_w', a.inputShape[2]),
+      s.int('output_h', info.outHeight),
+      s.int('output_w', info.outWidth),
+      ...geometry(s, a, filter.shape, op),
+    ];
+    return s.output(s.op1('MePropConvSparseGradInput', opAttrs, [s.input(indices), s.input(values), s.input(filter)]));
+  });
+};
+
+const sparseGradFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { indices, values, x } = inputs as Record<string, TensorInfo>;
+  const a = attrs as unknown as MePropSparseConvGradAttrs;
+  const op = MePropSparseConvGradFilter;
+  checkEntries(indices, values, op);
+  checkFloat(x, 'x', op);
+  const info = conv2DInfo(a, a.filterShape, op);
+  const [FH, FW, , CO] = a.filterShape;
+  return withNativeScope(backend, (s) => {
+    const opAttrs = [
+      s.int('filter_h', FH),
+      s.int('filter_w', FW),
+      s.int('out_channels', CO),
+      s.int('output_h', info.outHeight),
+      s.int('output_w', info.outWidth),
+      ...geometry(s, a, a.filterShape, op),
+    ];
+    return s.output(s.op1('MePropConvSparseGradFilter', opAttrs, [s.input(indices), s.input(values), s.input(x)]));
+  });
+};
+
+/**
+ * MePropConv2D's forward: with a fused bias/activation and 'valid'/'same' padding, TensorFlow's Conv2D and then
+ * MePropBiasAct (bias and ReLU in one pass, in place where TensorFlow allows) instead of tfjs-node's FusedConv2D
+ * (Conv2D, AddV2, Relu: three ops, two extra tensors). Everything else goes to tfjs-node's own kernels, as
+ * @meprop/core's forward does.
+ */
+const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as MePropConv2DAttrs;
+  const { x, filter, bias } = inputs as Record<string, TensorInfo | undefined>;
+  const dilations = 1;
+  const plainAttrs = { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dataFormat: 'NHWC', dilations };
+  const delegate = (name: string, extra: Record<string, unknown> = {}) => {
+    const kernel = getKernel(name, 'tensorflow');
+    if (kernel === undefined) throw new Error(`${MePropConv2D} (native): tfjs-node has no ${name} kernel`);
+    return kernel.kernelFunc({ inputs, backend, attrs: { ...plainAttrs, ...extra } as unknown as NamedAttrMap });
+  };
+  if (a.activation === undefined) return delegate(a.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D');
+  if (a.pad !== 'valid' && a.pad !== 'same') return delegate('FusedConv2D', { activation: a.activation });
+  const X = x as TensorInfo;
+  const F = filter as TensorInfo;
+  const info = backend_util.computeConv2DInfo(
+    X.shape as Shape4,
+    F.shape as Shape4,
+    a.strides,
+    dilations,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  return withNativeScope(backend, (s) => {
+    const b = s.binding as typeof s.binding & { TF_ATTR_STRING: number };
+    const convAttrs: NativeAttr[] = [
+      s.type('T', 'float32'),
+      { name: 'strides', type: b.TF_ATTR_INT, value: [1, info.strideHeight, info.strideWidth, 1] },
+      { name: 'padding', type: b.TF_ATTR_STRING, value: info.padInfo.type },
+      { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+      { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+      s.bool('use_cudnn_on_gpu', true),
+    ];
+    const z = s.op1('Conv2D', convAttrs, [s.input(X), s.input(F)]);
+    const relu = a.activation === 'relu';
+    if (bias !== undefined) return s.output(s.op1('MePropBiasAct', [s.bool('relu', relu)], [z.id, s.input(bias)]));
+    return s.output(relu ? s.op1('Relu', [s.type('T', 'float32')], [z.id]) : z);
+  });
+};
+
 /** The conv kernels for the `tensorflow` backend (index.ts installs them once the native ops load). */
 export const nativeConvKernelConfigs: KernelConfig[] = [
+  { kernelName: MePropConv2D, backendName: 'tensorflow', kernelFunc: convForward },
   { kernelName: MePropConvSelectChannels, backendName: 'tensorflow', kernelFunc: selectChannels },
   { kernelName: MePropConvSelectChannelsAct, backendName: 'tensorflow', kernelFunc: selectChannelsAct },
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
   { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
+  { kernelName: MePropConvSelectPositions, backendName: 'tensorflow', kernelFunc: selectPositions },
+  { kernelName: MePropConvSelectPositionsAct, backendName: 'tensorflow', kernelFunc: selectPositionsAct },
+  { kernelName: MePropSparseConvGradInput, backendName: 'tensorflow', kernelFunc: sparseGradInput },
+  { kernelName: MePropSparseConvGradFilter, backendName: 'tensorflow', kernelFunc: sparseGradFilter },
 ];
