@@ -15,8 +15,6 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { withNativeScope } from '@meprop/core';
 import type { NativeScope, NativeTensor, NativeVariable } from '@meprop/core';
 
-import { addNativeKernels } from './index';
-
 /** The tfjs kernels this file makes native, by name. */
 export const mlpKernelNames = [
   'MePropSelectColumns',
@@ -184,7 +182,8 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
-const configs: KernelConfig[] = [
+/** The MLP kernels for the `tensorflow` backend (installed by index.ts once the native ops load). */
+export const nativeMlpKernelConfigs: KernelConfig[] = [
   { kernelName: 'MePropSelectColumns', kernelFunc: selectColumns },
   { kernelName: 'MePropSelect', kernelFunc: select },
   { kernelName: 'MePropUnifiedBackward', kernelFunc: unifiedBackward },
@@ -194,8 +193,6 @@ const configs: KernelConfig[] = [
   { kernelName: 'MePropReluGradFromOutput', kernelFunc: reluGrad },
   { kernelName: 'MePropSparseLazyUpdateInPlace', kernelFunc: sparseLazyUpdate },
 ].map((c) => ({ ...c, backendName: 'tensorflow' }));
-
-addNativeKernels(configs);
 
 /** The attrs the lazy update reads (kept in step with @meprop/layers; for tests). */
 export type { LazyUpdateInPlaceAttrs };
