@@ -194,8 +194,13 @@ void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, 
   }
   // Reading k columns touches most cache lines of W: memory-bound, so split over the threads by rows of W.
   ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+    // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
+    // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
+    constexpr int64_t kAhead = 8;
     for (int64_t r = r0; r < r1; r++) {
       const float* wr = b + r * N;
+      if (r + kAhead < r1)
+        for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
       for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
     }
   });
