@@ -97,6 +97,20 @@ export interface MePropUnifiedBackwardAttrs extends NamedAttrMap {
 }
 
 /**
+ * The per-example backward of y = op(a) @ op(b) in one kernel (tensorflow): the top k of |dy| in each row
+ * (NaN first, ties to the lower index), ascending per row, and from them dW (shaped like b), and dx when
+ * `withDx`. Inputs {dy [M, N], a, b}. Outputs [indices [M, k], dW, dx] with `withDx`, else [indices [M, k],
+ * dW, values [M, k]] (dy at the kept entries, for MePropSparseGradA later: dx only when the engine asks for it).
+ */
+export const MePropPerExampleBackward = 'MePropPerExampleBackward';
+export interface MePropPerExampleBackwardAttrs extends NamedAttrMap {
+  k: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  withDx: boolean;
+}
+
+/**
  * tf.gather(x, indices, axis) of a 2-D x along axis 0 (rows) or 1 (columns): the k kept columns of the weight
  * in the unified backward. On webgl it reads x packed, so a packed weight is not unpacked whole to take k
  * columns of it. Inputs {x, indices [k]}.

@@ -9,6 +9,8 @@ import {
   MePropGatherColumnsAttrs,
   MePropScatterColumns,
   MePropScatterColumnsAttrs,
+  MePropPerExampleBackward,
+  MePropPerExampleBackwardAttrs,
   MePropSparseGradA,
   MePropSparseGradAttrs,
   MePropSparseGradB,
@@ -135,6 +137,34 @@ function fusedUnifiedGrads(
 }
 
 /**
+ * Per-example mode in one backend kernel (tensorflow), like fusedUnifiedGrads: selection and dW now, dx too
+ * when both are known to be needed; otherwise dx comes later from the kept entries (MePropSparseGradA), only
+ * if the engine asks for it.
+ */
+function fusedPerExampleGrads(
+  dy: tf.Tensor2D,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  transposeA: boolean,
+  transposeB: boolean,
+  k: number,
+  both: boolean,
+): MatMulGradThunks {
+  const attrs: MePropPerExampleBackwardAttrs = { k, transposeA, transposeB, withDx: both };
+  const [indices, dW, third] = tf.engine().runKernel(MePropPerExampleBackward, { dy, a, b }, attrs) as tf.Tensor[];
+  return {
+    a: () => {
+      if (both) return third;
+      const [M, N] = dy.shape;
+      const K = transposeA ? a.shape[0] : a.shape[1];
+      const dxAttrs: MePropSparseGradAttrs = { transposeA, transposeB, M, K, N, shared: false };
+      return tf.engine().runKernel(MePropSparseGradA, { indices, values: third, b }, dxAttrs) as tf.Tensor;
+    },
+    b: () => dW,
+  };
+}
+
+/**
  * Whether unified mode should use the gathered dense path (true) or the sparse loops (false) here: every backend
  * but cpu, whose dense matmul is slower than our per-entry loops.
  */
@@ -159,6 +189,9 @@ function grads2D(
   recordBackward(M, K, N, k);
   if (mode === 'unified' && tf.getKernel(MePropUnifiedBackward, tf.getBackend()) !== undefined) {
     return fusedUnifiedGrads(dy, a, b, transposeA, transposeB, k, sink, both);
+  }
+  if (mode === 'per-example' && tf.getKernel(MePropPerExampleBackward, tf.getBackend()) !== undefined) {
+    return fusedPerExampleGrads(dy, a, b, transposeA, transposeB, k, both);
   }
   if (mode === 'unified' && hasColumnSelectKernel()) {
     // The backend selects the shared columns itself (tensorflow): no host read, no [M, k] index table.

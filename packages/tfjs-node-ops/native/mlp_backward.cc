@@ -4,6 +4,8 @@
 //   MePropMlpSelect          dy -> indices [M, k], values [M, k]: per row (mode 0, per-example) or the shared
 //                            columns repeated on every row (mode 1, unified).
 //   MePropMlpUnifiedBackward dy, a, b -> indices [k], dW (slices [k, K] or dense like b), dx or values [M, k].
+//   MePropMlpPerExampleBackward dy, a, b -> indices [M, k], dW (like b), dx (with_dx) or values [M, k]: the
+//                            per-example selection and products in one call.
 //   MePropMlpGatherMatMul    values [M, k], indices [k], b -> dx (shaped like a).
 //   MePropMlpSparseGradA     indices [M, k] or [k], values [M, k], b -> dx (shaped like a).
 //   MePropMlpSparseGradB     indices, values, a -> dW (shaped like b, attr n: its output-column count).
@@ -192,8 +194,13 @@ void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, 
   }
   // Reading k columns touches most cache lines of W: memory-bound, so split over the threads by rows of W.
   ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+    // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
+    // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
+    constexpr int64_t kAhead = 8;
     for (int64_t r = r0; r < r1; r++) {
       const float* wr = b + r * N;
+      if (r + kAhead < r1)
+        for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
       for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
     }
   });
@@ -257,6 +264,20 @@ bool CheckIndices(Call& call, const int32_t* idx, int64_t count, int64_t N) {
   return true;
 }
 
+// Per-example selection: row m keeps the k columns of the largest |dy[m, :]| (NaN first, ties to the lower
+// index), ix [M, k] ascending per row, v [M, k] = dy there.
+void SelectPerRow(const float* d, int64_t M, int64_t N, int64_t k, int32_t* ix, float* v) {
+  ParallelRange(M, RowsPerTask(N * 4), [&](int64_t m0, int64_t m1) {
+    std::vector<uint32_t> keys(N);
+    for (int64_t m = m0; m < m1; m++) {
+      const float* row = d + m * N;
+      for (int64_t j = 0; j < N; j++) keys[j] = RankKey(std::fabs(row[j]));
+      TopKAscending(keys.data(), N, k, ix + m * k);
+      for (int64_t t = 0; t < k; t++) v[m * k + t] = row[ix[m * k + t]];
+    }
+  });
+}
+
 // ---- MePropMlpSelectColumns
 void SelectColumnsCompute(void* state, TF_OpKernelContext* ctx) {
   const Attrs& at = *static_cast<Attrs*>(state);
@@ -288,18 +309,11 @@ void SelectCompute(void* state, TF_OpKernelContext* ctx) {
     std::vector<int32_t> shared(k);
     SelectShared(d, M, N, k, shared.data());
     for (int64_t m = 0; m < M; m++) std::memcpy(ix + m * k, shared.data(), k * sizeof(int32_t));
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t t = 0; t < k; t++) v[m * k + t] = d[m * N + ix[m * k + t]];
   } else {
-    ParallelRange(M, RowsPerTask(N * 4), [&](int64_t m0, int64_t m1) {
-      std::vector<uint32_t> keys(N);
-      for (int64_t m = m0; m < m1; m++) {
-        const float* row = d + m * N;
-        for (int64_t j = 0; j < N; j++) keys[j] = RankKey(std::fabs(row[j]));
-        TopKAscending(keys.data(), N, k, ix + m * k);
-      }
-    });
+    SelectPerRow(d, M, N, k, ix, v);
   }
-  for (int64_t m = 0; m < M; m++)
-    for (int64_t t = 0; t < k; t++) v[m * k + t] = d[m * N + ix[m * k + t]];
 }
 
 // ---- MePropMlpUnifiedBackward
@@ -386,28 +400,25 @@ bool SparseInputs(Call& call, OwnedTensor& indices, OwnedTensor& values, bool* s
   return call.Check(ok, "indices " + indices.shape() + " must be [M, k] or [k] for values " + values.shape());
 }
 
-// ---- MePropMlpSparseGradA: dX = S @ Wᵀ for the sparse dy S (row m keeps columns idx[m, :]).
-void SparseGradACompute(void* state, TF_OpKernelContext* ctx) {
-  const Attrs& at = *static_cast<Attrs*>(state);
-  Call call(ctx, "MePropMlpSparseGradA");
-  OwnedTensor indices, values, b, dx;
-  bool shared = false;
-  if (!SparseInputs(call, indices, values, &shared) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
-  int64_t M = values.dim(0), k = values.dim(1), K = 0;
-  if (!CheckOperands(call, nullptr, &b, M, -1, at, &K)) return;
-  int64_t N = at.transposeB ? b.dim(0) : b.dim(1);
-  const int32_t* ix = indices.data<int32_t>();
-  if (!CheckIndices(call, ix, shared ? k : M * k, N)) return;
-  if (!call.Output(0, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, dx)) return;
-  const float* v = values.data<float>();
-  const float* w = b.data<float>();
-  float* out = dx.data<float>();
-  const int64_t rowStride = shared ? 0 : k;
-  if (at.transposeB) {
+// The kept entries of a sparse dy: row m keeps columns ix[m * rowStride + t] (rowStride 0: the same k columns
+// on every row) with values v[m * k + t], t < k.
+struct KeptEntries {
+  const int32_t* ix;
+  int64_t rowStride;
+  const float* v;
+  int64_t M, k;
+};
+
+// dx (shaped like a: [M, K], or [K, M] when transposeA) = S @ Wᵀ for the sparse dy S and W = op(b) [K, N].
+void SparseDx(const KeptEntries& e, const float* w, int64_t K, int64_t N, bool transposeA, bool transposeB, float* out) {
+  const int64_t M = e.M, k = e.k, rowStride = e.rowStride;
+  const int32_t* ix = e.ix;
+  const float* v = e.v;
+  if (transposeB) {
     // b is [N, K]: dx[m, :] = Σ_t v[m, t] b[idx[m, t], :], contiguous rows.
     std::vector<float> tmp;
     float* d = out;
-    if (at.transposeA) {
+    if (transposeA) {
       tmp.resize(M * K);
       d = tmp.data();
     }
@@ -418,7 +429,7 @@ void SparseGradACompute(void* state, TF_OpKernelContext* ctx) {
         for (int64_t t = 0; t < k; t++) Axpy(o, w + ix[m * rowStride + t] * K, v[m * k + t], K);
       }
     });
-    if (at.transposeA)
+    if (transposeA)
       for (int64_t m = 0; m < M; m++)
         for (int64_t r = 0; r < K; r++) out[r * M + m] = d[m * K + r];
     return;
@@ -438,7 +449,7 @@ void SparseGradACompute(void* state, TF_OpKernelContext* ctx) {
         for (int64_t t = 0; t < k; t++) acc += vm[t] * LoadLanes(blk.data() + im[t] * kLanes);
         alignas(64) float res[kLanes];
         std::memcpy(res, &acc, sizeof(res));
-        if (at.transposeA)
+        if (transposeA)
           for (int64_t l = 0; l < rw; l++) out[(r0 + l) * M + m] = res[l];
         else
           std::memcpy(out + m * K + r0, res, rw * sizeof(float));
@@ -447,28 +458,16 @@ void SparseGradACompute(void* state, TF_OpKernelContext* ctx) {
   });
 }
 
-// ---- MePropMlpSparseGradB: dW = Xᵀ @ S (shaped like b).
-void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
-  const Attrs& at = *static_cast<Attrs*>(state);
-  Call call(ctx, "MePropMlpSparseGradB");
-  OwnedTensor indices, values, a, dW;
-  bool shared = false;
-  if (!SparseInputs(call, indices, values, &shared) || !call.Input(2, "a", TF_FLOAT, 2, a)) return;
-  int64_t M = values.dim(0), k = values.dim(1), N = at.n, K = 0;
-  if (!call.Check(N >= 1, "attr n (dy's columns) must be >= 1, got " + std::to_string(N))) return;
-  if (!CheckOperands(call, &a, nullptr, M, N, at, &K)) return;
-  const int32_t* ix = indices.data<int32_t>();
-  if (!CheckIndices(call, ix, shared ? k : M * k, N)) return;
-  const float* v = values.data<float>();
-  const float* x = a.data<float>();
-  const int64_t rowStride = shared ? 0 : k;
-  if (at.transposeB) {
+// dW (shaped like b: [K, N], or [N, K] when transposeB) = Xᵀ @ S for X = op(a) [M, K] and the sparse dy S.
+void SparseDw(const KeptEntries& e, const float* x, int64_t K, int64_t N, bool transposeA, bool transposeB, float* out) {
+  const int64_t M = e.M, k = e.k, rowStride = e.rowStride;
+  const int32_t* ix = e.ix;
+  const float* v = e.v;
+  if (transposeB) {
     // dWᵀ [N, K]: row idx[m, t] += v[m, t] X[m, :]. X's rows are contiguous unless a is stored transposed.
-    if (!call.Output(0, TF_FLOAT, {N, K}, dW)) return;
-    float* out = dW.data<float>();
     std::memset(out, 0, N * K * sizeof(float));
     std::vector<float> xs;
-    if (at.transposeA) {
+    if (transposeA) {
       xs.resize(M * K);
       for (int64_t r = 0; r < K; r++)
         for (int64_t m = 0; m < M; m++) xs[m * K + r] = x[r * M + m];
@@ -484,8 +483,6 @@ void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
   // dW [K, N] in blocks of kLanes rows. The kept entries are sorted by column first (a counting sort, stable in
   // m), so that column j of a block is one sum of lane vectors X[m, r0:r0+kLanes] v[m, t] over its entries,
   // kept in a register and stored once into the block ([N, kLanes], transposed), which is then written back.
-  if (!call.Output(0, TF_FLOAT, {K, N}, dW)) return;
-  float* out = dW.data<float>();
   std::vector<int32_t> start(N + 1, 0), em(M * k);
   std::vector<float> ev(M * k);
   for (int64_t m = 0; m < M; m++)
@@ -495,9 +492,9 @@ void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
     std::vector<int32_t> cursor(start.begin(), start.end() - 1);
     for (int64_t m = 0; m < M; m++)
       for (int64_t t = 0; t < k; t++) {
-        const int32_t e = cursor[ix[m * rowStride + t]]++;
-        em[e] = static_cast<int32_t>(m);
-        ev[e] = v[m * k + t];
+        const int32_t c = cursor[ix[m * rowStride + t]]++;
+        em[c] = static_cast<int32_t>(m);
+        ev[c] = v[m * k + t];
       }
   }
   const int64_t blocks = (K + kLanes - 1) / kLanes;
@@ -506,16 +503,79 @@ void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
       for (int64_t m = 0; m < M; m++)
-        for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = at.transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
+        for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
       const int32_t* st = start.data();
       for (int64_t j = 0; j < N; j++) {
         Lanes acc = {};
-        for (int32_t e = st[j]; e < st[j + 1]; e++) acc += ev[e] * LoadLanes(xblk.data() + em[e] * kLanes);
+        for (int32_t c = st[j]; c < st[j + 1]; c++) acc += ev[c] * LoadLanes(xblk.data() + em[c] * kLanes);
         StoreLanes(blk.data() + j * kLanes, acc);
       }
       TransposeBack(blk.data(), rw, N, out + r0 * N);
     }
   });
+}
+
+// ---- MePropMlpSparseGradA: dX = S @ Wᵀ for the sparse dy S (row m keeps columns idx[m, :]).
+void SparseGradACompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpSparseGradA");
+  OwnedTensor indices, values, b, dx;
+  bool shared = false;
+  if (!SparseInputs(call, indices, values, &shared) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
+  int64_t M = values.dim(0), k = values.dim(1), K = 0;
+  if (!CheckOperands(call, nullptr, &b, M, -1, at, &K)) return;
+  int64_t N = at.transposeB ? b.dim(0) : b.dim(1);
+  const int32_t* ix = indices.data<int32_t>();
+  if (!CheckIndices(call, ix, shared ? k : M * k, N)) return;
+  if (!call.Output(0, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, dx)) return;
+  const KeptEntries e{ix, shared ? 0 : k, values.data<float>(), M, k};
+  SparseDx(e, b.data<float>(), K, N, at.transposeA, at.transposeB, dx.data<float>());
+}
+
+// ---- MePropMlpSparseGradB: dW = Xᵀ @ S (shaped like b).
+void SparseGradBCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpSparseGradB");
+  OwnedTensor indices, values, a, dW;
+  bool shared = false;
+  if (!SparseInputs(call, indices, values, &shared) || !call.Input(2, "a", TF_FLOAT, 2, a)) return;
+  int64_t M = values.dim(0), k = values.dim(1), N = at.n, K = 0;
+  if (!call.Check(N >= 1, "attr n (dy's columns) must be >= 1, got " + std::to_string(N))) return;
+  if (!CheckOperands(call, &a, nullptr, M, N, at, &K)) return;
+  const int32_t* ix = indices.data<int32_t>();
+  if (!CheckIndices(call, ix, shared ? k : M * k, N)) return;
+  if (!call.Output(0, TF_FLOAT, {at.transposeB ? N : K, at.transposeB ? K : N}, dW)) return;
+  const KeptEntries e{ix, shared ? 0 : k, values.data<float>(), M, k};
+  SparseDw(e, a.data<float>(), K, N, at.transposeA, at.transposeB, dW.data<float>());
+}
+
+// ---- MePropMlpPerExampleBackward: per-example selection, dW, and dx (with_dx) or the kept values for a later
+// dx (MePropMlpSparseGradA), in one call.
+void PerExampleBackwardCompute(void* state, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(state);
+  Call call(ctx, "MePropMlpPerExampleBackward");
+  OwnedTensor dy, a, b, idx, dW, third;
+  if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
+  int64_t M = dy.dim(0), N = dy.dim(1), K = 0, k = at.k;
+  if (!CheckK(call, k, N) || !CheckOperands(call, &a, &b, M, N, at, &K)) return;
+  if (!call.Output(0, TF_INT32, {M, k}, idx)) return;
+  std::vector<float> valuesScratch;
+  float* values;
+  if (at.withDx) {
+    valuesScratch.resize(M * k);
+    values = valuesScratch.data();
+  } else {
+    if (!call.Output(2, TF_FLOAT, {M, k}, third)) return;
+    values = third.data<float>();
+  }
+  SelectPerRow(dy.data<float>(), M, N, k, idx.data<int32_t>(), values);
+  const KeptEntries e{idx.data<int32_t>(), k, values, M, k};
+  if (!call.Output(1, TF_FLOAT, {at.transposeB ? N : K, at.transposeB ? K : N}, dW)) return;
+  SparseDw(e, a.data<float>(), K, N, at.transposeA, at.transposeB, dW.data<float>());
+  if (at.withDx) {
+    if (!call.Output(2, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, third)) return;
+    SparseDx(e, b.data<float>(), K, N, at.transposeA, at.transposeB, third.data<float>());
+  }
 }
 
 // ---- MePropMlpReluGrad: dy * step(x) from y = relu(x): step is 1 where y > 0, NaN where y is NaN, else 0.
@@ -544,14 +604,15 @@ void ReluGradCompute(void*, TF_OpKernelContext* ctx) {
 }
 
 // ---- Registration.
-void* CreateAttrs(TF_OpKernelConstruction* c, bool k, bool mode, bool n, bool tr, bool dense) {
+void* CreateAttrs(TF_OpKernelConstruction* c, bool k, bool mode, bool n, bool tr, bool dense, bool withDx = false) {
   auto* at = new Attrs();
   bool ok = true;
   if (ok && k) ok = AttrInt(c, "k", &at->k);
   if (ok && mode) ok = AttrInt(c, "mode", &at->mode);
   if (ok && n) ok = AttrInt(c, "n", &at->n);
   if (ok && tr) ok = AttrBool(c, "transpose_a", &at->transposeA) && AttrBool(c, "transpose_b", &at->transposeB);
-  if (ok && dense) ok = AttrBool(c, "dense_w", &at->denseW) && AttrBool(c, "with_dx", &at->withDx);
+  if (ok && dense) ok = AttrBool(c, "dense_w", &at->denseW);
+  if (ok && (dense || withDx)) ok = AttrBool(c, "with_dx", &at->withDx);
   return at;
 }
 void DeleteAttrs(void* p) { delete static_cast<Attrs*>(p); }
@@ -559,6 +620,7 @@ void DeleteAttrs(void* p) { delete static_cast<Attrs*>(p); }
 void* CreateSelectColumns(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, false, false); }
 void* CreateSelect(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, true, false, false, false); }
 void* CreateUnified(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, true); }
+void* CreatePerExample(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, false, true); }
 void* CreateTransposes(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, false, true, false); }
 void* CreateGradB(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, true, true, false); }
 
@@ -580,6 +642,12 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
        {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool"},
        UnifiedBackwardCompute,
        CreateUnified},
+      {"MePropMlpPerExampleBackward",
+       {"dy: float", "a: float", "b: float"},
+       {"indices: int32", "dw: float", "third: float"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "with_dx: bool"},
+       PerExampleBackwardCompute,
+       CreatePerExample},
       {"MePropMlpGatherMatMul",
        {"values: float", "indices: int32", "b: float"},
        {"dx: float"},

@@ -9,6 +9,7 @@ import '@meprop/core'; // core registers its stock-op kernels first; the native 
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { nativeConvKernelConfigs } from './conv_kernels';
+import { nativeMlpKernelConfigs } from './mlp_kernels';
 
 /** What loading the native ops gave. */
 export interface NativeOpsStatus {
@@ -149,9 +150,9 @@ function runSelfTest(): string | null {
   }
 }
 
-// The native kernels (each file calls addNativeKernels when imported; kept here, after the definitions above).
-import './mlp_kernels';
-// The conv kernels (conv_kernels.ts imports nothing from this file: no import cycle, whatever the module system).
+// The native kernels. Neither mlp_kernels.ts nor conv_kernels.ts imports this file: an import cycle breaks
+// under module systems that hoist imports (tsx/esbuild ran mlp_kernels.ts before `kernelConfigs` existed).
+addNativeKernels(nativeMlpKernelConfigs);
 addNativeKernels(nativeConvKernelConfigs);
 
 // Importing the package after @tensorflow/tfjs-node is enough: the ops load (or say why not) at once. Imported

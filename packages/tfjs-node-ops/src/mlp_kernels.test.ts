@@ -132,6 +132,37 @@ run('native MLP kernels [tensorflow]', () => {
     );
 
     it.each(TRANSPOSES)(
+      'per-example backward in one kernel = brute force: kept entries, dW, dx or the values for a later dx (transposeA=%p, transposeB=%p)',
+      (tA, tB) => {
+        tf.tidy(() => {
+          const { dy, a, b } = operands(M, K, N, tA, tB, 13);
+          const ref = reference(dy, a, b, k, 'per-example', tA, tB);
+          for (const withDx of [true, false]) {
+            const attrs = { k, transposeA: tA, transposeB: tB, withDx };
+            const [indices, dW, third] = runKernel('MePropPerExampleBackward', { dy, a, b }, attrs) as tf.Tensor[];
+            expect(indices.shape).toEqual([M, k]);
+            const ix = indices.dataSync();
+            const mask = new Float32Array(M * N);
+            for (let m = 0; m < M; m++) {
+              for (let t = 0; t < k; t++) mask[m * N + ix[m * k + t]] = 1;
+              const row = Array.from(ix.subarray(m * k, (m + 1) * k));
+              expect(row).toEqual([...row].sort((p, q) => p - q));
+            }
+            expect(Array.from(mask)).toEqual(Array.from(ref.mask.dataSync()));
+            expectNear(dW, ref.db);
+            if (withDx) expectNear(third, ref.da);
+            else {
+              const dyv = dy.dataSync();
+              expect(Array.from(third.dataSync())).toEqual(Array.from(ix, (j, e) => dyv[Math.floor(e / k) * N + j]));
+              const ga = { transposeA: tA, transposeB: tB, M, K, N, shared: false };
+              expectNear(runKernel('MePropSparseGradA', { indices, values: third, b }, ga) as tf.Tensor, ref.da);
+            }
+          }
+        });
+      },
+    );
+
+    it.each(TRANSPOSES)(
       'per-example and unified selection and products = brute force (transposeA=%p, transposeB=%p)',
       (tA, tB) => {
         tf.tidy(() => {
@@ -193,6 +224,13 @@ run('native MLP kernels [tensorflow]', () => {
       ) as tf.Tensor[];
       expectNear(dW, db, 1e-5);
       expectNear(dx, da, 1e-5);
+      const [, pW, pX] = runKernel(
+        'MePropPerExampleBackward',
+        { dy, a, b },
+        { k: N, transposeA: tA, transposeB: tB, withDx: true },
+      ) as tf.Tensor[];
+      expectNear(pW, db, 1e-5);
+      expectNear(pX, da, 1e-5);
       const [indices, values] = runKernel('MePropSelect', { dy }, { k: N, mode: 'per-example', seed: 0 }) as tf.Tensor[];
       const attrs = { transposeA: tA, transposeB: tB, M, K, N, shared: false };
       expectNear(runKernel('MePropSparseGradA', { indices, values, b }, attrs) as tf.Tensor, da, 1e-5);
@@ -214,6 +252,47 @@ run('native MLP kernels [tensorflow]', () => {
       // Random mode keeps 6 entries per row: dx is a combination of 6 columns of W per row, not all 40.
       expect(Number.isFinite(r.da.sum().dataSync()[0])).toBe(true);
     });
+  });
+
+  it('per-example through @meprop/core: one native call for selection and dW, dx only when asked for', () => {
+    // Counts the native ops tfjs-node runs (a copy of the frozen binding with executeOp wrapped).
+    type Binding = Record<string, unknown> & { executeOp: (name: string, ...rest: unknown[]) => unknown };
+    const backend = tf.backend() as unknown as { binding: Binding };
+    const original = backend.binding;
+    const calls: string[] = [];
+    const watched = {} as Binding;
+    for (const key of Object.getOwnPropertyNames(original)) watched[key] = original[key];
+    watched.executeOp = (name: string, ...rest: unknown[]) => {
+      if (name.startsWith('MePropMlp')) calls.push(name);
+      return original.executeOp(name, ...rest);
+    };
+    const { dy, a, b } = operands(16, 24, 40, false, false, 41);
+    const ref = tf.tidy(() => {
+      const r = reference(dy, a, b, 6, 'per-example', false, false);
+      return [r.da, r.db];
+    });
+    const x = tf.variable(a, true, 'h43x');
+    const w = tf.variable(b, true, 'h43w');
+    const loss = (): tf.Scalar => tf.sum(tf.mul(mePropMatMul(x, w, { k: 6, mode: 'per-example' }), dy));
+    const before = tf.memory().numTensors;
+    backend.binding = watched;
+    try {
+      // A first layer: only w needs a gradient, so dx is never computed.
+      const onlyW = tf.variableGrads(loss, [w]);
+      expect(calls).toEqual(['MePropMlpPerExampleBackward']);
+      expectNear(onlyW.grads[w.name], ref[1]);
+      tf.dispose([onlyW.value, ...Object.values(onlyW.grads)]);
+      calls.length = 0;
+      const both = tf.variableGrads(loss, [x, w]);
+      expect(calls).toEqual(['MePropMlpPerExampleBackward', 'MePropMlpSparseGradA']);
+      expectNear(both.grads[x.name], ref[0]);
+      expectNear(both.grads[w.name], ref[1]);
+      tf.dispose([both.value, ...Object.values(both.grads)]);
+    } finally {
+      backend.binding = original;
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([dy, a, b, x, w, ...ref]);
   });
 
   it('NaN in dy is kept and propagates; ties go to the lower index', () => {
@@ -390,6 +469,15 @@ run('native MLP kernels [tensorflow]', () => {
           { k: 2, transposeA: false, transposeB: false, denseW: true, withDx: true },
         ),
       ).toThrow(/a \[4, 2\] does not match dy's 3 rows/);
+      const perExample = (inputs: tf.NamedTensorMap, k: number) =>
+        runKernel('MePropPerExampleBackward', inputs, { k, transposeA: false, transposeB: false, withDx: false });
+      expect(() => perExample({ dy, a, b }, 2)).toThrow(/MePropMlpPerExampleBackward: a \[4, 2\] does not match dy's 3 rows/);
+      expect(() => perExample({ dy, a: tf.ones([3, 2]), b: tf.ones([2, 4]) }, 2)).toThrow(
+        /b \[2, 4\] does not match K = 2, N = 5/,
+      );
+      expect(() => perExample({ dy, a: tf.ones([3, 2]), b }, 0)).toThrow(
+        /MePropPerExampleBackward: k must be an integer in \[1, 5\].*got 0/,
+      );
       const values = tf.ones([3, 2]);
       const attrs = { transposeA: false, transposeB: false, M: 3, K: 2, N: 5, shared: false };
       expect(() =>
@@ -439,6 +527,7 @@ run('native MLP kernels [tensorflow]', () => {
         const { dy, a, b } = operands(8, 10, 12, false, false, 5);
         mePropMatMulGrads(dy, a, b, { k: 3, mode: 'per-example' });
         mePropMatMulGrads(dy, a, b, { k: 3, mode: 'unified' });
+        mePropMatMulGrads(dy, a, b, { k: 3, mode: 'random', seed: 1 }); // host indices: the two product ops
       });
       const model = tf.sequential({
         layers: [
@@ -456,7 +545,7 @@ run('native MLP kernels [tensorflow]', () => {
       backend.binding = original;
     }
     for (const op of [
-      'MePropMlpSelect',
+      'MePropMlpPerExampleBackward',
       'MePropMlpSparseGradA',
       'MePropMlpSparseGradB',
       'MePropMlpUnifiedBackward',
@@ -475,6 +564,8 @@ run('native MLP kernels [tensorflow]', () => {
           { dy, a, b },
           { k: 3, transposeA: false, transposeB: false, denseW: false, withDx: true },
         );
+        runKernel('MePropPerExampleBackward', { dy, a, b }, { k: 3, transposeA: false, transposeB: false, withDx: true });
+        runKernel('MePropPerExampleBackward', { dy, a, b }, { k: 3, transposeA: false, transposeB: false, withDx: false });
         const [indices, values] = runKernel('MePropSelect', { dy }, { k: 3, mode: 'per-example', seed: 0 }) as tf.Tensor[];
         runKernel(
           'MePropSparseGradA',

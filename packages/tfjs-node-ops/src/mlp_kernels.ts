@@ -3,6 +3,7 @@
 //   MePropSelectColumns, MePropSelect       the selection (random mode stays on the stock ops: its indices
 //                                           come from the host generator, not from dy)
 //   MePropUnifiedBackward, MePropGatherMatMul  the unified backward: selection, dW (k slices or dense), dx
+//   MePropPerExampleBackward                the per-example backward: selection, dW, dx (or the kept entries)
 //   MePropSparseGradA, MePropSparseGradB    the per-example (and random) products from the kept entries
 //   MePropReluGradFromOutput                a Dense layer's relu gradient (@meprop/layers)
 //   MePropSparseLazyUpdateInPlace           the lazy optimizers' step from slices (@meprop/layers): the slots'
@@ -15,13 +16,12 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { withNativeScope } from '@meprop/core';
 import type { NativeScope, NativeTensor, NativeVariable } from '@meprop/core';
 
-import { addNativeKernels } from './index';
-
 /** The tfjs kernels this file makes native, by name. */
 export const mlpKernelNames = [
   'MePropSelectColumns',
   'MePropSelect',
   'MePropUnifiedBackward',
+  'MePropPerExampleBackward',
   'MePropGatherMatMul',
   'MePropSparseGradA',
   'MePropSparseGradB',
@@ -89,6 +89,18 @@ const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
   return withNativeScope(backend, (s) => {
     const attrList = [s.int('k', at.k), ...transposes(s, at), s.bool('dense_w', at.denseW), s.bool('with_dx', at.withDx)];
     const out = s.op('MePropMlpUnifiedBackward', attrList, [s.input(dy), s.input(a), s.input(b)], 3);
+    return out.map((t) => s.output(t));
+  });
+};
+
+const perExampleBackward: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, a, b } = inputs as Record<string, TensorInfo>;
+  const at = attrs as unknown as TransposeAttrs & { k: number; withDx: boolean };
+  checkFloat2D('MePropPerExampleBackward', 'dy', dy);
+  checkK('MePropPerExampleBackward', at.k, dy.shape[1]);
+  return withNativeScope(backend, (s) => {
+    const attrList = [s.int('k', at.k), ...transposes(s, at), s.bool('with_dx', at.withDx)];
+    const out = s.op('MePropMlpPerExampleBackward', attrList, [s.input(dy), s.input(a), s.input(b)], 3);
     return out.map((t) => s.output(t));
   });
 };
@@ -184,18 +196,18 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
-const configs: KernelConfig[] = [
+/** The MLP kernels for the `tensorflow` backend (installed by index.ts once the native ops load). */
+export const nativeMlpKernelConfigs: KernelConfig[] = [
   { kernelName: 'MePropSelectColumns', kernelFunc: selectColumns },
   { kernelName: 'MePropSelect', kernelFunc: select },
   { kernelName: 'MePropUnifiedBackward', kernelFunc: unifiedBackward },
+  { kernelName: 'MePropPerExampleBackward', kernelFunc: perExampleBackward },
   { kernelName: 'MePropGatherMatMul', kernelFunc: gatherMatMul },
   { kernelName: 'MePropSparseGradA', kernelFunc: sparseGradA },
   { kernelName: 'MePropSparseGradB', kernelFunc: sparseGradB },
   { kernelName: 'MePropReluGradFromOutput', kernelFunc: reluGrad },
   { kernelName: 'MePropSparseLazyUpdateInPlace', kernelFunc: sparseLazyUpdate },
 ].map((c) => ({ ...c, backendName: 'tensorflow' }));
-
-addNativeKernels(configs);
 
 /** The attrs the lazy update reads (kept in step with @meprop/layers; for tests). */
 export type { LazyUpdateInPlaceAttrs };
