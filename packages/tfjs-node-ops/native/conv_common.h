@@ -151,6 +151,17 @@ struct Geometry {
 };
 
 // Reads int attribute `name` into *v (at least `min`); on failure records it in the construction context.
+inline bool BoolAttr(TF_OpKernelConstruction* c, const char* name, bool* v) {
+  unsigned char b = 0;
+  TF_Status* st = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrBool(c, name, &b, st);
+  const bool ok = TF_GetCode(st) == TF_OK;
+  if (ok) *v = b != 0;
+  else TF_OpKernelConstruction_Failure(c, st);
+  TF_DeleteStatus(st);
+  return ok;
+}
+
 inline bool IntAttr(TF_OpKernelConstruction* c, const char* name, int64_t min, int64_t* v) {
   TF_Status* st = TF_NewStatus();
   TF_OpKernelConstruction_GetAttrInt64(c, name, v, st);
@@ -180,6 +191,19 @@ inline void AddGeometryAttrs(TF_OpDefinitionBuilder* op) {
   TF_OpDefinitionBuilderAddAttr(op, "pad_top: int = 0");
   TF_OpDefinitionBuilderAddAttr(op, "pad_left: int = 0");
 }
+
+// The attrs of the selection ops (`k`, `relu`; `k` unread when `with_k` is false: MePropBiasAct has none).
+struct KReluAttrs {
+  int64_t k = 1;
+  bool relu = false;
+};
+template <bool with_k>
+void* KReluCreate(TF_OpKernelConstruction* c) {
+  auto* a = new KReluAttrs;
+  if (BoolAttr(c, "relu", &a->relu) && with_k) IntAttr(c, "k", 1, &a->k);
+  return a;
+}
+inline void KReluDelete(void* p) { delete static_cast<KReluAttrs*>(p); }
 
 // The output positions o in [0, n_out) whose input coordinate o*stride + f*dilation - pad lies in [0, n_in).
 inline void ValidRange(int64_t n_out, int64_t n_in, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {

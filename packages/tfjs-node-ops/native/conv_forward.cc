@@ -17,26 +17,10 @@ namespace meprop {
 namespace conv {
 namespace {
 
-struct ActAttrs {
-  bool relu = false;
-};
-
-void* ActCreate(TF_OpKernelConstruction* c) {
-  auto* a = new ActAttrs;
-  unsigned char relu = 0;
-  TF_Status* st = TF_NewStatus();
-  TF_OpKernelConstruction_GetAttrBool(c, "relu", &relu, st);
-  if (TF_GetCode(st) != TF_OK) TF_OpKernelConstruction_Failure(c, st);
-  TF_DeleteStatus(st);
-  a->relu = relu != 0;
-  return a;
-}
-void ActDelete(void* p) { delete static_cast<ActAttrs*>(p); }
-
 inline VecF Relu(VecF v) { return v > 0 ? v : (v != v ? v : Splat(0.0f)); }
 
 void ActCompute(void* p, TF_OpKernelContext* ctx) {
-  const bool relu = static_cast<ActAttrs*>(p)->relu;
+  const bool relu = static_cast<KReluAttrs*>(p)->relu;
   Tensors io(ctx);
   TF_Tensor* z_t = io.Input(0, TF_FLOAT, "z");
   if (!z_t) return;
@@ -84,7 +68,7 @@ void RegisterConvForward(std::vector<std::string>& names, TF_Status* status) {
   TF_OpDefinitionBuilderAddOutput(op, "y: float");
   TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
   TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
-  if (RegisterOpAndKernel(op, "MePropBiasAct", ActCompute, ActCreate, ActDelete, status)) names.push_back("MePropBiasAct");
+  if (RegisterOpAndKernel(op, "MePropBiasAct", ActCompute, KReluCreate<false>, KReluDelete, status)) names.push_back("MePropBiasAct");
 }
 
 }  // namespace

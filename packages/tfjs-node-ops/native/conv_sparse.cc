@@ -335,22 +335,6 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
 // at every position (row of channels) the k largest |dz| (NaN first, ties to the lower channel), indices ascending
 // within the row, and dz there; dz = dy · relu'(y) with relu (y unread without), sum = Σdz per channel (a bias's
 // gradient).
-struct RowsAttrs {
-  int64_t k = 1;
-  bool relu = false;
-};
-void* RowsCreate(TF_OpKernelConstruction* c) {
-  auto* a = new RowsAttrs;
-  unsigned char relu = 0;
-  TF_Status* st = TF_NewStatus();
-  TF_OpKernelConstruction_GetAttrBool(c, "relu", &relu, st);
-  if (TF_GetCode(st) != TF_OK) TF_OpKernelConstruction_Failure(c, st);
-  TF_DeleteStatus(st);
-  a->relu = relu != 0;
-  IntAttr(c, "k", 1, &a->k);
-  return a;
-}
-void RowsDelete(void* p) { delete static_cast<RowsAttrs*>(p); }
 
 // How many of keys[0 .. n) are >= v.
 inline int64_t CountAtLeast(const uint32_t* keys, int64_t n, uint32_t v) {
@@ -365,8 +349,8 @@ inline int64_t CountAtLeast(const uint32_t* keys, int64_t n, uint32_t v) {
 }
 
 void RowsCompute(void* p, TF_OpKernelContext* ctx) {
-  const int64_t k = static_cast<RowsAttrs*>(p)->k;
-  const bool relu = static_cast<RowsAttrs*>(p)->relu;
+  const int64_t k = static_cast<KReluAttrs*>(p)->k;
+  const bool relu = static_cast<KReluAttrs*>(p)->relu;
   Tensors io(ctx);
   TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
   if (!dy_t) return;
@@ -484,7 +468,7 @@ void RegisterConvSparse(std::vector<std::string>& names, TF_Status* status) {
     TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
     TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
-    if (!RegisterOpAndKernel(op, "MePropConvSelectPositions", RowsCompute, RowsCreate, RowsDelete, status)) return;
+    if (!RegisterOpAndKernel(op, "MePropConvSelectPositions", RowsCompute, KReluCreate<true>, KReluDelete, status)) return;
     names.push_back("MePropConvSelectPositions");
   }
   {

@@ -26,23 +26,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------------------
 // Selection
 
-struct SelectAttrs {
-  int64_t k = 1;
-  bool relu = false;
-};
-
-void* SelectCreate(TF_OpKernelConstruction* c) {
-  auto* a = new SelectAttrs;
-  unsigned char relu = 0;
-  TF_Status* st = TF_NewStatus();
-  TF_OpKernelConstruction_GetAttrBool(c, "relu", &relu, st);
-  if (TF_GetCode(st) != TF_OK) TF_OpKernelConstruction_Failure(c, st);
-  TF_DeleteStatus(st);
-  a->relu = relu != 0;
-  IntAttr(c, "k", 1, &a->k);
-  return a;
-}
-void SelectDelete(void* p) { delete static_cast<SelectAttrs*>(p); }
 
 // Σ|dz| and Σdz over `rows` rows (row stride `stride`) of NV·kLanes columns, added into score and total.
 template <int NV>
@@ -66,7 +49,7 @@ void ColumnSums(const float* dy, const float* y, int64_t stride, int64_t rows, d
 using SumColumns = void (*)(const float*, const float*, int64_t, int64_t, double*, double*);
 
 void SelectCompute(void* p, TF_OpKernelContext* ctx) {
-  const SelectAttrs& a = *static_cast<SelectAttrs*>(p);
+  const KReluAttrs& a = *static_cast<KReluAttrs*>(p);
   Tensors io(ctx);
   TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
   if (!dy_t) return;
@@ -528,7 +511,7 @@ void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {
     TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
     TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
-    if (!RegisterOpAndKernel(op, "MePropConvSelect", SelectCompute, SelectCreate, SelectDelete, status)) return;
+    if (!RegisterOpAndKernel(op, "MePropConvSelect", SelectCompute, KReluCreate<true>, KReluDelete, status)) return;
     names.push_back("MePropConvSelect");
   }
   {

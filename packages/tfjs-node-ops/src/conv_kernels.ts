@@ -22,16 +22,7 @@ import {
   MePropSparseConvGradInput,
   withNativeScope,
 } from '@meprop/core';
-import type {
-  MePropConv2DAttrs,
-  MePropConvSelectChannelsActAttrs,
-  MePropConvSelectChannelsAttrs,
-  MePropConvSelectPositionsActAttrs,
-  MePropConvSelectPositionsAttrs,
-  MePropSparseConvGradAttrs,
-  NativeAttr,
-  NativeScope,
-} from '@meprop/core';
+import type { MePropConv2DAttrs, MePropSparseConvGradAttrs, NativeAttr, NativeScope } from '@meprop/core';
 
 type Shape4 = [number, number, number, number];
 
@@ -85,35 +76,26 @@ function checkActivation(activation: unknown, dy: TensorInfo, y: TensorInfo | un
   return true;
 }
 
-const selectChannels: KernelFunc = ({ inputs, backend, attrs }) => {
-  const dy = inputs.dy as TensorInfo;
-  checkFloat(dy, 'dy', MePropConvSelectChannels);
-  const k = checkK(
-    (attrs as unknown as MePropConvSelectChannelsAttrs).k,
-    dy.shape[dy.shape.length - 1],
-    MePropConvSelectChannels,
-  );
-  return withNativeScope(backend, (s) => {
-    const id = s.input(dy);
-    const [channels, dyK] = s.op('MePropConvSelect', [s.int('k', k), s.bool('relu', false)], [id, id], 3);
-    return [s.output(channels), s.output(dyK)];
-  });
-};
-
-const selectChannelsAct: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { dy, y } = inputs as Record<string, TensorInfo>;
-  const op = MePropConvSelectChannelsAct;
-  checkFloat(dy, 'dy', op);
-  const a = attrs as unknown as MePropConvSelectChannelsActAttrs;
-  const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
-  const relu = checkActivation(a.activation, dy, y, op);
-  return withNativeScope(backend, (s) => {
-    const dyId = s.input(dy);
-    const yId = relu ? s.input(y) : dyId;
-    const [channels, dzK, sum] = s.op('MePropConvSelect', [s.int('k', k), s.bool('relu', relu)], [dyId, yId], 3);
-    return [s.output(channels), s.output(dzK), s.output(sum)];
-  });
-};
+/**
+ * The four selection kernels: `native` ('MePropConvSelect' for unified channels, 'MePropConvSelectPositions'
+ * per position) on dy, with the activation's derivative (from the saved output y) and the bias gradient fused
+ * when `act`. Outputs [indices, dy (or dz) there] and, with `act`, Σdz per channel.
+ */
+function selectKernel(kernel: string, native: string, act: boolean): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, y } = inputs as Record<string, TensorInfo>;
+    checkFloat(dy, 'dy', kernel);
+    const a = attrs as unknown as { k: number; activation?: unknown };
+    const k = checkK(a.k, dy.shape[dy.shape.length - 1], kernel);
+    const relu = act && checkActivation(a.activation, dy, y, kernel);
+    return withNativeScope(backend, (s) => {
+      const dyId = s.input(dy);
+      const yId = relu ? s.input(y) : dyId;
+      const out = s.op(native, [s.int('k', k), s.bool('relu', relu)], [dyId, yId], 3);
+      return (act ? out : out.slice(0, 2)).map((t) => s.output(t));
+    });
+  };
+}
 
 const unifiedGradInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dyK, channels, filter } = inputs as Record<string, TensorInfo>;
@@ -149,33 +131,6 @@ function checkEntries(indices: TensorInfo, values: TensorInfo, op: string): void
   if (indices.dtype !== 'int32') throw new Error(`${op} (native): indices must be int32, got ${indices.dtype}`);
   checkFloat(values, 'values', op);
 }
-
-const selectPositions: KernelFunc = ({ inputs, backend, attrs }) => {
-  const dy = inputs.dy as TensorInfo;
-  checkFloat(dy, 'dy', MePropConvSelectPositions);
-  const a = attrs as unknown as MePropConvSelectPositionsAttrs;
-  const k = checkK(a.k, dy.shape[dy.shape.length - 1], MePropConvSelectPositions);
-  return withNativeScope(backend, (s) => {
-    const id = s.input(dy);
-    const [indices, values] = s.op('MePropConvSelectPositions', [s.int('k', k), s.bool('relu', false)], [id, id], 3);
-    return [s.output(indices), s.output(values)];
-  });
-};
-
-const selectPositionsAct: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { dy, y } = inputs as Record<string, TensorInfo>;
-  const op = MePropConvSelectPositionsAct;
-  checkFloat(dy, 'dy', op);
-  const a = attrs as unknown as MePropConvSelectPositionsActAttrs;
-  const k = checkK(a.k, dy.shape[dy.shape.length - 1], op);
-  const relu = checkActivation(a.activation, dy, y, op);
-  return withNativeScope(backend, (s) => {
-    const dyId = s.input(dy);
-    const yId = relu ? s.input(y) : dyId;
-    const [indices, values, sum] = s.op('MePropConvSelectPositions', [s.int('k', k), s.bool('relu', relu)], [dyId, yId], 3);
-    return [s.output(indices), s.output(values), s.output(sum)];
-  });
-};
 
 // Per-position (per-example and random) products from the kept entries of dy [P, k].
 const sparseGradInput: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -266,12 +221,28 @@ const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
 /** The conv kernels for the `tensorflow` backend (index.ts installs them once the native ops load). */
 export const nativeConvKernelConfigs: KernelConfig[] = [
   { kernelName: MePropConv2D, backendName: 'tensorflow', kernelFunc: convForward },
-  { kernelName: MePropConvSelectChannels, backendName: 'tensorflow', kernelFunc: selectChannels },
-  { kernelName: MePropConvSelectChannelsAct, backendName: 'tensorflow', kernelFunc: selectChannelsAct },
+  {
+    kernelName: MePropConvSelectChannels,
+    backendName: 'tensorflow',
+    kernelFunc: selectKernel(MePropConvSelectChannels, 'MePropConvSelect', false),
+  },
+  {
+    kernelName: MePropConvSelectChannelsAct,
+    backendName: 'tensorflow',
+    kernelFunc: selectKernel(MePropConvSelectChannelsAct, 'MePropConvSelect', true),
+  },
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
   { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
-  { kernelName: MePropConvSelectPositions, backendName: 'tensorflow', kernelFunc: selectPositions },
-  { kernelName: MePropConvSelectPositionsAct, backendName: 'tensorflow', kernelFunc: selectPositionsAct },
+  {
+    kernelName: MePropConvSelectPositions,
+    backendName: 'tensorflow',
+    kernelFunc: selectKernel(MePropConvSelectPositions, 'MePropConvSelectPositions', false),
+  },
+  {
+    kernelName: MePropConvSelectPositionsAct,
+    backendName: 'tensorflow',
+    kernelFunc: selectKernel(MePropConvSelectPositionsAct, 'MePropConvSelectPositions', true),
+  },
   { kernelName: MePropSparseConvGradInput, backendName: 'tensorflow', kernelFunc: sparseGradInput },
   { kernelName: MePropSparseConvGradFilter, backendName: 'tensorflow', kernelFunc: sparseGradFilter },
 ];
