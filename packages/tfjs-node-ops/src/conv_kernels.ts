@@ -218,31 +218,21 @@ const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+const selection = (kernelName: string, native: string, act: boolean): KernelConfig => ({
+  kernelName,
+  backendName: 'tensorflow',
+  kernelFunc: selectKernel(kernelName, native, act),
+});
+
 /** The conv kernels for the `tensorflow` backend (index.ts installs them once the native ops load). */
 export const nativeConvKernelConfigs: KernelConfig[] = [
   { kernelName: MePropConv2D, backendName: 'tensorflow', kernelFunc: convForward },
-  {
-    kernelName: MePropConvSelectChannels,
-    backendName: 'tensorflow',
-    kernelFunc: selectKernel(MePropConvSelectChannels, 'MePropConvSelect', false),
-  },
-  {
-    kernelName: MePropConvSelectChannelsAct,
-    backendName: 'tensorflow',
-    kernelFunc: selectKernel(MePropConvSelectChannelsAct, 'MePropConvSelect', true),
-  },
+  selection(MePropConvSelectChannels, 'MePropConvSelect', false),
+  selection(MePropConvSelectChannelsAct, 'MePropConvSelect', true),
   { kernelName: MePropConvUnifiedGradInput, backendName: 'tensorflow', kernelFunc: unifiedGradInput },
   { kernelName: MePropConvUnifiedGradFilter, backendName: 'tensorflow', kernelFunc: unifiedGradFilter },
-  {
-    kernelName: MePropConvSelectPositions,
-    backendName: 'tensorflow',
-    kernelFunc: selectKernel(MePropConvSelectPositions, 'MePropConvSelectPositions', false),
-  },
-  {
-    kernelName: MePropConvSelectPositionsAct,
-    backendName: 'tensorflow',
-    kernelFunc: selectKernel(MePropConvSelectPositionsAct, 'MePropConvSelectPositions', true),
-  },
+  selection(MePropConvSelectPositions, 'MePropConvSelectPositions', false),
+  selection(MePropConvSelectPositionsAct, 'MePropConvSelectPositions', true),
   { kernelName: MePropSparseConvGradInput, backendName: 'tensorflow', kernelFunc: sparseGradInput },
   { kernelName: MePropSparseConvGradFilter, backendName: 'tensorflow', kernelFunc: sparseGradFilter },
 ];
