@@ -39,6 +39,7 @@ struct Attrs {
   bool transposeB = false;
   bool denseW = false;
   bool withDx = false;
+  int64_t threads = 0;
 };
 
 // Minimum work (multiply-adds) per thread before the pool is used: below that, waking a helper costs more.
@@ -317,6 +318,13 @@ void SelectCompute(void* state, TF_OpKernelContext* ctx) {
 }
 
 // ---- MePropMlpUnifiedBackward
+// After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) share no
+// output: at 128 x 1024 @ 1024 x 1024 each is a few hundred microseconds of one thread, so above
+// kMinSplitWork multiply-adds per part they run on two threads at once (the pool's caller and one helper), each
+// with the one-thread code, so that the results are the same bit for bit. Attr `threads` (a test hook):
+// 0 chooses by size, 1 runs the parts one after the other, >= 2 runs them at once whenever the pool has a helper.
+constexpr int64_t kMinSplitWork = 2 * kMinWork;
+
 void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   const Attrs& at = *static_cast<Attrs*>(state);
   Call call(ctx, "MePropMlpUnifiedBackward");
@@ -324,7 +332,17 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
   int64_t M = dy.dim(0), N = dy.dim(1), K = 0, k = at.k;
   if (!CheckK(call, k, N) || !CheckOperands(call, &a, &b, M, N, at, &K)) return;
+  if (!call.Check(at.threads >= 0, "attr threads must be >= 0 (0: by size), got " + std::to_string(at.threads))) return;
+  // Every output is allocated before the parts run (TensorFlow's context is used from this thread only).
   if (!call.Output(0, TF_INT32, {k}, idx)) return;
+  if (!at.denseW) {
+    if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
+  } else if (!call.Output(1, TF_FLOAT, {at.transposeB ? N : K, at.transposeB ? K : N}, dW)) {
+    return;
+  }
+  // Output 2: dx (shaped like a) or the kept values [M, k].
+  const int64_t rows2 = at.withDx && at.transposeA ? K : M, cols2 = !at.withDx ? k : at.transposeA ? M : K;
+  if (!call.Output(2, TF_FLOAT, {rows2, cols2}, third)) return;
   int32_t* ix = idx.data<int32_t>();
   SelectShared(dy.data<float>(), M, N, k, ix);
 
@@ -334,42 +352,58 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     dykScratch.resize(M * k);
     dyk = dykScratch.data();
   } else {
-    if (!call.Output(2, TF_FLOAT, {M, k}, third)) return;
     dyk = third.data<float>();
   }
   GatherColumns(dy.data<float>(), M, N, ix, k, dyk);
 
-  if (!at.denseW) {
-    if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
-    SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, dW.data<float>());
-  } else {
+  auto dwPart = [&] {
+    if (!at.denseW) {
+      SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, dW.data<float>());
+      return;
+    }
     std::vector<float> rows(k * K);
     SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, rows.data());
+    float* out = dW.data<float>();
     if (at.transposeB) {
-      if (!call.Output(1, TF_FLOAT, {N, K}, dW)) return;
-      float* out = dW.data<float>();
       std::memset(out, 0, N * K * sizeof(float));
       for (int64_t t = 0; t < k; t++) std::memcpy(out + ix[t] * K, rows.data() + t * K, K * sizeof(float));
-    } else {
-      if (!call.Output(1, TF_FLOAT, {K, N}, dW)) return;
-      float* out = dW.data<float>();
-      // Zeros and k entries per row: memory-bound, split over the threads by rows.
-      // Row by row, so that the k writes land in the row just zeroed (in L1), not in memory again.
-      ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; r++) {
-          float* o = out + r * N;
-          std::memset(o, 0, N * sizeof(float));
-          for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
-        }
-      });
+      return;
     }
-  }
-  if (at.withDx) {
+    // Zeros and k entries per row: memory-bound, split over the threads by rows (when not already on two).
+    // Row by row, so that the k writes land in the row just zeroed (in L1), not in memory again.
+    ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        float* o = out + r * N;
+        std::memset(o, 0, N * sizeof(float));
+        for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
+      }
+    });
+  };
+  auto dxPart = [&] {
     std::vector<float> wkT(k * K);
     GatherWeightColumns(b.data<float>(), K, N, at.transposeB, ix, k, wkT.data());
-    if (!call.Output(2, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, third)) return;
     DxFromKept(dyk, wkT.data(), M, K, k, at.transposeA, third.data<float>());
+  };
+  if (!at.withDx) {
+    dwPart();
+    return;
   }
+  const bool together = at.threads == 0 ? M * k * K >= kMinSplitWork : at.threads >= 2;
+  if (!together) {
+    dwPart();
+    dxPart();
+    return;
+  }
+  // Part 0 (dx: the gather of W's columns makes it the longer one with dW as slices) on this thread, part 1 on
+  // a helper; without helpers (MEPROP_NATIVE_THREADS=1) both run here in turn.
+  ParallelRange(2, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+      if (p == 0)
+        dxPart();
+      else
+        dwPart();
+    }
+  });
 }
 
 // ---- MePropMlpGatherMatMul
@@ -619,7 +653,11 @@ void DeleteAttrs(void* p) { delete static_cast<Attrs*>(p); }
 
 void* CreateSelectColumns(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, false, false); }
 void* CreateSelect(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, true, false, false, false); }
-void* CreateUnified(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, true); }
+void* CreateUnified(TF_OpKernelConstruction* c) {
+  auto* at = static_cast<Attrs*>(CreateAttrs(c, true, false, false, true, true));
+  AttrInt(c, "threads", &at->threads);
+  return at;
+}
 void* CreatePerExample(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, false, true); }
 void* CreateTransposes(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, false, true, false); }
 void* CreateGradB(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, true, true, false); }
@@ -639,7 +677,7 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
       {"MePropMlpUnifiedBackward",
        {"dy: float", "a: float", "b: float"},
        {"indices: int32", "dw: float", "third: float"},
-       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool", "threads: int = 0"},
        UnifiedBackwardCompute,
        CreateUnified},
       {"MePropMlpPerExampleBackward",
