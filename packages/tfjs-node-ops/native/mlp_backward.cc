@@ -144,9 +144,13 @@ inline void GemmRows(int64_t I, int64_t P, const float* A, int64_t sai, int64_t 
   for (; i < I; i++) GemmTile<1, Q>(P, A + i * sai, sai, sap, B, ldb, C + i * ldc, ldc);
 }
 
+// SmallGemm's column tile: C's columns [0, cols) run in tiles of kGemmTile, each the same code whatever the
+// others, so that a caller may split the columns at multiples of kGemmTile without changing any result bit.
+constexpr int64_t kGemmTile = 4 * kLanes;
+
 void SmallGemm(int64_t I, int64_t P, int64_t cols, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb,
                float* C, int64_t ldc) {
-  constexpr int64_t kTile = 4 * kLanes;
+  constexpr int64_t kTile = kGemmTile;
   const int64_t tiles = (cols + kTile - 1) / kTile;
   // One thread: meProp's products are a few hundred microseconds at most, less than handing half of one to a
   // helper thread costs on a loaded machine (measured: unified 1024² k=32 was slower with two threads).
@@ -187,6 +191,19 @@ void GatherColumns(const float* dy, int64_t M, int64_t N, const int32_t* idx, in
     for (int64_t t = 0; t < k; t++) values[m * k + t] = dy[m * N + idx[t]];
 }
 
+// WkT[:, r0:r1] from W's rows [r0, r1) (b is W [K, N]).
+void GatherWeightRows(const float* b, int64_t K, int64_t N, const int32_t* idx, int64_t k, float* wkT, int64_t r0, int64_t r1) {
+  // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
+  // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
+  constexpr int64_t kAhead = 8;
+  for (int64_t r = r0; r < r1; r++) {
+    const float* wr = b + r * N;
+    if (r + kAhead < r1)
+      for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
+    for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
+  }
+}
+
 // WkT [k, K]: row t is column idx[t] of W = op(b).
 void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, const int32_t* idx, int64_t k, float* wkT) {
   if (transposeB) {
@@ -194,17 +211,7 @@ void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, 
     return;
   }
   // Reading k columns touches most cache lines of W: memory-bound, so split over the threads by rows of W.
-  ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-    // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
-    // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
-    constexpr int64_t kAhead = 8;
-    for (int64_t r = r0; r < r1; r++) {
-      const float* wr = b + r * N;
-      if (r + kAhead < r1)
-        for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
-      for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
-    }
-  });
+  ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) { GatherWeightRows(b, K, N, idx, k, wkT, r0, r1); });
 }
 
 // dx from dyk [M, k] and WkT [k, K]: dx [M, K] = dyk @ WkT, or dxᵀ [K, M] when transposeA.
@@ -318,11 +325,12 @@ void SelectCompute(void* state, TF_OpKernelContext* ctx) {
 }
 
 // ---- MePropMlpUnifiedBackward
-// After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) share no
-// output: at 128 x 1024 @ 1024 x 1024 each is a few hundred microseconds of one thread, so above
-// kMinSplitWork multiply-adds per part they run on two threads at once (the pool's caller and one helper), each
-// with the one-thread code, so that the results are the same bit for bit. Attr `threads` (a test hook):
-// 0 chooses by size, 1 runs the parts one after the other, >= 2 runs them at once whenever the pool has a helper.
+// After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) are each a few
+// hundred microseconds of one thread at 128 x 1024 @ 1024 x 1024, so above kMinSplitWork multiply-adds per
+// product they run on the pool's threads at once (split along K, or as two parts for transposed layouts), each
+// share with the one-thread code, so that the results are the same bit for bit. Attr `threads` (a test hook):
+// 0 chooses by size, 1 runs on one thread (the pool may still split a big dense fill or gather by rows), >= 2
+// splits whenever the pool has a helper.
 constexpr int64_t kMinSplitWork = 2 * kMinWork;
 
 void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
@@ -394,8 +402,34 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     dxPart();
     return;
   }
-  // Part 0 (dx: the gather of W's columns makes it the longer one with dW as slices) on this thread, part 1 on
-  // a helper; without helpers (MEPROP_NATIVE_THREADS=1) both run here in turn.
+  if (!at.transposeA && !at.transposeB) {
+    // A Dense layer's layout: every step splits along K (X's and W's rows, the columns of dx and of the slices,
+    // dW's rows), so the threads get equal shares whether dW is dense or slices. The split falls on SmallGemm's
+    // column tiles, and each share runs the one-thread code on its columns.
+    std::vector<float> rowsScratch(at.denseW ? k * K : 0), wkT(k * K);
+    float* rows = at.denseW ? rowsScratch.data() : dW.data<float>();
+    const float* x = a.data<float>();
+    const float* w = b.data<float>();
+    float* dx = third.data<float>();
+    ParallelRange((K + kGemmTile - 1) / kGemmTile, 1, [&](int64_t t0, int64_t t1) {
+      const int64_t c0 = t0 * kGemmTile, c1 = std::min(K, t1 * kGemmTile);
+      SmallGemm(k, M, c1 - c0, dyk, 1, k, x + c0, K, rows + c0, K);
+      if (at.denseW) {
+        float* out = dW.data<float>();
+        for (int64_t r = c0; r < c1; r++) {
+          float* o = out + r * N;
+          std::memset(o, 0, N * sizeof(float));
+          for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
+        }
+      }
+      GatherWeightRows(w, K, N, ix, k, wkT.data(), c0, c1);
+      SmallGemm(M, k, c1 - c0, dyk, k, 1, wkT.data() + c0, K, dx + c0, K);
+    });
+    return;
+  }
+  // Transposed layouts: dW and dx as two parts. Part 0 (dx: the gather of W's columns makes it the longer one
+  // with dW as slices) on this thread, part 1 on a helper; without helpers (MEPROP_NATIVE_THREADS=1) both run
+  // here in turn.
   ParallelRange(2, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; p++) {
       if (p == 0)

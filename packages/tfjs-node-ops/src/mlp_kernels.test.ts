@@ -254,14 +254,17 @@ run('native MLP kernels [tensorflow]', () => {
     });
   });
 
-  // The unified op runs dW and dx on two threads at once above a size (and always with threads >= 2, when the pool
-  // has a helper, i.e. unless MEPROP_NATIVE_THREADS=1): the same bits as one after the other, and brute force.
-  // 16x2048x1024 also nests the parts' own row splits (gather of W's columns, dense fill) in the two-part region.
+  // The unified op splits dW and dx over the pool's threads above a size (and always with threads >= 2, when the
+  // pool has a helper, i.e. unless MEPROP_NATIVE_THREADS=1): along K (in column tiles of 64, the last one partial
+  // at K = 200) for a Dense layer's layout, as two parts for transposed ones. The same bits as one thread, and
+  // brute force. 16x2048x1024 (transposeA) nests the parts' own row splits (W's columns, the dense fill) in the
+  // two-part region: they must run inline there, not wait for the pool (a deadlock).
   it.each([
     [128, 1024, 1024, 32, false, false],
+    [33, 200, 130, 17, false, false],
     [33, 70, 130, 17, true, false],
     [33, 70, 130, 17, false, true],
-    [16, 2048, 1024, 8, false, false],
+    [16, 2048, 1024, 8, true, false],
   ])(
     'unified backward M=%i K=%i N=%i k=%i (transposeA=%p, transposeB=%p): two threads = one thread to the bit = brute force',
     (M, K, N, k, tA, tB) => {
