@@ -392,25 +392,21 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     GatherWeightColumns(b.data<float>(), K, N, at.transposeB, ix, k, wkT.data());
     DxFromKept(dyk, wkT.data(), M, K, k, at.transposeA, third.data<float>());
   };
-  if (!at.withDx) {
-    dwPart();
-    return;
-  }
   const bool together = at.threads == 0 ? M * k * K >= kMinSplitWork : at.threads >= 2;
   if (!together) {
     dwPart();
-    dxPart();
+    if (at.withDx) dxPart();
     return;
   }
   if (!at.transposeA && !at.transposeB) {
     // A Dense layer's layout: every step splits along K (X's and W's rows, the columns of dx and of the slices,
     // dW's rows), so the threads get equal shares whether dW is dense or slices. The split falls on SmallGemm's
     // column tiles, and each share runs the one-thread code on its columns.
-    std::vector<float> rowsScratch(at.denseW ? k * K : 0), wkT(k * K);
+    std::vector<float> rowsScratch(at.denseW ? k * K : 0), wkT(at.withDx ? k * K : 0);
     float* rows = at.denseW ? rowsScratch.data() : dW.data<float>();
     const float* x = a.data<float>();
     const float* w = b.data<float>();
-    float* dx = third.data<float>();
+    float* dx = third.data<float>();  // the kept values when !withDx: not written here
     ParallelRange((K + kGemmTile - 1) / kGemmTile, 1, [&](int64_t t0, int64_t t1) {
       const int64_t c0 = t0 * kGemmTile, c1 = std::min(K, t1 * kGemmTile);
       SmallGemm(k, M, c1 - c0, dyk, 1, k, x + c0, K, rows + c0, K);
@@ -422,9 +418,14 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
           for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
         }
       }
+      if (!at.withDx) return;
       GatherWeightRows(w, K, N, ix, k, wkT.data(), c0, c1);
       SmallGemm(M, k, c1 - c0, dyk, k, 1, wkT.data() + c0, K, dx + c0, K);
     });
+    return;
+  }
+  if (!at.withDx) {
+    dwPart();
     return;
   }
   // Transposed layouts: dW and dx as two parts. Part 0 (dx: the gather of W's columns makes it the longer one

@@ -272,23 +272,24 @@ run('native MLP kernels [tensorflow]', () => {
         const { dy, a, b } = operands(M, K, N, tA, tB, 41);
         const ref = reference(dy, a, b, k, 'unified', tA, tB);
         const cols = Array.from({ length: N }, (_, j) => j).filter((j) => ref.mask.dataSync()[j] === 1);
-        for (const denseW of [true, false]) {
-          const outs = [1, 2, 0].map(
-            (threads) =>
-              runKernel(
-                'MePropUnifiedBackward',
-                { dy, a, b },
-                { k, transposeA: tA, transposeB: tB, denseW, withDx: true, threads },
-              ) as tf.Tensor[],
-          );
-          const bytes = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array | Int32Array).buffer);
-          for (const other of outs.slice(1))
-            for (let i = 0; i < 3; i++) expect(bytes(other[i]).equals(bytes(outs[0][i]))).toBe(true);
-          const [idx, dW, dx] = outs[1];
-          expect(Array.from(idx.dataSync())).toEqual(cols);
-          expectNear(dW, denseW ? ref.db : slicesOf(ref.db, cols, tB));
-          expectNear(dx, ref.da);
-        }
+        for (const denseW of [true, false])
+          for (const withDx of [true, false]) {
+            const outs = [1, 2, 0].map(
+              (threads) =>
+                runKernel(
+                  'MePropUnifiedBackward',
+                  { dy, a, b },
+                  { k, transposeA: tA, transposeB: tB, denseW, withDx, threads },
+                ) as tf.Tensor[],
+            );
+            const bytes = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array | Int32Array).buffer);
+            for (const other of outs.slice(1))
+              for (let i = 0; i < 3; i++) expect(bytes(other[i]).equals(bytes(outs[0][i]))).toBe(true);
+            const [idx, dW, third] = outs[1];
+            expect(Array.from(idx.dataSync())).toEqual(cols);
+            expectNear(dW, denseW ? ref.db : slicesOf(ref.db, cols, tB));
+            expectNear(third, withDx ? ref.da : tf.gather(dy, cols, 1), withDx ? 1e-4 : 0);
+          }
       });
     },
   );
