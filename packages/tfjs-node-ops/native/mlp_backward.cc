@@ -18,6 +18,9 @@
 #include <cmath>
 #include <cstring>
 #include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "mlp_common.h"
 
@@ -39,6 +42,7 @@ struct Attrs {
   bool transposeB = false;
   bool denseW = false;
   bool withDx = false;
+  int64_t threads = 0;
 };
 
 // Minimum work (multiply-adds) per thread before the pool is used: below that, waking a helper costs more.
@@ -143,9 +147,13 @@ inline void GemmRows(int64_t I, int64_t P, const float* A, int64_t sai, int64_t 
   for (; i < I; i++) GemmTile<1, Q>(P, A + i * sai, sai, sap, B, ldb, C + i * ldc, ldc);
 }
 
+// SmallGemm's column tile: C's columns [0, cols) run in tiles of kGemmTile, each the same code whatever the
+// others, so that a caller may split the columns at multiples of kGemmTile without changing any result bit.
+constexpr int64_t kGemmTile = 4 * kLanes;
+
 void SmallGemm(int64_t I, int64_t P, int64_t cols, const float* A, int64_t sai, int64_t sap, const float* B, int64_t ldb,
                float* C, int64_t ldc) {
-  constexpr int64_t kTile = 4 * kLanes;
+  constexpr int64_t kTile = kGemmTile;
   const int64_t tiles = (cols + kTile - 1) / kTile;
   // One thread: meProp's products are a few hundred microseconds at most, less than handing half of one to a
   // helper thread costs on a loaded machine (measured: unified 1024² k=32 was slower with two threads).
@@ -186,6 +194,19 @@ void GatherColumns(const float* dy, int64_t M, int64_t N, const int32_t* idx, in
     for (int64_t t = 0; t < k; t++) values[m * k + t] = dy[m * N + idx[t]];
 }
 
+// WkT[:, r0:r1] from W's rows [r0, r1) (b is W [K, N]).
+void GatherWeightRows(const float* b, int64_t K, int64_t N, const int32_t* idx, int64_t k, float* wkT, int64_t r0, int64_t r1) {
+  // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
+  // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
+  constexpr int64_t kAhead = 8;
+  for (int64_t r = r0; r < r1; r++) {
+    const float* wr = b + r * N;
+    if (r + kAhead < r1)
+      for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
+    for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
+  }
+}
+
 // WkT [k, K]: row t is column idx[t] of W = op(b).
 void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, const int32_t* idx, int64_t k, float* wkT) {
   if (transposeB) {
@@ -193,17 +214,7 @@ void GatherWeightColumns(const float* b, int64_t K, int64_t N, bool transposeB, 
     return;
   }
   // Reading k columns touches most cache lines of W: memory-bound, so split over the threads by rows of W.
-  ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-    // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
-    // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
-    constexpr int64_t kAhead = 8;
-    for (int64_t r = r0; r < r1; r++) {
-      const float* wr = b + r * N;
-      if (r + kAhead < r1)
-        for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
-      for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
-    }
-  });
+  ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) { GatherWeightRows(b, K, N, idx, k, wkT, r0, r1); });
 }
 
 // dx from dyk [M, k] and WkT [k, K]: dx [M, K] = dyk @ WkT, or dxᵀ [K, M] when transposeA.
@@ -316,7 +327,45 @@ void SelectCompute(void* state, TF_OpKernelContext* ctx) {
   }
 }
 
+// Rows [r0, r1) of the dense dW [K, N]: zeros and the k kept columns, rows[t * K + r] at column idx[t]. Row by
+// row, so that the k writes land in the row just zeroed (in L1), not in memory again. With `stream` (a dW larger
+// than a core's L2, 64-byte aligned, N a multiple of 16), each row is built in an L1 buffer and written with
+// streaming stores: no read of the old contents into the cache before writing (half the memory traffic).
+void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K, int64_t r0, int64_t r1,
+                   bool stream) {
+#if defined(__AVX512F__)
+  if (stream && N % kLanes == 0 && reinterpret_cast<uintptr_t>(out) % 64 == 0) {
+    std::vector<float> buf(N, 0.0f);
+    for (int64_t r = r0; r < r1; r++) {
+      for (int64_t t = 0; t < k; t++) buf[idx[t]] = rows[t * K + r];
+      float* o = out + r * N;
+      for (int64_t j = 0; j < N; j += kLanes) _mm512_stream_ps(o + j, _mm512_loadu_ps(buf.data() + j));
+      for (int64_t t = 0; t < k; t++) buf[idx[t]] = 0.0f;
+    }
+    _mm_sfence();  // the streaming stores are visible before this thread reports its share done
+    return;
+  }
+#endif
+  (void)stream;
+  for (int64_t r = r0; r < r1; r++) {
+    float* o = out + r * N;
+    std::memset(o, 0, N * sizeof(float));
+    for (int64_t t = 0; t < k; t++) o[idx[t]] = rows[t * K + r];
+  }
+}
+
+// A dense dW of at least this many floats (4 MB) is written with streaming stores: it leaves a core's L2 anyway.
+constexpr int64_t kStreamFloats = int64_t{1} << 20;
+
 // ---- MePropMlpUnifiedBackward
+// After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) are each a few
+// hundred microseconds of one thread at 128 x 1024 @ 1024 x 1024, so above kMinSplitWork multiply-adds per
+// product they run on the pool's threads at once (split along K, or as two parts for transposed layouts), each
+// share with the one-thread code, so that the results are the same bit for bit. Attr `threads` (a test hook):
+// 0 chooses by size, 1 runs on one thread (the pool may still split a big dense fill or gather by rows), >= 2
+// splits whenever the pool has a helper.
+constexpr int64_t kMinSplitWork = 2 * kMinWork;
+
 void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   const Attrs& at = *static_cast<Attrs*>(state);
   Call call(ctx, "MePropMlpUnifiedBackward");
@@ -324,7 +373,17 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
   int64_t M = dy.dim(0), N = dy.dim(1), K = 0, k = at.k;
   if (!CheckK(call, k, N) || !CheckOperands(call, &a, &b, M, N, at, &K)) return;
+  if (!call.Check(at.threads >= 0, "attr threads must be >= 0 (0: by size), got " + std::to_string(at.threads))) return;
+  // Every output is allocated before the parts run (TensorFlow's context is used from this thread only).
   if (!call.Output(0, TF_INT32, {k}, idx)) return;
+  if (!at.denseW) {
+    if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
+  } else if (!call.Output(1, TF_FLOAT, {at.transposeB ? N : K, at.transposeB ? K : N}, dW)) {
+    return;
+  }
+  // Output 2: dx (shaped like a) or the kept values [M, k].
+  const int64_t rows2 = at.withDx && at.transposeA ? K : M, cols2 = !at.withDx ? k : at.transposeA ? M : K;
+  if (!call.Output(2, TF_FLOAT, {rows2, cols2}, third)) return;
   int32_t* ix = idx.data<int32_t>();
   SelectShared(dy.data<float>(), M, N, k, ix);
 
@@ -334,42 +393,73 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     dykScratch.resize(M * k);
     dyk = dykScratch.data();
   } else {
-    if (!call.Output(2, TF_FLOAT, {M, k}, third)) return;
     dyk = third.data<float>();
   }
   GatherColumns(dy.data<float>(), M, N, ix, k, dyk);
 
-  if (!at.denseW) {
-    if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
-    SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, dW.data<float>());
-  } else {
+  auto dwPart = [&] {
+    if (!at.denseW) {
+      SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, dW.data<float>());
+      return;
+    }
     std::vector<float> rows(k * K);
     SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, rows.data());
+    float* out = dW.data<float>();
     if (at.transposeB) {
-      if (!call.Output(1, TF_FLOAT, {N, K}, dW)) return;
-      float* out = dW.data<float>();
       std::memset(out, 0, N * K * sizeof(float));
       for (int64_t t = 0; t < k; t++) std::memcpy(out + ix[t] * K, rows.data() + t * K, K * sizeof(float));
-    } else {
-      if (!call.Output(1, TF_FLOAT, {K, N}, dW)) return;
-      float* out = dW.data<float>();
-      // Zeros and k entries per row: memory-bound, split over the threads by rows.
-      // Row by row, so that the k writes land in the row just zeroed (in L1), not in memory again.
-      ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; r++) {
-          float* o = out + r * N;
-          std::memset(o, 0, N * sizeof(float));
-          for (int64_t t = 0; t < k; t++) o[ix[t]] = rows[t * K + r];
-        }
-      });
+      return;
     }
-  }
-  if (at.withDx) {
+    // Zeros and k entries per row: memory-bound, split over the threads by rows (when not already split).
+    ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
+      FillDenseRows(out, N, ix, k, rows.data(), K, r0, r1, K * N >= kStreamFloats);
+    });
+  };
+  auto dxPart = [&] {
     std::vector<float> wkT(k * K);
     GatherWeightColumns(b.data<float>(), K, N, at.transposeB, ix, k, wkT.data());
-    if (!call.Output(2, TF_FLOAT, {at.transposeA ? K : M, at.transposeA ? M : K}, third)) return;
     DxFromKept(dyk, wkT.data(), M, K, k, at.transposeA, third.data<float>());
+  };
+  const bool together = at.threads == 0 ? M * k * K >= kMinSplitWork : at.threads >= 2;
+  if (!together) {
+    dwPart();
+    if (at.withDx) dxPart();
+    return;
   }
+  if (!at.transposeA && !at.transposeB) {
+    // A Dense layer's layout: every step splits along K (X's and W's rows, the columns of dx and of the slices,
+    // dW's rows), so the threads get equal shares whether dW is dense or slices. The split falls on SmallGemm's
+    // column tiles, and each share runs the one-thread code on its columns.
+    std::vector<float> rowsScratch(at.denseW ? k * K : 0), wkT(at.withDx ? k * K : 0);
+    float* rows = at.denseW ? rowsScratch.data() : dW.data<float>();
+    const float* x = a.data<float>();
+    const float* w = b.data<float>();
+    float* dx = third.data<float>();  // the kept values when !withDx: not written here
+    ParallelRange((K + kGemmTile - 1) / kGemmTile, 1, [&](int64_t t0, int64_t t1) {
+      const int64_t c0 = t0 * kGemmTile, c1 = std::min(K, t1 * kGemmTile);
+      SmallGemm(k, M, c1 - c0, dyk, 1, k, x + c0, K, rows + c0, K);
+      if (at.denseW) FillDenseRows(dW.data<float>(), N, ix, k, rows, K, c0, c1, K * N >= kStreamFloats);
+      if (!at.withDx) return;
+      GatherWeightRows(w, K, N, ix, k, wkT.data(), c0, c1);
+      SmallGemm(M, k, c1 - c0, dyk, k, 1, wkT.data() + c0, K, dx + c0, K);
+    });
+    return;
+  }
+  if (!at.withDx) {
+    dwPart();
+    return;
+  }
+  // Transposed layouts: dW and dx as two parts. Part 0 (dx: the gather of W's columns makes it the longer one
+  // with dW as slices) on this thread, part 1 on a helper; without helpers (MEPROP_NATIVE_THREADS=1) both run
+  // here in turn.
+  ParallelRange(2, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+      if (p == 0)
+        dxPart();
+      else
+        dwPart();
+    }
+  });
 }
 
 // ---- MePropMlpGatherMatMul
@@ -619,7 +709,11 @@ void DeleteAttrs(void* p) { delete static_cast<Attrs*>(p); }
 
 void* CreateSelectColumns(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, false, false); }
 void* CreateSelect(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, true, false, false, false); }
-void* CreateUnified(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, true); }
+void* CreateUnified(TF_OpKernelConstruction* c) {
+  auto* at = static_cast<Attrs*>(CreateAttrs(c, true, false, false, true, true));
+  AttrInt(c, "threads", &at->threads);
+  return at;
+}
 void* CreatePerExample(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, false, true); }
 void* CreateTransposes(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, false, true, false); }
 void* CreateGradB(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, true, true, false); }
@@ -639,7 +733,7 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
       {"MePropMlpUnifiedBackward",
        {"dy: float", "a: float", "b: float"},
        {"indices: int32", "dw: float", "third: float"},
-       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool", "threads: int = 0"},
        UnifiedBackwardCompute,
        CreateUnified},
       {"MePropMlpPerExampleBackward",

@@ -182,16 +182,39 @@ Pool* ThePool() {
   return pool;
 }
 
+// True on a thread while it runs a share of a parallel region (the caller's or a helper's): a ParallelFor
+// nested in it runs inline, since the pool runs one region at a time (waiting for it there would deadlock).
+thread_local bool inRegion = false;
+
+struct RegionArg {
+  void (*fn)(void*, int64_t, int64_t);
+  void* arg;
+};
+
+void RunInRegion(void* p, int64_t b, int64_t e) {
+  const RegionArg& r = *static_cast<RegionArg*>(p);
+  const bool outer = inRegion;
+  inRegion = true;
+  r.fn(r.arg, b, e);
+  inRegion = outer;
+}
+
 }  // namespace
+
+int PoolThreads() {
+  Pool* pool = ThePool();
+  return pool == nullptr ? 1 : pool->size();
+}
 
 void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64_t), void* arg) {
   Pool* pool = ThePool();
   int64_t parts = minPerTask > 0 ? n / minPerTask : n;
-  if (pool == nullptr || parts < 2) {
+  if (pool == nullptr || parts < 2 || inRegion) {
     fn(arg, 0, n);
     return;
   }
-  pool->Run(n, static_cast<int>(std::min<int64_t>(parts, pool->size())), fn, arg);
+  RegionArg r{fn, arg};
+  pool->Run(n, static_cast<int>(std::min<int64_t>(parts, pool->size())), RunInRegion, &r);
 }
 
 }  // namespace mlp

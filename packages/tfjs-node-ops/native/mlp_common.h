@@ -132,8 +132,12 @@ inline uint32_t RankKey(float nonNegative) {
 void TopKAscending(const uint32_t* keys, int64_t n, int64_t k, int32_t* out);
 
 // A persistent pool of helper threads for the big shapes: ParallelFor(n, fn) runs fn(begin, end) over
-// disjoint ranges covering [0, n), on the calling thread and the helpers. Small n runs inline.
+// disjoint ranges covering [0, n), on the calling thread and the helpers. Small n runs inline, and so does a
+// ParallelFor called from inside another one's fn.
 void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64_t), void* arg);
+
+// The threads ParallelFor can use: 1 (the caller) when there is no pool, else the pool's size.
+int PoolThreads();
 
 template <typename F>
 void ParallelRange(int64_t n, int64_t minPerTask, F&& f) {

@@ -254,6 +254,46 @@ run('native MLP kernels [tensorflow]', () => {
     });
   });
 
+  // The unified op splits dW and dx over the pool's threads above a size (and always with threads >= 2, when the
+  // pool has a helper, i.e. unless MEPROP_NATIVE_THREADS=1): along K (in column tiles of 64, the last one partial
+  // at K = 200) for a Dense layer's layout, as two parts for transposed ones. The same bits as one thread, and
+  // brute force. 16x2048x1024 (transposeA) nests the parts' own row splits (W's columns, the dense fill) in the
+  // two-part region: they must run inline there, not wait for the pool (a deadlock).
+  it.each([
+    [128, 1024, 1024, 32, false, false],
+    [33, 200, 130, 17, false, false],
+    [33, 70, 130, 17, true, false],
+    [33, 70, 130, 17, false, true],
+    [16, 2048, 1024, 8, true, false],
+  ])(
+    'unified backward M=%i K=%i N=%i k=%i (transposeA=%p, transposeB=%p): two threads = one thread to the bit = brute force',
+    (M, K, N, k, tA, tB) => {
+      tf.tidy(() => {
+        const { dy, a, b } = operands(M, K, N, tA, tB, 41);
+        const ref = reference(dy, a, b, k, 'unified', tA, tB);
+        const cols = Array.from({ length: N }, (_, j) => j).filter((j) => ref.mask.dataSync()[j] === 1);
+        for (const denseW of [true, false])
+          for (const withDx of [true, false]) {
+            const outs = [1, 2, 0].map(
+              (threads) =>
+                runKernel(
+                  'MePropUnifiedBackward',
+                  { dy, a, b },
+                  { k, transposeA: tA, transposeB: tB, denseW, withDx, threads },
+                ) as tf.Tensor[],
+            );
+            const bytes = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array | Int32Array).buffer);
+            for (const other of outs.slice(1))
+              for (let i = 0; i < 3; i++) expect(bytes(other[i]).equals(bytes(outs[0][i]))).toBe(true);
+            const [idx, dW, third] = outs[1];
+            expect(Array.from(idx.dataSync())).toEqual(cols);
+            expectNear(dW, denseW ? ref.db : slicesOf(ref.db, cols, tB));
+            expectNear(third, withDx ? ref.da : tf.gather(dy, cols, 1), withDx ? 1e-4 : 0);
+          }
+      });
+    },
+  );
+
   it('per-example through @meprop/core: one native call for selection and dW, dx only when asked for', () => {
     // Counts the native ops tfjs-node runs (a copy of the frozen binding with executeOp wrapped).
     type Binding = Record<string, unknown> & { executeOp: (name: string, ...rest: unknown[]) => unknown };
@@ -453,6 +493,11 @@ run('native MLP kernels [tensorflow]', () => {
   it('rejects bad input to the backward kernels with the argument and value named', () => {
     tf.tidy(() => {
       const dy = tf.ones([3, 5]);
+      const unifiedAttrs = { k: 2, transposeA: false, transposeB: false, denseW: true, withDx: true };
+      for (const threads of [-1, 1.5])
+        expect(() =>
+          runKernel('MePropUnifiedBackward', { dy, a: tf.ones([3, 2]), b: tf.ones([2, 5]) }, { ...unifiedAttrs, threads }),
+        ).toThrow(new RegExp(`threads must be an integer >= 0 .*got ${threads}`));
       expect(() => runKernel('MePropSelect', { dy }, { k: 6, mode: 'per-example', seed: 0 })).toThrow(
         /k must be an integer in \[1, 5\].*got 6/,
       );

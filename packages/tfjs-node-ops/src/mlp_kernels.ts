@@ -83,11 +83,22 @@ const select: KernelFunc = (args) => {
 
 const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, a, b } = inputs as Record<string, TensorInfo>;
-  const at = attrs as unknown as TransposeAttrs & { k: number; denseW: boolean; withDx: boolean };
+  // `threads` is a test hook (not one of core's attributes): 1 runs dW and dx one after the other, 2 on two
+  // threads at once; absent, the native op chooses by size.
+  const at = attrs as unknown as TransposeAttrs & { k: number; denseW: boolean; withDx: boolean; threads?: number };
   checkFloat2D('MePropUnifiedBackward', 'dy', dy);
   checkK('MePropUnifiedBackward', at.k, dy.shape[1]);
+  const threads = at.threads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new Error(`MePropUnifiedBackward: threads must be an integer >= 0 (0: by size), got ${threads}`);
   return withNativeScope(backend, (s) => {
-    const attrList = [s.int('k', at.k), ...transposes(s, at), s.bool('dense_w', at.denseW), s.bool('with_dx', at.withDx)];
+    const attrList = [
+      s.int('k', at.k),
+      ...transposes(s, at),
+      s.bool('dense_w', at.denseW),
+      s.bool('with_dx', at.withDx),
+      s.int('threads', threads),
+    ];
     const out = s.op('MePropMlpUnifiedBackward', attrList, [s.input(dy), s.input(a), s.input(b)], 3);
     return out.map((t) => s.output(t));
   });
