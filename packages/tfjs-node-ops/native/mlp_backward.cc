@@ -420,7 +420,10 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     GatherWeightColumns(b.data<float>(), K, N, at.transposeB, ix, k, wkT.data());
     DxFromKept(dyk, wkT.data(), M, K, k, at.transposeA, third.data<float>());
   };
-  const bool together = at.threads == 0 ? M * k * K >= kMinSplitWork : at.threads >= 2;
+  // By size, and only with a dense dW: with dW as slices (what the lazy optimizers take) the split measured slower
+  // at 128x1024 k=32 (4.32-4.69x against 4.71-5.18x on one thread, 2026-12-03): the gather of W's columns is
+  // memory-bound and waking the helper costs 30-80 us.
+  const bool together = at.threads == 0 ? at.denseW && M * k * K >= kMinSplitWork : at.threads >= 2;
   if (!together) {
     dwPart();
     if (at.withDx) dxPart();
