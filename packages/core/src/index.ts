@@ -88,3 +88,4 @@ export type { ResolvedGradient, SparseGradientSession, SparseSlices } from './sp
 // For authors of kernels on tfjs-node's `tensorflow` backend (e.g. @meprop/layers' sparse optimizer step).
 export { NativeScope, NativeVariable, withNativeScope, isNativeTensorflowBackend } from './kernels/tensorflow/native_ops';
 export type { NativeAttr, NativeTensor, TfBinding } from './kernels/tensorflow/native_ops';
+export { convOpAttrs } from './kernels/tensorflow/conv_unified';

@@ -11,6 +11,7 @@
 import { backend_util, getKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  convOpAttrs,
   MePropConv2D,
   MePropConvSelectChannels,
   MePropConvSelectChannelsAct,
@@ -202,15 +203,7 @@ const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
     a.dimRoundingMode,
   );
   return withNativeScope(backend, (s) => {
-    const b = s.binding as typeof s.binding & { TF_ATTR_STRING: number };
-    const convAttrs: NativeAttr[] = [
-      s.type('T', 'float32'),
-      { name: 'strides', type: b.TF_ATTR_INT, value: [1, info.strideHeight, info.strideWidth, 1] },
-      { name: 'padding', type: b.TF_ATTR_STRING, value: info.padInfo.type },
-      { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
-      { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
-      s.bool('use_cudnn_on_gpu', true),
-    ];
+    const convAttrs = convOpAttrs(s, info);
     const z = s.op1('Conv2D', convAttrs, [s.input(X), s.input(F)]);
     const relu = a.activation === 'relu';
     if (bias !== undefined) return s.output(s.op1('MePropBiasAct', [s.bool('relu', relu)], [z.id, s.input(bias)]));

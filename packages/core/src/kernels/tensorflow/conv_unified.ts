@@ -47,7 +47,8 @@ function convInfo(a: MePropSparseConvGradAttrs, filterShape: number[]): backend_
 }
 
 /** The attributes of TensorFlow's Conv2DBackprop* ops (NHWC, 'VALID' or 'SAME' only: checked by the caller). */
-function convOpAttrs(s: NativeScope, info: backend_util.Conv2DInfo): NativeAttr[] {
+/** The attrs of TensorFlow's Conv2D (and its backprops) for a conv of `info` (NHWC; 'valid' or 'same' padding). */
+export function convOpAttrs(s: NativeScope, info: backend_util.Conv2DInfo): NativeAttr[] {
   const b = s.binding as ConvBinding;
   if (typeof b.TF_ATTR_STRING !== 'number')
     throw new Error('meProp tensorflow conv kernel: tfjs-node binding has no TF_ATTR_STRING');
