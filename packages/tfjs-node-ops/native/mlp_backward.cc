@@ -535,17 +535,39 @@ void SparseDx(const KeptEntries& e, const float* w, int64_t K, int64_t N, bool t
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
       TransposeBlock(w + r0 * N, rw, N, blk.data());
-      for (int64_t m = 0; m < M; m++) {
-        const int32_t* im = ix + m * rowStride;
-        const float* vm = v + m * k;
-        Lanes acc = {};
-        for (int64_t t = 0; t < k; t++) acc += vm[t] * LoadLanes(blk.data() + im[t] * kLanes);
+      const float* bk = blk.data();
+      auto store = [&](int64_t m, Lanes acc) {
         alignas(64) float res[kLanes];
         std::memcpy(res, &acc, sizeof(res));
         if (transposeA)
           for (int64_t l = 0; l < rw; l++) out[(r0 + l) * M + m] = res[l];
         else
           std::memcpy(out + m * K + r0, res, rw * sizeof(float));
+      };
+      int64_t m = 0;
+      // Four rows at once: four independent sums (each still over t in order, so the same bits as one row at a
+      // time), so that the adds do not wait on one another.
+      for (; m + 4 <= M; m += 4) {
+        const int32_t *i0 = ix + m * rowStride, *i1 = i0 + rowStride, *i2 = i1 + rowStride, *i3 = i2 + rowStride;
+        const float* v0 = v + m * k;
+        Lanes a0 = {}, a1 = {}, a2 = {}, a3 = {};
+        for (int64_t t = 0; t < k; t++) {
+          a0 += v0[t] * LoadLanes(bk + i0[t] * kLanes);
+          a1 += v0[k + t] * LoadLanes(bk + i1[t] * kLanes);
+          a2 += v0[2 * k + t] * LoadLanes(bk + i2[t] * kLanes);
+          a3 += v0[3 * k + t] * LoadLanes(bk + i3[t] * kLanes);
+        }
+        store(m, a0);
+        store(m + 1, a1);
+        store(m + 2, a2);
+        store(m + 3, a3);
+      }
+      for (; m < M; m++) {
+        const int32_t* im = ix + m * rowStride;
+        const float* vm = v + m * k;
+        Lanes acc = {};
+        for (int64_t t = 0; t < k; t++) acc += vm[t] * LoadLanes(bk + im[t] * kLanes);
+        store(m, acc);
       }
     }
   });

@@ -369,6 +369,43 @@ run('native MLP kernels [tensorflow]', () => {
     });
   });
 
+  it('rows of 1024 (the selection thresholds before its radix select): same kept entries as brute force', () => {
+    tf.tidy(() => {
+      const N = 1024;
+      // Row 0 random, 1 ascending (every group maximum at its end: no candidate is dropped), 2 descending,
+      // 3 constant (all ties), 4 random with NaN, Infinity and -Infinity, 5 random with the largest values in
+      // one group, 6 ties in the candidates (values rounded to a few levels).
+      const rows: number[][] = [];
+      let s = 12345;
+      const rnd = (): number => {
+        s = (s * 1103515245 + 12345) % 2147483648;
+        return s / 2147483648 - 0.5;
+      };
+      rows.push(Array.from({ length: N }, rnd));
+      rows.push(Array.from({ length: N }, (_, j) => j / N));
+      rows.push(Array.from({ length: N }, (_, j) => -(N - j) / N));
+      rows.push(Array.from({ length: N }, () => 0.25));
+      const special = Array.from({ length: N }, rnd);
+      [special[3], special[500], special[1000]] = [NaN, Infinity, -Infinity];
+      rows.push(special);
+      rows.push(Array.from({ length: N }, (_, j) => (j >= 600 && j < 640 ? 10 + j : rnd())));
+      rows.push(Array.from({ length: N }, () => Math.round(rnd() * 8) / 8));
+      const M = rows.length;
+      const dy = tf.tensor2d(rows.flat(), [M, N]);
+      for (const k of [1, 20, 32, 100, 256, 257]) {
+        for (const mode of ['per-example', 'unified'] as Mode[]) {
+          const [indices] = runKernel('MePropSelect', { dy }, { k, mode, seed: 0 }) as tf.Tensor[];
+          const ix = indices.dataSync();
+          const mask = new Float32Array(M * N);
+          for (let m = 0; m < M; m++) for (let t = 0; t < k; t++) mask[m * N + ix[m * k + t]] = 1;
+          expect(Array.from(mask)).toEqual(Array.from(keptMask(dy.dataSync() as Float32Array, M, N, k, mode)));
+          for (let m = 0; m < M; m++)
+            for (let t = 1; t < k; t++) expect(ix[m * k + t]).toBeGreaterThan(ix[m * k + t - 1]); // ascending
+        }
+      }
+    });
+  });
+
   it('relu gradient from the output equals tfjs relu gradient, NaN, -0 and Infinity included', () => {
     tf.tidy(() => {
       const x = tf.tensor1d([-2, -0, 0, 1e-30, 3, NaN, Infinity, -Infinity]);
