@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   await setupBackend('tensorflow');
   const reps = Number(process.argv[2] ?? 200);
   const shapes = [
+    { M: 2, K: 16, N: 16, k: 1 },
     { M: 32, K: 500, N: 500, k: 20 },
     { M: 128, K: 1024, N: 1024, k: 32 },
   ];
