@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -667,6 +668,10 @@ void PerExampleBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
   int64_t M = dy.dim(0), N = dy.dim(1), K = 0, k = at.k;
   if (!CheckK(call, k, N) || !CheckOperands(call, &a, &b, M, N, at, &K)) return;
+  if (!call.Check(at.threads >= 0, "attr threads must be >= 0 (0: by size), got " + std::to_string(at.threads))) return;
+  // Attr `threads` (a test hook): 1 runs every part on this thread; otherwise the selection (by rows) and the
+  // products (by blocks of W's rows) split over the pool by size. Each row and block is the same code either way.
+  std::unique_ptr<SerialScope> serial(at.threads == 1 ? new SerialScope() : nullptr);
   if (!call.Output(0, TF_INT32, {M, k}, idx)) return;
   std::vector<float> valuesScratch;
   float* values;
@@ -733,7 +738,11 @@ void* CreateUnified(TF_OpKernelConstruction* c) {
   AttrInt(c, "threads", &at->threads);
   return at;
 }
-void* CreatePerExample(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, false, false, true, false, true); }
+void* CreatePerExample(TF_OpKernelConstruction* c) {
+  auto* at = static_cast<Attrs*>(CreateAttrs(c, true, false, false, true, false, true));
+  AttrInt(c, "threads", &at->threads);
+  return at;
+}
 void* CreateTransposes(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, false, true, false); }
 void* CreateGradB(TF_OpKernelConstruction* c) { return CreateAttrs(c, false, false, true, true, false); }
 
@@ -758,7 +767,7 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
       {"MePropMlpPerExampleBackward",
        {"dy: float", "a: float", "b: float"},
        {"indices: int32", "dw: float", "third: float"},
-       {"k: int", "transpose_a: bool", "transpose_b: bool", "with_dx: bool"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "with_dx: bool", "threads: int = 0"},
        PerExampleBackwardCompute,
        CreatePerExample},
       {"MePropMlpGatherMatMul",

@@ -263,6 +263,9 @@ void RunInRegion(void* p, int64_t b, int64_t e) {
 
 }  // namespace
 
+SerialScope::SerialScope() : outer_(inRegion) { inRegion = true; }
+SerialScope::~SerialScope() { inRegion = outer_; }
+
 int PoolThreads() {
   Pool* pool = ThePool();
   return pool == nullptr ? 1 : pool->size();

@@ -139,6 +139,19 @@ void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64
 // The threads ParallelFor can use: 1 (the caller) when there is no pool, else the pool's size.
 int PoolThreads();
 
+// While one is alive on a thread, ParallelFor called from that thread runs inline (a kernel's `threads = 1`
+// test hook: one thread computes what several would, and the tests compare the bits).
+class SerialScope {
+ public:
+  SerialScope();
+  ~SerialScope();
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool outer_;
+};
+
 template <typename F>
 void ParallelRange(int64_t n, int64_t minPerTask, F&& f) {
   ParallelFor(

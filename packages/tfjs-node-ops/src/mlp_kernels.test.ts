@@ -294,6 +294,53 @@ run('native MLP kernels [tensorflow]', () => {
     },
   );
 
+  // The per-example op splits its selection (by rows, from 128 rows of 1024) and its products (by blocks of W's
+  // rows) over the pool by size; threads = 1 runs all of it on one thread. Same bits, and brute force.
+  it.each(TRANSPOSES)(
+    'per-example backward 128x1024x1024 k=32 (transposeA=%p, transposeB=%p): pool = one thread to the bit = brute force',
+    (tA, tB) => {
+      tf.tidy(() => {
+        const [M, K, N, k] = [128, 1024, 1024, 32];
+        const { dy, a, b } = operands(M, K, N, tA, tB, 43);
+        const ref = reference(dy, a, b, k, 'per-example', tA, tB);
+        for (const withDx of [true, false]) {
+          const outs = [1, 0].map(
+            (threads) =>
+              runKernel(
+                'MePropPerExampleBackward',
+                { dy, a, b },
+                { k, transposeA: tA, transposeB: tB, withDx, threads },
+              ) as tf.Tensor[],
+          );
+          const bytes = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array | Int32Array).buffer);
+          for (let i = 0; i < 3; i++) expect(bytes(outs[1][i]).equals(bytes(outs[0][i]))).toBe(true);
+          const [idx, dW, third] = outs[1];
+          const mask = new Float32Array(M * N);
+          const ix = idx.dataSync();
+          for (let m = 0; m < M; m++) for (let t = 0; t < k; t++) mask[m * N + ix[m * k + t]] = 1;
+          expect(Array.from(mask)).toEqual(Array.from(ref.mask.dataSync()));
+          expectNear(dW, ref.db);
+          if (withDx) expectNear(third, ref.da);
+          else
+            expectNear(
+              third,
+              tf.reshape(
+                tf.gatherND(
+                  dy,
+                  tf.stack(
+                    [tf.reshape(tf.tile(tf.range(0, M, 1, 'int32').reshape([M, 1]), [1, k]), [-1]), tf.reshape(idx, [-1])],
+                    1,
+                  ),
+                ),
+                [M, k],
+              ),
+              0,
+            );
+        }
+      });
+    },
+  );
+
   it('per-example through @meprop/core: one native call for selection and dW, dx only when asked for', () => {
     // Counts the native ops tfjs-node runs (a copy of the frozen binding with executeOp wrapped).
     type Binding = Record<string, unknown> & { executeOp: (name: string, ...rest: unknown[]) => unknown };
@@ -399,8 +446,7 @@ run('native MLP kernels [tensorflow]', () => {
           const mask = new Float32Array(M * N);
           for (let m = 0; m < M; m++) for (let t = 0; t < k; t++) mask[m * N + ix[m * k + t]] = 1;
           expect(Array.from(mask)).toEqual(Array.from(keptMask(dy.dataSync() as Float32Array, M, N, k, mode)));
-          for (let m = 0; m < M; m++)
-            for (let t = 1; t < k; t++) expect(ix[m * k + t]).toBeGreaterThan(ix[m * k + t - 1]); // ascending
+          for (let m = 0; m < M; m++) for (let t = 1; t < k; t++) expect(ix[m * k + t]).toBeGreaterThan(ix[m * k + t - 1]); // ascending
         }
       }
     });
@@ -535,6 +581,14 @@ run('native MLP kernels [tensorflow]', () => {
         expect(() =>
           runKernel('MePropUnifiedBackward', { dy, a: tf.ones([3, 2]), b: tf.ones([2, 5]) }, { ...unifiedAttrs, threads }),
         ).toThrow(new RegExp(`threads must be an integer >= 0 .*got ${threads}`));
+      for (const threads of [-1, 1.5])
+        expect(() =>
+          runKernel(
+            'MePropPerExampleBackward',
+            { dy, a: tf.ones([3, 2]), b: tf.ones([2, 5]) },
+            { k: 2, transposeA: false, transposeB: false, withDx: true, threads },
+          ),
+        ).toThrow(new RegExp(`MePropPerExampleBackward: threads must be an integer >= 0 .*got ${threads}`));
       expect(() => runKernel('MePropSelect', { dy }, { k: 6, mode: 'per-example', seed: 0 })).toThrow(
         /k must be an integer in \[1, 5\].*got 6/,
       );

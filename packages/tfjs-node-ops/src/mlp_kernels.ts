@@ -106,11 +106,15 @@ const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
 
 const perExampleBackward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, a, b } = inputs as Record<string, TensorInfo>;
-  const at = attrs as unknown as TransposeAttrs & { k: number; withDx: boolean };
+  // `threads` is a test hook, as for the unified backward: 1 runs everything on one thread; absent, by size.
+  const at = attrs as unknown as TransposeAttrs & { k: number; withDx: boolean; threads?: number };
   checkFloat2D('MePropPerExampleBackward', 'dy', dy);
   checkK('MePropPerExampleBackward', at.k, dy.shape[1]);
+  const threads = at.threads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new Error(`MePropPerExampleBackward: threads must be an integer >= 0 (0: by size), got ${threads}`);
   return withNativeScope(backend, (s) => {
-    const attrList = [s.int('k', at.k), ...transposes(s, at), s.bool('with_dx', at.withDx)];
+    const attrList = [s.int('k', at.k), ...transposes(s, at), s.bool('with_dx', at.withDx), s.int('threads', threads)];
     const out = s.op('MePropMlpPerExampleBackward', attrList, [s.input(dy), s.input(a), s.input(b)], 3);
     return out.map((t) => s.output(t));
   });
