@@ -31,27 +31,36 @@ void RadixTopK(const uint32_t* keys, int64_t n, int64_t k, int32_t* out) {
   // Four interleaved histograms: real data puts most keys in a few buckets, and one histogram would make
   // every increment wait for the previous one. After each pass only the keys of the chosen group are kept
   // for the next (they are rescanned, not the whole row).
+  // Few keys (after TopKAscending's threshold, a few times k) use one histogram (less to clear), and every pass
+  // scans the buckets down from the largest key's digit (the keys left share the bits above it), not from 255.
   uint32_t prefix = 0, mask = 0;
   int64_t need = k;
   uint32_t hist[4][256];
-  std::vector<uint32_t> cand(keys, keys + n);
+  thread_local std::vector<uint32_t> cand;
+  cand.assign(keys, keys + n);
   int64_t nc = n;
   for (int shift = 24; shift >= 0; shift -= 8) {
-    std::memset(hist, 0, sizeof(hist));
     const uint32_t* c = cand.data();
+    const int lanes = nc < 512 ? 1 : 4;
+    std::memset(hist, 0, lanes * sizeof(hist[0]));
+    uint32_t mx = 0;
+#pragma omp simd reduction(max : mx)
+    for (int64_t i = 0; i < nc; i++) mx = c[i] > mx ? c[i] : mx;
     int64_t i = 0;
-    for (; i + 4 <= nc; i += 4) {
-      hist[0][(c[i] >> shift) & 255]++;
-      hist[1][(c[i + 1] >> shift) & 255]++;
-      hist[2][(c[i + 2] >> shift) & 255]++;
-      hist[3][(c[i + 3] >> shift) & 255]++;
-    }
+    if (lanes == 4)
+      for (; i + 4 <= nc; i += 4) {
+        hist[0][(c[i] >> shift) & 255]++;
+        hist[1][(c[i + 1] >> shift) & 255]++;
+        hist[2][(c[i + 2] >> shift) & 255]++;
+        hist[3][(c[i + 3] >> shift) & 255]++;
+      }
     for (; i < nc; i++) hist[0][(c[i] >> shift) & 255]++;
     int64_t above = 0;
-    int b = 255;
+    int b = static_cast<int>((mx >> shift) & 255);
     int64_t count = 0;
     for (; b >= 0; b--) {
-      count = hist[0][b] + hist[1][b] + hist[2][b] + hist[3][b];
+      count = hist[0][b];
+      if (lanes == 4) count += hist[1][b] + hist[2][b] + hist[3][b];
       if (above + count >= need || b == 0) break;
       above += count;
     }
@@ -110,24 +119,28 @@ void TopKAscending(const uint32_t* keys, int64_t n, int64_t k, int32_t* out) {
     for (int64_t i = 0; i < n; i++) out[i] = static_cast<int32_t>(i);
     return;
   }
-  // A cheap threshold first: split the keys into k groups and take T = the smallest of the k group maxima. Those
-  // maxima are k distinct entries >= T, so the k-th largest key is >= T, and every key the selection keeps is
-  // among the candidates >= T (ties included: a key equal to T is a candidate). On real rows that leaves a
-  // small fraction of the keys (about a tenth at 1024 keys, k = 32) for the radix select. The candidates are
+  // A cheap threshold first: deal the keys into G >= k groups (key i to group i mod G, G a multiple of 16 so
+  // that the maxima are lane-wise maxima of whole vectors) and take T = the smallest of the G group maxima.
+  // Those maxima are G >= k distinct entries >= T, so the k-th largest key is >= T, and every key the selection
+  // keeps is among the candidates >= T (ties included: a key equal to T is a candidate). On real rows that leaves
+  // a small fraction of the keys (about a tenth at 1024 keys, k = 32) for the radix select. The candidates are
   // listed in index order, so the select's "ties to the lower position, ascending positions" is "ties to the
   // lower index, ascending indices" on the original keys: the result is the same as without the threshold.
-  if (n < 64 || n < 4 * k) {
+  constexpr int64_t kMaxGroups = 128;
+  const int64_t G = (k + 15) / 16 * 16;
+  if (G > kMaxGroups || n < 4 * G) {
     RadixTopK(keys, n, k, out);
     return;
   }
-  uint32_t threshold = UINT32_MAX;
-  for (int64_t g = 0; g < k; g++) {
-    const int64_t b = n * g / k, e = n * (g + 1) / k;
-    uint32_t mx = 0;
-#pragma omp simd reduction(max : mx)
-    for (int64_t i = b; i < e; i++) mx = keys[i] > mx ? keys[i] : mx;
-    threshold = mx < threshold ? mx : threshold;
+  alignas(64) uint32_t gmax[kMaxGroups] = {};
+  int64_t i0 = 0;
+  for (; i0 + G <= n; i0 += G) {
+#pragma omp simd
+    for (int64_t l = 0; l < G; l++) gmax[l] = keys[i0 + l] > gmax[l] ? keys[i0 + l] : gmax[l];
   }
+  for (int64_t l = 0; i0 + l < n; l++) gmax[l] = keys[i0 + l] > gmax[l] ? keys[i0 + l] : gmax[l];
+  uint32_t threshold = UINT32_MAX;
+  for (int64_t l = 0; l < G; l++) threshold = gmax[l] < threshold ? gmax[l] : threshold;
   thread_local std::vector<uint32_t> candKeys;
   thread_local std::vector<int32_t> candIdx, candOut;
   candKeys.resize(n);
