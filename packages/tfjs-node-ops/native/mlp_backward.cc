@@ -598,29 +598,37 @@ void SparseDw(const KeptEntries& e, const float* x, int64_t K, int64_t N, bool t
     });
     return;
   }
-  // dW [K, N] in blocks of kLanes rows: the block is held transposed ([N, kLanes], in cache), each kept entry
-  // (m, t) adds the lane vector v[m, t] X[m, r0:r0+kLanes] to its column's row of the block, and the block is
-  // written back. Every column's sum starts at zero and takes its entries in increasing m, as a sum over the
-  // entries sorted by column would; no branch depends on how many entries a column has.
+  // dW [K, N] in blocks of kLanes rows. The kept entries are sorted by column first (a counting sort, stable in
+  // m), so that column j of a block is one sum of lane vectors X[m, r0:r0+kLanes] v[m, t] over its entries,
+  // kept in a register and stored once into the block ([N, kLanes], transposed), which is then written back.
+  std::vector<int32_t> start(N + 1, 0), em(M * k);
+  std::vector<float> ev(M * k);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t t = 0; t < k; t++) start[ix[m * rowStride + t] + 1]++;
+  for (int64_t j = 0; j < N; j++) start[j + 1] += start[j];
+  {
+    std::vector<int32_t> cursor(start.begin(), start.end() - 1);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t t = 0; t < k; t++) {
+        const int32_t c = cursor[ix[m * rowStride + t]]++;
+        em[c] = static_cast<int32_t>(m);
+        ev[c] = v[m * k + t];
+      }
+  }
   const int64_t blocks = (K + kLanes - 1) / kLanes;
   ParallelRange(blocks, RowsPerTask(M * k * kLanes), [&](int64_t b0, int64_t b1) {
     std::vector<float> blk(N * kLanes), xblk(M * kLanes, 0.0f);
-    float* bk = blk.data();
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
       for (int64_t m = 0; m < M; m++)
         for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
-      std::memset(bk, 0, N * kLanes * sizeof(float));
-      for (int64_t m = 0; m < M; m++) {
-        const Lanes xm = LoadLanes(xblk.data() + m * kLanes);
-        const int32_t* im = ix + m * rowStride;
-        const float* vm = v + m * k;
-        for (int64_t t = 0; t < k; t++) {
-          float* row = bk + im[t] * kLanes;
-          StoreLanes(row, LoadLanes(row) + vm[t] * xm);
-        }
+      const int32_t* st = start.data();
+      for (int64_t j = 0; j < N; j++) {
+        Lanes acc = {};
+        for (int32_t c = st[j]; c < st[j + 1]; c++) acc += ev[c] * LoadLanes(xblk.data() + em[c] * kLanes);
+        StoreLanes(blk.data() + j * kLanes, acc);
       }
-      TransposeBack(bk, rw, N, out + r0 * N);
+      TransposeBack(blk.data(), rw, N, out + r0 * N);
     }
   });
 }
