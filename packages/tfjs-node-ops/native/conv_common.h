@@ -3,6 +3,7 @@
 // and a parallel-for over the batch.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -244,8 +245,8 @@ void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, B
     }
 }
 
-// Threads for one op call: MEPROP_NATIVE_THREADS if set (>= 1), else 1 on machines with <= 2 cores (shared
-// with TensorFlow's own pools), else min(cores, 4).
+// The most threads one op call may use: MEPROP_NATIVE_THREADS if set (>= 1; 1 means the calling thread only),
+// else the hardware's, at most 4. The helpers are @meprop/tfjs-node-ops' persistent pool (mlp_common.cc).
 inline int Threads() {
   static const int n = [] {
     const char* e = std::getenv("MEPROP_NATIVE_THREADS");
@@ -253,28 +254,58 @@ inline int Threads() {
       int v = std::atoi(e);
       if (v >= 1) return std::min(v, 64);
     }
-    unsigned hw = std::thread::hardware_concurrency();
-    return hw <= 2 ? 1 : static_cast<int>(std::min(hw, 4u));
+    return static_cast<int>(std::max(1u, std::min(std::thread::hardware_concurrency(), 4u)));
   }();
   return n;
 }
 
-// Runs fn(thread, begin, end) over [0, n) split into at most `threads` contiguous parts (inline when 1).
+// Multiply-adds worth one more thread: about 0.25 ms of one core's FMAs, well above the ~10-50 µs a helper
+// takes to wake. (The choice is by work, not by core count: tfjs-node's own conv kernels use every core.)
+constexpr int64_t kWorkPerThread = int64_t{1} << 22;
+
+// Elements worth one more thread in a pass over memory (the selection's reads of dy): 2 MB of float32.
+constexpr int64_t kElementsPerThread = int64_t{1} << 19;
+
+// Threads for an op call of `work` units (multiply-adds by default): Threads() when MEPROP_NATIVE_THREADS is
+// set, else one per `perThread` units, at least 1 and at most Threads().
+inline int ThreadsFor(int64_t work, int64_t perThread = kWorkPerThread) {
+  const char* e = std::getenv("MEPROP_NATIVE_THREADS");
+  if (e != nullptr && *e != '\0') return Threads();
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Threads(), work / perThread)));
+}
+
+}  // namespace conv
+namespace mlp {
+void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64_t), void* arg);
+int PoolThreads();
+}  // namespace mlp
+namespace conv {
+
+// Runs fn(thread, begin, end) over [0, n) on up to `threads` threads (the caller and the pool's helpers): each
+// thread takes chunks of `grain` items from a shared counter until none are left, so a helper that starts
+// late, or a core busy with another process, costs no more than its last chunk. fn may be called several
+// times per thread (ranges ascending); `thread` < threads identifies the caller (0) and the helpers.
 template <typename Fn>
-void ParallelFor(int64_t n, int threads, Fn fn) {
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+void ParallelFor(int64_t n, int threads, Fn fn, int64_t grain = 1) {
+  grain = std::max<int64_t>(1, grain);
+  const int64_t chunks = (n + grain - 1) / grain;
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({int64_t{threads}, chunks, int64_t{mlp::PoolThreads()}})));
   if (threads == 1) {
-    fn(0, int64_t{0}, n);
+    if (n > 0) fn(0, int64_t{0}, n);
     return;
   }
-  std::vector<std::thread> pool;
-  int64_t step = (n + threads - 1) / threads;
-  for (int t = 1; t < threads; t++) {
-    int64_t b = t * step, e = std::min(n, b + step);
-    if (b < e) pool.emplace_back([=] { fn(t, b, e); });
-  }
-  fn(0, int64_t{0}, std::min(n, step));
-  for (auto& th : pool) th.join();
+  std::atomic<int64_t> next{0};
+  auto body = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++)
+      for (;;) {
+        const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
+        if (b >= n) break;
+        fn(static_cast<int>(t), b, std::min(n, b + grain));
+      }
+  };
+  using Body = decltype(body);
+  mlp::ParallelFor(
+      threads, 1, [](void* p, int64_t b, int64_t e) { (*static_cast<Body*>(p))(b, e); }, &body);
 }
 
 }  // namespace conv
