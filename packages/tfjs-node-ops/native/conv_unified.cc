@@ -249,25 +249,37 @@ InputTileFn InputTileFor(int jb) {
   return fns[jb - 1];
 }
 
-// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels.
+// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels. One
+// output row at a time through every tap, so that the row of dy_k and the input rows it meets stay in L1.
 void FilterVector(const ConvShape& s, const Geometry& g, const float* x, int64_t CIp, const float* dyk, float* acc,
                   int64_t b0, int64_t b1) {
   const int64_t k = s.k;
-  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
-    const float* x0 = x + ((b * s.H + t.ih) * s.W + t.iw) * CIp;
-    const float* d0 = dyk + ((b * s.OH + t.oh) * s.OW + t.ow) * k;
-    float* tap = acc + (t.fh * s.FW + t.fw) * k * CIp;
-    const Span sp{t.rows, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
-    for (int64_t cb = 0; cb < CIp;) {
-      const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
-      for (int64_t jb = 0; jb < k; jb += kMaxJ) {
-        const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
-        FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
-        fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
+  std::vector<int64_t> owLo(s.FW), owHi(s.FW);
+  for (int64_t fw = 0; fw < s.FW; fw++)
+    ValidRange(s.OW, s.W, g.stride_w, fw * g.dilation_w - g.pad_left, &owLo[fw], &owHi[fw]);
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t oh = 0; oh < s.OH; oh++)
+      for (int64_t fh = 0; fh < s.FH; fh++) {
+        const int64_t ih = oh * g.stride_h + fh * g.dilation_h - g.pad_top;
+        if (ih < 0 || ih >= s.H) continue;
+        for (int64_t fw = 0; fw < s.FW; fw++) {
+          if (owLo[fw] >= owHi[fw]) continue;
+          const int64_t iw = owLo[fw] * g.stride_w + fw * g.dilation_w - g.pad_left;
+          const float* x0 = x + ((b * s.H + ih) * s.W + iw) * CIp;
+          const float* d0 = dyk + ((b * s.OH + oh) * s.OW + owLo[fw]) * k;
+          float* tap = acc + (fh * s.FW + fw) * k * CIp;
+          const Span sp{1, owHi[fw] - owLo[fw], g.stride_w * CIp, 0, 0};
+          for (int64_t cb = 0; cb < CIp;) {
+            const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+            for (int64_t jb = 0; jb < k; jb += kMaxJ) {
+              const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
+              FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
+              fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
+            }
+            cb += nv * kLanes;
+          }
+        }
       }
-      cb += nv * kLanes;
-    }
-  });
 }
 
 // For J kept channels at once (independent FMA chains sharing the loads of x): acc[j] += x[i] * d_j[i]
@@ -574,16 +586,21 @@ void InputCompute(void* p, TF_OpKernelContext* ctx) {
                    ThreadsFor(s.B * s.OH * s.OW * s.FH * s.FW * s.CI * s.k));
 }
 
+// Groups of images whose dW is summed apart (on any thread) and then added in order.
+constexpr int64_t kFilterGroups = 8;
+
 // dW [FH, FW, CI, CO] (zero outside the kept channels `ch`) from x [B, H, W, CI] and dy_k [B, OH, OW, k].
 void UnifiedGradFilter(const ConvShape& s, const Geometry& g, const float* x, const float* dyk, const int32_t* ch,
                        int64_t CO, float* dw, int threads) {
   const int64_t CI = s.CI, k = s.k, taps = s.FH * s.FW;
   std::memset(dw, 0, sizeof(float) * taps * CI * CO);
-  threads = std::max<int>(1, static_cast<int>(std::min<int64_t>(threads, s.B)));
   const bool vec = UseVector(CI);
   const int64_t CIp = vec ? PadToLanes(CI) : CI;
   const int64_t accSize = taps * k * CIp;
-  std::vector<float> acc(accSize * threads, 0.0f);
+  // The images in a fixed number of groups, each summed into its own accumulators and the groups added in
+  // order: the same bits whatever the number of threads (and whichever thread takes which group).
+  const int64_t groups = std::min<int64_t>(s.B, kFilterGroups), per = groups == 0 ? 1 : (s.B + groups - 1) / groups;
+  std::vector<float> acc(accSize * std::max<int64_t>(1, (s.B + per - 1) / per), 0.0f);
   std::vector<float> padded;
   const float* xin = x;
   if (vec && CIp != CI) {
@@ -605,13 +622,16 @@ void UnifiedGradFilter(const ConvShape& s, const Geometry& g, const float* x, co
       for (int64_t j = 0; j < k; j++) dyT[j * dPlane + i] = dyk[i * k + j];
   }
   const float* xPlanes = CI > 1 ? xT.data() : x;
-  ParallelFor(s.B, threads, [&](int t, int64_t b0, int64_t b1) {
-    float* mine = acc.data() + t * accSize;
-    if (vec) FilterVector(s, g, xin, CIp, dyk, mine, b0, b1);
-    else FilterNarrow(s, g, xPlanes, dyT.data(), mine, b0, b1);
-  });
-  for (int t = 1; t < threads; t++)
-    for (int64_t i = 0; i < accSize; i++) acc[i] += acc[t * accSize + i];
+  ParallelFor(
+      s.B, threads,
+      [&](int, int64_t b0, int64_t b1) {
+        float* mine = acc.data() + (b0 / per) * accSize;
+        if (vec) FilterVector(s, g, xin, CIp, dyk, mine, b0, b1);
+        else FilterNarrow(s, g, xPlanes, dyT.data(), mine, b0, b1);
+      },
+      per);
+  for (int64_t q = 1; q * per < s.B; q++)
+    for (int64_t i = 0; i < accSize; i++) acc[i] += acc[q * accSize + i];
   for (int64_t tap = 0; tap < taps; tap++)
     for (int64_t ci = 0; ci < CI; ci++)
       for (int64_t j = 0; j < k; j++)
