@@ -134,7 +134,7 @@ void InputCompute(void* p, TF_OpKernelContext* ctx) {
     std::memset(dx, 0, sizeof(float) * B * H * W * CI);
   }
   const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
-  ParallelFor(B, Threads(), [&](int, int64_t b0, int64_t b1) {
+  ParallelFor(B, ThreadsFor(B * OH * OW * k * taps * CI), [&](int, int64_t b0, int64_t b1) {
     ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
       const float* w = wt.data() + (t.fh * FW + t.fw) * CO * CIp;
       for (int64_t r = 0; r < t.rows; r++) {
@@ -264,13 +264,15 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
     xin = padded.data();
   }
   // Per image: its kept entries bucketed by channel (a counting sort), then for every channel and tap the sum
-  // over its entries in registers, added once into dWT [CO][tap][CIp]. Images split across threads, one dWT each.
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Threads(), B)));
+  // over its entries in registers, added once into dWT [CO][tap][CIp]. Images in a fixed number of groups, one
+  // dWT each (whichever thread runs it), added in order: the same bits whatever the number of threads.
+  const int threads = ThreadsFor(B * OH * OW * k * taps * CI);
+  const int64_t groups = std::min<int64_t>(B, 4), group = groups == 0 ? 1 : (B + groups - 1) / groups;
   const int64_t slice = CO * taps * CIp, per = OH * OW * k;
   const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
-  std::vector<float> dwt(slice * threads, 0.0f);
-  ParallelFor(B, threads, [&](int th, int64_t b0, int64_t b1) {
-    float* mine = dwt.data() + th * slice;
+  std::vector<float> dwt(slice * std::max<int64_t>(1, (B + group - 1) / group), 0.0f);
+  ParallelFor(B, threads, [&](int, int64_t b0, int64_t b1) {
+    float* mine = dwt.data() + (b0 / group) * slice;
     std::vector<int64_t> start(CO + 1), fill(CO);
     std::vector<Entry> es(per);
     for (int64_t b = b0; b < b1; b++) {
@@ -323,9 +325,9 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
           }
       }
     }
-  });
-  for (int th = 1; th < threads; th++)
-    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[th * slice + i];
+  }, group);
+  for (int64_t q = 1; q * group < B; q++)
+    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[q * slice + i];
   for (int64_t t = 0; t < taps; t++)
     for (int64_t ci = 0; ci < CI; ci++)
       for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
