@@ -283,15 +283,16 @@ namespace conv {
 
 // Runs fn(thread, begin, end) over [0, n) on up to `threads` threads (the caller and the pool's helpers): each
 // thread takes chunks of `grain` items from a shared counter until none are left, so a helper that starts
-// late, or a core busy with another process, costs no more than its last chunk. fn may be called several
-// times per thread (ranges ascending); `thread` < threads identifies the caller (0) and the helpers.
+// late, or a core busy with another process, costs no more than its last chunk. fn is called once per chunk
+// ([b, b + grain) with b a multiple of grain, on one thread too), so that per-chunk partial results can be
+// made independent of the number of threads; `thread` < threads identifies the caller (0) and the helpers.
 template <typename Fn>
 void ParallelFor(int64_t n, int threads, Fn fn, int64_t grain = 1) {
   grain = std::max<int64_t>(1, grain);
   const int64_t chunks = (n + grain - 1) / grain;
   threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({int64_t{threads}, chunks, int64_t{mlp::PoolThreads()}})));
   if (threads == 1) {
-    if (n > 0) fn(0, int64_t{0}, n);
+    for (int64_t b = 0; b < n; b += grain) fn(0, b, std::min(n, b + grain));
     return;
   }
   std::atomic<int64_t> next{0};
