@@ -4,6 +4,9 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -246,7 +249,7 @@ void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, B
 }
 
 // The most threads one op call may use: MEPROP_NATIVE_THREADS if set (>= 1; 1 means the calling thread only),
-// else the hardware's, at most 4. The helpers are @meprop/tfjs-node-ops' persistent pool (mlp_common.cc).
+// else the hardware's, at most 4.
 inline int Threads() {
   static const int n = [] {
     const char* e = std::getenv("MEPROP_NATIVE_THREADS");
@@ -274,39 +277,115 @@ inline int ThreadsFor(int64_t work, int64_t perThread = kWorkPerThread) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Threads(), work / perThread)));
 }
 
-}  // namespace conv
-namespace mlp {
-void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64_t), void* arg);
-int PoolThreads();
-}  // namespace mlp
-namespace conv {
+// A job for the conv pool: chunks of [0, n) handed out by a counter. Held by shared_ptr, so that a helper that
+// wakes after the last chunk was taken only finds the counter past n (the caller may have returned by then).
+struct PoolJob {
+  void (*fn)(void*, int, int64_t, int64_t);
+  void* arg;
+  int64_t n, grain, chunks;
+  std::atomic<int64_t> next{0}, done{0};
 
-// Runs fn(thread, begin, end) over [0, n) on up to `threads` threads (the caller and the pool's helpers): each
-// thread takes chunks of `grain` items from a shared counter until none are left, so a helper that starts
-// late, or a core busy with another process, costs no more than its last chunk. fn is called once per chunk
-// ([b, b + grain) with b a multiple of grain, on one thread too), so that per-chunk partial results can be
-// made independent of the number of threads; `thread` < threads identifies the caller (0) and the helpers.
+  // Takes and runs chunks until none are left.
+  void Work(int thread) {
+    for (;;) {
+      const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
+      if (b >= n) return;
+      fn(arg, thread, b, std::min(n, b + grain));
+      done.fetch_add(1, std::memory_order_acq_rel);
+    }
+  }
+};
+
+// Persistent helper threads for the conv ops (Threads() - 1 of them, started on first use). The caller works
+// on its job too and returns as soon as every chunk is done: it never waits for a helper that has not started
+// (on a machine busy with other processes, a woken helper may get a core only milliseconds later).
+class ConvPool {
+ public:
+  static ConvPool& Get() {
+    // Leaked on purpose: joining threads during process exit can deadlock with other static destructors.
+    static ConvPool* pool = new ConvPool(Threads() - 1);
+    return *pool;
+  }
+  int helpers() const { return static_cast<int>(threads_.size()); }
+
+  // Runs job on the caller and up to `helpers` helpers; false (nothing run) when another call holds the pool.
+  bool Run(const std::shared_ptr<PoolJob>& job, int helpers) {
+    std::unique_lock<std::mutex> run(runMu_, std::try_to_lock);
+    if (!run.owns_lock()) return false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      job_ = job;
+      wanted_ = helpers;
+      gen_++;
+    }
+    cv_.notify_all();
+    job->Work(0);
+    for (int spins = 0; job->done.load(std::memory_order_acquire) < job->chunks; spins++) {
+      if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    job_.reset();
+    return true;
+  }
+
+ private:
+  explicit ConvPool(int helpers) {
+    for (int i = 0; i < helpers; i++) threads_.emplace_back([this, i] { Loop(i + 1); });
+  }
+
+  void Loop(int id) {
+    uint64_t seen = 0;
+    for (;;) {
+      std::shared_ptr<PoolJob> job;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (id > wanted_ || !job_) continue;
+        job = job_;
+      }
+      job->Work(id);
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mu_, runMu_;
+  std::condition_variable cv_;
+  uint64_t gen_ = 0;
+  int wanted_ = 0;
+  std::shared_ptr<PoolJob> job_;
+};
+
+// Runs fn(thread, begin, end) over [0, n) on up to `threads` threads (the caller and the conv pool's helpers):
+// each takes chunks of `grain` items from a shared counter until none are left, so a helper that starts late,
+// or a core busy with another process, costs no more than the chunk it is running. fn is called once per chunk
+// ([b, b + grain) with b a multiple of grain, on one thread too), so that per-chunk partial results can be made
+// independent of the number of threads; `thread` < threads identifies the caller (0) and the helpers.
 template <typename Fn>
 void ParallelFor(int64_t n, int threads, Fn fn, int64_t grain = 1) {
   grain = std::max<int64_t>(1, grain);
   const int64_t chunks = (n + grain - 1) / grain;
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({int64_t{threads}, chunks, int64_t{mlp::PoolThreads()}})));
-  if (threads == 1) {
-    for (int64_t b = 0; b < n; b += grain) fn(0, b, std::min(n, b + grain));
-    return;
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, chunks)));
+  if (threads > 1) {
+    ConvPool& pool = ConvPool::Get();
+    const int helpers = std::min(threads - 1, pool.helpers());
+    if (helpers > 0) {
+      auto job = std::make_shared<PoolJob>();
+      job->fn = [](void* p, int t, int64_t b, int64_t e) { (*static_cast<Fn*>(p))(t, b, e); };
+      job->arg = &fn;
+      job->n = n;
+      job->grain = grain;
+      job->chunks = chunks;
+      if (pool.Run(job, helpers)) return;
+    }
   }
-  std::atomic<int64_t> next{0};
-  auto body = [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++)
-      for (;;) {
-        const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
-        if (b >= n) break;
-        fn(static_cast<int>(t), b, std::min(n, b + grain));
-      }
-  };
-  using Body = decltype(body);
-  mlp::ParallelFor(
-      threads, 1, [](void* p, int64_t b, int64_t e) { (*static_cast<Body*>(p))(b, e); }, &body);
+  for (int64_t b = 0; b < n; b += grain) fn(0, b, std::min(n, b + grain));
 }
 
 }  // namespace conv
