@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #if defined(__AVX512F__) || defined(__AVX__) || defined(__FMA__)
@@ -258,6 +259,15 @@ inline int Threads() {
       if (v >= 1) return std::min(v, 64);
     }
     return static_cast<int>(std::max(1u, std::min(std::thread::hardware_concurrency(), 4u)));
+  }();
+  return n;
+}
+
+// One core's L2 cache in bytes (sysconf; 2 MB if unknown): outputs larger than this leave it anyway.
+inline int64_t L2Bytes() {
+  static const int64_t n = [] {
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return v > 0 ? static_cast<int64_t>(v) : int64_t{2} << 20;
   }();
   return n;
 }

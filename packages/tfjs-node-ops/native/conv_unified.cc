@@ -405,7 +405,18 @@ struct GatherRow {
   const float* const* dy;  // [FH]: dy_k at (b, oh = ih + pad_top - fh * dilation_h, ow = 0)
   float* dx;               // dx at (b, ih, iw = 0)
   int64_t CI;
+  bool stream;  // streaming stores (whole 64-byte lines: CI a multiple of 16, dx aligned)
 };
+
+// Stores n (1..kLanes) lanes of v at p, with a streaming store when `stream` (then n is kLanes).
+inline void StoreOut(float* p, VecF v, int64_t n, bool stream) {
+#if defined(__AVX512F__)
+  if (stream) return _mm512_stream_ps(p, (__m512)v);
+#else
+  (void)stream;
+#endif
+  StoreFirst(p, v, n);
+}
 
 // P interior positions iw0..iw0+P-1, NV vectors of input channels from cb.
 template <int NV, int P>
@@ -432,7 +443,7 @@ void GatherBlock(const ConvShape& s, const Geometry& g, const GatherRow& row, co
   }
   for (int p = 0; p < P; p++)
     for (int v = 0; v < NV; v++)
-      StoreFirst(row.dx + (iw0 + p) * row.CI + cb + v * kLanes, acc[p][v], row.CI - cb - v * kLanes);
+      StoreOut(row.dx + (iw0 + p) * row.CI + cb + v * kLanes, acc[p][v], row.CI - cb - v * kLanes, row.stream);
 }
 
 // One position iw anywhere in the row (taps outside dy_k skipped).
@@ -455,7 +466,8 @@ void GatherOne(const ConvShape& s, const Geometry& g, const GatherRow& row, cons
       }
     }
   }
-  for (int v = 0; v < NV; v++) StoreFirst(row.dx + iw * row.CI + cb + v * kLanes, acc[v], row.CI - cb - v * kLanes);
+  for (int v = 0; v < NV; v++)
+    StoreOut(row.dx + iw * row.CI + cb + v * kLanes, acc[v], row.CI - cb - v * kLanes, row.stream);
 }
 
 // Blocks of positions held in registers: 12 with 32 vector registers (AVX-512), else 4.
@@ -478,9 +490,9 @@ void GatherRowSpan(const ConvShape& s, const Geometry& g, const GatherRow& row, 
   for (; iw < s.W; iw++) GatherOne<NV>(s, g, row, w, CIp, cb, iw);
 }
 
-// dx rows of images [b0, b1), every position written (stride 1 only).
+// dx rows of images [b0, b1), every position written (stride 1 only); with `stream`, by streaming stores.
 void InputGather(const ConvShape& s, const Geometry& g, const float* w, int64_t CIp, const float* dyk, float* dx,
-                 int64_t b0, int64_t b1) {
+                 int64_t b0, int64_t b1, bool stream) {
   // Interior columns: ow = iw + pad_left - fw * dilation_w lies in [0, OW) for every fw.
   const int64_t lo = std::min(s.W, std::max<int64_t>(0, (s.FW - 1) * g.dilation_w - g.pad_left));
   const int64_t hi = std::max(lo, std::min(s.W, s.OW - g.pad_left));
@@ -491,7 +503,7 @@ void InputGather(const ConvShape& s, const Geometry& g, const float* w, int64_t 
         const int64_t oh = ih + g.pad_top - fh * g.dilation_h;
         dyRows[fh] = oh >= 0 && oh < s.OH ? dyk + (b * s.OH + oh) * s.OW * s.k : nullptr;
       }
-      const GatherRow row{dyRows.data(), dx + (b * s.H + ih) * s.W * s.CI, s.CI};
+      const GatherRow row{dyRows.data(), dx + (b * s.H + ih) * s.W * s.CI, s.CI, stream};
       for (int64_t cb = 0; cb < CIp;) {
         const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
         if (nv == 2) GatherRowSpan<2>(s, g, row, w, CIp, cb, lo, hi);
@@ -499,6 +511,9 @@ void InputGather(const ConvShape& s, const Geometry& g, const float* w, int64_t 
         cb += nv * kLanes;
       }
     }
+#if defined(__AVX512F__)
+  if (stream) _mm_sfence();  // the streaming stores are visible before this chunk is reported done
+#endif
 }
 
 // Checks that the kept channels are in [0, CO); fails the kernel otherwise.
@@ -531,7 +546,12 @@ void UnifiedGradInput(const ConvShape& s, const Geometry& g, const float* dyk, c
     for (int64_t ci = 0; ci < CI; ci++)
       for (int64_t j = 0; j < k; j++) w[(t * k + j) * CIp + ci] = filter[(t * CI + ci) * CO + ch[j]];
   if (g.stride_h == 1 && g.stride_w == 1) {
-    ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputGather(s, g, w.data(), CIp, dyk, dx, b0, b1); });
+    // dx larger than a core's L2 leaves it anyway: written by streaming stores (no read of the old contents into
+    // the cache first), when its rows are whole 64-byte lines.
+    const bool stream = kLanes == 16 && CI % 16 == 0 && reinterpret_cast<uintptr_t>(dx) % 64 == 0 &&
+                        s.B * s.H * s.W * CI * static_cast<int64_t>(sizeof(float)) > L2Bytes();
+    ParallelFor(s.B, threads,
+                [&](int, int64_t b0, int64_t b1) { InputGather(s, g, w.data(), CIp, dyk, dx, b0, b1, stream); });
     return;
   }
   std::vector<float> padded;
