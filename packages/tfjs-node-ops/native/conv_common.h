@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -306,9 +307,13 @@ struct PoolJob {
   }
 };
 
+// How long a helper polls for the next job before it sleeps (at most this much idle CPU after each job).
+constexpr int kHelperSpinMicros = 250;
+
 // Persistent helper threads for the conv ops (Threads() - 1 of them, started on first use). The caller works
 // on its job too and returns as soon as every chunk is done: it never waits for a helper that has not started
-// (on a machine busy with other processes, a woken helper may get a core only milliseconds later).
+// (on a machine busy with other processes, a woken helper may get a core only milliseconds later). After a
+// job, helpers poll for kHelperSpinMicros before sleeping: the next op of the same backward finds them awake.
 class ConvPool {
  public:
   static ConvPool& Get() {
@@ -326,7 +331,7 @@ class ConvPool {
       std::lock_guard<std::mutex> l(mu_);
       job_ = job;
       wanted_ = helpers;
-      gen_++;
+      gen_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     job->Work(0);
@@ -352,11 +357,22 @@ class ConvPool {
   void Loop(int id) {
     uint64_t seen = 0;
     for (;;) {
+      // A conv backward runs its ops back to back (selection, dx, dW): a helper polls for the next job a short
+      // while before it sleeps, so that it is still on a core when that job comes (a sleeping helper may wait
+      // milliseconds for one on a busy machine).
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kHelperSpinMicros);
+      while (gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
+        for (int i = 0; i < 32; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+        }
+      }
       std::shared_ptr<PoolJob> job;
       {
         std::unique_lock<std::mutex> l(mu_);
-        cv_.wait(l, [&] { return gen_ != seen; });
-        seen = gen_;
+        cv_.wait(l, [&] { return gen_.load(std::memory_order_relaxed) != seen; });
+        seen = gen_.load(std::memory_order_relaxed);
         if (id > wanted_ || !job_) continue;
         job = job_;
       }
@@ -367,7 +383,7 @@ class ConvPool {
   std::vector<std::thread> threads_;
   std::mutex mu_, runMu_;
   std::condition_variable cv_;
-  uint64_t gen_ = 0;
+  std::atomic<uint64_t> gen_{0};
   int wanted_ = 0;
   std::shared_ptr<PoolJob> job_;
 };
