@@ -308,7 +308,7 @@ struct PoolJob {
 };
 
 // How long a helper polls for the next job before it sleeps (at most this much idle CPU after each job).
-constexpr int kHelperSpinMicros = 250;
+constexpr int kHelperSpinMicros = 100;
 
 // Persistent helper threads for the conv ops (Threads() - 1 of them, started on first use). The caller works
 // on its job too and returns as soon as every chunk is done: it never waits for a helper that has not started
