@@ -134,7 +134,7 @@ void InputCompute(void* p, TF_OpKernelContext* ctx) {
     std::memset(dx, 0, sizeof(float) * B * H * W * CI);
   }
   const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
-  ParallelFor(B, Threads(), [&](int, int64_t b0, int64_t b1) {
+  ParallelFor(B, ThreadsFor(B * OH * OW * k * taps * CI), [&](int, int64_t b0, int64_t b1) {
     ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
       const float* w = wt.data() + (t.fh * FW + t.fw) * CO * CIp;
       for (int64_t r = 0; r < t.rows; r++) {
@@ -264,13 +264,15 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
     xin = padded.data();
   }
   // Per image: its kept entries bucketed by channel (a counting sort), then for every channel and tap the sum
-  // over its entries in registers, added once into dWT [CO][tap][CIp]. Images split across threads, one dWT each.
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Threads(), B)));
+  // over its entries in registers, added once into dWT [CO][tap][CIp]. Images in a fixed number of groups, one
+  // dWT each (whichever thread runs it), added in order: the same bits whatever the number of threads.
+  const int threads = ThreadsFor(B * OH * OW * k * taps * CI);
+  const int64_t groups = std::min<int64_t>(B, 4), group = groups == 0 ? 1 : (B + groups - 1) / groups;
   const int64_t slice = CO * taps * CIp, per = OH * OW * k;
   const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
-  std::vector<float> dwt(slice * threads, 0.0f);
-  ParallelFor(B, threads, [&](int th, int64_t b0, int64_t b1) {
-    float* mine = dwt.data() + th * slice;
+  std::vector<float> dwt(slice * std::max<int64_t>(1, (B + group - 1) / group), 0.0f);
+  ParallelFor(B, threads, [&](int, int64_t b0, int64_t b1) {
+    float* mine = dwt.data() + (b0 / group) * slice;
     std::vector<int64_t> start(CO + 1), fill(CO);
     std::vector<Entry> es(per);
     for (int64_t b = b0; b < b1; b++) {
@@ -323,9 +325,9 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
           }
       }
     }
-  });
-  for (int th = 1; th < threads; th++)
-    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[th * slice + i];
+  }, group);
+  for (int64_t q = 1; q * group < B; q++)
+    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[q * slice + i];
   for (int64_t t = 0; t < taps; t++)
     for (int64_t ci = 0; ci < CI; ci++)
       for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
@@ -375,85 +377,96 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   int32_t* out_i = static_cast<int32_t*>(TF_TensorData(i_t));
   float* out_v = static_cast<float*>(TF_TensorData(v_t));
   float* out_s = static_cast<float*>(TF_TensorData(s_t));
-  // Σdz per channel: float sums over blocks of rows, added into doubles.
-  const int64_t COv = CO / kLanes * kLanes, kBlock = 256;
-  std::vector<float> zrow(CO), fsum(CO, 0.0f);
-  std::vector<double> total(CO, 0.0);
+  // Σdz per channel: float sums over blocks of rows, added into doubles per chunk of kChunk rows (the chunks
+  // split across threads), the chunks added in order: the same bits whatever the number of threads.
+  const int64_t COv = CO / kLanes * kLanes, kBlock = 256, kChunk = 8 * kBlock;
+  const int64_t chunks = (P + kChunk - 1) / kChunk;
+  std::vector<double> part(chunks * CO, 0.0);
   // Ranking key of an entry: the bits of |dy| (sign cleared) order as the magnitudes, every NaN above +Inf.
   // Per row, a threshold T is found bit by bit from the top (the largest T with at least k keys >= T), stopping
   // as soon as exactly k keys lie at or above the candidate (usually after the exponent and a few mantissa
   // bits); then one pass in channel order keeps every key > T and the first keys == T up to k (ties to the
   // lower channel), already ascending. With AVX-512 the counts are mask popcounts over the row in registers.
-  std::vector<uint32_t> keys(CO);
-  for (int64_t r = 0; r < P; r++) {
-    const float* row = dy + r * CO;
-    if (relu) {
-      const float* yr = y + r * CO;
-      for (int64_t c = 0; c < COv; c += kLanes) StoreV(&zrow[c], ReluGrad(LoadV(row + c), LoadV(yr + c)));
-      for (int64_t c = COv; c < CO; c++) zrow[c] = ReluGrad1(row[c], yr[c]);
-      row = zrow.data();
-    }
-    for (int64_t c = 0; c < COv; c += kLanes) StoreV(&fsum[c], LoadV(&fsum[c]) + LoadV(row + c));
-    for (int64_t c = COv; c < CO; c++) fsum[c] += row[c];
-    if ((r + 1) % kBlock == 0 || r + 1 == P) {
-      for (int64_t c = 0; c < CO; c++) total[c] += fsum[c];
-      std::fill(fsum.begin(), fsum.end(), 0.0f);
-    }
-    std::memcpy(keys.data(), row, 4 * CO);
-    for (int64_t c = 0; c < CO; c++) keys[c] &= 0x7fffffffu;
-    uint32_t T = 0;
-    for (int bit = 30; bit >= 0; bit--) {
-      const uint32_t cand = T | (1u << bit);
-      const int64_t cnt = CountAtLeast(keys.data(), CO, cand);
-      if (cnt >= k) {
-        T = cand;
-        if (cnt == k) {
-          T = cand - 1;  // exactly the k keys >= cand are > T: no ties to break
-          break;
+  ParallelFor(
+      P, ThreadsFor(P * CO, kElementsPerThread / 4),
+      [&](int, int64_t r0, int64_t r1) {
+        std::vector<float> zrow(CO), fsum(CO, 0.0f);
+        std::vector<uint32_t> keys(CO);
+        double* total = part.data() + (r0 / kChunk) * CO;
+        for (int64_t r = r0; r < r1; r++) {
+          const float* row = dy + r * CO;
+          if (relu) {
+            const float* yr = y + r * CO;
+            for (int64_t c = 0; c < COv; c += kLanes) StoreV(&zrow[c], ReluGrad(LoadV(row + c), LoadV(yr + c)));
+            for (int64_t c = COv; c < CO; c++) zrow[c] = ReluGrad1(row[c], yr[c]);
+            row = zrow.data();
+          }
+          for (int64_t c = 0; c < COv; c += kLanes) StoreV(&fsum[c], LoadV(&fsum[c]) + LoadV(row + c));
+          for (int64_t c = COv; c < CO; c++) fsum[c] += row[c];
+          if ((r + 1) % kBlock == 0 || r + 1 == r1) {
+            for (int64_t c = 0; c < CO; c++) total[c] += fsum[c];
+            std::fill(fsum.begin(), fsum.end(), 0.0f);
+          }
+          std::memcpy(keys.data(), row, 4 * CO);
+          for (int64_t c = 0; c < CO; c++) keys[c] &= 0x7fffffffu;
+          uint32_t T = 0;
+          for (int bit = 30; bit >= 0; bit--) {
+            const uint32_t cand = T | (1u << bit);
+            const int64_t cnt = CountAtLeast(keys.data(), CO, cand);
+            if (cnt >= k) {
+              T = cand;
+              if (cnt == k) {
+                T = cand - 1;  // exactly the k keys >= cand are > T: no ties to break
+                break;
+              }
+            }
+          }
+          int32_t* oi = out_i + r * k;
+          float* ov = out_v + r * k;
+      #if defined(__AVX512F__)
+          if (CO % 16 == 0) {
+            // The kept lanes as masks (every key > T, then the lowest lanes == T up to k), walked bit by bit: no
+            // data-dependent branch per channel.
+            const __m512i tv = _mm512_set1_epi32(static_cast<int32_t>(T));
+            int64_t ties = k;
+            for (int64_t c = 0; c < CO; c += 16)
+              ties -= __builtin_popcount(_mm512_cmpgt_epu32_mask(_mm512_loadu_si512(keys.data() + c), tv));
+            int64_t t = 0;
+            for (int64_t c = 0; c < CO; c += 16) {
+              const __m512i kv = _mm512_loadu_si512(keys.data() + c);
+              uint32_t keep = _mm512_cmpgt_epu32_mask(kv, tv);
+              uint32_t eq = _mm512_cmpeq_epu32_mask(kv, tv);
+              for (; eq != 0 && ties > 0; ties--) {
+                keep |= eq & (0u - eq);
+                eq &= eq - 1;
+              }
+              for (; keep != 0; keep &= keep - 1, t++) {
+                const int l = __builtin_ctz(keep);
+                oi[t] = static_cast<int32_t>(c + l);
+                ov[t] = row[c + l];
+              }
+            }
+            continue;
+          }
+      #endif
+          int64_t above = 0;
+          for (int64_t c = 0; c < CO; c++) above += keys[c] > T;
+          int64_t ties = k - above, t = 0;
+          for (int64_t c = 0; c < CO && t < k; c++) {
+            const bool eq = keys[c] == T;
+            if (keys[c] > T || (eq && ties > 0)) {
+              ties -= eq;
+              oi[t] = static_cast<int32_t>(c);
+              ov[t] = row[c];
+              t++;
+            }
+          }
         }
-      }
-    }
-    int32_t* oi = out_i + r * k;
-    float* ov = out_v + r * k;
-#if defined(__AVX512F__)
-    if (CO % 16 == 0) {
-      // The kept lanes as masks (every key > T, then the lowest lanes == T up to k), walked bit by bit: no
-      // data-dependent branch per channel.
-      const __m512i tv = _mm512_set1_epi32(static_cast<int32_t>(T));
-      int64_t ties = k;
-      for (int64_t c = 0; c < CO; c += 16)
-        ties -= __builtin_popcount(_mm512_cmpgt_epu32_mask(_mm512_loadu_si512(keys.data() + c), tv));
-      int64_t t = 0;
-      for (int64_t c = 0; c < CO; c += 16) {
-        const __m512i kv = _mm512_loadu_si512(keys.data() + c);
-        uint32_t keep = _mm512_cmpgt_epu32_mask(kv, tv);
-        uint32_t eq = _mm512_cmpeq_epu32_mask(kv, tv);
-        for (; eq != 0 && ties > 0; ties--) {
-          keep |= eq & (0u - eq);
-          eq &= eq - 1;
-        }
-        for (; keep != 0; keep &= keep - 1, t++) {
-          const int l = __builtin_ctz(keep);
-          oi[t] = static_cast<int32_t>(c + l);
-          ov[t] = row[c + l];
-        }
-      }
-      continue;
-    }
-#endif
-    int64_t above = 0;
-    for (int64_t c = 0; c < CO; c++) above += keys[c] > T;
-    int64_t ties = k - above, t = 0;
-    for (int64_t c = 0; c < CO && t < k; c++) {
-      const bool eq = keys[c] == T;
-      if (keys[c] > T || (eq && ties > 0)) {
-        ties -= eq;
-        oi[t] = static_cast<int32_t>(c);
-        ov[t] = row[c];
-        t++;
-      }
-    }
-  }
+      },
+      kChunk);
+  std::vector<double> total(CO, 0.0);
+  for (int64_t q = 0; q < chunks; q++)
+    for (int64_t c = 0; c < CO; c++) total[c] += part[q * CO + c];
   for (int64_t c = 0; c < CO; c++) out_s[c] = static_cast<float>(total[c]);
 }
 

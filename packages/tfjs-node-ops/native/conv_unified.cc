@@ -48,6 +48,86 @@ void ColumnSums(const float* dy, const float* y, int64_t stride, int64_t rows, d
 }
 using SumColumns = void (*)(const float*, const float*, int64_t, int64_t, double*, double*);
 
+// Σ|dz| per channel over P rows of CO, the k largest (NaN first, ties to the lower channel; ascending), dz at
+// them (dyk [P, k]) and Σdz per channel (sum [CO]). dz = dy · relu'(y) when `relu`, else dy (y unread).
+void SelectChannels(const float* dy, const float* y, bool relu, int64_t P, int64_t CO, int64_t k, int32_t* channels,
+                    float* dyk, float* sum, int threads) {
+  // Pass 1: Σ|dz| and Σdz per channel: float sums in registers over blocks of kBlock rows, added into doubles
+  // per chunk of kChunk rows; the chunks (split across threads) are then added in order, so that the sums do
+  // not depend on the number of threads.
+  const int64_t kBlock = 256, kChunk = 8 * kBlock;
+  const int64_t chunks = (P + kChunk - 1) / kChunk;
+  std::vector<double> part(chunks * 2 * CO, 0.0);
+  ParallelFor(chunks, threads, [&](int, int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; q++) {
+      double* score = part.data() + q * 2 * CO;
+      double* total = score + CO;
+      for (int64_t p0 = q * kChunk; p0 < std::min(P, (q + 1) * kChunk); p0 += kBlock) {
+        const int64_t rows = std::min(P, p0 + kBlock) - p0;
+        for (int64_t c = 0; c < CO;) {
+          const int64_t left = (CO - c) / kLanes;
+          if (left == 0) {
+            float fs = 0, ft = 0;
+            for (int64_t r = p0; r < p0 + rows; r++) {
+              const float z = relu ? ReluGrad1(dy[r * CO + c], y[r * CO + c]) : dy[r * CO + c];
+              ft += z;
+              fs += std::fabs(z);
+            }
+            score[c] += fs;
+            total[c] += ft;
+            c++;
+            continue;
+          }
+          const int nv = static_cast<int>(std::min<int64_t>(4, left));
+          SumColumns sums = nv == 4   ? ColumnSums<4>
+                            : nv == 3 ? ColumnSums<3>
+                            : nv == 2 ? ColumnSums<2>
+                                      : ColumnSums<1>;
+          sums(dy + p0 * CO + c, relu ? y + p0 * CO + c : nullptr, CO, rows, &score[c], &total[c]);
+          c += nv * kLanes;
+        }
+      }
+    }
+  });
+  std::vector<double> score(CO, 0.0), total(CO, 0.0);
+  for (int64_t q = 0; q < chunks; q++)
+    for (int64_t c = 0; c < CO; c++) {
+      score[c] += part[q * 2 * CO + c];
+      total[c] += part[q * 2 * CO + CO + c];
+    }
+  for (int64_t c = 0; c < CO; c++) sum[c] = static_cast<float>(total[c]);
+
+  // Top-k channels: NaN first, then larger scores, ties to the lower channel; kept in ascending order.
+  std::vector<int32_t> order(CO);
+  std::iota(order.begin(), order.end(), 0);
+  auto before = [&](int32_t i, int32_t j) {
+    const bool ni = std::isnan(score[i]), nj = std::isnan(score[j]);
+    if (ni != nj) return ni;
+    if (!ni && score[i] != score[j]) return score[i] > score[j];
+    return i < j;
+  };
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+  std::sort(order.begin(), order.begin() + k);
+  std::copy(order.begin(), order.begin() + k, channels);
+
+  // Pass 2: dz at the kept channels.
+  ParallelFor(
+      P, threads,
+      [&](int, int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+          const float* d = dy + r * CO;
+          const float* yy = y + r * CO;
+          float* o = dyk + r * k;
+          if (relu) {
+            for (int64_t t = 0; t < k; t++) o[t] = ReluGrad1(d[channels[t]], yy[channels[t]]);
+          } else {
+            for (int64_t t = 0; t < k; t++) o[t] = d[channels[t]];
+          }
+        }
+      },
+      kChunk);
+}
+
 void SelectCompute(void* p, TF_OpKernelContext* ctx) {
   const KReluAttrs& a = *static_cast<KReluAttrs*>(p);
   Tensors io(ctx);
@@ -73,66 +153,9 @@ void SelectCompute(void* p, TF_OpKernelContext* ctx) {
   if (!dyk_t) return;
   TF_Tensor* sum_t = io.Output(2, TF_FLOAT, {CO});
   if (!sum_t) return;
-  const float* dy = static_cast<const float*>(TF_TensorData(dy_t));
-  const float* y = static_cast<const float*>(TF_TensorData(y_t));
-  int32_t* channels = static_cast<int32_t*>(TF_TensorData(ch_t));
-  float* dyk = static_cast<float*>(TF_TensorData(dyk_t));
-  float* sum = static_cast<float*>(TF_TensorData(sum_t));
-
-  // Pass 1: Σ|dz| and Σdz per channel: float sums in registers over blocks of rows, added into doubles.
-  std::vector<double> score(CO, 0.0), total(CO, 0.0);
-  const int64_t kBlock = 256;
-  for (int64_t p0 = 0; p0 < P; p0 += kBlock) {
-    const int64_t rows = std::min(P, p0 + kBlock) - p0;
-    for (int64_t c = 0; c < CO;) {
-      const int64_t left = (CO - c) / kLanes;
-      if (left == 0) {
-        float fs = 0, ft = 0;
-        for (int64_t r = p0; r < p0 + rows; r++) {
-          const float z = a.relu ? ReluGrad1(dy[r * CO + c], y[r * CO + c]) : dy[r * CO + c];
-          ft += z;
-          fs += std::fabs(z);
-        }
-        score[c] += fs;
-        total[c] += ft;
-        c++;
-        continue;
-      }
-      const int nv = static_cast<int>(std::min<int64_t>(4, left));
-      SumColumns sums = nv == 4   ? ColumnSums<4>
-                        : nv == 3 ? ColumnSums<3>
-                        : nv == 2 ? ColumnSums<2>
-                                  : ColumnSums<1>;
-      sums(dy + p0 * CO + c, a.relu ? y + p0 * CO + c : nullptr, CO, rows, &score[c], &total[c]);
-      c += nv * kLanes;
-    }
-  }
-  for (int64_t c = 0; c < CO; c++) sum[c] = static_cast<float>(total[c]);
-
-  // Top-k channels: NaN first, then larger scores, ties to the lower channel; kept in ascending order.
-  std::vector<int32_t> order(CO);
-  std::iota(order.begin(), order.end(), 0);
-  auto before = [&](int32_t i, int32_t j) {
-    const bool ni = std::isnan(score[i]), nj = std::isnan(score[j]);
-    if (ni != nj) return ni;
-    if (!ni && score[i] != score[j]) return score[i] > score[j];
-    return i < j;
-  };
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
-  std::sort(order.begin(), order.begin() + k);
-  std::copy(order.begin(), order.begin() + k, channels);
-
-  // Pass 2: dz at the kept channels.
-  for (int64_t r = 0; r < P; r++) {
-    const float* d = dy + r * CO;
-    const float* yy = y + r * CO;
-    float* o = dyk + r * k;
-    if (a.relu) {
-      for (int64_t t = 0; t < k; t++) o[t] = ReluGrad1(d[channels[t]], yy[channels[t]]);
-    } else {
-      for (int64_t t = 0; t < k; t++) o[t] = d[channels[t]];
-    }
-  }
+  SelectChannels(static_cast<const float*>(TF_TensorData(dy_t)), static_cast<const float*>(TF_TensorData(y_t)),
+                 a.relu, P, CO, k, static_cast<int32_t*>(TF_TensorData(ch_t)), static_cast<float*>(TF_TensorData(dyk_t)),
+                 static_cast<float*>(TF_TensorData(sum_t)), ThreadsFor(P * CO, kElementsPerThread));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -226,25 +249,37 @@ InputTileFn InputTileFor(int jb) {
   return fns[jb - 1];
 }
 
-// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels.
+// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels. One
+// output row at a time through every tap, so that the row of dy_k and the input rows it meets stay in L1.
 void FilterVector(const ConvShape& s, const Geometry& g, const float* x, int64_t CIp, const float* dyk, float* acc,
                   int64_t b0, int64_t b1) {
   const int64_t k = s.k;
-  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
-    const float* x0 = x + ((b * s.H + t.ih) * s.W + t.iw) * CIp;
-    const float* d0 = dyk + ((b * s.OH + t.oh) * s.OW + t.ow) * k;
-    float* tap = acc + (t.fh * s.FW + t.fw) * k * CIp;
-    const Span sp{t.rows, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
-    for (int64_t cb = 0; cb < CIp;) {
-      const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
-      for (int64_t jb = 0; jb < k; jb += kMaxJ) {
-        const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
-        FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
-        fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
+  std::vector<int64_t> owLo(s.FW), owHi(s.FW);
+  for (int64_t fw = 0; fw < s.FW; fw++)
+    ValidRange(s.OW, s.W, g.stride_w, fw * g.dilation_w - g.pad_left, &owLo[fw], &owHi[fw]);
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t oh = 0; oh < s.OH; oh++)
+      for (int64_t fh = 0; fh < s.FH; fh++) {
+        const int64_t ih = oh * g.stride_h + fh * g.dilation_h - g.pad_top;
+        if (ih < 0 || ih >= s.H) continue;
+        for (int64_t fw = 0; fw < s.FW; fw++) {
+          if (owLo[fw] >= owHi[fw]) continue;
+          const int64_t iw = owLo[fw] * g.stride_w + fw * g.dilation_w - g.pad_left;
+          const float* x0 = x + ((b * s.H + ih) * s.W + iw) * CIp;
+          const float* d0 = dyk + ((b * s.OH + oh) * s.OW + owLo[fw]) * k;
+          float* tap = acc + (fh * s.FW + fw) * k * CIp;
+          const Span sp{1, owHi[fw] - owLo[fw], g.stride_w * CIp, 0, 0};
+          for (int64_t cb = 0; cb < CIp;) {
+            const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+            for (int64_t jb = 0; jb < k; jb += kMaxJ) {
+              const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
+              FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
+              fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
+            }
+            cb += nv * kLanes;
+          }
+        }
       }
-      cb += nv * kLanes;
-    }
-  });
 }
 
 // For J kept channels at once (independent FMA chains sharing the loads of x): acc[j] += x[i] * d_j[i]
@@ -347,6 +382,140 @@ void InputScalar(const ConvShape& s, const Geometry& g, const float* w, const fl
 
 inline bool UseVector(int64_t CI) { return 2 * CI >= kLanes; }
 
+// ---------------------------------------------------------------------------------------------------------
+// dx in gather form (stride 1): each input position's gradient is summed in registers over the taps and kept
+// channels that reach it and written once: no zero fill and no read-modify-write of dx per tap. w is
+// [FH][FW][k][CIp]; positions whose every tap reads inside dy_k ("interior" columns) go in blocks of P, the
+// others one by one with a check per tap.
+
+// Stores the first n (1..kLanes) lanes of v at p.
+inline void StoreFirst(float* p, VecF v, int64_t n) {
+  if (n >= kLanes) return StoreV(p, v);
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), (__m512)v);
+#else
+  float t[kLanes];
+  StoreV(t, v);
+  std::memcpy(p, t, sizeof(float) * n);
+#endif
+}
+
+// The row of input positions being summed: dy_k's row for every filter row (null where it is outside dy_k).
+struct GatherRow {
+  const float* const* dy;  // [FH]: dy_k at (b, oh = ih + pad_top - fh * dilation_h, ow = 0)
+  float* dx;               // dx at (b, ih, iw = 0)
+  int64_t CI;
+  bool stream;  // streaming stores (whole 64-byte lines: CI a multiple of 16, dx aligned)
+};
+
+// Stores n (1..kLanes) lanes of v at p, with a streaming store when `stream` (then n is kLanes).
+inline void StoreOut(float* p, VecF v, int64_t n, bool stream) {
+#if defined(__AVX512F__)
+  if (stream) return _mm512_stream_ps(p, (__m512)v);
+#else
+  (void)stream;
+#endif
+  StoreFirst(p, v, n);
+}
+
+// P interior positions iw0..iw0+P-1, NV vectors of input channels from cb.
+template <int NV, int P>
+void GatherBlock(const ConvShape& s, const Geometry& g, const GatherRow& row, const float* w, int64_t CIp, int64_t cb,
+                 int64_t iw0) {
+  const int64_t k = s.k;
+  VecF acc[P][NV];
+  for (int p = 0; p < P; p++)
+    for (int v = 0; v < NV; v++) acc[p][v] = Splat(0.0f);
+  for (int64_t fh = 0; fh < s.FH; fh++) {
+    if (row.dy[fh] == nullptr) continue;
+    for (int64_t fw = 0; fw < s.FW; fw++) {
+      const float* d = row.dy[fh] + (iw0 + g.pad_left - fw * g.dilation_w) * k;
+      const float* wt = w + (fh * s.FW + fw) * k * CIp + cb;
+      for (int64_t j = 0; j < k; j++) {
+        VecF wv[NV];
+        for (int v = 0; v < NV; v++) wv[v] = LoadV(wt + j * CIp + v * kLanes);
+        for (int p = 0; p < P; p++) {
+          const VecF sp = Splat(d[p * k + j]);
+          for (int v = 0; v < NV; v++) acc[p][v] = Fma(sp, wv[v], acc[p][v]);
+        }
+      }
+    }
+  }
+  for (int p = 0; p < P; p++)
+    for (int v = 0; v < NV; v++)
+      StoreOut(row.dx + (iw0 + p) * row.CI + cb + v * kLanes, acc[p][v], row.CI - cb - v * kLanes, row.stream);
+}
+
+// One position iw anywhere in the row (taps outside dy_k skipped).
+template <int NV>
+void GatherOne(const ConvShape& s, const Geometry& g, const GatherRow& row, const float* w, int64_t CIp, int64_t cb,
+               int64_t iw) {
+  const int64_t k = s.k;
+  VecF acc[NV];
+  for (int v = 0; v < NV; v++) acc[v] = Splat(0.0f);
+  for (int64_t fh = 0; fh < s.FH; fh++) {
+    if (row.dy[fh] == nullptr) continue;
+    for (int64_t fw = 0; fw < s.FW; fw++) {
+      const int64_t ow = iw + g.pad_left - fw * g.dilation_w;
+      if (ow < 0 || ow >= s.OW) continue;
+      const float* d = row.dy[fh] + ow * k;
+      const float* wt = w + (fh * s.FW + fw) * k * CIp + cb;
+      for (int64_t j = 0; j < k; j++) {
+        const VecF sp = Splat(d[j]);
+        for (int v = 0; v < NV; v++) acc[v] = Fma(sp, LoadV(wt + j * CIp + v * kLanes), acc[v]);
+      }
+    }
+  }
+  for (int v = 0; v < NV; v++)
+    StoreOut(row.dx + iw * row.CI + cb + v * kLanes, acc[v], row.CI - cb - v * kLanes, row.stream);
+}
+
+// Blocks of positions held in registers: 12 with 32 vector registers (AVX-512), else 4.
+constexpr int kGatherP = kLanes == 16 ? 12 : 4;
+
+template <int NV>
+void GatherRowSpan(const ConvShape& s, const Geometry& g, const GatherRow& row, const float* w, int64_t CIp, int64_t cb,
+                   int64_t lo, int64_t hi) {
+  for (int64_t iw = 0; iw < lo; iw++) GatherOne<NV>(s, g, row, w, CIp, cb, iw);
+  int64_t iw = lo;
+  for (; hi - iw >= kGatherP; iw += kGatherP) GatherBlock<NV, kGatherP>(s, g, row, w, CIp, cb, iw);
+  if (hi - iw >= 4) {
+    GatherBlock<NV, 4>(s, g, row, w, CIp, cb, iw);
+    iw += 4;
+  }
+  if (hi - iw >= 2) {
+    GatherBlock<NV, 2>(s, g, row, w, CIp, cb, iw);
+    iw += 2;
+  }
+  for (; iw < s.W; iw++) GatherOne<NV>(s, g, row, w, CIp, cb, iw);
+}
+
+// dx rows of images [b0, b1), every position written (stride 1 only); with `stream`, by streaming stores.
+void InputGather(const ConvShape& s, const Geometry& g, const float* w, int64_t CIp, const float* dyk, float* dx,
+                 int64_t b0, int64_t b1, bool stream) {
+  // Interior columns: ow = iw + pad_left - fw * dilation_w lies in [0, OW) for every fw.
+  const int64_t lo = std::min(s.W, std::max<int64_t>(0, (s.FW - 1) * g.dilation_w - g.pad_left));
+  const int64_t hi = std::max(lo, std::min(s.W, s.OW - g.pad_left));
+  std::vector<const float*> dyRows(s.FH);
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t ih = 0; ih < s.H; ih++) {
+      for (int64_t fh = 0; fh < s.FH; fh++) {
+        const int64_t oh = ih + g.pad_top - fh * g.dilation_h;
+        dyRows[fh] = oh >= 0 && oh < s.OH ? dyk + (b * s.OH + oh) * s.OW * s.k : nullptr;
+      }
+      const GatherRow row{dyRows.data(), dx + (b * s.H + ih) * s.W * s.CI, s.CI, stream};
+      for (int64_t cb = 0; cb < CIp;) {
+        const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+        if (nv == 2) GatherRowSpan<2>(s, g, row, w, CIp, cb, lo, hi);
+        else GatherRowSpan<1>(s, g, row, w, CIp, cb, lo, hi);
+        cb += nv * kLanes;
+      }
+    }
+#if defined(__AVX512F__)
+  if (stream) _mm_sfence();  // the streaming stores are visible before this chunk is reported done
+#endif
+}
+
 // Checks that the kept channels are in [0, CO); fails the kernel otherwise.
 bool CheckChannels(TF_OpKernelContext* ctx, const char* op, const int32_t* ch, int64_t k, int64_t CO) {
   for (int64_t t = 0; t < k; t++)
@@ -356,6 +525,46 @@ bool CheckChannels(TF_OpKernelContext* ctx, const char* op, const int32_t* ch, i
       return false;
     }
   return true;
+}
+
+// dx [B, H, W, CI] of the convolution from dy_k [B, OH, OW, k] at the kept channels `ch` of filter [FH, FW, CI, CO].
+void UnifiedGradInput(const ConvShape& s, const Geometry& g, const float* dyk, const int32_t* ch, const float* filter,
+                      int64_t CO, float* dx, int threads) {
+  const int64_t taps = s.FH * s.FW, CI = s.CI, k = s.k;
+  if (!UseVector(CI)) {
+    std::vector<float> w(taps * CI * k);
+    for (int64_t t = 0; t < taps; t++)
+      for (int64_t ci = 0; ci < CI; ci++)
+        for (int64_t j = 0; j < k; j++) w[(t * CI + ci) * k + j] = filter[(t * CI + ci) * CO + ch[j]];
+    std::memset(dx, 0, sizeof(float) * s.B * s.H * s.W * CI);
+    ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputScalar(s, g, w.data(), dyk, dx, b0, b1); });
+    return;
+  }
+  const int64_t CIp = PadToLanes(CI);
+  std::vector<float> w(taps * k * CIp, 0.0f);
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t j = 0; j < k; j++) w[(t * k + j) * CIp + ci] = filter[(t * CI + ci) * CO + ch[j]];
+  if (g.stride_h == 1 && g.stride_w == 1) {
+    // dx larger than a core's L2 leaves it anyway: written by streaming stores (no read of the old contents into
+    // the cache first), when its rows are whole 64-byte lines.
+    const bool stream = kLanes == 16 && CI % 16 == 0 && reinterpret_cast<uintptr_t>(dx) % 64 == 0 &&
+                        s.B * s.H * s.W * CI * static_cast<int64_t>(sizeof(float)) > L2Bytes();
+    ParallelFor(s.B, threads,
+                [&](int, int64_t b0, int64_t b1) { InputGather(s, g, w.data(), CIp, dyk, dx, b0, b1, stream); });
+    return;
+  }
+  std::vector<float> padded;
+  float* out = dx;
+  if (CIp != CI) {
+    padded.assign(s.B * s.H * s.W * CIp, 0.0f);
+    out = padded.data();
+  } else {
+    std::memset(dx, 0, sizeof(float) * s.B * s.H * s.W * CI);
+  }
+  ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputVector(s, g, w.data(), CIp, dyk, out, b0, b1); });
+  if (CIp != CI)
+    for (int64_t i = 0; i < s.B * s.H * s.W; i++) std::memcpy(dx + i * CI, out + i * CIp, sizeof(float) * CI);
 }
 
 struct InputAttrs {
@@ -392,36 +601,61 @@ void InputCompute(void* p, TF_OpKernelContext* ctx) {
   if (!CheckChannels(ctx, op, ch, s.k, CO)) return;
   TF_Tensor* dx_t = io.Output(0, TF_FLOAT, {s.B, s.H, s.W, s.CI});
   if (!dx_t) return;
-  float* dx = static_cast<float*>(TF_TensorData(dx_t));
-  const float* filter = static_cast<const float*>(TF_TensorData(f_t));
-  const float* dyk = static_cast<const float*>(TF_TensorData(dyk_t));
-  const int64_t taps = s.FH * s.FW, CI = s.CI, k = s.k;
-  const int threads = Threads();
-  if (!UseVector(CI)) {
-    std::vector<float> w(taps * CI * k);
-    for (int64_t t = 0; t < taps; t++)
-      for (int64_t ci = 0; ci < CI; ci++)
-        for (int64_t j = 0; j < k; j++) w[(t * CI + ci) * k + j] = filter[(t * CI + ci) * CO + ch[j]];
-    std::memset(dx, 0, sizeof(float) * s.B * s.H * s.W * CI);
-    ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputScalar(s, a.g, w.data(), dyk, dx, b0, b1); });
-    return;
-  }
-  const int64_t CIp = PadToLanes(CI);
-  std::vector<float> w(taps * k * CIp, 0.0f);
-  for (int64_t t = 0; t < taps; t++)
-    for (int64_t ci = 0; ci < CI; ci++)
-      for (int64_t j = 0; j < k; j++) w[(t * k + j) * CIp + ci] = filter[(t * CI + ci) * CO + ch[j]];
+  UnifiedGradInput(s, a.g, static_cast<const float*>(TF_TensorData(dyk_t)), ch,
+                   static_cast<const float*>(TF_TensorData(f_t)), CO, static_cast<float*>(TF_TensorData(dx_t)),
+                   ThreadsFor(s.B * s.OH * s.OW * s.FH * s.FW * s.CI * s.k));
+}
+
+// Groups of images whose dW is summed apart (on any thread) and then added in order.
+constexpr int64_t kFilterGroups = 8;
+
+// dW [FH, FW, CI, CO] (zero outside the kept channels `ch`) from x [B, H, W, CI] and dy_k [B, OH, OW, k].
+void UnifiedGradFilter(const ConvShape& s, const Geometry& g, const float* x, const float* dyk, const int32_t* ch,
+                       int64_t CO, float* dw, int threads) {
+  const int64_t CI = s.CI, k = s.k, taps = s.FH * s.FW;
+  std::memset(dw, 0, sizeof(float) * taps * CI * CO);
+  const bool vec = UseVector(CI);
+  const int64_t CIp = vec ? PadToLanes(CI) : CI;
+  const int64_t accSize = taps * k * CIp;
+  // The images in a fixed number of groups, each summed into its own accumulators and the groups added in
+  // order: the same bits whatever the number of threads (and whichever thread takes which group).
+  const int64_t groups = std::min<int64_t>(s.B, kFilterGroups), per = groups == 0 ? 1 : (s.B + groups - 1) / groups;
+  std::vector<float> acc(accSize * std::max<int64_t>(1, (s.B + per - 1) / per), 0.0f);
   std::vector<float> padded;
-  float* out = dx;
-  if (CIp != CI) {
+  const float* xin = x;
+  if (vec && CIp != CI) {
     padded.assign(s.B * s.H * s.W * CIp, 0.0f);
-    out = padded.data();
-  } else {
-    std::memset(dx, 0, sizeof(float) * s.B * s.H * s.W * CI);
+    for (int64_t i = 0; i < s.B * s.H * s.W; i++) std::memcpy(&padded[i * CIp], x + i * CI, sizeof(float) * CI);
+    xin = padded.data();
   }
-  ParallelFor(s.B, threads, [&](int, int64_t b0, int64_t b1) { InputVector(s, a.g, w.data(), CIp, dyk, out, b0, b1); });
-  if (CIp != CI)
-    for (int64_t i = 0; i < s.B * s.H * s.W; i++) std::memcpy(dx + i * CI, out + i * CIp, sizeof(float) * CI);
+  std::vector<float> xT, dyT;
+  if (!vec) {
+    // Channel planes for FilterNarrow (x needs no copy with one channel).
+    const int64_t xPlane = s.B * s.H * s.W, dPlane = s.B * s.OH * s.OW;
+    if (CI > 1) {
+      xT.resize(CI * xPlane);
+      for (int64_t i = 0; i < xPlane; i++)
+        for (int64_t ci = 0; ci < CI; ci++) xT[ci * xPlane + i] = x[i * CI + ci];
+    }
+    dyT.resize(k * dPlane);
+    for (int64_t i = 0; i < dPlane; i++)
+      for (int64_t j = 0; j < k; j++) dyT[j * dPlane + i] = dyk[i * k + j];
+  }
+  const float* xPlanes = CI > 1 ? xT.data() : x;
+  ParallelFor(
+      s.B, threads,
+      [&](int, int64_t b0, int64_t b1) {
+        float* mine = acc.data() + (b0 / per) * accSize;
+        if (vec) FilterVector(s, g, xin, CIp, dyk, mine, b0, b1);
+        else FilterNarrow(s, g, xPlanes, dyT.data(), mine, b0, b1);
+      },
+      per);
+  for (int64_t q = 1; q * per < s.B; q++)
+    for (int64_t i = 0; i < accSize; i++) acc[i] += acc[q * accSize + i];
+  for (int64_t tap = 0; tap < taps; tap++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t j = 0; j < k; j++)
+        dw[(tap * CI + ci) * CO + ch[j]] = vec ? acc[(tap * k + j) * CIp + ci] : acc[(tap * CI + ci) * k + j];
 }
 
 struct FilterAttrs {
@@ -452,52 +686,14 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
     return Fail(ctx, std::string(op) + ": expected x [B, H, W, CI], dy_k [B, OH, OW, k], channels [k]; got " +
                          ShapeText(xd) + ", " + ShapeText(dd) + ", " + ShapeText(cd));
   const ConvShape s{xd[0], xd[1], xd[2], xd[3], dd[1], dd[2], a.filter_h, a.filter_w, dd[3]};
-  const int64_t CO = a.out_channels, CI = s.CI, k = s.k, taps = s.FH * s.FW;
+  const int64_t CO = a.out_channels;
   const int32_t* ch = static_cast<const int32_t*>(TF_TensorData(ch_t));
-  if (!CheckChannels(ctx, op, ch, k, CO)) return;
-  TF_Tensor* dw_t = io.Output(0, TF_FLOAT, {s.FH, s.FW, CI, CO});
+  if (!CheckChannels(ctx, op, ch, s.k, CO)) return;
+  TF_Tensor* dw_t = io.Output(0, TF_FLOAT, {s.FH, s.FW, s.CI, CO});
   if (!dw_t) return;
-  float* dw = static_cast<float*>(TF_TensorData(dw_t));
-  std::memset(dw, 0, sizeof(float) * taps * CI * CO);
-  const float* x = static_cast<const float*>(TF_TensorData(x_t));
-  const float* dyk = static_cast<const float*>(TF_TensorData(dyk_t));
-  const int threads = std::max<int>(1, static_cast<int>(std::min<int64_t>(Threads(), s.B)));
-  const bool vec = UseVector(CI);
-  const int64_t CIp = vec ? PadToLanes(CI) : CI;
-  const int64_t accSize = taps * k * CIp;
-  std::vector<float> acc(accSize * threads, 0.0f);
-  std::vector<float> padded;
-  const float* xin = x;
-  if (vec && CIp != CI) {
-    padded.assign(s.B * s.H * s.W * CIp, 0.0f);
-    for (int64_t i = 0; i < s.B * s.H * s.W; i++) std::memcpy(&padded[i * CIp], x + i * CI, sizeof(float) * CI);
-    xin = padded.data();
-  }
-  std::vector<float> xT, dyT;
-  if (!vec) {
-    // Channel planes for FilterNarrow (x needs no copy with one channel).
-    const int64_t xPlane = s.B * s.H * s.W, dPlane = s.B * s.OH * s.OW;
-    if (CI > 1) {
-      xT.resize(CI * xPlane);
-      for (int64_t i = 0; i < xPlane; i++)
-        for (int64_t ci = 0; ci < CI; ci++) xT[ci * xPlane + i] = x[i * CI + ci];
-    }
-    dyT.resize(k * dPlane);
-    for (int64_t i = 0; i < dPlane; i++)
-      for (int64_t j = 0; j < k; j++) dyT[j * dPlane + i] = dyk[i * k + j];
-  }
-  const float* xPlanes = CI > 1 ? xT.data() : x;
-  ParallelFor(s.B, threads, [&](int t, int64_t b0, int64_t b1) {
-    float* mine = acc.data() + t * accSize;
-    if (vec) FilterVector(s, a.g, xin, CIp, dyk, mine, b0, b1);
-    else FilterNarrow(s, a.g, xPlanes, dyT.data(), mine, b0, b1);
-  });
-  for (int t = 1; t < threads; t++)
-    for (int64_t i = 0; i < accSize; i++) acc[i] += acc[t * accSize + i];
-  for (int64_t tap = 0; tap < taps; tap++)
-    for (int64_t ci = 0; ci < CI; ci++)
-      for (int64_t j = 0; j < k; j++)
-        dw[(tap * CI + ci) * CO + ch[j]] = vec ? acc[(tap * k + j) * CIp + ci] : acc[(tap * CI + ci) * k + j];
+  UnifiedGradFilter(s, a.g, static_cast<const float*>(TF_TensorData(x_t)), static_cast<const float*>(TF_TensorData(dyk_t)),
+                    ch, CO, static_cast<float*>(TF_TensorData(dw_t)),
+                    ThreadsFor(s.B * s.OH * s.OW * s.FH * s.FW * s.CI * s.k));
 }
 
 void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {

@@ -1,3 +1,5 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { testBackends, useBackend } from '@meprop/test-utils';
 import {
@@ -81,6 +83,8 @@ interface Case {
   filter: number[];
   strides: number | [number, number];
   pad: 'valid' | 'same' | number;
+  /** Kept channels below CO (default a third of them). */
+  k?: number;
 }
 
 const CASES: Case[] = [
@@ -122,6 +126,19 @@ const CASES: Case[] = [
   },
   { name: '5x3 filter, strides [2, 1], valid', x: [2, 11, 7, 16], filter: [5, 3, 16, 9], strides: [2, 1], pad: 'valid' },
   { name: '1x1 filter, stride 3, same', x: [2, 7, 7, 24], filter: [1, 1, 24, 6], strides: 3, pad: 'same' },
+  // Big enough (over 8 M multiply-adds at the k tested; not the k = 1 ones) for the products to run on the
+  // pool's threads when the machine has several cores.
+  {
+    name: "issue 13's layer at batch 24 (threaded; dx in gather form, 2.4 MB: streaming stores)",
+    x: [24, 28, 28, 32],
+    filter: [3, 3, 32, 64],
+    strides: 1,
+    pad: 'valid',
+  },
+  { name: '20 input channels, same, threaded', x: [12, 24, 24, 20], filter: [3, 3, 20, 40], strides: 1, pad: 'same' },
+  { name: 'batch 1, 40x40, same, k = 1', x: [1, 40, 40, 48], filter: [3, 3, 48, 32], strides: 1, pad: 'same', k: 1 },
+  { name: 'stride 2, same, threaded', x: [12, 28, 28, 32], filter: [3, 3, 32, 64], strides: 2, pad: 'same' },
+  { name: '24 input channels, k = 1', x: [8, 20, 20, 24], filter: [3, 3, 24, 16], strides: 1, pad: 'valid', k: 1 },
 ];
 
 function convAttrs(c: Case): MePropSparseConvGradAttrs {
@@ -218,7 +235,7 @@ run('native unified conv kernels [tensorflow]', () => {
       const y = conv(x, w, c);
       const dy = rand(y.shape, 6);
       const CO = c.filter[3];
-      const k = Math.max(1, Math.floor(CO / 3));
+      const k = c.k ?? Math.max(1, Math.floor(CO / 3));
       const keep = topChannels(dy.dataSync() as Float32Array, CO, k);
       const [gx, gw] = plainGrads(x, w, masked(dy, keep), c);
       // Through @meprop/core's conv backward, which runs the native kernels on tensorflow.
@@ -240,7 +257,7 @@ run('native unified conv kernels [tensorflow]', () => {
       const w = rand(c.filter, 32);
       const dy = rand(conv(x, w, c).shape, 33);
       const CO = c.filter[3];
-      const k = Math.max(1, Math.floor(CO / 3));
+      const k = c.k ?? Math.max(1, Math.floor(CO / 3));
       const [gx, gw] = plainGrads(x, w, rowTopK(dy, k), c);
       const runtime = { config: validateMePropConfig({ k, mode: 'per-example', seed: 1 }), rng: new Rng(1) };
       const g = mePropConv2dGradThunks(dy, x, w, { strides: c.strides, pad: c.pad }, runtime);
@@ -601,5 +618,38 @@ run('native unified conv kernels [tensorflow]', () => {
     );
     tf.dispose([dy, x, w, channels, dyK]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('gives the same bits on one thread and on several (selections, dx, dW; unified and per-position)', () => {
+    // The thread count is read from MEPROP_NATIVE_THREADS once per process: one child process per setting.
+    const pkg = path.join(__dirname, '..');
+    const runWith = (threads: string): Record<string, string> => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'test-helpers', 'conv_thread_bits.ts')], {
+        cwd: pkg,
+        env: { ...process.env, MEPROP_NATIVE_THREADS: threads, TSX_TSCONFIG_PATH: path.join(pkg, 'tsconfig.json') },
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
+      if (r.status !== 0) throw new Error(`MEPROP_NATIVE_THREADS=${threads}: child exited with ${r.status}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as Record<string, string>;
+    };
+    const one = runWith('1');
+    const two = runWith('2');
+    const three = runWith('3');
+    expect(Object.keys(one).sort()).toEqual([
+      'bias',
+      'bias2',
+      'channels',
+      'dW',
+      'dWSparse',
+      'dx',
+      'dxSparse',
+      'dyK',
+      'indices',
+      'values',
+    ]);
+    for (const key of Object.keys(one)) {
+      expect([key, two[key] === one[key], three[key] === one[key]]).toEqual([key, true, true]);
+    }
   });
 });
