@@ -285,6 +285,8 @@ export interface SimpCommandOptions extends CommonOptions {
   resetOptimizer: boolean;
   init: 'meprop' | 'mesimp';
   clip?: number;
+  maxUnits?: number;
+  lastCycleLr?: number;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -316,6 +318,8 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     resetOptimizer: o.resetOptimizer,
     init: o.init,
     clip: o.clip,
+    maxUnits: o.maxUnits,
+    lastCycleLr: o.lastCycleLr,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -343,6 +347,8 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       resetOptimizer: o.resetOptimizer,
       init: o.init,
       clip: o.clip ?? null,
+      maxUnits: o.maxUnits ?? null,
+      lastCycleLr: o.lastCycleLr ?? null,
       seeds,
       mode: o.mode,
       lr: o.lr,
