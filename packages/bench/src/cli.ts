@@ -451,6 +451,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
       positiveInt('--max-units'),
     )
     .option(
+      '--max-units-from-cycle <c>',
+      'the --max-units cap applies to the simplifying cycles from cycle c (1-based) on; earlier ones prune by --threshold alone',
+      positiveInt('--max-units-from-cycle'),
+      1,
+    )
+    .option(
       '--simplify-per-epoch <n>',
       "simplify n times per epoch of a simplifying cycle (the paper's code: 8; default: once, at the cycle's end)",
       positiveInt('--simplify-per-epoch'),

@@ -286,6 +286,7 @@ export interface SimpCommandOptions extends CommonOptions {
   init: 'meprop' | 'mesimp';
   clip?: number;
   maxUnits?: number;
+  maxUnitsFromCycle: number;
   lastCycleLr?: number;
 }
 
@@ -319,6 +320,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     init: o.init,
     clip: o.clip,
     maxUnits: o.maxUnits,
+    maxUnitsFromCycle: o.maxUnitsFromCycle - 1,
     lastCycleLr: o.lastCycleLr,
     batchSize,
     learningRate: o.lr,
@@ -348,6 +350,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       init: o.init,
       clip: o.clip ?? null,
       maxUnits: o.maxUnits ?? null,
+      maxUnitsFromCycle: o.maxUnitsFromCycle,
       lastCycleLr: o.lastCycleLr ?? null,
       seeds,
       mode: o.mode,

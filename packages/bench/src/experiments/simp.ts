@@ -39,6 +39,11 @@ export interface SimpOptions {
    */
   maxUnits?: number;
   /**
+   * First cycle (0-based) whose simplifications the cap applies to; earlier cycles simplify by the threshold
+   * alone (e.g. threshold 0: they only train). Default 0.
+   */
+  maxUnitsFromCycle?: number;
+  /**
    * Simplifications per epoch in a simplifying cycle (the paper's code: 8); undefined: one at the end of the
    * cycle.
    */
@@ -268,7 +273,10 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   // Every simplification (cycle, part) in order, and the cap on the units after each.
   const simplifications: string[] = [];
   for (let c = 0; c < o.cycles; c++)
-    if (simplifies(c)) for (let p = 0; p < partsOf(c); p++) simplifications.push(`${c}:${p}`);
+    if (simplifies(c) && c >= (o.maxUnitsFromCycle ?? 0))
+      for (let p = 0; p < partsOf(c); p++) simplifications.push(`${c}:${p}`);
+  if (o.maxUnits !== undefined && simplifications.length === 0)
+    throw new Error(`simp: maxUnits ${o.maxUnits} is never applied: no cycle from maxUnitsFromCycle (${o.maxUnitsFromCycle ?? 0}) on simplifies`);
   const caps = o.maxUnits === undefined ? null : capSchedule(o.hidden, o.maxUnits, simplifications.length);
   const capOf = (c: number, p: number): number | undefined => {
     const i = simplifications.indexOf(`${c}:${p}`);
@@ -397,6 +405,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     init: o.init ?? 'meprop',
     clip: o.clip ?? null,
     maxUnits: o.maxUnits ?? null,
+    maxUnitsFromCycle: o.maxUnits === undefined ? null : (o.maxUnitsFromCycle ?? 0),
     lastCycleLr: o.lastCycleLr ?? null,
     runs,
     mean: {

@@ -61,6 +61,8 @@ export interface SimpFigures {
   clip?: number | null;
   /** Cap on each hidden layer's units at the end of the simplifying cycles (reached gradually); null: none. */
   maxUnits?: number | null;
+  /** First cycle (0-based) whose simplifications the cap applied to; null: no cap. */
+  maxUnitsFromCycle?: number | null;
   /** Adam's learning rate in the last cycle, in all three arms; null: the same as before. */
   lastCycleLr?: number | null;
   runs: SimpSeedRun[];
