@@ -117,21 +117,24 @@ describe('simp: the cap schedule of --max-units', () => {
     [500, 150, 8],
     [500, 175, 1],
     [64, 30, 5],
-  ])('hidden %i → target %i over %i simplifications: never growing, first cut largest, ends at the target', (hidden, target, steps) => {
-    const caps = capSchedule(hidden, target, steps);
-    expect(caps.length).toBe(steps);
-    expect(caps[steps - 1]).toBe(target);
-    expect(caps[0]).toBeLessThan(hidden);
-    for (let s = 0; s < steps; s++) {
-      expect(caps[s]).toBeGreaterThanOrEqual(target);
-      // The cubic rule, by hand: target + (hidden - target)(1 - (s+1)/steps)^3, rounded.
-      const f = 1 - (s + 1) / steps;
-      expect(caps[s]).toBe(Math.round(target + (hidden - target) * f * f * f));
-      if (s > 0) {
-        expect(caps[s]).toBeLessThanOrEqual(caps[s - 1]);
-        // No later cut is larger than the first (one unit of rounding aside).
-        expect(caps[s - 1] - caps[s]).toBeLessThanOrEqual(hidden - caps[0] + 1);
+  ])(
+    'hidden %i → target %i over %i simplifications: never growing, first cut largest, ends at the target',
+    (hidden, target, steps) => {
+      const caps = capSchedule(hidden, target, steps);
+      expect(caps.length).toBe(steps);
+      expect(caps[steps - 1]).toBe(target);
+      expect(caps[0]).toBeLessThan(hidden);
+      for (let s = 0; s < steps; s++) {
+        expect(caps[s]).toBeGreaterThanOrEqual(target);
+        // The cubic rule, by hand: target + (hidden - target)(1 - (s+1)/steps)^3, rounded.
+        const f = 1 - (s + 1) / steps;
+        expect(caps[s]).toBe(Math.round(target + (hidden - target) * f * f * f));
+        if (s > 0) {
+          expect(caps[s]).toBeLessThanOrEqual(caps[s - 1]);
+          // No later cut is larger than the first (one unit of rounding aside).
+          expect(caps[s - 1] - caps[s]).toBeLessThanOrEqual(hidden - caps[0] + 1);
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -151,11 +151,7 @@ export function capSchedule(hidden: number, target: number, steps: number): numb
  * A fresh optimizer (simpOptimizer at `learningRate`) holding `old`'s state (Adam's moments and step count);
  * `old` is disposed. For a plain arm's switch to the last cycle's learning rate.
  */
-async function withLearningRate(
-  old: tf.Optimizer,
-  o: Pick<SimpOptions, 'clip'>,
-  learningRate: number,
-): Promise<tf.Optimizer> {
+async function withLearningRate(old: tf.Optimizer, o: Pick<SimpOptions, 'clip'>, learningRate: number): Promise<tf.Optimizer> {
   const state = await old.getWeights();
   const next = simpOptimizer({ learningRate, clip: o.clip });
   await next.setWeights(state);
@@ -273,10 +269,11 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   // Every simplification (cycle, part) in order, and the cap on the units after each.
   const simplifications: string[] = [];
   for (let c = 0; c < o.cycles; c++)
-    if (simplifies(c) && c >= (o.maxUnitsFromCycle ?? 0))
-      for (let p = 0; p < partsOf(c); p++) simplifications.push(`${c}:${p}`);
+    if (simplifies(c) && c >= (o.maxUnitsFromCycle ?? 0)) for (let p = 0; p < partsOf(c); p++) simplifications.push(`${c}:${p}`);
   if (o.maxUnits !== undefined && simplifications.length === 0)
-    throw new Error(`simp: maxUnits ${o.maxUnits} is never applied: no cycle from maxUnitsFromCycle (${o.maxUnitsFromCycle ?? 0}) on simplifies`);
+    throw new Error(
+      `simp: maxUnits ${o.maxUnits} is never applied: no cycle from maxUnitsFromCycle (${o.maxUnitsFromCycle ?? 0}) on simplifies`,
+    );
   const caps = o.maxUnits === undefined ? null : capSchedule(o.hidden, o.maxUnits, simplifications.length);
   const capOf = (c: number, p: number): number | undefined => {
     const i = simplifications.indexOf(`${c}:${p}`);
@@ -284,8 +281,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   };
   // The plain arms switch to lastCycleLr where the last cycle starts.
   const lastStart = totalEpochs - cycleEpochs[cycleEpochs.length - 1];
-  const lrOf = (c: number): number =>
-    o.lastCycleLr !== undefined && c === o.cycles - 1 ? o.lastCycleLr : o.learningRate;
+  const lrOf = (c: number): number => (o.lastCycleLr !== undefined && c === o.cycles - 1 ? o.lastCycleLr : o.learningRate);
   const compilePlain = (m: tf.LayersModel, opt: tf.Optimizer) => m.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
   const switchLr = async (m: tf.LayersModel, opt: tf.Optimizer, e: number): Promise<tf.Optimizer> => {
     if (o.lastCycleLr === undefined || e !== lastStart) return opt;

@@ -265,7 +265,9 @@ describeEachBackend('meSimplify', () => {
       /options\.maxUnits must be an integer >= minUnits \(4\), got 3/,
     );
     for (const maxUnits of [0, 2.5, '3' as unknown as number])
-      await expect(meSimplify(model, { threshold: 0.1, maxUnits, activeness: act })).rejects.toThrow(/options\.maxUnits must be an integer/);
+      await expect(meSimplify(model, { threshold: 0.1, maxUnits, activeness: act })).rejects.toThrow(
+        /options\.maxUnits must be an integer/,
+      );
   });
 
   test('layers whose units cannot be removed are kept whole, with the reason', async () => {
