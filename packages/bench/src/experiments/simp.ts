@@ -151,11 +151,19 @@ export function capSchedule(hidden: number, target: number, steps: number): numb
  * A fresh optimizer (simpOptimizer at `learningRate`) holding `old`'s state (Adam's moments and step count);
  * `old` is disposed. For a plain arm's switch to the last cycle's learning rate.
  */
-async function withLearningRate(old: tf.Optimizer, o: Pick<SimpOptions, 'clip'>, learningRate: number): Promise<tf.Optimizer> {
-  const state = await old.getWeights();
+export async function withLearningRate(
+  old: tf.Optimizer,
+  o: Pick<SimpOptions, 'clip'>,
+  learningRate: number,
+): Promise<tf.Optimizer> {
+  // Adam's getWeights hands out its own variables (and a fresh step count): copy them before `old` goes.
+  const own = await old.getWeights();
+  const state = await Promise.all(
+    own.map(async (w) => ({ name: w.name, tensor: tf.tensor(await w.tensor.data(), w.tensor.shape, w.tensor.dtype) })),
+  );
+  tf.dispose(own.filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
   const next = simpOptimizer({ learningRate, clip: o.clip });
   await next.setWeights(state);
-  // setWeights makes variables of the tensors (sharing their buffers): ours can go.
   tf.dispose(state.map((w) => w.tensor));
   old.dispose();
   return next;
