@@ -441,6 +441,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--last-cycle-exact', 'fine-tune the last cycle with exact gradients instead of meProp', false)
     .option(
+      '--last-cycle-lr <x>',
+      "Adam's learning rate from the last cycle on, in all three arms (the plain ones switch at the same epoch); default --lr",
+      positiveNumber('--last-cycle-lr'),
+    )
+    .option(
+      '--max-units <n>',
+      'cap on each hidden layer at the end of the simplifying cycles, on top of --threshold: the cap shrinks from --hidden to n over the simplifications (cubic: large cuts first); default none',
+      positiveInt('--max-units'),
+    )
+    .option(
+      '--max-units-from-cycle <c>',
+      'the --max-units cap applies to the simplifying cycles from cycle c (1-based) on; earlier ones prune by --threshold alone',
+      positiveInt('--max-units-from-cycle'),
+      1,
+    )
+    .option(
       '--simplify-per-epoch <n>',
       "simplify n times per epoch of a simplifying cycle (the paper's code: 8; default: once, at the cycle's end)",
       positiveInt('--simplify-per-epoch'),

@@ -285,6 +285,9 @@ export interface SimpCommandOptions extends CommonOptions {
   resetOptimizer: boolean;
   init: 'meprop' | 'mesimp';
   clip?: number;
+  maxUnits?: number;
+  maxUnitsFromCycle: number;
+  lastCycleLr?: number;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -316,6 +319,9 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     resetOptimizer: o.resetOptimizer,
     init: o.init,
     clip: o.clip,
+    maxUnits: o.maxUnits,
+    maxUnitsFromCycle: o.maxUnitsFromCycle - 1,
+    lastCycleLr: o.lastCycleLr,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -343,6 +349,9 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       resetOptimizer: o.resetOptimizer,
       init: o.init,
       clip: o.clip ?? null,
+      maxUnits: o.maxUnits ?? null,
+      maxUnitsFromCycle: o.maxUnitsFromCycle,
+      lastCycleLr: o.lastCycleLr ?? null,
       seeds,
       mode: o.mode,
       lr: o.lr,

@@ -1,7 +1,7 @@
 // meprop-bench simp trains the meSimp model in parts of an epoch and the plain models in whole epochs: the
 // parts must be the same batches.
 import * as tf from '@tensorflow/tfjs';
-import { ClippedAdam, paperMlp, partRange, simpOptimizer } from './simp';
+import { capSchedule, ClippedAdam, paperMlp, partRange, simpOptimizer, withLearningRate } from './simp';
 
 describe('simp: parts of an epoch', () => {
   test.each([
@@ -108,5 +108,66 @@ describe('simp: the meSimp code settings', () => {
       expect(largest).toBeGreaterThan(0.9 * bound);
     }
     u.dispose();
+  });
+});
+
+describe('simp: the cap schedule of --max-units', () => {
+  test.each([
+    [500, 175, 20],
+    [500, 150, 8],
+    [500, 175, 1],
+    [64, 30, 5],
+  ])(
+    'hidden %i → target %i over %i simplifications: never growing, first cut largest, ends at the target',
+    (hidden, target, steps) => {
+      const caps = capSchedule(hidden, target, steps);
+      expect(caps.length).toBe(steps);
+      expect(caps[steps - 1]).toBe(target);
+      expect(caps[0]).toBeLessThan(hidden);
+      for (let s = 0; s < steps; s++) {
+        expect(caps[s]).toBeGreaterThanOrEqual(target);
+        // The cubic rule, by hand: target + (hidden - target)(1 - (s+1)/steps)^3, rounded.
+        const f = 1 - (s + 1) / steps;
+        expect(caps[s]).toBe(Math.round(target + (hidden - target) * f * f * f));
+        if (s > 0) {
+          expect(caps[s]).toBeLessThanOrEqual(caps[s - 1]);
+          // No later cut is larger than the first (one unit of rounding aside).
+          expect(caps[s - 1] - caps[s]).toBeLessThanOrEqual(hidden - caps[0] + 1);
+        }
+      }
+    },
+  );
+});
+
+describe('simp: --last-cycle-lr in the plain arms', () => {
+  test('withLearningRate: a fresh Adam at the new rate with the old moments and step count; the old one freed', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer: 'ones' })] });
+    const x = tf.tensor2d([
+      [1, 2, 3],
+      [0, -1, 2],
+    ]);
+    const y = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
+    const old = tf.train.adam(0.01);
+    model.compile({ optimizer: old, loss: 'meanSquaredError' });
+    await model.fit(x, y, { epochs: 2, batchSize: 2, verbose: 0 });
+    const before = (await old.getWeights()).map((w) => ({ name: w.name, value: Array.from(w.tensor.dataSync()) }));
+    const start = tf.memory().numTensors;
+    const next = await withLearningRate(old, { clip: undefined }, 0.001);
+    expect((next as tf.AdamOptimizer).getConfig().learningRate).toBe(0.001);
+    const after = await next.getWeights();
+    expect(after.map((w) => ({ name: w.name, value: Array.from(w.tensor.dataSync()) }))).toEqual(before);
+    tf.dispose(after[0].tensor); // the step count is a fresh scalar
+    // The old optimizer's 4 moments and 2 beta powers are gone, the new one holds as many (+ iterations read above).
+    expect(tf.memory().numTensors).toBe(start);
+    // Training goes on from the carried step count (2 steps before, 3 after one more).
+    model.compile({ optimizer: next, loss: 'meanSquaredError' });
+    await model.fit(x, y, { epochs: 1, batchSize: 2, verbose: 0 });
+    expect((await next.getWeights())[0].tensor.dataSync()[0]).toBe(3);
+    next.dispose();
+    tf.dispose([x, y]);
+    model.dispose();
   });
 });

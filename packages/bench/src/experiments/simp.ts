@@ -29,6 +29,21 @@ export interface SimpOptions {
   /** Train the last cycle with exact gradients (k = the layer width) instead of meProp. */
   lastCycleExact?: boolean;
   /**
+   * Adam's learning rate from the last cycle's first epoch on, in all three arms (the plain ones switch at the
+   * same epoch, keeping their Adam state); undefined: learningRate throughout.
+   */
+  lastCycleLr?: number;
+  /**
+   * Units each hidden layer keeps at most at the end of the simplifying cycles: a cap on top of the threshold
+   * that shrinks from `hidden` to this over the simplifications (capSchedule); undefined: no cap.
+   */
+  maxUnits?: number;
+  /**
+   * First cycle (0-based) whose simplifications the cap applies to; earlier cycles simplify by the threshold
+   * alone (e.g. threshold 0: they only train). Default 0.
+   */
+  maxUnitsFromCycle?: number;
+  /**
    * Simplifications per epoch in a simplifying cycle (the paper's code: 8); undefined: one at the end of the
    * cycle.
    */
@@ -119,6 +134,39 @@ export class ClippedAdam extends tf.AdamOptimizer {
 /** The optimizer of every model here: tf.train.adam, or ClippedAdam when `clip` is set. */
 export function simpOptimizer(o: Pick<SimpOptions, 'learningRate' | 'clip'>): tf.Optimizer {
   return o.clip === undefined ? tf.train.adam(o.learningRate) : new ClippedAdam(o.learningRate, o.clip);
+}
+
+/**
+ * The cap on each hidden layer's units after simplification s of `steps` (s = 0 .. steps - 1): from `hidden`
+ * down to `target`, cubic in the fraction of simplifications done (large cuts first, small ones last, as in
+ * gradual pruning schedules), `target` at the last one.
+ */
+export function capSchedule(hidden: number, target: number, steps: number): number[] {
+  return Array.from({ length: steps }, (_, s) =>
+    Math.max(target, Math.round(target + (hidden - target) * (1 - (s + 1) / steps) ** 3)),
+  );
+}
+
+/**
+ * A fresh optimizer (simpOptimizer at `learningRate`) holding `old`'s state (Adam's moments and step count);
+ * `old` is disposed. For a plain arm's switch to the last cycle's learning rate.
+ */
+export async function withLearningRate(
+  old: tf.Optimizer,
+  o: Pick<SimpOptions, 'clip'>,
+  learningRate: number,
+): Promise<tf.Optimizer> {
+  // Adam's getWeights hands out its own variables (and a fresh step count): copy them before `old` goes.
+  const own = await old.getWeights();
+  const state = await Promise.all(
+    own.map(async (w) => ({ name: w.name, tensor: tf.tensor(await w.tensor.data(), w.tensor.shape, w.tensor.dtype) })),
+  );
+  tf.dispose(own.filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
+  const next = simpOptimizer({ learningRate, clip: o.clip });
+  await next.setWeights(state);
+  tf.dispose(state.map((w) => w.tensor));
+  old.dispose();
+  return next;
 }
 
 function tensors(split: MnistSplit): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -225,6 +273,30 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   const simplifies = (c: number): boolean => (o.alternate === true ? c % 2 === 0 : c < o.cycles - 1);
   // Parts per epoch in a simplifying cycle: at most one per batch.
   const perEpoch = o.simplifyPerEpoch === undefined ? null : Math.min(o.simplifyPerEpoch, Math.ceil(data.train.n / o.batchSize));
+  const partsOf = (c: number): number => (perEpoch !== null && simplifies(c) ? perEpoch * cycleEpochs[c] : 1);
+  // Every simplification (cycle, part) in order, and the cap on the units after each.
+  const simplifications: string[] = [];
+  for (let c = 0; c < o.cycles; c++)
+    if (simplifies(c) && c >= (o.maxUnitsFromCycle ?? 0)) for (let p = 0; p < partsOf(c); p++) simplifications.push(`${c}:${p}`);
+  if (o.maxUnits !== undefined && simplifications.length === 0)
+    throw new Error(
+      `simp: maxUnits ${o.maxUnits} is never applied: no cycle from maxUnitsFromCycle (${o.maxUnitsFromCycle ?? 0}) on simplifies`,
+    );
+  const caps = o.maxUnits === undefined ? null : capSchedule(o.hidden, o.maxUnits, simplifications.length);
+  const capOf = (c: number, p: number): number | undefined => {
+    const i = simplifications.indexOf(`${c}:${p}`);
+    return caps === null || i < 0 ? undefined : caps[i];
+  };
+  // The plain arms switch to lastCycleLr where the last cycle starts.
+  const lastStart = totalEpochs - cycleEpochs[cycleEpochs.length - 1];
+  const lrOf = (c: number): number => (o.lastCycleLr !== undefined && c === o.cycles - 1 ? o.lastCycleLr : o.learningRate);
+  const compilePlain = (m: tf.LayersModel, opt: tf.Optimizer) => m.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+  const switchLr = async (m: tf.LayersModel, opt: tf.Optimizer, e: number): Promise<tf.Optimizer> => {
+    if (o.lastCycleLr === undefined || e !== lastStart) return opt;
+    const next = await withLearningRate(opt, o, o.lastCycleLr);
+    compilePlain(m, next);
+    return next;
+  };
   const runs: SimpSeedRun[] = [];
   let inference: SimpInference[] = [];
   const task = o.progress.task('simp');
@@ -236,10 +308,11 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   for (const seed of o.seeds) {
     // Plain, full width; its accuracy is recorded at the cycle boundaries.
     const plain = paperMlp([o.hidden, o.hidden], seed, o.dropout, o.init);
-    const plainOpt = simpOptimizer(o);
-    plain.compile({ optimizer: plainOpt, loss: 'categoricalCrossentropy' });
+    let plainOpt = simpOptimizer(o);
+    compilePlain(plain, plainOpt);
     const plainCurve: number[] = [];
     for (let e = 0; e < totalEpochs; e++) {
+      plainOpt = await switchLr(plain, plainOpt, e);
       await trainPart(plain, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${o.hidden} epoch ${e + 1}`);
       if (ends.includes(e + 1)) plainCurve.push(await evaluateAccuracy(plain, data.test));
@@ -251,14 +324,15 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       mePropify: (cycle) => ({ k: o.lastCycleExact === true && cycle === o.cycles - 1 ? o.hidden : o.k, mode: o.mode }),
       threshold: o.threshold,
       minUnits: o.minUnits,
+      ...(caps !== null ? { maxUnits: capOf } : {}),
       cycles: o.cycles,
-      optimizer: () => simpOptimizer(o),
+      optimizer: (cycle) => simpOptimizer({ learningRate: lrOf(cycle), clip: o.clip }),
       compile: { loss: 'categoricalCrossentropy' },
       simplifyCycle: simplifies,
       keepOptimizerState: o.resetOptimizer !== true,
       // With simplifyPerEpoch, a simplifying cycle trains in parts of an epoch, each ending with a
       // simplification; otherwise (and in cycles that do not simplify) a cycle is one part.
-      partsPerCycle: (cycle) => (perEpoch !== null && simplifies(cycle) ? perEpoch * cycleEpochs[cycle] : 1),
+      partsPerCycle: partsOf,
       train: async (m, cycle, part) => {
         const first = ends[cycle] - cycleEpochs[cycle];
         if (perEpoch !== null && simplifies(cycle)) {
@@ -292,9 +366,10 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
 
     // Plain, from scratch at the reduced widths.
     const reduced = paperMlp(finalUnits, seed, o.dropout, o.init);
-    const reducedOpt = simpOptimizer(o);
-    reduced.compile({ optimizer: reducedOpt, loss: 'categoricalCrossentropy' });
+    let reducedOpt = simpOptimizer(o);
+    compilePlain(reduced, reducedOpt);
     for (let e = 0; e < totalEpochs; e++) {
+      reducedOpt = await switchLr(reduced, reducedOpt, e);
       await trainPart(reduced, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${finalUnits.join('-')} epoch ${e + 1}`);
     }
@@ -333,6 +408,9 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     resetOptimizer: o.resetOptimizer === true,
     init: o.init ?? 'meprop',
     clip: o.clip ?? null,
+    maxUnits: o.maxUnits ?? null,
+    maxUnitsFromCycle: o.maxUnits === undefined ? null : (o.maxUnitsFromCycle ?? 0),
+    lastCycleLr: o.lastCycleLr ?? null,
     runs,
     mean: {
       units: [0, 1].map((i) => mean(runs.map((r) => r.units[i]))),

@@ -59,6 +59,12 @@ export interface SimpFigures {
   init?: string;
   /** Each gradient entry clipped to ±clip before Adam's update; null: no clipping. */
   clip?: number | null;
+  /** Cap on each hidden layer's units at the end of the simplifying cycles (reached gradually); null: none. */
+  maxUnits?: number | null;
+  /** First cycle (0-based) whose simplifications the cap applied to; null: no cap. */
+  maxUnitsFromCycle?: number | null;
+  /** Adam's learning rate in the last cycle, in all three arms; null: the same as before. */
+  lastCycleLr?: number | null;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };

@@ -238,6 +238,38 @@ describeEachBackend('meSimplify', () => {
     expectClose(copy.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor, 1e-6);
   });
 
+  test('maxUnits caps each layer at its most active units (ties to the lower index), on top of the threshold', async () => {
+    const model = tf.sequential({
+      layers: [
+        mePropDense({ inputShape: [IN], units: 8, activation: 'relu', k: 2, name: 'h', kernelInitializer: init(1) }),
+        tf.layers.dense({ units: 2, name: 'out', kernelInitializer: init(2) }),
+      ],
+    });
+    const activeness = new Float32Array([0.05, 0.3, 0.01, 0.2, 0.3, 0.1, 0.02, 0.5]);
+    const act = { h: { units: 8, gates: 1, rows: 10, activeness } };
+    // Above 0.04: units 0, 1, 3, 4, 5, 7; the 3 most active: 7 (0.5), then 1 and 4 tie at 0.3 (both fit).
+    const { model: small, report } = await meSimplify(model, { threshold: 0.04, maxUnits: 3, activeness: act });
+    expect(report.h).toMatchObject({ before: 8, after: 3, kept: [1, 4, 7] });
+    // A tie at the cut: 1 and 4 tie, the lower index stays.
+    expect((await meSimplify(model, { threshold: 0.04, maxUnits: 2, activeness: act })).report.h.kept).toEqual([1, 7]);
+    // The threshold removes more than the cap: the cap changes nothing.
+    expect((await meSimplify(model, { threshold: 0.25, maxUnits: 5, activeness: act })).report.h.kept).toEqual([1, 4, 7]);
+    // The capped model equals the original with the other units' activations forced to zero (reference in plain ops).
+    const x = tf.randomNormal([5, IN], 0, 1, 'float32', 3);
+    const [w1, b1, w2, b2] = model.getWeights();
+    const mask = maskOf(8, [0, 2, 3, 5, 6]);
+    const ref = tf.add(tf.matMul(tf.mul(tf.relu(tf.add(tf.matMul(x, w1), b1)), mask), w2), b2);
+    expectClose(small.predict(x) as tf.Tensor, ref, 1e-5);
+    noMePropClasses(small);
+    await expect(meSimplify(model, { threshold: 0.1, minUnits: 4, maxUnits: 3, activeness: act })).rejects.toThrow(
+      /options\.maxUnits must be an integer >= minUnits \(4\), got 3/,
+    );
+    for (const maxUnits of [0, 2.5, '3' as unknown as number])
+      await expect(meSimplify(model, { threshold: 0.1, maxUnits, activeness: act })).rejects.toThrow(
+        /options\.maxUnits must be an integer/,
+      );
+  });
+
   test('layers whose units cannot be removed are kept whole, with the reason', async () => {
     const input = tf.input({ shape: [IN] });
     const a = mePropDense({ units: 6, activation: 'relu', k: 2, name: 'a' }).apply(input) as tf.SymbolicTensor;

@@ -15,6 +15,11 @@ export interface MeSimplifyOptions {
   threshold: number;
   /** Units each layer keeps at least (the most active ones); an integer >= 1. Default 1. */
   minUnits?: number;
+  /**
+   * Units each layer keeps at most (the most active ones, ties to the lower index): a cap on top of the
+   * threshold, e.g. a target width; an integer >= minUnits. Default: no cap.
+   */
+  maxUnits?: number;
   /** Activeness to use instead of the model's tracker (e.g. a saved `tracker.read()`). */
   activeness?: ActivenessMap;
 }
@@ -39,13 +44,18 @@ function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }
 
-function checkOptions(options: unknown): { threshold: number; minUnits: number; activeness?: ActivenessMap } {
+function checkOptions(options: unknown): {
+  threshold: number;
+  minUnits: number;
+  maxUnits: number;
+  activeness?: ActivenessMap;
+} {
   if (options === null || typeof options !== 'object')
     throw new Error(`meSimplify: options must be an object like { threshold: 0.1, minUnits: 1 }, got ${show(options)}`);
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!['threshold', 'minUnits', 'activeness'].includes(key))
-      throw new Error(`meSimplify: options.${key} is not an option (expected threshold, minUnits, activeness)`);
+    if (!['threshold', 'minUnits', 'maxUnits', 'activeness'].includes(key))
+      throw new Error(`meSimplify: options.${key} is not an option (expected threshold, minUnits, maxUnits, activeness)`);
   }
   const t = o.threshold;
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t >= 1) {
@@ -56,19 +66,26 @@ function checkOptions(options: unknown): { threshold: number; minUnits: number; 
   const m = o.minUnits ?? 1;
   if (typeof m !== 'number' || !Number.isInteger(m) || m < 1)
     throw new Error(`meSimplify: options.minUnits must be an integer >= 1, got ${show(o.minUnits)}`);
+  const cap = o.maxUnits ?? Infinity;
+  if (cap !== Infinity && (typeof cap !== 'number' || !Number.isInteger(cap) || cap < m))
+    throw new Error(`meSimplify: options.maxUnits must be an integer >= minUnits (${m}), got ${show(o.maxUnits)}`);
   if (o.activeness !== undefined && (o.activeness === null || typeof o.activeness !== 'object')) {
     throw new Error(`meSimplify: options.activeness must be the object of ActivenessTracker.read(), got ${show(o.activeness)}`);
   }
-  return { threshold: t, minUnits: m, activeness: o.activeness as ActivenessMap | undefined };
+  return { threshold: t, minUnits: m, maxUnits: cap, activeness: o.activeness as ActivenessMap | undefined };
 }
 
-/** Units at or above the threshold; if fewer than minUnits, the minUnits most active (ascending indices). */
-function keptUnits(a: Float32Array, threshold: number, minUnits: number): number[] {
+/**
+ * Units at or above the threshold, at most maxUnits of them (the most active); if fewer than minUnits, the
+ * minUnits most active. Ascending indices; ties in activeness go to the lower index.
+ */
+function keptUnits(a: Float32Array, threshold: number, minUnits: number, maxUnits = Infinity): number[] {
   const kept: number[] = [];
   for (let j = 0; j < a.length; j++) if (a[j] >= threshold) kept.push(j);
-  if (kept.length >= Math.min(minUnits, a.length)) return kept;
+  if (kept.length >= Math.min(minUnits, a.length) && kept.length <= maxUnits) return kept;
   const order = Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y);
-  return order.slice(0, Math.min(minUnits, a.length)).sort((x, y) => x - y);
+  const n = kept.length > maxUnits ? maxUnits : Math.min(minUnits, a.length);
+  return order.slice(0, n).sort((x, y) => x - y);
 }
 
 /** A copy with its own buffer (tf.clone would share it). */
@@ -172,7 +189,7 @@ export async function meSimplifyWithPlan(
       `meSimplify: model must be a tf.LayersModel, got ${show((model as unknown as { constructor?: { name?: string } } | null)?.constructor?.name ?? model)}`,
     );
   }
-  const { threshold, minUnits, activeness } = checkOptions(options);
+  const { threshold, minUnits, maxUnits, activeness } = checkOptions(options);
   const layers = model.layers as Layer[];
   const inModel = new Set(layers);
   const outputs = new Set(model.outputs.map((t) => t.sourceLayer as Layer));
@@ -203,7 +220,7 @@ export async function meSimplifyWithPlan(
     const units = a.units;
     const entry: LayerSimplification = { className: cls, before: units, after: units, kept: Array.from(a.activeness.keys()) };
     report[layer.name] = entry;
-    const wanted = keptUnits(a.activeness, threshold, minUnits);
+    const wanted = keptUnits(a.activeness, threshold, minUnits, maxUnits);
     if (wanted.length === units) continue;
     let reason: string | null = null;
     if (GATES[cls] === undefined) reason = `${cls} layers are not simplified`;

@@ -22,6 +22,12 @@ export interface SimplifyCyclesOptions {
   threshold: number;
   /** Units each layer keeps at least. Default 1. */
   minUnits?: number;
+  /**
+   * Units each layer keeps at most after a simplification (its most active ones), on top of the threshold:
+   * an integer >= minUnits, or a function of the cycle and part returning one (or undefined: no cap), e.g. a
+   * width that shrinks step by step to a target. Default: no cap.
+   */
+  maxUnits?: number | ((cycle: number, part: number) => number | undefined);
   /** Number of cycles, an integer >= 1. */
   cycles: number;
   /**
@@ -38,8 +44,11 @@ export interface SimplifyCyclesOptions {
    * `(c) => c % 2 === 0`). Not together with `simplifyLast`.
    */
   simplifyCycle?: (cycle: number) => boolean;
-  /** A fresh optimizer for each model (its state is carried over, see keepOptimizerState). */
-  optimizer: () => tf.Optimizer;
+  /**
+   * A fresh optimizer for each model (its state is carried over, see keepOptimizerState); it is given the
+   * cycle, so e.g. the last cycle can fine-tune at a lower learning rate.
+   */
+  optimizer: (cycle: number) => tf.Optimizer;
   /** The rest of `model.compile`'s arguments. */
   compile: Omit<ModelCompileArgs, 'optimizer'>;
   /**
@@ -86,6 +95,7 @@ const KNOWN = [
   'mePropify',
   'threshold',
   'minUnits',
+  'maxUnits',
   'cycles',
   'partsPerCycle',
   'simplifyCycle',
@@ -140,7 +150,17 @@ function checkOptions(o: unknown): SimplifyCyclesOptions {
     throw new Error(`simplifyInCycles: options.threshold must be a number in [0, 1), got ${show(t)}`);
   if (opts.minUnits !== undefined && !isCount(opts.minUnits))
     throw new Error(`simplifyInCycles: options.minUnits must be an integer >= 1, got ${show(opts.minUnits)}`);
+  if (opts.maxUnits !== undefined && typeof opts.maxUnits !== 'function')
+    checkMaxUnits(opts.maxUnits, opts.minUnits ?? 1, 'options.maxUnits');
   return opts;
+}
+
+function checkMaxUnits(v: unknown, minUnits: number, what: string): number | undefined {
+  if (v !== undefined && !(isCount(v) && v >= minUnits))
+    throw new Error(
+      `simplifyInCycles: ${what} must be an integer >= minUnits (${minUnits})${what.endsWith(')') ? ' or undefined' : ' or a function (cycle, part) => number'}, got ${show(v)}`,
+    );
+  return v as number | undefined;
 }
 
 /** A meProp copy of a plain model being trained: its optimizer and activeness tracker. */
@@ -156,9 +176,10 @@ async function startSession(
   meOptions: MePropifyOptions,
   o: SimplifyCyclesOptions,
   state: OptimizerState | null,
+  cycle: number,
 ): Promise<Session> {
   const { model: me } = mePropify(plain, meOptions);
-  const optimizer = o.optimizer();
+  const optimizer = o.optimizer(cycle);
   if (state !== null) {
     // setWeights makes variables of the tensors (sharing their buffers): ours can go.
     await optimizer.setWeights(renameSlots(state, plain, me));
@@ -223,7 +244,7 @@ export async function simplifyInCycles(
     const meOptions = typeof o.mePropify === 'function' ? o.mePropify(cycle) : o.mePropify;
     const simplifying = simplifies(cycle);
     const parts = partsOf(cycle);
-    let session: Session | null = await startSession(current, meOptions, o, carried);
+    let session: Session | null = await startSession(current, meOptions, o, carried, cycle);
     carried = null;
     if (current !== model) current.dispose();
     const report: MeSimplifyReport = {};
@@ -236,9 +257,15 @@ export async function simplifyInCycles(
         if (!simplifying && !lastPart) continue;
         activeness = await session.tracker.read();
         // A cycle that does not simplify still ends with a plain copy (threshold 0 keeps every unit).
+        const maxUnits = !simplifying
+          ? undefined
+          : typeof o.maxUnits === 'function'
+            ? checkMaxUnits(o.maxUnits(cycle, part), minUnits, `options.maxUnits(${cycle}, ${part})`)
+            : o.maxUnits;
         const step = await meSimplifyWithPlan(session.me, {
           threshold: simplifying ? o.threshold : 0,
           minUnits,
+          ...(maxUnits !== undefined ? { maxUnits } : {}),
           activeness,
         });
         compose(report, step.report);
@@ -254,7 +281,7 @@ export async function simplifyInCycles(
           endSession(session);
           session = null;
           try {
-            session = await startSession(step.model, meOptions, o, state);
+            session = await startSession(step.model, meOptions, o, state, cycle);
           } finally {
             step.model.dispose();
           }

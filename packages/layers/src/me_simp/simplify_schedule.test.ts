@@ -202,6 +202,52 @@ describeEachBackend('training in cycles, several simplifications per cycle', () 
     tf.dispose([x, y]);
   });
 
+  test('maxUnits as a function of cycle and part caps every simplification; the optimizer factory gets the cycle', async () => {
+    const original = mlp();
+    const { x, y } = data(192, 4);
+    const caps: { [key: string]: number } = { '0:0': 20, '0:1': 14, '0:2': 9 };
+    const asked: string[] = [];
+    const optimizerCycles: number[] = [];
+    const rates: number[] = [];
+    const { model, cycles } = await simplifyInCycles(original, {
+      mePropify: { k: 3, mode: 'per-example' },
+      // Threshold 0: only the cap removes units.
+      threshold: 0,
+      minUnits: 2,
+      cycles: 2,
+      partsPerCycle: (cycle) => (cycle === 0 ? 3 : 1),
+      simplifyLast: false,
+      maxUnits: (cycle, part) => {
+        asked.push(`${cycle}:${part}`);
+        return caps[`${cycle}:${part}`];
+      },
+      optimizer: (cycle) => {
+        optimizerCycles.push(cycle);
+        return tf.train.adam(cycle === 1 ? 0.001 : 0.02);
+      },
+      compile: { loss: 'categoricalCrossentropy' },
+      train: async (m) => {
+        rates.push((m.optimizer.getConfig() as { learningRate: number }).learningRate);
+        await m.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0, shuffle: false });
+      },
+    });
+    // Asked only after the parts of the simplifying cycle.
+    expect(asked).toEqual(['0:0', '0:1', '0:2']);
+    expect(cycles[0].partUnits.map((u) => [u.h1, u.h2])).toEqual([
+      [20, 20],
+      [14, 14],
+      [9, 9],
+    ]);
+    expect(cycles[1].units).toEqual({ h1: 9, h2: 9, out: cycles[1].units.out });
+    expect(model.getWeights()[0].shape).toEqual([IN, 9]);
+    // A fresh optimizer per model: cycle 0's three (one per size), then the last cycle's at its own rate.
+    expect(optimizerCycles).toEqual([0, 0, 0, 1]);
+    expect(rates).toEqual([0.02, 0.02, 0.02, 0.001]);
+    model.dispose();
+    original.dispose();
+    tf.dispose([x, y]);
+  });
+
   test('bad schedule options: errors name the option and the value', async () => {
     const base = {
       mePropify: { k: 4 },
@@ -225,6 +271,17 @@ describeEachBackend('training in cycles, several simplifications per cycle', () 
     await expect(simplifyInCycles(m, { ...base, simplifyCycle: () => true, simplifyLast: false })).rejects.toThrow(
       /give options\.simplifyCycle or options\.simplifyLast, not both \(simplifyLast is false\)/,
     );
+    await expect(simplifyInCycles(m, { ...base, minUnits: 3, maxUnits: 2 })).rejects.toThrow(
+      /options\.maxUnits must be an integer >= minUnits \(3\) or a function \(cycle, part\) => number, got 2/,
+    );
+    const { x, y } = data(32, 5);
+    const train = async (model: tf.LayersModel) => {
+      await model.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0 });
+    };
+    await expect(simplifyInCycles(m, { ...base, train, maxUnits: () => 0.5 })).rejects.toThrow(
+      /options\.maxUnits\(0, 0\) must be an integer >= minUnits \(1\) or undefined, got 0\.5/,
+    );
+    tf.dispose([x, y]);
     m.dispose();
   });
 });
