@@ -2,7 +2,9 @@
 // prints, as JSON, the bits (base64) of the native conv backward's outputs at a layer big enough for the
 // threaded paths (unified: selection, dx, dW; per-position: selection, dx, dW), so that the parent can compare
 // a run on one thread with a run on two.
-import * as tf from '@tensorflow/tfjs-node';
+// The umbrella, not tfjs-node, for the types: tfjs-node is optional (provisioned by tools/provision-tfjs-node.sh)
+// and loadNativeOps() loads it, registering the `tensorflow` backend on the shared engine.
+import * as tf from '@tensorflow/tfjs';
 import {
   MePropConvSelectChannelsAct,
   MePropConvSelectPositionsAct,
@@ -31,6 +33,7 @@ function bits(t: tf.Tensor): string {
 
 const status = loadNativeOps();
 if (!status.loaded) throw new Error(`native ops not loaded: ${status.reason}`);
+if (tf.getBackend() !== 'tensorflow') throw new Error(`expected the tensorflow backend, got ${tf.getBackend()}`);
 const out: Record<string, string> = {};
 tf.tidy(() => {
   // 20 input channels (a padded vector), same padding: dx 8 × 30 × 30 × 20, about 30 M multiply-adds at k = 24.
