@@ -193,40 +193,143 @@ void SparseFilterTap(const Entry* es, int64_t n, const float* xb, int64_t H, int
     StoreV(out + q * kLanes, LoadV(out + q * kLanes) + ((acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q])));
 }
 
-// All NT taps of a filter (1×1, 2×2, 3×3) at once: out[tap][v] += Σ_entries value · x-row at the tap, NT·NV
-// accumulators in registers, so each entry's fields are read once; entries whose every tap reads inside the
-// image skip the bounds checks.
+// All NT = FH·FW taps of a square filter (1×1, 2×2, 3×3) at once: out[tap][v] += Σ_entries value · x-row at
+// the tap. Entries whose every tap reads inside the image go through a loop whose NT·NV accumulators stay in
+// registers (tap offsets are compile-time multiples of the row and column steps); the others (at the image's
+// border) are added tap by tap with bounds checks, straight into out.
 template <int NV, int NT>
 void SparseFilterAllTaps(const Entry* es, int64_t n, const float* xb, const ConvShape& s, const Geometry& g,
                          int64_t CIp, float* out) {
+  constexpr int F = NT == 9 ? 3 : NT == 4 ? 2 : 1;
+  const int64_t spanH = (F - 1) * g.dilation_h, spanW = (F - 1) * g.dilation_w;
+  const int64_t rowStep = g.dilation_h * s.W * CIp, colStep = g.dilation_w * CIp;
   VecF acc[NT][NV];
-  int64_t off[NT], dh[NT], dw[NT];
-  for (int t = 0; t < NT; t++) {
-    dh[t] = (t / s.FW) * g.dilation_h;
-    dw[t] = (t % s.FW) * g.dilation_w;
-    off[t] = (dh[t] * s.W + dw[t]) * CIp;
+  for (int t = 0; t < NT; t++)
     for (int q = 0; q < NV; q++) acc[t][q] = Splat(0.0f);
-  }
-  const int64_t spanH = (s.FH - 1) * g.dilation_h, spanW = (s.FW - 1) * g.dilation_w;
+  int64_t border = 0;
   for (int64_t e = 0; e < n; e++) {
-    const Entry& en = es[e];
-    const VecF v = Splat(en.value);
-    const int64_t ih0 = en.ih0, iw0 = en.iw0;
-    if (ih0 >= 0 && iw0 >= 0 && ih0 + spanH < s.H && iw0 + spanW < s.W) {
-      const float* x0 = xb + (ih0 * s.W + iw0) * CIp;
-      for (int t = 0; t < NT; t++)
-        for (int q = 0; q < NV; q++) acc[t][q] = Fma(v, LoadV(x0 + off[t] + q * kLanes), acc[t][q]);
-    } else {
-      for (int t = 0; t < NT; t++) {
-        const int64_t ih = ih0 + dh[t], iw = iw0 + dw[t];
-        if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
-        const float* xr = xb + (ih * s.W + iw) * CIp;
-        for (int q = 0; q < NV; q++) acc[t][q] = Fma(v, LoadV(xr + q * kLanes), acc[t][q]);
-      }
+    const Entry en = es[e];
+    if (en.ih0 < 0 || en.iw0 < 0 || en.ih0 + spanH >= s.H || en.iw0 + spanW >= s.W) {
+      border++;
+      continue;
     }
+    const VecF v = Splat(en.value);
+    const float* x0 = xb + (en.ih0 * s.W + en.iw0) * CIp;
+    for (int fh = 0; fh < F; fh++)
+      for (int fw = 0; fw < F; fw++)
+        for (int q = 0; q < NV; q++)
+          acc[fh * F + fw][q] = Fma(v, LoadV(x0 + fh * rowStep + fw * colStep + q * kLanes), acc[fh * F + fw][q]);
   }
   for (int t = 0; t < NT; t++)
     for (int q = 0; q < NV; q++) StoreV(out + t * CIp + q * kLanes, LoadV(out + t * CIp + q * kLanes) + acc[t][q]);
+  if (border == 0) return;
+  for (int64_t e = 0; e < n; e++) {
+    const Entry en = es[e];
+    if (!(en.ih0 < 0 || en.iw0 < 0 || en.ih0 + spanH >= s.H || en.iw0 + spanW >= s.W)) continue;
+    const VecF v = Splat(en.value);
+    for (int t = 0; t < NT; t++) {
+      const int64_t ih = en.ih0 + (t / F) * g.dilation_h, iw = en.iw0 + (t % F) * g.dilation_w;
+      if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+      const float* xr = xb + (ih * s.W + iw) * CIp;
+      for (int q = 0; q < NV; q++)
+        StoreV(out + t * CIp + q * kLanes, Fma(v, LoadV(xr + q * kLanes), LoadV(out + t * CIp + q * kLanes)));
+    }
+  }
+}
+
+// Output rows per block of SparseGradFilter: the entries of a block are bucketed by channel and each channel's
+// dW slice is updated once per block, so that the input rows the block reads stay in L1 (about 32 KB of them)
+// while every channel's entries are summed.
+inline int64_t FilterRowBlock(const ConvShape& s, const Geometry& g) {
+  const int64_t rowBytes = s.W * PadToLanes(s.CI) * static_cast<int64_t>(sizeof(float));
+  const int64_t rows = (int64_t{32} << 10) / std::max<int64_t>(1, rowBytes);
+  return std::max<int64_t>(1, (rows - (s.FH - 1) * g.dilation_h) / g.stride_h);
+}
+
+// dW [FH, FW, CI, CO] from the kept entries (idx/val [B * OH * OW, k]) and x [B, H, W, CI]. Per image and block
+// of `rowBlock` output rows: the block's entries bucketed by channel (a counting sort, positions stay
+// ascending), then for every channel and tap the sum over its entries in registers, added once into dWT
+// [CO][tap][CIp]. Images in a fixed number of groups, one dWT each (whichever thread runs it), added in order:
+// the same bits whatever the number of threads.
+void SparseGradFilter(const ConvShape& s, const Geometry& g, int64_t CO, const int32_t* idx, const float* val,
+                      const float* x, float* dw, int threads, int64_t rowBlock) {
+  const int64_t B = s.B, H = s.H, W = s.W, CI = s.CI, OH = s.OH, OW = s.OW, FH = s.FH, FW = s.FW, k = s.k;
+  const int64_t taps = FH * FW;
+  const int64_t CIp = PadToLanes(CI);
+  std::vector<float> padded;
+  const float* xin = x;
+  if (CIp != CI) {
+    padded.assign(B * H * W * CIp, 0.0f);
+    for (int64_t i = 0; i < B * H * W; i++) std::memcpy(&padded[i * CIp], x + i * CI, sizeof(float) * CI);
+    xin = padded.data();
+  }
+  rowBlock = std::max<int64_t>(1, std::min(rowBlock, OH));
+  const int64_t groups = std::min<int64_t>(B, 4), group = groups == 0 ? 1 : (B + groups - 1) / groups;
+  const int64_t slice = CO * taps * CIp, per = OH * OW * k;
+  std::vector<float> dwt(slice * std::max<int64_t>(1, (B + group - 1) / group), 0.0f);
+  ParallelFor(B, threads, [&](int, int64_t b0, int64_t b1) {
+    float* mine = dwt.data() + (b0 / group) * slice;
+    std::vector<int64_t> start(CO + 1), fill(CO);
+    std::vector<Entry> es(rowBlock * OW * k);
+    for (int64_t b = b0; b < b1; b++) {
+      const float* xb = xin + b * H * W * CIp;
+      for (int64_t oh0 = 0; oh0 < OH; oh0 += rowBlock) {
+        const int64_t oh1 = std::min(OH, oh0 + rowBlock);
+        const int64_t e0 = b * per + oh0 * OW * k, n_e = (oh1 - oh0) * OW * k;
+        const int32_t* bi = idx + e0;
+        const float* bv = val + e0;
+        std::fill(start.begin(), start.end(), 0);
+        for (int64_t i = 0; i < n_e; i++) start[bi[i] + 1]++;
+        for (int64_t c = 0; c < CO; c++) start[c + 1] += start[c];
+        std::copy(start.begin(), start.end() - 1, fill.begin());
+        for (int64_t oh = oh0, i = 0; oh < oh1; oh++) {
+          const int32_t ih0 = static_cast<int32_t>(oh * g.stride_h - g.pad_top);
+          for (int64_t ow = 0; ow < OW; ow++) {
+            const int32_t iw0 = static_cast<int32_t>(ow * g.stride_w - g.pad_left);
+            for (int64_t t = 0; t < k; t++, i++) es[fill[bi[i]]++] = Entry{ih0, iw0, bv[i]};
+          }
+        }
+        for (int64_t c = 0; c < CO; c++) {
+          const int64_t n = start[c + 1] - start[c];
+          if (n == 0) continue;
+          const Entry* ec = es.data() + start[c];
+          if ((taps == 9 || taps == 4 || taps == 1) && FH == FW) {
+            float* o = mine + c * taps * CIp;
+            for (int64_t cb = 0; cb < CIp;) {
+              const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+              if (taps == 9) {
+                if (nv == 2) SparseFilterAllTaps<2, 9>(ec, n, xb + cb, s, g, CIp, o + cb);
+                else SparseFilterAllTaps<1, 9>(ec, n, xb + cb, s, g, CIp, o + cb);
+              } else if (taps == 4) {
+                if (nv == 2) SparseFilterAllTaps<2, 4>(ec, n, xb + cb, s, g, CIp, o + cb);
+                else SparseFilterAllTaps<1, 4>(ec, n, xb + cb, s, g, CIp, o + cb);
+              } else {
+                if (nv == 2) SparseFilterAllTaps<2, 1>(ec, n, xb + cb, s, g, CIp, o + cb);
+                else SparseFilterAllTaps<1, 1>(ec, n, xb + cb, s, g, CIp, o + cb);
+              }
+              cb += nv * kLanes;
+            }
+            continue;
+          }
+          for (int64_t fh = 0; fh < FH; fh++)
+            for (int64_t fw = 0; fw < FW; fw++) {
+              float* o = mine + (c * taps + fh * FW + fw) * CIp;
+              for (int64_t cb = 0; cb < CIp;) {
+                const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+                if (nv == 2) SparseFilterTap<2>(ec, n, xb + cb, H, W, CIp, fh * g.dilation_h, fw * g.dilation_w, o + cb);
+                else SparseFilterTap<1>(ec, n, xb + cb, H, W, CIp, fh * g.dilation_h, fw * g.dilation_w, o + cb);
+                cb += nv * kLanes;
+              }
+            }
+        }
+      }
+    }
+  }, group);
+  for (int64_t q = 1; q * group < B; q++)
+    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[q * slice + i];
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ci = 0; ci < CI; ci++)
+      for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
 }
 
 void FilterCompute(void* p, TF_OpKernelContext* ctx) {
@@ -249,88 +352,11 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
     return Fail(ctx, std::string(op) + ": indices hold " + std::to_string(B) + " images, x " + std::to_string(xd[0]));
   TF_Tensor* dw_t = io.Output(0, TF_FLOAT, {FH, FW, CI, CO});
   if (!dw_t) return;
-  float* dw = static_cast<float*>(TF_TensorData(dw_t));
-  const float* x = static_cast<const float*>(TF_TensorData(x_t));
-  const int32_t* idx = static_cast<const int32_t*>(TF_TensorData(idx_t));
-  const float* val = static_cast<const float*>(TF_TensorData(val_t));
-  const Geometry& g = a.g;
-  const int64_t taps = FH * FW;
-  const int64_t CIp = PadToLanes(CI);
-  std::vector<float> padded;
-  const float* xin = x;
-  if (CIp != CI) {
-    padded.assign(B * H * W * CIp, 0.0f);
-    for (int64_t i = 0; i < B * H * W; i++) std::memcpy(&padded[i * CIp], x + i * CI, sizeof(float) * CI);
-    xin = padded.data();
-  }
-  // Per image: its kept entries bucketed by channel (a counting sort), then for every channel and tap the sum
-  // over its entries in registers, added once into dWT [CO][tap][CIp]. Images in a fixed number of groups, one
-  // dWT each (whichever thread runs it), added in order: the same bits whatever the number of threads.
-  const int threads = ThreadsFor(B * OH * OW * k * taps * CI);
-  const int64_t groups = std::min<int64_t>(B, 4), group = groups == 0 ? 1 : (B + groups - 1) / groups;
-  const int64_t slice = CO * taps * CIp, per = OH * OW * k;
   const ConvShape s{B, H, W, CI, OH, OW, FH, FW, k};
-  std::vector<float> dwt(slice * std::max<int64_t>(1, (B + group - 1) / group), 0.0f);
-  ParallelFor(B, threads, [&](int, int64_t b0, int64_t b1) {
-    float* mine = dwt.data() + (b0 / group) * slice;
-    std::vector<int64_t> start(CO + 1), fill(CO);
-    std::vector<Entry> es(per);
-    for (int64_t b = b0; b < b1; b++) {
-      const int32_t* bi = idx + b * per;
-      const float* bv = val + b * per;
-      std::fill(start.begin(), start.end(), 0);
-      for (int64_t i = 0; i < per; i++) start[bi[i] + 1]++;
-      for (int64_t c = 0; c < CO; c++) start[c + 1] += start[c];
-      std::copy(start.begin(), start.end() - 1, fill.begin());
-      for (int64_t oh = 0, i = 0; oh < OH; oh++) {
-        const int32_t ih0 = static_cast<int32_t>(oh * g.stride_h - g.pad_top);
-        for (int64_t ow = 0; ow < OW; ow++) {
-          const int32_t iw0 = static_cast<int32_t>(ow * g.stride_w - g.pad_left);
-          for (int64_t t = 0; t < k; t++, i++) es[fill[bi[i]]++] = Entry{ih0, iw0, bv[i]};
-        }
-      }
-      const float* xb = xin + b * H * W * CIp;
-      for (int64_t c = 0; c < CO; c++) {
-        const int64_t n = start[c + 1] - start[c];
-        if (n == 0) continue;
-        const Entry* ec = es.data() + start[c];
-        const int64_t T = FH * FW;
-        if ((T == 9 || T == 4 || T == 1) && FH == FW) {
-          float* o = mine + c * taps * CIp;
-          for (int64_t cb = 0; cb < CIp;) {
-            const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
-            if (T == 9) {
-              if (nv == 2) SparseFilterAllTaps<2, 9>(ec, n, xb + cb, s, g, CIp, o + cb);
-              else SparseFilterAllTaps<1, 9>(ec, n, xb + cb, s, g, CIp, o + cb);
-            } else if (T == 4) {
-              if (nv == 2) SparseFilterAllTaps<2, 4>(ec, n, xb + cb, s, g, CIp, o + cb);
-              else SparseFilterAllTaps<1, 4>(ec, n, xb + cb, s, g, CIp, o + cb);
-            } else {
-              if (nv == 2) SparseFilterAllTaps<2, 1>(ec, n, xb + cb, s, g, CIp, o + cb);
-              else SparseFilterAllTaps<1, 1>(ec, n, xb + cb, s, g, CIp, o + cb);
-            }
-            cb += nv * kLanes;
-          }
-          continue;
-        }
-        for (int64_t fh = 0; fh < FH; fh++)
-          for (int64_t fw = 0; fw < FW; fw++) {
-            float* o = mine + (c * taps + fh * FW + fw) * CIp;
-            for (int64_t cb = 0; cb < CIp;) {
-              const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
-              if (nv == 2) SparseFilterTap<2>(ec, n, xb + cb, H, W, CIp, fh * g.dilation_h, fw * g.dilation_w, o + cb);
-              else SparseFilterTap<1>(ec, n, xb + cb, H, W, CIp, fh * g.dilation_h, fw * g.dilation_w, o + cb);
-              cb += nv * kLanes;
-            }
-          }
-      }
-    }
-  }, group);
-  for (int64_t q = 1; q * group < B; q++)
-    for (int64_t i = 0; i < slice; i++) dwt[i] += dwt[q * slice + i];
-  for (int64_t t = 0; t < taps; t++)
-    for (int64_t ci = 0; ci < CI; ci++)
-      for (int64_t c = 0; c < CO; c++) dw[(t * CI + ci) * CO + c] = dwt[(c * taps + t) * CIp + ci];
+  SparseGradFilter(s, a.g, CO, static_cast<const int32_t*>(TF_TensorData(idx_t)),
+                   static_cast<const float*>(TF_TensorData(val_t)), static_cast<const float*>(TF_TensorData(x_t)),
+                   static_cast<float*>(TF_TensorData(dw_t)), ThreadsFor(B * OH * OW * k * FH * FW * CI),
+                   FilterRowBlock(s, a.g));
 }
 
 // MePropConvSelectPositions(dy [..., CO], y [..., CO]; k, relu) -> indices [P, k] int32, values [P, k], sum [CO]:
@@ -350,33 +376,81 @@ inline int64_t CountAtLeast(const uint32_t* keys, int64_t n, uint32_t v) {
   return cnt;
 }
 
-void RowsCompute(void* p, TF_OpKernelContext* ctx) {
-  const int64_t k = static_cast<KReluAttrs*>(p)->k;
-  const bool relu = static_cast<KReluAttrs*>(p)->relu;
-  Tensors io(ctx);
-  TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
-  if (!dy_t) return;
-  TF_Tensor* y_t = io.Input(1, TF_FLOAT, "y");
-  if (!y_t) return;
-  const std::vector<int64_t> dims = Dims(dy_t);
-  if (dims.empty() || dims.back() < k)
-    return Fail(ctx, "MePropConvSelectPositions: k (" + std::to_string(k) + ") exceeds dy's channels (shape " +
-                         ShapeText(dims) + ")");
-  if (relu && Dims(y_t) != dims)
-    return Fail(ctx, "MePropConvSelectPositions: y's shape " + ShapeText(Dims(y_t)) + " must equal dy's " +
-                         ShapeText(dims));
-  const int64_t CO = dims.back(), P = TF_TensorElementCount(dy_t) / CO;
-  TF_Tensor* i_t = io.Output(0, TF_INT32, {P, k});
-  if (!i_t) return;
-  TF_Tensor* v_t = io.Output(1, TF_FLOAT, {P, k});
-  if (!v_t) return;
-  TF_Tensor* s_t = io.Output(2, TF_FLOAT, {CO});
-  if (!s_t) return;
-  const float* dy = static_cast<const float*>(TF_TensorData(dy_t));
-  const float* y = static_cast<const float*>(TF_TensorData(y_t));
-  int32_t* out_i = static_cast<int32_t*>(TF_TensorData(i_t));
-  float* out_v = static_cast<float*>(TF_TensorData(v_t));
-  float* out_s = static_cast<float*>(TF_TensorData(s_t));
+#if defined(__AVX512F__)
+// SelectRows for rows of CO = 16·NV channels (16, 32, 48, 64) with AVX-512: each row's dz and keys stay in NV
+// registers throughout (no copy of the row), the per-channel float sums too (flushed into `total` at the same
+// rows as SelectRows' general loop, so the sums are the same bits), and the kept entries are written by compress
+// stores of the kept lanes. The same threshold search and the same result as the general loop.
+template <int NV>
+void SelectRowsAvx512(const float* dy, const float* y, bool relu, int64_t r0, int64_t r1, int64_t k, int64_t kBlock,
+                      int32_t* out_i, float* out_v, double* total) {
+  const __m512i absMask = _mm512_set1_epi32(0x7fffffff);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  constexpr int64_t CO = 16 * NV;
+  VecF fsum[NV];
+  for (int j = 0; j < NV; j++) fsum[j] = Splat(0.0f);
+  for (int64_t r = r0; r < r1; r++) {
+    VecF z[NV];
+    __m512i key[NV];
+    for (int j = 0; j < NV; j++) {
+      z[j] = LoadV(dy + r * CO + 16 * j);
+      if (relu) z[j] = ReluGrad(z[j], LoadV(y + r * CO + 16 * j));
+      fsum[j] += z[j];
+      key[j] = _mm512_and_si512((__m512i)z[j], absMask);
+    }
+    if ((r + 1) % kBlock == 0 || r + 1 == r1) {
+      for (int j = 0; j < NV; j++) {
+        for (int l = 0; l < 16; l++) total[16 * j + l] += fsum[j][l];
+        fsum[j] = Splat(0.0f);
+      }
+    }
+    uint32_t T = 0;
+    for (int bit = 30; bit >= 0; bit--) {
+      const uint32_t cand = T | (1u << bit);
+      const __m512i cv = _mm512_set1_epi32(static_cast<int32_t>(cand));
+      int64_t cnt = 0;
+      for (int j = 0; j < NV; j++) cnt += __builtin_popcount(_mm512_cmpge_epu32_mask(key[j], cv));
+      if (cnt >= k) {
+        T = cand;
+        if (cnt == k) {
+          T = cand - 1;
+          break;
+        }
+      }
+    }
+    const __m512i tv = _mm512_set1_epi32(static_cast<int32_t>(T));
+    __mmask16 keep[NV];
+    int64_t ties = k;
+    for (int j = 0; j < NV; j++) {
+      keep[j] = _mm512_cmpgt_epu32_mask(key[j], tv);
+      ties -= __builtin_popcount(keep[j]);
+    }
+    for (int j = 0; j < NV && ties > 0; j++) {
+      uint32_t eq = _mm512_cmpeq_epu32_mask(key[j], tv);
+      for (; eq != 0 && ties > 0; ties--) {
+        keep[j] |= static_cast<__mmask16>(eq & (0u - eq));
+        eq &= eq - 1;
+      }
+    }
+    int32_t* oi = out_i + r * k;
+    float* ov = out_v + r * k;
+    for (int j = 0; j < NV; j++) {
+      _mm512_mask_compressstoreu_epi32(oi, keep[j], _mm512_add_epi32(lane, _mm512_set1_epi32(16 * j)));
+      _mm512_mask_compressstoreu_ps(ov, keep[j], (__m512)z[j]);
+      const int n = __builtin_popcount(keep[j]);
+      oi += n;
+      ov += n;
+    }
+  }
+}
+using SelectRowsFn = void (*)(const float*, const float*, bool, int64_t, int64_t, int64_t, int64_t, int32_t*, float*,
+                              double*);
+#endif
+
+// The selection of MePropConvSelectPositions on dy [P, CO] (y read only with relu): indices and values [P, k],
+// sum [CO].
+void SelectRows(const float* dy, const float* y, bool relu, int64_t P, int64_t CO, int64_t k, int32_t* out_i,
+                float* out_v, float* out_s, int threads) {
   // Σdz per channel: float sums over blocks of rows, added into doubles per chunk of kChunk rows (the chunks
   // split across threads), the chunks added in order: the same bits whatever the number of threads.
   const int64_t COv = CO / kLanes * kLanes, kBlock = 256, kChunk = 8 * kBlock;
@@ -388,11 +462,18 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   // bits); then one pass in channel order keeps every key > T and the first keys == T up to k (ties to the
   // lower channel), already ascending. With AVX-512 the counts are mask popcounts over the row in registers.
   ParallelFor(
-      P, ThreadsFor(P * CO, kElementsPerThread / 4),
+      P, threads,
       [&](int, int64_t r0, int64_t r1) {
+        double* total = part.data() + (r0 / kChunk) * CO;
+#if defined(__AVX512F__)
+        if (CO % 16 == 0 && CO <= 64) {
+          static const SelectRowsFn fns[4] = {SelectRowsAvx512<1>, SelectRowsAvx512<2>, SelectRowsAvx512<3>,
+                                              SelectRowsAvx512<4>};
+          return fns[CO / 16 - 1](dy, y, relu, r0, r1, k, kBlock, out_i, out_v, total);
+        }
+#endif
         std::vector<float> zrow(CO), fsum(CO, 0.0f);
         std::vector<uint32_t> keys(CO);
-        double* total = part.data() + (r0 / kChunk) * CO;
         for (int64_t r = r0; r < r1; r++) {
           const float* row = dy + r * CO;
           if (relu) {
@@ -468,6 +549,33 @@ void RowsCompute(void* p, TF_OpKernelContext* ctx) {
   for (int64_t q = 0; q < chunks; q++)
     for (int64_t c = 0; c < CO; c++) total[c] += part[q * CO + c];
   for (int64_t c = 0; c < CO; c++) out_s[c] = static_cast<float>(total[c]);
+}
+
+void RowsCompute(void* p, TF_OpKernelContext* ctx) {
+  const int64_t k = static_cast<KReluAttrs*>(p)->k;
+  const bool relu = static_cast<KReluAttrs*>(p)->relu;
+  Tensors io(ctx);
+  TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
+  if (!dy_t) return;
+  TF_Tensor* y_t = io.Input(1, TF_FLOAT, "y");
+  if (!y_t) return;
+  const std::vector<int64_t> dims = Dims(dy_t);
+  if (dims.empty() || dims.back() < k)
+    return Fail(ctx, "MePropConvSelectPositions: k (" + std::to_string(k) + ") exceeds dy's channels (shape " +
+                         ShapeText(dims) + ")");
+  if (relu && Dims(y_t) != dims)
+    return Fail(ctx, "MePropConvSelectPositions: y's shape " + ShapeText(Dims(y_t)) + " must equal dy's " +
+                         ShapeText(dims));
+  const int64_t CO = dims.back(), P = TF_TensorElementCount(dy_t) / CO;
+  TF_Tensor* i_t = io.Output(0, TF_INT32, {P, k});
+  if (!i_t) return;
+  TF_Tensor* v_t = io.Output(1, TF_FLOAT, {P, k});
+  if (!v_t) return;
+  TF_Tensor* s_t = io.Output(2, TF_FLOAT, {CO});
+  if (!s_t) return;
+  SelectRows(static_cast<const float*>(TF_TensorData(dy_t)), static_cast<const float*>(TF_TensorData(y_t)), relu, P,
+             CO, k, static_cast<int32_t*>(TF_TensorData(i_t)), static_cast<float*>(TF_TensorData(v_t)),
+             static_cast<float*>(TF_TensorData(s_t)), ThreadsFor(P * CO, kElementsPerThread / 4));
 }
 
 void RegisterConvSparse(std::vector<std::string>& names, TF_Status* status) {

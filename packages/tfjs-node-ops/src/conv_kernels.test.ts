@@ -270,8 +270,9 @@ run('native unified conv kernels [tensorflow]', () => {
   });
 
   it('per-position selection: the k largest |dy| of every row, NaN first, ties to the lower channel (brute force)', () => {
-    // 37 channels: the scalar path; 32: whole vectors (the AVX-512 path where the build has it).
-    for (const CO of [37, 32])
+    // 37 channels: the scalar path; 16-64 in whole vectors: the rows held in registers (AVX-512 builds); 80: whole
+    // vectors, the row-array path.
+    for (const CO of [37, 16, 32, 48, 64, 80])
       tf.tidy(() => {
         const P = 50;
         const v = values(P * CO, 51);
