@@ -361,8 +361,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--methods <list>',
-      'meProp modes besides plain: per-example,unified,random',
-      oneOfList('--methods', ['per-example', 'unified', 'random'] as const),
+      'meProp modes besides plain: per-example,unified,random,per-sample',
+      oneOfList('--methods', ['per-example', 'unified', 'random', 'per-sample'] as const),
       ['unified'],
     )
     .option(

@@ -13,7 +13,7 @@ describe('validateMePropConfig', () => {
     [{ k: Infinity }, /config\.k must be a finite number.*got Infinity/],
     [{ k: '20' }, /config\.k must be a finite number.*got '20'/],
     [{ k: 2.5 }, /config\.k must be an integer when greater than 1.*got 2\.5/],
-    [{ k: 5, mode: 'topk' }, /config\.mode must be one of 'per-example', 'unified', 'random', got 'topk'/],
+    [{ k: 5, mode: 'topk' }, /config\.mode must be one of 'per-example', 'unified', 'random', 'per-sample', got 'topk'/],
     [{ k: 5, seed: NaN }, /config\.seed must be a finite number, got NaN/],
     [null, /config must be an object/],
   ])('rejects %p', (config, message) => {

@@ -1,7 +1,7 @@
 /** How meProp chooses which entries of the output gradient dy to keep. */
-export type MePropMode = 'per-example' | 'unified' | 'random';
+export type MePropMode = 'per-example' | 'unified' | 'random' | 'per-sample';
 
-export const ME_PROP_MODES: readonly MePropMode[] = ['per-example', 'unified', 'random'];
+export const ME_PROP_MODES: readonly MePropMode[] = ['per-example', 'unified', 'random', 'per-sample'];
 
 /**
  * meProp configuration.
@@ -9,7 +9,9 @@ export const ME_PROP_MODES: readonly MePropMode[] = ['per-example', 'unified', '
  *   dimension (0 < k < 1). When k >= the dimension the gradient is exact.
  * - `mode`: `per-example` (default) keeps the k largest |dy| in each row (ties to the lower index);
  *   `unified` keeps one set of k columns for the whole batch, ranked by the sum of |dy| over the batch;
- *   `random` keeps k random entries per row (the paper's ablation baseline).
+ *   `random` keeps k random entries per row (the paper's ablation baseline); `per-sample` (convolutions: an
+ *   ablation) keeps, for each example, the k output channels with the largest Σ|dy| over that example's
+ *   positions, at all of its positions (on a matmul, whose row is one example, it is `per-example`).
  * - `seed`: seeds `random` mode, for reproducible runs.
  */
 export interface MePropConfig {

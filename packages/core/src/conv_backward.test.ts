@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend, expectClose, tensorCountAfter } from '@meprop/test-utils';
 import { FUSED_CONV2D_TAPE_NAME, MePropConfig, getMePropStats, resetMePropStats, withMeProp } from './index';
-import { referenceMask } from './test-helpers/reference';
+import { referenceMask, referencePerSampleMask } from './test-helpers/reference';
 
 type Conv = (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
 
@@ -15,11 +15,16 @@ function grads(conv: Conv, x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, config?: M
   return config === undefined ? g() : withMeProp(config, g);
 }
 
-/** dy with everything but the reference top-k channels (per position, or unified) zeroed. */
-function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified'): tf.Tensor {
+/** dy with everything but the reference top-k channels (per position, per sample, or unified) zeroed. */
+function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified' | 'per-sample'): tf.Tensor {
   const CO = dy.shape[dy.rank - 1];
   const P = dy.size / CO;
-  return tf.mul(dy, tf.tensor(referenceMask(dy.dataSync() as Float32Array, P, CO, k, mode), dy.shape));
+  const v = dy.dataSync() as Float32Array;
+  if (mode === 'per-sample') {
+    const B = dy.shape[0];
+    return tf.mul(dy, tf.tensor(referencePerSampleMask(v, B, P / B, CO, k), dy.shape));
+  }
+  return tf.mul(dy, tf.tensor(referenceMask(v, P, CO, k, mode), dy.shape));
 }
 
 const convs: Array<[string, number[], number[], Conv]> = [
@@ -68,7 +73,7 @@ describeEachBackend('meProp conv gradients', (backend) => {
           const w = data(wShape, 4);
           const dy = data(conv(x, w).shape, 5);
           const exact = grads(conv, x, w, dy);
-          for (const mode of ['per-example', 'unified', 'random'] as const) {
+          for (const mode of ['per-example', 'unified', 'random', 'per-sample'] as const) {
             const g = grads(conv, x, w, dy, { k: wShape[wShape.length - 1], mode });
             expectClose(g[0], exact[0], 1e-4);
             expectClose(g[1], exact[1], 1e-4);
@@ -76,7 +81,7 @@ describeEachBackend('meProp conv gradients', (backend) => {
         });
       });
 
-      it.each(['per-example', 'unified'] as const)('%s, k = 2: equals the brute-force reference', (mode) => {
+      it.each(['per-example', 'unified', 'per-sample'] as const)('%s, k = 2: equals the brute-force reference', (mode) => {
         tf.tidy(() => {
           const x = data(xShape, 6);
           const w = data(wShape, 7);
@@ -117,7 +122,7 @@ describeEachBackend('meProp conv gradients', (backend) => {
     ['same', 10, 2],
   ] as const)('conv2d 3x3 %s, 13 channels, k = %d, stride %d', (pad, k, stride) => {
     const conv: Conv = (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
-    it.each(['per-example', 'unified'] as const)('%s equals the brute-force reference', (mode) => {
+    it.each(['per-example', 'unified', 'per-sample'] as const)('%s equals the brute-force reference', (mode) => {
       tf.tidy(() => {
         const x = data([3, 11, 10, 5], 31);
         const w = data([3, 3, 5, 13], 32);
@@ -158,6 +163,40 @@ describeEachBackend('meProp conv gradients', (backend) => {
     });
   });
 
+  it('per-sample: each example keeps its own channels; a NaN ranks its channel first in that example only', () => {
+    tf.tidy(() => {
+      const x = data([2, 6, 6, 3], 37);
+      const w = data([3, 3, 3, 6], 38);
+      const conv: Conv = (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid');
+      // Example 0 is largest on channels 0 and 1, example 1 on channels 5 and then 4, but a NaN in its channel 2
+      // ranks that channel first: example 1 keeps 2 and 5.
+      const dyData = tf.abs(data([2, 4, 4, 6], 39)).dataSync() as Float32Array;
+      for (let i = 0; i < dyData.length; i++) {
+        const [b, c] = [Math.floor(i / 96), i % 6];
+        if (b === 0 && c < 2) dyData[i] += 10;
+        if (b === 1 && c >= 4) dyData[i] += c === 5 ? 20 : 10;
+      }
+      dyData[96 + 5 * 6 + 2] = NaN;
+      const dy = tf.tensor(dyData, [2, 4, 4, 6]);
+      const g = grads(conv, x, w, dy, { k: 2, mode: 'per-sample' });
+      const ref = grads(conv, x, w, maskDy(dy, 2, 'per-sample'));
+      // The finite channels equal the reference; channel 2 is NaN exactly where the reference's is.
+      const finite = [0, 1, 3, 4, 5];
+      expectClose(tf.gather(g[1], finite, 3), tf.gather(ref[1], finite, 3), 1e-4);
+      const nanAt = (t: tf.Tensor) => Array.from(tf.gather(t, [2], 3).dataSync(), Number.isNaN);
+      expect(nanAt(g[1])).toEqual(nanAt(ref[1]));
+      expect(nanAt(g[1]).some(Boolean)).toBe(true);
+      // dx of example 0 is finite (its channels 0 and 1 only); example 1's carries the NaN of channel 2.
+      const dx = g[0].dataSync();
+      expect(dx.slice(0, 108).every(Number.isFinite)).toBe(true);
+      expect(Array.from(dx.slice(108)).some(Number.isNaN)).toBe(true);
+      // dW: channels 0 and 1 (example 0), 2 (NaN) and 5 (example 1) have gradients; 3 and 4 stay zero.
+      const dW = g[1].dataSync();
+      const touched = Array.from({ length: 6 }, (_, c) => Array.from(dW).some((v, i) => i % 6 === c && v !== 0));
+      expect(touched).toEqual([true, true, true, false, false, true]);
+    });
+  });
+
   it('fused conv2d with bias and relu: filter and input gradients from the masked dy·relu′, bias gradient exact', () => {
     tf.tidy(() => {
       const x = data([2, 6, 6, 3], 12);
@@ -183,7 +222,7 @@ describeEachBackend('meProp conv gradients', (backend) => {
     ['multiplier 2, stride 2', [2, 9, 8, 3], [3, 3, 3, 2]],
   ])('depthwiseConv2d %s', (_name, xShape, wShape) => {
     const conv: Conv = (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, _name.includes('stride') ? 2 : 1, 'same');
-    it('k >= channels is exact; k = 2 equals the reference (unified and per-example)', () => {
+    it('k >= channels is exact; k = 2 equals the reference (unified, per-example and per-sample)', () => {
       tf.tidy(() => {
         const x = data(xShape, 16);
         const w = data(wShape, 17);
@@ -193,7 +232,7 @@ describeEachBackend('meProp conv gradients', (backend) => {
         const full = grads(conv, x, w, dy, { k: CO, mode: 'unified' });
         expectClose(full[0], exact[0], 1e-4);
         expectClose(full[1], exact[1], 1e-4);
-        for (const mode of ['unified', 'per-example'] as const) {
+        for (const mode of ['unified', 'per-example', 'per-sample'] as const) {
           const g = grads(conv, x, w, dy, { k: 2, mode });
           const ref = grads(conv, x, w, maskDy(dy, 2, mode));
           expectClose(g[0], ref[0], 1e-4);
@@ -216,7 +255,7 @@ describeEachBackend('meProp conv gradients', (backend) => {
     });
   });
 
-  it.each(['unified', 'per-example'] as const)(
+  it.each(['unified', 'per-example', 'per-sample'] as const)(
     'a conv net trains under withMeProp (%s) without leaking tensors',
     async (mode) => {
       const model = tf.sequential({

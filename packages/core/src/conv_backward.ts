@@ -6,7 +6,10 @@
 //   tensorflow the selection and both products are kernels of native ops, kernels/tensorflow/conv_unified.ts);
 // - per-example (per position, the paper's) and random: k channels at every example and position, with sparse
 //   cpu and wasm kernels that loop over the kept entries only (kernels/host/sparse_conv_grad.ts); other
-//   backends mask dy and run tfjs's dense kernels (same gradient, no saving).
+//   backends mask dy and run tfjs's dense kernels (same gradient, no saving);
+// - per-sample (an ablation between the two): each example's k channels of the largest Σ|dy| over its positions,
+//   at all of them. It masks dy and runs the exact kernels on every backend (no saving): measured less accurate
+//   than per-position on the convnet of issue 13 (layers README), so it has no fast kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { keptCount } from './config';
 import {
@@ -216,6 +219,25 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
 
+/**
+ * Per-sample mode: each example's k channels with the largest Σ|dy| over its positions (NaN ranked largest,
+ * ties to the lower channel), [B, k] int32.
+ */
+function perSampleChannels(dy: tf.Tensor, k: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const score = tf.sum(tf.abs(dy), [1, 2]) as tf.Tensor2D; // [B, CO]
+    return tf.topk(tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score), k, true).indices as tf.Tensor2D;
+  });
+}
+
+/** dy [B, OH, OW, CO] with every channel but each example's k per-sample channels zeroed. */
+function perSampleMaskedDy(dy: tf.Tensor, k: number): tf.Tensor {
+  const [B, , , CO] = dy.shape;
+  const channels = perSampleChannels(dy, k);
+  const mask = tf.reshape(tf.sum(oneHotFloat(channels, CO), 1), [B, 1, 1, CO]);
+  return tf.mul(dy, mask);
+}
+
 /** The kept entries of dy [P, CO] for the sparse conv loops: the backend's conv kernel for per-example, if any. */
 function selectPositions(dy2: tf.Tensor2D, k: number, mode: 'unified' | 'per-example' | 'random', seed: number) {
   if (mode === 'per-example' && tf.getKernel(MePropConvSelectPositions, tf.getBackend()) !== undefined) {
@@ -263,6 +285,7 @@ export function mePropConv2dGradThunks(
   // cpu: tfjs's own cpu conv backprops are slow scalar loops even on k channels (53 s against 1.3 s for the
   // sparse loops below, issue 13's layer under load), so unified runs the sparse loops with the shared channels.
   const sparseLoops = tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined;
+  if (mode === 'per-sample') return exactConv2dGrads(perSampleMaskedDy(dy, k), x, filter, a);
   if (mode === 'unified' && !(sparseLoops && tf.getBackend() === 'cpu')) {
     const { channels, dyK } = unifiedChannels(dy, k, seed);
     if (nativeUnifiedProducts(a)) {
@@ -421,6 +444,7 @@ export function mePropDepthwiseGradThunks(
   const dy2 = tf.reshape(dy, [P, CO]) as tf.Tensor2D;
   const seed = runtime.rng.nextUint32();
   recordBackward(P, FH * FW, CO, k);
+  if (runtime.config.mode === 'per-sample') return exactDepthwiseGrads(perSampleMaskedDy(dy, k), x, filter, a);
   if (runtime.config.mode !== 'unified') {
     return exactDepthwiseGrads(tf.reshape(maskedDy(dy2, k, runtime.config.mode, seed), dy.shape), x, filter, a);
   }

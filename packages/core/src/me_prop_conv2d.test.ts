@@ -2,18 +2,23 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend, expectClose } from '@meprop/test-utils';
 import { mePropConv2d, mePropDepthwiseConv2d } from './index';
-import { referenceMask } from './test-helpers/reference';
+import { referenceMask, referencePerSampleMask } from './test-helpers/reference';
 
 const data = (shape: number[], seed: number): tf.Tensor4D =>
   tf.randomUniform(shape, -1, 1, 'float32', seed) as unknown as tf.Tensor4D;
 
-function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified'): tf.Tensor {
+function maskDy(dy: tf.Tensor, k: number, mode: 'per-example' | 'unified' | 'per-sample'): tf.Tensor {
   const CO = dy.shape[3] as number;
-  return tf.mul(dy, tf.tensor(referenceMask(dy.dataSync() as Float32Array, dy.size / CO, CO, k, mode), dy.shape));
+  const v = dy.dataSync() as Float32Array;
+  if (mode === 'per-sample') {
+    const B = dy.shape[0];
+    return tf.mul(dy, tf.tensor(referencePerSampleMask(v, B, dy.size / CO / B, CO, k), dy.shape));
+  }
+  return tf.mul(dy, tf.tensor(referenceMask(v, dy.size / CO, CO, k, mode), dy.shape));
 }
 
 describeEachBackend('mePropConv2d', () => {
-  it.each(['unified', 'per-example'] as const)(
+  it.each(['unified', 'per-example', 'per-sample'] as const)(
     'forward equals tf.conv2d; %s gradients equal the reference (stride 2, same)',
     (mode) => {
       tf.tidy(() => {
@@ -105,17 +110,18 @@ describeEachBackend('mePropConv2d', () => {
     };
 
     it.each([
-      ['relu', 6],
-      ['relu', 2],
-      ['linear', 2],
-    ] as const)('%s, k = %i of 6: forward equals tfjs; gradients equal the reference on the masked dz', (act, k) => {
+      ['relu', 6, 'unified'],
+      ['relu', 2, 'unified'],
+      ['linear', 2, 'unified'],
+      ['relu', 2, 'per-sample'],
+    ] as const)('%s, k = %i of 6 (%s): forward equals tfjs; gradients equal the reference on the masked dz', (act, k, mode) => {
       const before = tf.memory().numTensors;
       tf.tidy(() => {
         const x = data([2, 7, 6, 3], 11);
         const w = data([3, 3, 3, 6], 12);
         const b = tf.randomUniform([6], -0.5, 0.5, 'float32', 13) as tf.Tensor1D;
         const relu = act === 'relu';
-        const config = { k, mode: 'unified' as const };
+        const config = { k, mode };
         const y = mePropConv2d(x, w, config, { pad: 'same', bias: b, activation: act });
         expectClose(y, plainLayer(x, w, b, relu), 1e-5);
         const dy = data(y.shape, 14);
@@ -131,10 +137,11 @@ describeEachBackend('mePropConv2d', () => {
             ),
           ),
         )([x, w, b]);
-        // Reference: plain tfjs on dz = dy · relu'(y), masked to the k channels of the largest Σ|dz|; the bias
-        // gradient is the whole Σdz (meProp sparsifies the convolution's products, not the bias).
+        // Reference: plain tfjs on dz = dy · relu'(y), masked to the k channels of the largest Σ|dz| (over the batch,
+        // or per example); the bias gradient is the whole Σdz (meProp sparsifies the convolution's products, not
+        // the bias).
         const dz = relu ? tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32')) : dy;
-        const masked = maskDy(dz, k, 'unified');
+        const masked = maskDy(dz, k, mode);
         const ref = tf.grads((xa: tf.Tensor, wa: tf.Tensor) =>
           tf.sum(tf.mul(tf.conv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, 1, 'same'), masked)),
         )([x, w]);

@@ -27,13 +27,26 @@ describeEachBackend('mePropMatMul', () => {
     tf.tidy(() => {
       const { a, b, dy } = operands(7, 13, 29, tA, tB, 2);
       const [ga, gb] = plainGrads(a, b, dy, tA, tB);
-      for (const mode of ['per-example', 'unified', 'random'] as const) {
+      for (const mode of ['per-example', 'unified', 'random', 'per-sample'] as const) {
         const [ma, mb] = mePropGrads(a, b, dy, { k: 29, mode }, tA, tB);
         expectClose(ma, ga, 1e-5);
         expectClose(mb, gb, 1e-5);
       }
     });
   });
+
+  it.each(TRANSPOSES)(
+    'per-sample mode is per-example on a matmul (a row is one example) (transposeA=%p, transposeB=%p)',
+    (tA, tB) => {
+      tf.tidy(() => {
+        const { a, b, dy } = operands(7, 13, 29, tA, tB, 3);
+        const [ra, rb] = referenceGrads(a, b, dy, 5, 'per-example', tA, tB);
+        const [ma, mb] = mePropGrads(a, b, dy, { k: 5, mode: 'per-sample' }, tA, tB);
+        expectClose(ma, ra, 1e-4);
+        expectClose(mb, rb, 1e-4);
+      });
+    },
+  );
 
   describe.each(['per-example', 'unified'] as const)('%s mode, odd shapes 7x13 @ 13x29, k=5', (mode) => {
     it.each(TRANSPOSES)('equals the brute-force reference (transposeA=%p, transposeB=%p)', (tA, tB) => {

@@ -39,7 +39,7 @@ export function selectColumns(dy: tf.Tensor2D, k: number): { shared: tf.Tensor1D
   return { shared: shared as tf.Tensor1D, values: values as tf.Tensor2D };
 }
 
-export function selectEntries(dy: tf.Tensor2D, k: number, mode: MePropMode, seed: number): Selection {
+export function selectEntries(dy: tf.Tensor2D, k: number, mode: Exclude<MePropMode, 'per-sample'>, seed: number): Selection {
   const [M, N] = dy.shape;
   if (hasMePropKernels()) {
     const attrs: MePropSelectAttrs = { k, mode, seed };

@@ -185,7 +185,8 @@ function grads2D(
 ): MatMulGradThunks {
   const [M, N] = dy.shape;
   const K = transposeA ? a.shape[0] : a.shape[1];
-  const mode = runtime.config.mode;
+  // A matmul's row is one example: per-sample (one channel list per example) is per-example there.
+  const mode = runtime.config.mode === 'per-sample' ? 'per-example' : runtime.config.mode;
   recordBackward(M, K, N, k);
   if (mode === 'unified' && tf.getKernel(MePropUnifiedBackward, tf.getBackend()) !== undefined) {
     return fusedUnifiedGrads(dy, a, b, transposeA, transposeB, k, sink, both);

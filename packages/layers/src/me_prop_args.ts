@@ -5,7 +5,7 @@ import { MePropConfig, MePropMode, validateMePropConfig } from '@meprop/core';
 export interface MePropLayerArgs {
   /** Entries of the output gradient kept per row: an integer >= 1, or a fraction of the width in (0, 1). */
   k: number;
-  /** 'per-example' (default), 'unified' or 'random'; see MePropConfig in @meprop/core. */
+  /** 'per-example' (default), 'unified', 'random' or 'per-sample' (conv layers); see MePropConfig in @meprop/core. */
   mode?: MePropMode;
   /** Seed of `random` mode. */
   seed?: number;

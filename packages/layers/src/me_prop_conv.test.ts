@@ -133,6 +133,41 @@ describeEachBackend('meProp conv layers', (backend) => {
     original.dispose();
   });
 
+  test("per-sample k = 2: one example keeps 2 channels of each conv; a batch gradient is the mean of the examples' own; the mode saves with the layer", async () => {
+    const original = convNet();
+    const { model, report } = mePropify(original, { k: 2, mode: 'per-sample' });
+    expect(report.converted.map((c) => c.mode)).toEqual(['per-sample', 'per-sample', 'per-sample', 'per-sample']);
+    const names = model.trainableWeights.map((w) => w.originalName);
+    tf.tidy(() => {
+      const one = weightGrads(model, tf.slice(x(), 0, 1), tf.slice(y(), 0, 1));
+      expect(touchedChannels(one[names.indexOf('c1/kernel')])).toBe(2);
+      expect(touchedChannels(one[names.indexOf('c2/kernel')])).toBe(2);
+      // Each example chooses its channels by itself: the batch's gradient (of the mean loss) is the mean of the
+      // six examples' own gradients. Unified mode, which chooses for the batch, does not have this property.
+      const meanOfSingles = (m: tf.LayersModel): tf.Tensor[] => {
+        const singles = [0, 1, 2, 3, 4, 5].map((i) => weightGrads(m, tf.slice(x(), i, 1), tf.slice(y(), i, 1)));
+        return singles[0].map((_, w) => tf.div(tf.addN(singles.map((g) => g[w])), 6));
+      };
+      const six = weightGrads(model, x(), y());
+      meanOfSingles(model).forEach((g, i) => expectClose(six[i], g, 1e-3));
+      expect(touchedChannels(six[names.indexOf('out/kernel')])).toBe(3);
+      const unified = mePropify(original, { k: 2, mode: 'unified' }).model;
+      const u = weightGrads(unified, x(), y());
+      const c2 = names.indexOf('c2/kernel');
+      expect(tf.max(tf.abs(tf.sub(u[c2], meanOfSingles(unified)[c2]))).dataSync()[0]).toBeGreaterThan(1e-3);
+      unified.dispose();
+    });
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(
+        async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    expect(loaded.getLayer('c1').getConfig()).toMatchObject({ k: 2, mode: 'per-sample' });
+    [loaded, model, original].forEach((m) => m.dispose());
+  });
+
   test('Conv1D (through Embedding): converted, exact at k >= filters, trains without leaking', async () => {
     const original = textNet();
     const xs = tokens(8, 10, 30, 9);

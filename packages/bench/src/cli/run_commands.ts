@@ -527,7 +527,7 @@ export async function trainStepCommand(o: TrainStepCommandOptions): Promise<numb
 
 export interface CnnCommandOptions extends CommonOptions {
   k: number;
-  methods: Array<'per-example' | 'unified' | 'random'>;
+  methods: Array<'per-example' | 'unified' | 'random' | 'per-sample'>;
   overrides?: Record<string, unknown>;
   variants?: Record<string, unknown>;
   optimizer: 'adam' | 'sparse-adam';
@@ -547,8 +547,8 @@ export function cnnVariants(json: Record<string, unknown> | undefined): CnnVaria
     const extra = Object.keys(rest);
     if (extra.length > 0) throw new Error(`${where}: unknown field '${extra[0]}' (expected mode, k, overrides)`);
     if (label === 'plain') throw new Error(`--variants: the label 'plain' is taken by the plain model`);
-    if (mode !== 'unified' && mode !== 'per-example' && mode !== 'random')
-      throw new Error(`${where}.mode must be 'unified', 'per-example' or 'random', got ${JSON.stringify(mode)}`);
+    if (mode !== 'unified' && mode !== 'per-example' && mode !== 'random' && mode !== 'per-sample')
+      throw new Error(`${where}.mode must be 'unified', 'per-example', 'random' or 'per-sample', got ${JSON.stringify(mode)}`);
     if (k !== undefined && !(typeof k === 'number' && Number.isFinite(k) && k > 0))
       throw new Error(`${where}.k must be a positive number (a count, or a fraction in (0, 1)), got ${JSON.stringify(k)}`);
     if (overrides !== undefined && (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)))

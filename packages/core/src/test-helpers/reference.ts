@@ -31,6 +31,24 @@ export function referenceMask(
   return mask;
 }
 
+/**
+ * Per-sample mask of dy viewed as [B, S, N] (S positions per example): each example keeps its k channels of the
+ * largest Σ|dy| over its S positions (NaN ranked largest, ties to the lower channel) at all of them.
+ */
+export function referencePerSampleMask(dy: Float32Array | number[], B: number, S: number, N: number, k: number): Float32Array {
+  const mask = new Float32Array(B * S * N);
+  for (let b = 0; b < B; b++) {
+    const score = new Array<number>(N).fill(0);
+    for (let s = 0; s < S; s++)
+      for (let j = 0; j < N; j++) {
+        const v = dy[(b * S + s) * N + j];
+        score[j] += Number.isNaN(v) ? Infinity : Math.abs(v);
+      }
+    for (const j of rank(score).slice(0, k)) for (let s = 0; s < S; s++) mask[(b * S + s) * N + j] = 1;
+  }
+  return mask;
+}
+
 /** Plain-tfjs gradients of sum(matMul(a, b, tA, tB) * dyUsed). */
 export function plainGrads(a: tf.Tensor, b: tf.Tensor, dyUsed: tf.Tensor, tA: boolean, tB: boolean): [tf.Tensor, tf.Tensor] {
   const g = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, w, tA, tB), dyUsed)))([a, b]);
