@@ -1,10 +1,11 @@
-// Times the per-position conv ops' functions (native/conv_sparse.cc: SelectRows, SparseGradFilter) on one thread,
+// Times the per-position conv ops' functions (native/conv_sparse.cc: SelectRows, SparseGradInput, SparseGradFilter)
+// on one thread,
 // without TensorFlow's op machinery: thread CPU time, best of 15 calls, steadier than wall-clock on a busy machine.
 // Issue 13's layer by default (batch 32, 28x28, 3x3 valid, 32 -> 64 channels, k = 8); random kept entries.
 //
 //   L=node_modules/@tensorflow/tfjs-node/deps/lib
-//   c++ -O3 -march=native -std=c++17 -pthread packages/tfjs-node-ops/scripts/conv-sparse-harness.cc \
-//     -L$L -l:libtensorflow.so.2 -Wl,-rpath,$L -o /tmp/conv-sparse-harness
+//   c++ -O3 -march=native -std=c++17 -pthread packages/tfjs-node-ops/scripts/conv-sparse-harness.cc
+//       -L$L -l:libtensorflow.so.2 -Wl,-rpath,$L -o /tmp/conv-sparse-harness   (one line)
 //   /tmp/conv-sparse-harness [CI] [CO] [k]
 #include "../native/conv_sparse.cc"
 
@@ -69,6 +70,11 @@ int main(int argc, char** argv) {
            }));
   const ConvShape s{B, H, W, CI, OH, OW, 3, 3, k};
   const Geometry g;
+  std::vector<float> filter(9 * CI * CO), dxStore(B * H * W * CI + 16);
+  for (auto& v : filter) v = u(gen);
+  // dx 64-byte aligned, as TensorFlow allocates an op's output.
+  float* dx = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(dxStore.data()) + 63) & ~uintptr_t{63});
+  printf("dx: %.3f ms\n", Best([&] { SparseGradInput(s, g, CO, idx.data(), val.data(), filter.data(), dx, 1); }));
   for (const int64_t rows : {OH, int64_t{4}, FilterRowBlock(s, g)})
     printf("dW, blocks of %ld output rows: %.3f ms\n", static_cast<long>(rows), Best([&] {
              SparseGradFilter(s, g, CO, idx.data(), val.data(), x.data(), dw.data(), 1, rows);
