@@ -20,6 +20,7 @@ struct Job {
   void (*fn)(void*, int, int64_t, int64_t);
   void* arg;
   int64_t n, grain, chunks;
+  bool linger = true;
   std::atomic<int64_t> next{0}, done{0};
 
   // Takes and runs chunks until none are left.
@@ -88,9 +89,10 @@ class Pool {
   void Loop(int id) {
     inJob = true;  // a helper's chunks never start a job of their own
     uint64_t seen = 0;
+    bool linger = false;
     for (;;) {
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kHelperSpinMicros);
-      while (gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(linger ? kHelperSpinMicros : 0);
+      while (linger && gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
         for (int i = 0; i < 32; i++) CpuRelax();
       }
       std::shared_ptr<Job> job;
@@ -102,6 +104,7 @@ class Pool {
         job = job_;
       }
       job->Work(id);
+      linger = job->linger;
     }
   }
 
@@ -142,7 +145,7 @@ bool InJob() { return inJob; }
 SerialScope::SerialScope() : outer_(inJob) { inJob = true; }
 SerialScope::~SerialScope() { inJob = outer_; }
 
-void RunChunks(int64_t n, int64_t grain, int threads, void (*fn)(void*, int, int64_t, int64_t), void* arg) {
+void RunChunks(int64_t n, int64_t grain, int threads, void (*fn)(void*, int, int64_t, int64_t), void* arg, bool linger) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t chunks = (n + grain - 1) / grain;
@@ -157,6 +160,7 @@ void RunChunks(int64_t n, int64_t grain, int threads, void (*fn)(void*, int, int
       job->n = n;
       job->grain = grain;
       job->chunks = chunks;
+      job->linger = linger;
       inJob = true;
       const bool ran = pool.Run(job, helpers);
       inJob = false;

@@ -2,8 +2,8 @@
 // job with. A job is [0, n) cut into chunks of `grain` items handed out by a shared counter; the caller works on
 // its job too and returns as soon as every chunk is done, so it never waits for a helper that has not started
 // (on a busy machine a woken helper may get a core milliseconds later: the caller then runs that chunk itself).
-// After a job, helpers poll for the next one about 100 µs before they sleep: a backward's ops and parts come
-// back to back, and a sleeping helper costs 30-80 µs to wake.
+// After a job that asks for it, helpers poll for the next one about 100 µs before they sleep: a backward's ops
+// come back to back, and a sleeping helper costs 30-80 µs to wake.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -22,8 +22,11 @@ bool ThreadsFixed();
 // threads - 1 helpers; `thread` identifies the runner (0: the caller). Runs every chunk on the caller, in order,
 // when threads < 2, inside another job's chunk (nested), inside a SerialScope, or while another thread's job
 // holds the pool. Chunks are the unit of work whatever the thread count, so that per-chunk partial results
-// (added in chunk order afterwards) are the same bits on any number of threads.
-void RunChunks(int64_t n, int64_t grain, int threads, void (*fn)(void*, int, int64_t, int64_t), void* arg);
+// (added in chunk order afterwards) are the same bits on any number of threads. `linger`: the helpers poll for the
+// next job (about 100 µs) before sleeping after this one, for ops that come back to back (the conv backward's three
+// ops); without it they sleep at once, leaving the core to TensorFlow's own threads.
+void RunChunks(int64_t n, int64_t grain, int threads, void (*fn)(void*, int, int64_t, int64_t), void* arg,
+               bool linger = true);
 
 // True on a thread running a chunk of a job, or inside a SerialScope: RunChunks there runs inline.
 bool InJob();
