@@ -1,13 +1,8 @@
 // Shared pieces of meProp's native convolution ops (conv_*.cc): the C API calls they use beyond tf_c_api.h,
 // a small SIMD vector type, RAII for kernel inputs/outputs, the convolution geometry read from op attributes,
-// and a parallel-for over the batch.
+// and a parallel-for over the batch (on the shared pool of pool.h).
 #pragma once
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "pool.h"
 #include "registry.h"
 
 namespace meprop {
@@ -250,19 +246,8 @@ void ForEachTap(const ConvShape& s, const Geometry& g, int64_t b0, int64_t b1, B
     }
 }
 
-// The most threads one op call may use: MEPROP_NATIVE_THREADS if set (>= 1; 1 means the calling thread only),
-// else the hardware's, at most 4.
-inline int Threads() {
-  static const int n = [] {
-    const char* e = std::getenv("MEPROP_NATIVE_THREADS");
-    if (e != nullptr && *e != '\0') {
-      int v = std::atoi(e);
-      if (v >= 1) return std::min(v, 64);
-    }
-    return static_cast<int>(std::max(1u, std::min(std::thread::hardware_concurrency(), 4u)));
-  }();
-  return n;
-}
+// The most threads one op call may use (pool.h): MEPROP_NATIVE_THREADS if set, else the hardware's, at most 4.
+inline int Threads() { return MaxThreads(); }
 
 // One core's L2 cache in bytes (sysconf; 2 MB if unknown): outputs larger than this leave it anyway.
 inline int64_t L2Bytes() {
@@ -283,135 +268,18 @@ constexpr int64_t kElementsPerThread = int64_t{1} << 19;
 // Threads for an op call of `work` units (multiply-adds by default): Threads() when MEPROP_NATIVE_THREADS is
 // set, else one per `perThread` units, at least 1 and at most Threads().
 inline int ThreadsFor(int64_t work, int64_t perThread = kWorkPerThread) {
-  const char* e = std::getenv("MEPROP_NATIVE_THREADS");
-  if (e != nullptr && *e != '\0') return Threads();
+  if (ThreadsFixed()) return Threads();
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Threads(), work / perThread)));
 }
 
-// A job for the conv pool: chunks of [0, n) handed out by a counter. Held by shared_ptr, so that a helper that
-// wakes after the last chunk was taken only finds the counter past n (the caller may have returned by then).
-struct PoolJob {
-  void (*fn)(void*, int, int64_t, int64_t);
-  void* arg;
-  int64_t n, grain, chunks;
-  std::atomic<int64_t> next{0}, done{0};
-
-  // Takes and runs chunks until none are left.
-  void Work(int thread) {
-    for (;;) {
-      const int64_t b = next.fetch_add(grain, std::memory_order_relaxed);
-      if (b >= n) return;
-      fn(arg, thread, b, std::min(n, b + grain));
-      done.fetch_add(1, std::memory_order_acq_rel);
-    }
-  }
-};
-
-// How long a helper polls for the next job before it sleeps (at most this much idle CPU after each job).
-constexpr int kHelperSpinMicros = 100;
-
-// Persistent helper threads for the conv ops (Threads() - 1 of them, started on first use). The caller works
-// on its job too and returns as soon as every chunk is done: it never waits for a helper that has not started
-// (on a machine busy with other processes, a woken helper may get a core only milliseconds later). After a
-// job, helpers poll for kHelperSpinMicros before sleeping: the next op of the same backward finds them awake.
-class ConvPool {
- public:
-  static ConvPool& Get() {
-    // Leaked on purpose: joining threads during process exit can deadlock with other static destructors.
-    static ConvPool* pool = new ConvPool(Threads() - 1);
-    return *pool;
-  }
-  int helpers() const { return static_cast<int>(threads_.size()); }
-
-  // Runs job on the caller and up to `helpers` helpers; false (nothing run) when another call holds the pool.
-  bool Run(const std::shared_ptr<PoolJob>& job, int helpers) {
-    std::unique_lock<std::mutex> run(runMu_, std::try_to_lock);
-    if (!run.owns_lock()) return false;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      job_ = job;
-      wanted_ = helpers;
-      gen_.fetch_add(1, std::memory_order_release);
-    }
-    cv_.notify_all();
-    job->Work(0);
-    for (int spins = 0; job->done.load(std::memory_order_acquire) < job->chunks; spins++) {
-      if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      } else {
-        std::this_thread::yield();
-      }
-    }
-    std::lock_guard<std::mutex> l(mu_);
-    job_.reset();
-    return true;
-  }
-
- private:
-  explicit ConvPool(int helpers) {
-    for (int i = 0; i < helpers; i++) threads_.emplace_back([this, i] { Loop(i + 1); });
-  }
-
-  void Loop(int id) {
-    uint64_t seen = 0;
-    for (;;) {
-      // A conv backward runs its ops back to back (selection, dx, dW): a helper polls for the next job a short
-      // while before it sleeps, so that it is still on a core when that job comes (a sleeping helper may wait
-      // milliseconds for one on a busy machine).
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kHelperSpinMicros);
-      while (gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
-        for (int i = 0; i < 32; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-          __builtin_ia32_pause();
-#endif
-        }
-      }
-      std::shared_ptr<PoolJob> job;
-      {
-        std::unique_lock<std::mutex> l(mu_);
-        cv_.wait(l, [&] { return gen_.load(std::memory_order_relaxed) != seen; });
-        seen = gen_.load(std::memory_order_relaxed);
-        if (id > wanted_ || !job_) continue;
-        job = job_;
-      }
-      job->Work(id);
-    }
-  }
-
-  std::vector<std::thread> threads_;
-  std::mutex mu_, runMu_;
-  std::condition_variable cv_;
-  std::atomic<uint64_t> gen_{0};
-  int wanted_ = 0;
-  std::shared_ptr<PoolJob> job_;
-};
-
-// Runs fn(thread, begin, end) over [0, n) on up to `threads` threads (the caller and the conv pool's helpers):
-// each takes chunks of `grain` items from a shared counter until none are left, so a helper that starts late,
-// or a core busy with another process, costs no more than the chunk it is running. fn is called once per chunk
-// ([b, b + grain) with b a multiple of grain, on one thread too), so that per-chunk partial results can be made
-// independent of the number of threads; `thread` < threads identifies the caller (0) and the helpers.
+// Runs fn(thread, begin, end) over [0, n) on up to `threads` threads (the caller and the shared pool's helpers,
+// pool.h): each takes chunks of `grain` items from a shared counter until none are left, so a helper that starts
+// late, or a core busy with another process, costs no more than the chunk it is running. fn is called once per
+// chunk ([b, b + grain) with b a multiple of grain, on one thread too), so that per-chunk partial results can be
+// made independent of the number of threads; `thread` < threads identifies the caller (0) and the helpers.
 template <typename Fn>
 void ParallelFor(int64_t n, int threads, Fn fn, int64_t grain = 1) {
-  grain = std::max<int64_t>(1, grain);
-  const int64_t chunks = (n + grain - 1) / grain;
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, chunks)));
-  if (threads > 1) {
-    ConvPool& pool = ConvPool::Get();
-    const int helpers = std::min(threads - 1, pool.helpers());
-    if (helpers > 0) {
-      auto job = std::make_shared<PoolJob>();
-      job->fn = [](void* p, int t, int64_t b, int64_t e) { (*static_cast<Fn*>(p))(t, b, e); };
-      job->arg = &fn;
-      job->n = n;
-      job->grain = grain;
-      job->chunks = chunks;
-      if (pool.Run(job, helpers)) return;
-    }
-  }
-  for (int64_t b = 0; b < n; b += grain) fn(0, b, std::min(n, b + grain));
+  ParallelChunks(n, threads, fn, grain);
 }
 
 }  // namespace conv

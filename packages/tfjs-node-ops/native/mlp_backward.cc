@@ -350,34 +350,16 @@ void SelectCompute(void* state, TF_OpKernelContext* ctx) {
 }
 
 // Rows [r0, r1) of the dense dW [K, N]: zeros and the k kept columns, rows[t * K + r] at column idx[t]. Row by
-// row, so that the k writes land in the row just zeroed (in L1), not in memory again. With `stream` (a dW larger
-// than a core's L2, 64-byte aligned, N a multiple of 16), each row is built in an L1 buffer and written with
-// streaming stores: no read of the old contents into the cache before writing (half the memory traffic).
-void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K, int64_t r0, int64_t r1,
-                   bool stream) {
-#if defined(__AVX512F__)
-  if (stream && N % kLanes == 0 && reinterpret_cast<uintptr_t>(out) % 64 == 0) {
-    std::vector<float> buf(N, 0.0f);
-    for (int64_t r = r0; r < r1; r++) {
-      for (int64_t t = 0; t < k; t++) buf[idx[t]] = rows[t * K + r];
-      float* o = out + r * N;
-      for (int64_t j = 0; j < N; j += kLanes) _mm512_stream_ps(o + j, _mm512_loadu_ps(buf.data() + j));
-      for (int64_t t = 0; t < k; t++) buf[idx[t]] = 0.0f;
-    }
-    _mm_sfence();  // the streaming stores are visible before this thread reports its share done
-    return;
-  }
-#endif
-  (void)stream;
+// row, so that the k writes land in the row just zeroed (in L1), not in memory again. Plain stores: the output's
+// buffer is usually one TensorFlow just freed, still in cache, and the dense gradient's consumer (an optimizer)
+// reads it next. (Streaming stores measured slower in the bench at 128x1024: 1.24-1.33 ms against 0.94-1.00 ms.)
+void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; r++) {
     float* o = out + r * N;
     std::memset(o, 0, N * sizeof(float));
     for (int64_t t = 0; t < k; t++) o[idx[t]] = rows[t * K + r];
   }
 }
-
-// A dense dW of at least this many floats (4 MB) is written with streaming stores: it leaves a core's L2 anyway.
-constexpr int64_t kStreamFloats = int64_t{1} << 20;
 
 // ---- MePropMlpUnifiedBackward
 // After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) are each a few
@@ -434,7 +416,7 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     }
     // Zeros and k entries per row: memory-bound, split over the threads by rows (when not already split).
     ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-      FillDenseRows(out, N, ix, k, rows.data(), K, r0, r1, K * N >= kStreamFloats);
+      FillDenseRows(out, N, ix, k, rows.data(), K, r0, r1);
     });
   };
   auto dxPart = [&] {
@@ -444,7 +426,8 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   };
   // By size, and only with a dense dW: with dW as slices (what the lazy optimizers take) the split measured slower
   // at 128x1024 k=32 (4.32-4.69x against 4.71-5.18x on one thread, 2026-12-03): the gather of W's columns is
-  // memory-bound and waking the helper costs 30-80 us.
+  // memory-bound and waking the helper costs 30-80 us. Measured again on the shared pool (pool.h, 13:48 UTC): still
+  // slower split (median 0.86 ms against 0.65 ms in the bench, 6 alternating runs each).
   const bool together = at.threads == 0 ? at.denseW && M * k * K >= kMinSplitWork : at.threads >= 2;
   if (!together) {
     dwPart();
@@ -463,7 +446,7 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     ParallelRange((K + kGemmTile - 1) / kGemmTile, 1, [&](int64_t t0, int64_t t1) {
       const int64_t c0 = t0 * kGemmTile, c1 = std::min(K, t1 * kGemmTile);
       SmallGemm(k, M, c1 - c0, dyk, 1, k, x + c0, K, rows + c0, K);
-      if (at.denseW) FillDenseRows(dW.data<float>(), N, ix, k, rows, K, c0, c1, K * N >= kStreamFloats);
+      if (at.denseW) FillDenseRows(dW.data<float>(), N, ix, k, rows, K, c0, c1);
       if (!at.withDx) return;
       GatherWeightRows(w, K, N, ix, k, wkT.data(), c0, c1);
       SmallGemm(M, k, c1 - c0, dyk, k, 1, wkT.data() + c0, K, dx + c0, K);

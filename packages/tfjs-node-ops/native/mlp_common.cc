@@ -1,4 +1,4 @@
-// Top-k selection and the small thread pool of the MLP ops.
+// Top-k selection of the MLP ops, and their parallel-for on the shared pool (pool.h).
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -6,11 +6,6 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
-#include <atomic>
-#include <condition_variable>
-#include <cstdlib>
-#include <mutex>
-#include <thread>
 
 #include "mlp_common.h"
 
@@ -175,124 +170,33 @@ void TopKAscending(const uint32_t* keys, int64_t n, int64_t k, int32_t* out) {
 
 namespace {
 
-// Helpers wait for a generation number to change, run their share, and count down.
-class Pool {
- public:
-  explicit Pool(int helpers) {
-    for (int i = 0; i < helpers; i++) threads_.emplace_back([this, i] { Loop(i + 1); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-      gen_++;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  int size() const { return static_cast<int>(threads_.size()) + 1; }
+// Chunks per thread of a split: with more chunks than threads, a helper that gets its core late leaves the caller
+// at most one chunk's wait, and a core shared with another process gets fewer chunks.
+constexpr int64_t kChunksPerThread = 2;
 
-  void Run(int64_t n, int parts, void (*fn)(void*, int64_t, int64_t), void* arg) {
-    std::unique_lock<std::mutex> run(runMu_);  // one parallel region at a time
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      fn_ = fn;
-      arg_ = arg;
-      n_ = n;
-      parts_ = parts;
-      pending_.store(parts - 1);
-      gen_++;
-    }
-    cv_.notify_all();
-    fn(arg, 0, Chunk(n, parts, 1));
-    while (pending_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
-  }
-
- private:
-  static int64_t Chunk(int64_t n, int parts, int i) { return n * i / parts; }
-
-  void Loop(int id) {
-    uint64_t seen = 0;
-    for (;;) {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return gen_ != seen; });
-      seen = gen_;
-      if (stop_) return;
-      if (id >= parts_) continue;
-      auto fn = fn_;
-      void* arg = arg_;
-      int64_t n = n_;
-      int parts = parts_;
-      l.unlock();
-      fn(arg, Chunk(n, parts, id), Chunk(n, parts, id + 1));
-      pending_.fetch_sub(1, std::memory_order_release);
-    }
-  }
-
-  std::vector<std::thread> threads_;
-  std::mutex mu_, runMu_;
-  std::condition_variable cv_;
-  uint64_t gen_ = 0;
-  bool stop_ = false;
-  void (*fn_)(void*, int64_t, int64_t) = nullptr;
-  void* arg_ = nullptr;
-  int64_t n_ = 0;
-  int parts_ = 1;
-  std::atomic<int> pending_{0};
-};
-
-// MEPROP_NATIVE_THREADS sets the number of threads (1: no helpers); default: the hardware's, at most 4.
-int ThreadCount() {
-  static const int n = [] {
-    const char* env = std::getenv("MEPROP_NATIVE_THREADS");
-    int v = env ? std::atoi(env) : static_cast<int>(std::thread::hardware_concurrency());
-    return std::max(1, std::min(v, 4));
-  }();
-  return n;
-}
-
-Pool* ThePool() {
-  // Leaked on purpose: joining threads during process exit can deadlock with other static destructors.
-  static Pool* pool = ThreadCount() > 1 ? new Pool(ThreadCount() - 1) : nullptr;
-  return pool;
-}
-
-// True on a thread while it runs a share of a parallel region (the caller's or a helper's): a ParallelFor
-// nested in it runs inline, since the pool runs one region at a time (waiting for it there would deadlock).
-thread_local bool inRegion = false;
-
-struct RegionArg {
+struct RangeArg {
   void (*fn)(void*, int64_t, int64_t);
   void* arg;
 };
 
-void RunInRegion(void* p, int64_t b, int64_t e) {
-  const RegionArg& r = *static_cast<RegionArg*>(p);
-  const bool outer = inRegion;
-  inRegion = true;
-  r.fn(r.arg, b, e);
-  inRegion = outer;
-}
-
 }  // namespace
 
-SerialScope::SerialScope() : outer_(inRegion) { inRegion = true; }
-SerialScope::~SerialScope() { inRegion = outer_; }
-
-int PoolThreads() {
-  Pool* pool = ThePool();
-  return pool == nullptr ? 1 : pool->size();
-}
-
 void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64_t), void* arg) {
-  Pool* pool = ThePool();
-  int64_t parts = minPerTask > 0 ? n / minPerTask : n;
-  if (pool == nullptr || parts < 2 || inRegion) {
+  const int64_t parts = minPerTask > 0 ? n / minPerTask : n;
+  const int threads = static_cast<int>(std::min<int64_t>(parts, MaxThreads()));
+  if (threads < 2 || InJob()) {
     fn(arg, 0, n);
     return;
   }
-  RegionArg r{fn, arg};
-  pool->Run(n, static_cast<int>(std::min<int64_t>(parts, pool->size())), RunInRegion, &r);
+  // Every MLP share computes whole rows, blocks or tiles of its outputs: the cut does not change any bit.
+  const int64_t chunks = std::min<int64_t>(parts, threads * kChunksPerThread);
+  RangeArg r{fn, arg};
+  // No lingering: an MLP op's last region is usually followed by TensorFlow's own ops, whose threads want the core a
+  // polling helper would hold (measured the same or better without it in the kernels bench, 13:52 UTC).
+  RunChunks(
+      n, (n + chunks - 1) / chunks, threads,
+      [](void* p, int, int64_t b, int64_t e) { static_cast<RangeArg*>(p)->fn(static_cast<RangeArg*>(p)->arg, b, e); }, &r,
+      /*linger=*/false);
 }
 
 }  // namespace mlp

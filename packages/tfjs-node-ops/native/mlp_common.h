@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pool.h"
 #include "registry.h"
 
 namespace meprop {
@@ -131,26 +132,11 @@ inline uint32_t RankKey(float nonNegative) {
 // agree on that), written to out[0..k) in ascending index order. Needs 0 < k.
 void TopKAscending(const uint32_t* keys, int64_t n, int64_t k, int32_t* out);
 
-// A persistent pool of helper threads for the big shapes: ParallelFor(n, fn) runs fn(begin, end) over
-// disjoint ranges covering [0, n), on the calling thread and the helpers. Small n runs inline, and so does a
-// ParallelFor called from inside another one's fn.
+// ParallelFor(n, fn) runs fn(begin, end) over disjoint ranges covering [0, n), on the calling thread and the
+// helpers of the shared pool (pool.h): up to one thread per minPerTask items, each range taken from a counter by
+// whichever thread is free. Small n runs inline, and so does a ParallelFor called from inside another one's fn or
+// inside a SerialScope (the `threads = 1` test hook).
 void ParallelFor(int64_t n, int64_t minPerTask, void (*fn)(void*, int64_t, int64_t), void* arg);
-
-// The threads ParallelFor can use: 1 (the caller) when there is no pool, else the pool's size.
-int PoolThreads();
-
-// While one is alive on a thread, ParallelFor called from that thread runs inline (a kernel's `threads = 1`
-// test hook: one thread computes what several would, and the tests compare the bits).
-class SerialScope {
- public:
-  SerialScope();
-  ~SerialScope();
-  SerialScope(const SerialScope&) = delete;
-  SerialScope& operator=(const SerialScope&) = delete;
-
- private:
-  bool outer_;
-};
 
 template <typename F>
 void ParallelRange(int64_t n, int64_t minPerTask, F&& f) {

@@ -1,3 +1,5 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { testBackends, useBackend } from '@meprop/test-utils';
 import { mePropMatMul, mePropMatMulGrads, NativeVariable } from '@meprop/core';
@@ -340,6 +342,31 @@ run('native MLP kernels [tensorflow]', () => {
       });
     },
   );
+
+  it('gives the same bits on one, two and three threads (unified dense and slices, per-example, products from kept entries)', () => {
+    // The pool's size is read from MEPROP_NATIVE_THREADS once per process: one child process per setting. Each
+    // share of a split computes whole rows, blocks or column tiles, so the cut (and the thread count) must not
+    // change any bit.
+    const pkg = path.join(__dirname, '..');
+    const runWith = (threads: string): Record<string, string> => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'test-helpers', 'mlp_thread_bits.ts')], {
+        cwd: pkg,
+        env: { ...process.env, MEPROP_NATIVE_THREADS: threads, TSX_TSCONFIG_PATH: path.join(pkg, 'tsconfig.json') },
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
+      if (r.status !== 0) throw new Error(`MEPROP_NATIVE_THREADS=${threads}: child exited with ${r.status}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as Record<string, string>;
+    };
+    const one = runWith('1');
+    const two = runWith('2');
+    const three = runWith('3');
+    // 2 layouts x (2 unified x 3 outputs + 3 per-example outputs + 2 products).
+    expect(Object.keys(one)).toHaveLength(22);
+    for (const key of Object.keys(one)) {
+      expect([key, two[key] === one[key], three[key] === one[key]]).toEqual([key, true, true]);
+    }
+  });
 
   it('per-example through @meprop/core: one native call for selection and dW, dx only when asked for', () => {
     // Counts the native ops tfjs-node runs (a copy of the frozen binding with executeOp wrapped).
