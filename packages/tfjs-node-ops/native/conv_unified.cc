@@ -110,11 +110,13 @@ void SelectChannels(const float* dy, const float* y, bool relu, int64_t P, int64
   std::sort(order.begin(), order.begin() + k);
   std::copy(order.begin(), order.begin() + k, channels);
 
-  // Pass 2: dz at the kept channels.
+  // Pass 2: dz at the kept channels, the chunks in reverse order: the last ones pass 1 read are still in the
+  // cores' L2 caches (dy larger than the caches is otherwise read twice from memory).
   ParallelFor(
-      P, threads,
-      [&](int, int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; r++) {
+      chunks, threads,
+      [&](int, int64_t q0, int64_t) {
+        const int64_t q = chunks - 1 - q0;
+        for (int64_t r = q * kChunk; r < std::min(P, (q + 1) * kChunk); r++) {
           const float* d = dy + r * CO;
           const float* yy = y + r * CO;
           float* o = dyk + r * k;
@@ -124,8 +126,7 @@ void SelectChannels(const float* dy, const float* y, bool relu, int64_t P, int64
             for (int64_t t = 0; t < k; t++) o[t] = d[channels[t]];
           }
         }
-      },
-      kChunk);
+      });
 }
 
 void SelectCompute(void* p, TF_OpKernelContext* ctx) {
@@ -249,37 +250,27 @@ InputTileFn InputTileFor(int jb) {
   return fns[jb - 1];
 }
 
-// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels. One
-// output row at a time through every tap, so that the row of dy_k and the input rows it meets stay in L1.
+// dW accumulation over images [b0, b1) into acc (vector layout [FH][FW][k][CIp]); x has CIp channels. One tap
+// of one image at a time over every output position it reaches, so that the tile's accumulators stay in
+// registers throughout (the image's rows of x and dy_k stay in L2 across its taps).
 void FilterVector(const ConvShape& s, const Geometry& g, const float* x, int64_t CIp, const float* dyk, float* acc,
                   int64_t b0, int64_t b1) {
   const int64_t k = s.k;
-  std::vector<int64_t> owLo(s.FW), owHi(s.FW);
-  for (int64_t fw = 0; fw < s.FW; fw++)
-    ValidRange(s.OW, s.W, g.stride_w, fw * g.dilation_w - g.pad_left, &owLo[fw], &owHi[fw]);
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t oh = 0; oh < s.OH; oh++)
-      for (int64_t fh = 0; fh < s.FH; fh++) {
-        const int64_t ih = oh * g.stride_h + fh * g.dilation_h - g.pad_top;
-        if (ih < 0 || ih >= s.H) continue;
-        for (int64_t fw = 0; fw < s.FW; fw++) {
-          if (owLo[fw] >= owHi[fw]) continue;
-          const int64_t iw = owLo[fw] * g.stride_w + fw * g.dilation_w - g.pad_left;
-          const float* x0 = x + ((b * s.H + ih) * s.W + iw) * CIp;
-          const float* d0 = dyk + ((b * s.OH + oh) * s.OW + owLo[fw]) * k;
-          float* tap = acc + (fh * s.FW + fw) * k * CIp;
-          const Span sp{1, owHi[fw] - owLo[fw], g.stride_w * CIp, 0, 0};
-          for (int64_t cb = 0; cb < CIp;) {
-            const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
-            for (int64_t jb = 0; jb < k; jb += kMaxJ) {
-              const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
-              FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
-              fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
-            }
-            cb += nv * kLanes;
-          }
-        }
+  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
+    const float* x0 = x + ((b * s.H + t.ih) * s.W + t.iw) * CIp;
+    const float* d0 = dyk + ((b * s.OH + t.oh) * s.OW + t.ow) * k;
+    float* tap = acc + (t.fh * s.FW + t.fw) * k * CIp;
+    const Span sp{t.rows, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
+    for (int64_t cb = 0; cb < CIp;) {
+      const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+      for (int64_t jb = 0; jb < k; jb += kMaxJ) {
+        const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
+        FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
+        fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp);
       }
+      cb += nv * kLanes;
+    }
+  });
 }
 
 // For J kept channels at once (independent FMA chains sharing the loads of x): acc[j] += x[i] * d_j[i]
