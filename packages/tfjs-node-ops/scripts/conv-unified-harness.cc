@@ -1,0 +1,75 @@
+// Times the unified conv ops' functions (native/conv_unified.cc: SelectChannels, UnifiedGradInput,
+// UnifiedGradFilter) on one thread, without TensorFlow's op machinery: thread CPU time, best of 21 calls. "hot"
+// calls follow each other; "cold" ones follow a write of 64 MB, which evicts dy and x from the caches (as the
+// bench's plain TensorFlow backward between meProp's calls does). Issue 13's layer (batch 32, 28x28, 3x3 valid,
+// 32 -> 64 channels, k = 8), no ReLU.
+//
+//   L=node_modules/@tensorflow/tfjs-node/deps/lib
+//   c++ -O3 -march=native -std=c++17 -pthread packages/tfjs-node-ops/scripts/conv-unified-harness.cc
+//       packages/tfjs-node-ops/native/pool.cc -L$L -l:libtensorflow.so.2 -Wl,-rpath,$L -o /tmp/conv-unified-harness
+//   /tmp/conv-unified-harness [threads]   (thread CPU time is the caller's only: use 1)
+#include "../native/conv_unified.cc"
+
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+namespace meprop {
+// module.cc's registry, not needed here.
+int AddRegistration(RegisterFn) { return 0; }
+void UnknownShape(TF_ShapeInferenceContext*, TF_Status*) {}
+bool RegisterOpAndKernel(TF_OpDefinitionBuilder*, const char*, void (*)(void*, TF_OpKernelContext*),
+                         void* (*)(TF_OpKernelConstruction*), void (*)(void*), TF_Status*) {
+  return true;
+}
+void Fail(TF_OpKernelContext*, const std::string&) {}
+}  // namespace meprop
+
+using namespace meprop::conv;
+
+static double CpuMs() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static std::vector<float> junk(16 << 20);
+
+template <typename Fn>
+static double Best(Fn fn, bool cold) {
+  double best = 1e300;
+  for (int r = 0; r < 21; r++) {
+    if (cold)
+      for (size_t i = 0; i < junk.size(); i += 16) junk[i] += 1;
+    const double t0 = CpuMs();
+    fn();
+    best = std::min(best, CpuMs() - t0);
+  }
+  return best;
+}
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? atoi(argv[1]) : 1;
+  const int64_t B = 32, H = 28, W = 28, OH = H - 2, OW = W - 2, CI = 32, CO = 64, k = 8, P = B * OH * OW;
+  std::mt19937 gen(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> x(B * H * W * CI), dy(P * CO), dyk(P * k), sum(CO), filter(9 * CI * CO), dw(9 * CI * CO);
+  std::vector<float> dxStore(B * H * W * CI + 16);
+  // dx 64-byte aligned, as TensorFlow allocates an op's output.
+  float* dx = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(dxStore.data()) + 63) & ~uintptr_t{63});
+  for (auto& v : x) v = u(gen);
+  for (auto& v : dy) v = u(gen);
+  for (auto& v : filter) v = u(gen);
+  std::vector<int32_t> ch(k);
+  const ConvShape s{B, H, W, CI, OH, OW, 3, 3, k};
+  const Geometry g;
+  for (const bool cold : {false, true}) {
+    const double a = Best(
+        [&] { SelectChannels(dy.data(), nullptr, false, P, CO, k, ch.data(), dyk.data(), sum.data(), threads); }, cold);
+    const double b = Best([&] { UnifiedGradInput(s, g, dyk.data(), ch.data(), filter.data(), CO, dx, threads); }, cold);
+    const double c =
+        Best([&] { UnifiedGradFilter(s, g, x.data(), dyk.data(), ch.data(), CO, dw.data(), threads); }, cold);
+    printf("%s: select %.3f ms, grad-input %.3f ms, grad-filter %.3f ms, sum %.3f ms\n", cold ? "cold" : "hot ", a, b,
+           c, a + b + c);
+  }
+}
