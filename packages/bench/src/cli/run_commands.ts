@@ -288,6 +288,10 @@ export interface SimpCommandOptions extends CommonOptions {
   maxUnits?: number;
   maxUnitsFromCycle: number;
   lastCycleLr?: number;
+  finalLr?: number;
+  distillWeight?: number;
+  distillTemperature: number;
+  distillTeacher: 'last-cut' | 'first-cut';
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
@@ -322,6 +326,11 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     maxUnits: o.maxUnits,
     maxUnitsFromCycle: o.maxUnitsFromCycle - 1,
     lastCycleLr: o.lastCycleLr,
+    finalLr: o.finalLr,
+    distill:
+      o.distillWeight === undefined
+        ? undefined
+        : { weight: o.distillWeight, temperature: o.distillTemperature, teacher: o.distillTeacher },
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -352,6 +361,10 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       maxUnits: o.maxUnits ?? null,
       maxUnitsFromCycle: o.maxUnitsFromCycle,
       lastCycleLr: o.lastCycleLr ?? null,
+      finalLr: o.finalLr ?? null,
+      distillWeight: o.distillWeight ?? null,
+      distillTemperature: o.distillWeight === undefined ? null : o.distillTemperature,
+      distillTeacher: o.distillWeight === undefined ? null : o.distillTeacher,
       seeds,
       mode: o.mode,
       lr: o.lr,

@@ -65,6 +65,10 @@ export interface SimpFigures {
   maxUnitsFromCycle?: number | null;
   /** Adam's learning rate in the last cycle, in all three arms; null: the same as before. */
   lastCycleLr?: number | null;
+  /** Learning rate the last cycle's cosine decay ends at, in all three arms; null: no decay. */
+  finalLr?: number | null;
+  /** Self-distillation in the meSimp arm (the model before a cut teaches); null: none. */
+  distill?: { weight: number; temperature: number; teacher: string } | null;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
   mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
