@@ -463,6 +463,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .default('last-cut'),
     )
     .option(
+      '--distilled-baseline',
+      'a 4th arm: plain at the final widths from scratch fitting the distillation targets of the trained plain --hidden model (same --distill-weight and --distill-temperature)',
+      false,
+    )
+    .option(
       '--max-units <n>',
       'cap on each hidden layer at the end of the simplifying cycles, on top of --threshold: the cap shrinks from --hidden to n over the simplifications (cubic: large cuts first); default none',
       positiveInt('--max-units'),

@@ -292,9 +292,12 @@ export interface SimpCommandOptions extends CommonOptions {
   distillWeight?: number;
   distillTemperature: number;
   distillTeacher: 'last-cut' | 'first-cut';
+  distilledBaseline: boolean;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
+  if (o.distilledBaseline && o.distillWeight === undefined)
+    throw new Error('simp: --distilled-baseline needs --distill-weight (its weight and temperature)');
   const prepared = await prepare(o, { nTrainQuick: 1000, nTestQuick: 500 });
   const { progress } = prepared;
   let data = prepared.data!;
@@ -331,6 +334,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       o.distillWeight === undefined
         ? undefined
         : { weight: o.distillWeight, temperature: o.distillTemperature, teacher: o.distillTeacher },
+    distilledBaseline: o.distilledBaseline,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -365,6 +369,7 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       distillWeight: o.distillWeight ?? null,
       distillTemperature: o.distillWeight === undefined ? null : o.distillTemperature,
       distillTeacher: o.distillWeight === undefined ? null : o.distillTeacher,
+      distilledBaseline: o.distilledBaseline,
       seeds,
       mode: o.mode,
       lr: o.lr,

@@ -5,7 +5,7 @@
 // model and with a plain model trained from scratch at the reduced widths; then the inference time of the
 // plain h-wide model against the simplified one.
 import * as tf from '@tensorflow/tfjs';
-import { simplifyInCycles, type TrainHelpers } from '@meprop/layers';
+import { distillationTargets, simplifyInCycles, type TrainHelpers } from '@meprop/layers';
 import type { MnistData, MnistSplit } from '../data/types';
 import type { BackendName } from '../results/schema';
 import type { SimpCycle, SimpFigures, SimpInference, SimpSeedRun } from '../results/simp_figures';
@@ -44,6 +44,11 @@ export interface SimpOptions {
    * teaches; undefined: none. The plain arms have no teacher.
    */
   distill?: { weight: number; temperature: number; teacher: 'last-cut' | 'first-cut' };
+  /**
+   * A fourth arm (needs `distill`): a plain model at the final widths from scratch that fits, for all its
+   * epochs, the distillation targets of the trained plain full-width model (same weight and temperature).
+   */
+  distilledBaseline?: boolean;
   /**
    * Units each hidden layer keeps at most at the end of the simplifying cycles: a cap on top of the threshold
    * that shrinks from `hidden` to this over the simplifications (capSchedule); undefined: no cap.
@@ -423,6 +428,26 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       await trainPart(reduced, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${finalUnits.join('-')} epoch ${e + 1}`);
     }
+    // Optionally: the same widths from scratch, distilled from the trained plain full-width model.
+    let distilledAccuracy: number | undefined;
+    if (o.distilledBaseline === true && o.distill !== undefined) {
+      const d = o.distill;
+      const student = paperMlp(finalUnits, seed, o.dropout, o.init);
+      let studentOpt = simpOptimizer(o);
+      compilePlain(student, studentOpt);
+      const fromPlain: TrainHelpers = {
+        teacher: plain,
+        targets: (x, y, batchSize) => distillationTargets(plain, d, x, y, batchSize),
+      };
+      for (let e = 0; e < totalEpochs; e++) {
+        studentOpt = await switchLr(student, studentOpt, e);
+        setLearningRate(studentOpt, lrAt(e));
+        await trainPart(student, train, seed, e, o.batchSize, 0, 1, fromPlain);
+      }
+      distilledAccuracy = await evaluateAccuracy(student, data.test);
+      studentOpt.dispose();
+      student.dispose();
+    }
     const run: SimpSeedRun = {
       seed,
       cycles,
@@ -430,11 +455,15 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       simplifiedAccuracy: cycles[cycles.length - 1].testAccuracy,
       plainAccuracy: plainCurve[plainCurve.length - 1],
       reducedAccuracy: await evaluateAccuracy(reduced, data.test),
+      ...(distilledAccuracy !== undefined ? { distilledAccuracy } : {}),
     };
     runs.push(run);
     o.progress.log(
       `seed ${seed}: meSimp ${finalUnits.join('-')} ${(run.simplifiedAccuracy * 100).toFixed(2)}%, plain ${o.hidden} ${(run.plainAccuracy * 100).toFixed(2)}%, ` +
-        `plain ${finalUnits.join('-')} from scratch ${(run.reducedAccuracy * 100).toFixed(2)}%`,
+        `plain ${finalUnits.join('-')} from scratch ${(run.reducedAccuracy * 100).toFixed(2)}%` +
+        (distilledAccuracy !== undefined
+          ? `, plain ${finalUnits.join('-')} from scratch distilled from plain ${o.hidden} ${(distilledAccuracy * 100).toFixed(2)}%`
+          : ''),
     );
     if (seed === o.seeds[0])
       inference = await timeInference(plain, simplified, test.x, o.inferenceBackends, o.inferenceBatches, o.inferenceReps);
@@ -469,6 +498,9 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       simplifiedAccuracy: mean(runs.map((r) => r.simplifiedAccuracy)),
       plainAccuracy: mean(runs.map((r) => r.plainAccuracy)),
       reducedAccuracy: mean(runs.map((r) => r.reducedAccuracy)),
+      ...(o.distilledBaseline === true && o.distill !== undefined
+        ? { distilledAccuracy: mean(runs.map((r) => r.distilledAccuracy ?? NaN)) }
+        : {}),
     },
     inference,
   };

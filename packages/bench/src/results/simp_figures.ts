@@ -27,6 +27,8 @@ export interface SimpSeedRun {
   simplifiedAccuracy: number;
   plainAccuracy: number;
   reducedAccuracy: number;
+  /** With --distilled-baseline: the reduced widths from scratch, distilled from the trained plain full-width model. */
+  distilledAccuracy?: number;
 }
 
 export interface SimpInference {
@@ -71,7 +73,13 @@ export interface SimpFigures {
   distill?: { weight: number; temperature: number; teacher: string } | null;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
-  mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
+  mean: {
+    units: number[];
+    simplifiedAccuracy: number;
+    plainAccuracy: number;
+    reducedAccuracy: number;
+    distilledAccuracy?: number;
+  };
   /** predict() time of the first seed's plain full-width model against its simplified model, per backend. */
   inference: SimpInference[];
 }

@@ -2,7 +2,7 @@
 // forward pass written in plain JavaScript from the weights the model had just before the cut.
 import * as tf from '@tensorflow/tfjs';
 import { describeEachBackend } from '@meprop/test-utils';
-import { simplifyInCycles, type SimplifyCyclesOptions, type TrainHelpers } from './simplify_cycles';
+import { distillationTargets, simplifyInCycles, type SimplifyCyclesOptions, type TrainHelpers } from './simplify_cycles';
 import { signPatternData, smallMlp } from '../test-helpers/small_mlp';
 
 type Matrix = number[][];
@@ -192,5 +192,28 @@ describeEachBackend('simplifyInCycles: self-distillation', () => {
     );
     m.dispose();
     linear.dispose();
+  });
+
+  test('distillationTargets on any softmax model: the hand-computed mix, no tensor left, clear errors', () => {
+    const teacher = smallMlp(6);
+    const { x, y } = signPatternData(20, 8);
+    const start = tf.memory().numTensors;
+    const t = distillationTargets(teacher, { weight: 0.6, temperature: 3 }, x, y, 7);
+    expect(tf.memory().numTensors).toBe(start + 1);
+    expectClose(t.arraySync() as Matrix, referenceTargets(weightsOf(teacher), x.arraySync(), y.arraySync(), 0.6, 3), 1e-5);
+    t.dispose();
+    const copy = distillationTargets(null, { weight: 0.6 }, x, y);
+    expect(copy.arraySync()).toEqual(y.arraySync());
+    copy.dispose();
+    expect(() => distillationTargets(teacher, { weight: 2 }, x, y)).toThrow(
+      /distillationTargets: options\.weight must be a number in \(0, 1\], got 2/,
+    );
+    const y4 = tf.zeros([20, 4]);
+    expect(() => distillationTargets(teacher, { weight: 0.5 }, x, y4)).toThrow(
+      /distillationTargets: y has shape \[20, 4\], the teacher's output for x \[20, 3\]/,
+    );
+    expect(tf.memory().numTensors).toBe(start + 1);
+    tf.dispose([x, y, y4]);
+    teacher.dispose();
   });
 });

@@ -198,49 +198,52 @@ function checkOptions(o: unknown): SimplifyCyclesOptions {
 
 const DISTILL_KNOWN = ['weight', 'temperature', 'teacher'];
 
-function checkDistill(d: unknown): void {
+function checkDistill(d: unknown, what = 'simplifyInCycles: options.distill'): void {
   if (d === null || typeof d !== 'object')
-    throw new Error(`simplifyInCycles: options.distill must be an object { weight, temperature?, teacher? }, got ${show(d)}`);
+    throw new Error(`${what} must be an object { weight, temperature?, teacher? }, got ${show(d)}`);
   const o = d as DistillOptions;
   for (const key of Object.keys(o))
-    if (!DISTILL_KNOWN.includes(key))
-      throw new Error(`simplifyInCycles: options.distill.${key} is not an option (expected ${DISTILL_KNOWN.join(', ')})`);
+    if (!DISTILL_KNOWN.includes(key)) throw new Error(`${what}.${key} is not an option (expected ${DISTILL_KNOWN.join(', ')})`);
   if (typeof o.weight !== 'number' || !Number.isFinite(o.weight) || o.weight <= 0 || o.weight > 1)
-    throw new Error(`simplifyInCycles: options.distill.weight must be a number in (0, 1], got ${show(o.weight)}`);
+    throw new Error(`${what}.weight must be a number in (0, 1], got ${show(o.weight)}`);
   if (o.temperature !== undefined && (typeof o.temperature !== 'number' || !Number.isFinite(o.temperature) || o.temperature <= 0))
-    throw new Error(`simplifyInCycles: options.distill.temperature must be a number > 0, got ${show(o.temperature)}`);
+    throw new Error(`${what}.temperature must be a number > 0, got ${show(o.temperature)}`);
   if (o.teacher !== undefined && o.teacher !== 'last-cut' && o.teacher !== 'first-cut')
-    throw new Error(`simplifyInCycles: options.distill.teacher must be 'last-cut' or 'first-cut', got ${show(o.teacher)}`);
+    throw new Error(`${what}.teacher must be 'last-cut' or 'first-cut', got ${show(o.teacher)}`);
 }
 
 /** Distillation mixes probabilities: the model must have one output, from a layer with a softmax activation. */
-function checkSoftmaxOutput(model: LayersModel): void {
-  if (model.outputs.length !== 1)
-    throw new Error(
-      `simplifyInCycles: options.distill needs a model with one output, model '${model.name}' has ${model.outputs.length}`,
-    );
+function checkSoftmaxOutput(model: LayersModel, what = 'simplifyInCycles: options.distill needs a model'): void {
+  if (model.outputs.length !== 1) throw new Error(`${what} with one output, model '${model.name}' has ${model.outputs.length}`);
   const layer = model.outputs[0].sourceLayer as Layer;
   const activation = (layer.getConfig() as { activation?: unknown }).activation;
   if (activation !== 'softmax')
     throw new Error(
-      `simplifyInCycles: options.distill needs a model whose output layer ends in a softmax; layer '${layer.name}' has activation ${show(activation ?? null)}`,
+      `${what} whose output layer ends in a softmax; layer '${layer.name}' has activation ${show(activation ?? null)}`,
     );
 }
 
-/** `(1 - weight) * y + weight * softmax(log(teacher(x)) / temperature)`, or a copy of y without a teacher. */
-function distillTargets(
+/**
+ * Distillation targets: `(1 - weight) * y + weight * softmax(log(teacher(x)) / temperature)` (a new tensor),
+ * or a copy of `y` when `teacher` or `d` is null/undefined. `teacher` must output probabilities (a softmax);
+ * `batchSize` is its predict() batch (default: all of x). simplifyInCycles' `helpers.targets` with its own
+ * teacher; exported to distill from any model (e.g. a small model from scratch from a trained wide one).
+ */
+export function distillationTargets(
   teacher: LayersModel | null,
   d: DistillOptions | undefined,
   x: tf.Tensor,
   y: tf.Tensor,
-  batchSize: number | undefined,
+  batchSize?: number,
 ): tf.Tensor {
   if (teacher === null || d === undefined) return tf.clone(y);
+  checkDistill(d, 'distillationTargets: options');
+  checkSoftmaxOutput(teacher, 'distillationTargets needs a teacher');
   return tf.tidy(() => {
     const p = teacher.predict(x, { batchSize: batchSize ?? x.shape[0] }) as tf.Tensor;
     if (p.shape.length !== y.shape.length || p.shape.some((n, i) => n !== y.shape[i]))
       throw new Error(
-        `simplifyInCycles: targets(x, y): y has shape [${y.shape.join(', ')}], the model's output for x [${p.shape.join(', ')}]`,
+        `distillationTargets: y has shape [${y.shape.join(', ')}], the teacher's output for x [${p.shape.join(', ')}]`,
       );
     const t = d.temperature ?? 1;
     // log of a probability that underflowed to 0 would be -Infinity: floor it (exp(-69) ~ 1e-30).
@@ -340,7 +343,7 @@ export async function simplifyInCycles(
     get teacher() {
       return teacher;
     },
-    targets: (x, y, batchSize) => distillTargets(teacher, o.distill, x, y, batchSize),
+    targets: (x, y, batchSize) => distillationTargets(teacher, o.distill, x, y, batchSize),
   };
   // After a cut that removed units: the model just before it (a plain copy) may become the teacher.
   const keepTeacher = async (before: LayersModel, activeness: ActivenessMap): Promise<void> => {
