@@ -17,6 +17,7 @@ import {
   positiveNumber,
   shapeList,
   unitInterval,
+  unitIntervalOpenClosed,
 } from './cli/parse_options';
 import { defaultThresholdsPath } from './ci/thresholds';
 
@@ -444,6 +445,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
       '--last-cycle-lr <x>',
       "Adam's learning rate from the last cycle on, in all three arms (the plain ones switch at the same epoch); default --lr",
       positiveNumber('--last-cycle-lr'),
+    )
+    .option(
+      '--final-lr <x>',
+      "cosine decay of Adam's rate over the last cycle's epochs, from --last-cycle-lr (or --lr) down to x in its last epoch, in all three arms; default none",
+      positiveNumber('--final-lr'),
+    )
+    .option(
+      '--distill-weight <x>',
+      "self-distillation in the meSimp arm: fit (1 - x) * labels + x * the teacher's softened predictions, the teacher being the model before a cut; in (0, 1]; default none",
+      unitIntervalOpenClosed('--distill-weight'),
+    )
+    .option('--distill-temperature <x>', "temperature of the teacher's probabilities", positiveNumber('--distill-temperature'), 1)
+    .addOption(
+      new Option('--distill-teacher <which>', 'the model before the most recent cut, or before the first cut (kept)')
+        .choices(['last-cut', 'first-cut'])
+        .default('last-cut'),
+    )
+    .option(
+      '--distilled-baseline',
+      'a 4th arm: plain at the final widths from scratch fitting the distillation targets of the trained plain --hidden model (same --distill-weight and --distill-temperature)',
+      false,
     )
     .option(
       '--max-units <n>',

@@ -63,5 +63,5 @@ export { ActivenessTracker, trackActiveness } from './me_simp/activeness';
 export type { ActivenessMap, LayerActiveness } from './me_simp/activeness';
 export { meSimplify } from './me_simp/me_simplify';
 export type { LayerSimplification, MeSimplifyOptions, MeSimplifyReport } from './me_simp/me_simplify';
-export { simplifyInCycles } from './me_simp/simplify_cycles';
-export type { CycleEnd, SimplifyCyclesOptions } from './me_simp/simplify_cycles';
+export { distillationTargets, simplifyInCycles } from './me_simp/simplify_cycles';
+export type { CycleEnd, DistillOptions, SimplifyCyclesOptions, TrainHelpers } from './me_simp/simplify_cycles';

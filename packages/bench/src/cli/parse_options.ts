@@ -116,6 +116,16 @@ export function unitInterval(what: string) {
   };
 }
 
+/** A number in (0, 1] (a share). */
+export function unitIntervalOpenClosed(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1)
+      throw new InvalidArgumentError(`${what} must be a number in (0, 1].`);
+    return n;
+  };
+}
+
 /** meProp's k: an integer >= 1, or a fraction of the layer's width in (0, 1). */
 export function kValue(what: string) {
   return (value: string): number => {

@@ -288,9 +288,16 @@ export interface SimpCommandOptions extends CommonOptions {
   maxUnits?: number;
   maxUnitsFromCycle: number;
   lastCycleLr?: number;
+  finalLr?: number;
+  distillWeight?: number;
+  distillTemperature: number;
+  distillTeacher: 'last-cut' | 'first-cut';
+  distilledBaseline: boolean;
 }
 
 export async function simpCommand(o: SimpCommandOptions): Promise<number> {
+  if (o.distilledBaseline && o.distillWeight === undefined)
+    throw new Error('simp: --distilled-baseline needs --distill-weight (its weight and temperature)');
   const prepared = await prepare(o, { nTrainQuick: 1000, nTestQuick: 500 });
   const { progress } = prepared;
   let data = prepared.data!;
@@ -322,6 +329,12 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
     maxUnits: o.maxUnits,
     maxUnitsFromCycle: o.maxUnitsFromCycle - 1,
     lastCycleLr: o.lastCycleLr,
+    finalLr: o.finalLr,
+    distill:
+      o.distillWeight === undefined
+        ? undefined
+        : { weight: o.distillWeight, temperature: o.distillTemperature, teacher: o.distillTeacher },
+    distilledBaseline: o.distilledBaseline,
     batchSize,
     learningRate: o.lr,
     dropout: o.dropout,
@@ -352,6 +365,11 @@ export async function simpCommand(o: SimpCommandOptions): Promise<number> {
       maxUnits: o.maxUnits ?? null,
       maxUnitsFromCycle: o.maxUnitsFromCycle,
       lastCycleLr: o.lastCycleLr ?? null,
+      finalLr: o.finalLr ?? null,
+      distillWeight: o.distillWeight ?? null,
+      distillTemperature: o.distillWeight === undefined ? null : o.distillTemperature,
+      distillTeacher: o.distillWeight === undefined ? null : o.distillTeacher,
+      distilledBaseline: o.distilledBaseline,
       seeds,
       mode: o.mode,
       lr: o.lr,

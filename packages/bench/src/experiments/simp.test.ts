@@ -1,7 +1,16 @@
 // meprop-bench simp trains the meSimp model in parts of an epoch and the plain models in whole epochs: the
 // parts must be the same batches.
 import * as tf from '@tensorflow/tfjs';
-import { capSchedule, ClippedAdam, paperMlp, partRange, simpOptimizer, withLearningRate } from './simp';
+import {
+  capSchedule,
+  ClippedAdam,
+  lrAtEpoch,
+  paperMlp,
+  partRange,
+  setLearningRate,
+  simpOptimizer,
+  withLearningRate,
+} from './simp';
 
 describe('simp: parts of an epoch', () => {
   test.each([
@@ -169,5 +178,37 @@ describe('simp: --last-cycle-lr in the plain arms', () => {
     next.dispose();
     tf.dispose([x, y]);
     model.dispose();
+  });
+});
+
+describe('simp: --final-lr (cosine decay over the last cycle)', () => {
+  test('lrAtEpoch: the base rate before the last cycle, then a cosine from its rate to the final one', () => {
+    // 10 epochs, the last 5 the last cycle: epochs 0-4 at the base rate.
+    for (let e = 0; e < 5; e++) expect(lrAtEpoch(e, 10, 5, 1e-3, 5e-4, 1e-5)).toBe(1e-3);
+    expect(lrAtEpoch(5, 10, 5, 1e-3, 5e-4, 1e-5)).toBeCloseTo(5e-4, 12);
+    // Half way (epoch 7 of 5..9): the mean of the two ends; cos(pi/4) at a quarter.
+    expect(lrAtEpoch(7, 10, 5, 1e-3, 5e-4, 1e-5)).toBeCloseTo((5e-4 + 1e-5) / 2, 12);
+    expect(lrAtEpoch(6, 10, 5, 1e-3, 5e-4, 1e-5)).toBeCloseTo(1e-5 + ((5e-4 - 1e-5) * (1 + Math.SQRT1_2)) / 2, 12);
+    expect(lrAtEpoch(9, 10, 5, 1e-3, 5e-4, 1e-5)).toBeCloseTo(1e-5, 12);
+    // Without a final rate: the last cycle's rate throughout; a one-epoch last cycle: the final rate.
+    expect(lrAtEpoch(9, 10, 5, 1e-3, 5e-4, undefined)).toBe(5e-4);
+    expect(lrAtEpoch(9, 10, 1, 1e-3, 1e-3, 1e-5)).toBe(1e-5);
+  });
+
+  test("setLearningRate: Adam's next update uses the new rate (first step: lr * sign(g)); other optimizers refused", () => {
+    for (const opt of [tf.train.adam(0.1), new ClippedAdam(0.1, 5)]) {
+      const v = tf.variable(tf.tensor1d([1, 1]), true, 'lr_probe');
+      setLearningRate(opt, 0.003);
+      const g = tf.tensor1d([2, -0.5]);
+      opt.applyGradients([{ name: 'lr_probe', tensor: g }]);
+      const moved = Array.from(v.dataSync()).map((a) => 1 - a);
+      expect(moved[0]).toBeCloseTo(0.003, 6);
+      expect(moved[1]).toBeCloseTo(-0.003, 6);
+      tf.dispose([v, g]);
+      opt.dispose();
+    }
+    const sgd = tf.train.sgd(0.1);
+    expect(() => setLearningRate(sgd, 0.01)).toThrow(/cannot set the learning rate of SGD/);
+    sgd.dispose();
   });
 });

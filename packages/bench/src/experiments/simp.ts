@@ -5,7 +5,7 @@
 // model and with a plain model trained from scratch at the reduced widths; then the inference time of the
 // plain h-wide model against the simplified one.
 import * as tf from '@tensorflow/tfjs';
-import { simplifyInCycles } from '@meprop/layers';
+import { distillationTargets, simplifyInCycles, type TrainHelpers } from '@meprop/layers';
 import type { MnistData, MnistSplit } from '../data/types';
 import type { BackendName } from '../results/schema';
 import type { SimpCycle, SimpFigures, SimpInference, SimpSeedRun } from '../results/simp_figures';
@@ -33,6 +33,22 @@ export interface SimpOptions {
    * same epoch, keeping their Adam state); undefined: learningRate throughout.
    */
   lastCycleLr?: number;
+  /**
+   * Cosine decay of Adam's learning rate over the last cycle's epochs, in all three arms: from the last
+   * cycle's rate (lastCycleLr, or learningRate) in its first epoch down to this in its last (set per epoch);
+   * undefined: no decay.
+   */
+  finalLr?: number;
+  /**
+   * Self-distillation in the meSimp arm (simplifyInCycles' `distill`): after each cut the model before it
+   * teaches; undefined: none. The plain arms have no teacher.
+   */
+  distill?: { weight: number; temperature: number; teacher: 'last-cut' | 'first-cut' };
+  /**
+   * A fourth arm (needs `distill`): a plain model at the final widths from scratch that fits, for all its
+   * epochs, the distillation targets of the trained plain full-width model (same weight and temperature).
+   */
+  distilledBaseline?: boolean;
   /**
    * Units each hidden layer keeps at most at the end of the simplifying cycles: a cap on top of the threshold
    * that shrinks from `hidden` to this over the simplifications (capSchedule); undefined: no cap.
@@ -131,6 +147,34 @@ export class ClippedAdam extends tf.AdamOptimizer {
   }
 }
 
+/**
+ * Adam's learning rate in epoch `e` (0-based) of a run of `total` epochs whose last cycle has `last` epochs:
+ * `base` before the last cycle; in it, `lastBase` decaying on a cosine to `finalLr` (reached in the last
+ * epoch) when finalLr is given, else `lastBase` throughout.
+ */
+export function lrAtEpoch(
+  e: number,
+  total: number,
+  last: number,
+  base: number,
+  lastBase: number,
+  finalLr: number | undefined,
+): number {
+  const start = total - last;
+  if (e < start) return base;
+  if (finalLr === undefined) return lastBase;
+  if (last === 1) return finalLr;
+  const t = (e - start) / (last - 1);
+  return finalLr + ((lastBase - finalLr) * (1 + Math.cos(Math.PI * t))) / 2;
+}
+
+/** Sets the learning rate of a tfjs Adam (or ClippedAdam): it reads `learningRate` at every update. */
+export function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  // By class name: tfjs's optimizers answer instanceof by duck typing (an SGD passes for an Adam).
+  if (opt.getClassName() !== 'Adam') throw new Error(`simp: cannot set the learning rate of ${opt.getClassName()}`);
+  (opt as unknown as { learningRate: number }).learningRate = lr;
+}
+
 /** The optimizer of every model here: tf.train.adam, or ClippedAdam when `clip` is set. */
 export function simpOptimizer(o: Pick<SimpOptions, 'learningRate' | 'clip'>): tf.Optimizer {
   return o.clip === undefined ? tf.train.adam(o.learningRate) : new ClippedAdam(o.learningRate, o.clip);
@@ -200,14 +244,17 @@ async function trainPart(
   batchSize: number,
   part = 0,
   parts = 1,
+  helpers?: TrainHelpers,
 ): Promise<void> {
   const n = train.x.shape[0];
   const [from, to] = partRange(n, batchSize, part, parts);
   const order = permutation(n, makeRng(seed * 1000 + epoch)).slice(from, to);
   const idx = tf.tensor1d(order, 'int32');
   const [x, y] = [tf.gather(train.x, idx), tf.gather(train.y, idx)];
-  await model.fit(x, y, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
-  tf.dispose([idx, x, y]);
+  // With a distillation teacher: the labels mixed with its soft predictions (one forward of the teacher).
+  const targets = helpers === undefined ? y : helpers.targets(x, y, 1000);
+  await model.fit(x, targets, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
+  tf.dispose([idx, x, y, targets]);
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -290,6 +337,8 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
   // The plain arms switch to lastCycleLr where the last cycle starts.
   const lastStart = totalEpochs - cycleEpochs[cycleEpochs.length - 1];
   const lrOf = (c: number): number => (o.lastCycleLr !== undefined && c === o.cycles - 1 ? o.lastCycleLr : o.learningRate);
+  const lrAt = (e: number): number =>
+    lrAtEpoch(e, totalEpochs, cycleEpochs[cycleEpochs.length - 1], o.learningRate, lrOf(o.cycles - 1), o.finalLr);
   const compilePlain = (m: tf.LayersModel, opt: tf.Optimizer) => m.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
   const switchLr = async (m: tf.LayersModel, opt: tf.Optimizer, e: number): Promise<tf.Optimizer> => {
     if (o.lastCycleLr === undefined || e !== lastStart) return opt;
@@ -313,6 +362,7 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     const plainCurve: number[] = [];
     for (let e = 0; e < totalEpochs; e++) {
       plainOpt = await switchLr(plain, plainOpt, e);
+      setLearningRate(plainOpt, lrAt(e));
       await trainPart(plain, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${o.hidden} epoch ${e + 1}`);
       if (ends.includes(e + 1)) plainCurve.push(await evaluateAccuracy(plain, data.test));
@@ -333,16 +383,20 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       // With simplifyPerEpoch, a simplifying cycle trains in parts of an epoch, each ending with a
       // simplification; otherwise (and in cycles that do not simplify) a cycle is one part.
       partsPerCycle: partsOf,
-      train: async (m, cycle, part) => {
+      ...(o.distill !== undefined ? { distill: o.distill } : {}),
+      train: async (m, cycle, part, helpers) => {
+        const h = o.distill !== undefined ? helpers : undefined;
         const first = ends[cycle] - cycleEpochs[cycle];
         if (perEpoch !== null && simplifies(cycle)) {
           const e = Math.floor(part / perEpoch);
-          await trainPart(m, train, seed, first + e, o.batchSize, part % perEpoch, perEpoch);
+          setLearningRate(m.optimizer, lrAt(first + e));
+          await trainPart(m, train, seed, first + e, o.batchSize, part % perEpoch, perEpoch, h);
           if (part % perEpoch === perEpoch - 1) step(`seed ${seed}: meSimp cycle ${cycle + 1} epoch ${e + 1}`);
           return;
         }
         for (let e = 0; e < cycleEpochs[cycle]; e++) {
-          await trainPart(m, train, seed, first + e, o.batchSize);
+          setLearningRate(m.optimizer, lrAt(first + e));
+          await trainPart(m, train, seed, first + e, o.batchSize, 0, 1, h);
           step(`seed ${seed}: meSimp cycle ${cycle + 1} epoch ${e + 1}`);
         }
       },
@@ -370,8 +424,29 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     compilePlain(reduced, reducedOpt);
     for (let e = 0; e < totalEpochs; e++) {
       reducedOpt = await switchLr(reduced, reducedOpt, e);
+      setLearningRate(reducedOpt, lrAt(e));
       await trainPart(reduced, train, seed, e, o.batchSize);
       step(`seed ${seed}: plain ${finalUnits.join('-')} epoch ${e + 1}`);
+    }
+    // Optionally: the same widths from scratch, distilled from the trained plain full-width model.
+    let distilledAccuracy: number | undefined;
+    if (o.distilledBaseline === true && o.distill !== undefined) {
+      const d = o.distill;
+      const student = paperMlp(finalUnits, seed, o.dropout, o.init);
+      let studentOpt = simpOptimizer(o);
+      compilePlain(student, studentOpt);
+      const fromPlain: TrainHelpers = {
+        teacher: plain,
+        targets: (x, y, batchSize) => distillationTargets(plain, d, x, y, batchSize),
+      };
+      for (let e = 0; e < totalEpochs; e++) {
+        studentOpt = await switchLr(student, studentOpt, e);
+        setLearningRate(studentOpt, lrAt(e));
+        await trainPart(student, train, seed, e, o.batchSize, 0, 1, fromPlain);
+      }
+      distilledAccuracy = await evaluateAccuracy(student, data.test);
+      studentOpt.dispose();
+      student.dispose();
     }
     const run: SimpSeedRun = {
       seed,
@@ -380,11 +455,15 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
       simplifiedAccuracy: cycles[cycles.length - 1].testAccuracy,
       plainAccuracy: plainCurve[plainCurve.length - 1],
       reducedAccuracy: await evaluateAccuracy(reduced, data.test),
+      ...(distilledAccuracy !== undefined ? { distilledAccuracy } : {}),
     };
     runs.push(run);
     o.progress.log(
       `seed ${seed}: meSimp ${finalUnits.join('-')} ${(run.simplifiedAccuracy * 100).toFixed(2)}%, plain ${o.hidden} ${(run.plainAccuracy * 100).toFixed(2)}%, ` +
-        `plain ${finalUnits.join('-')} from scratch ${(run.reducedAccuracy * 100).toFixed(2)}%`,
+        `plain ${finalUnits.join('-')} from scratch ${(run.reducedAccuracy * 100).toFixed(2)}%` +
+        (distilledAccuracy !== undefined
+          ? `, plain ${finalUnits.join('-')} from scratch distilled from plain ${o.hidden} ${(distilledAccuracy * 100).toFixed(2)}%`
+          : ''),
     );
     if (seed === o.seeds[0])
       inference = await timeInference(plain, simplified, test.x, o.inferenceBackends, o.inferenceBatches, o.inferenceReps);
@@ -411,12 +490,17 @@ export async function runSimp(data: MnistData, o: SimpOptions): Promise<SimpFigu
     maxUnits: o.maxUnits ?? null,
     maxUnitsFromCycle: o.maxUnits === undefined ? null : (o.maxUnitsFromCycle ?? 0),
     lastCycleLr: o.lastCycleLr ?? null,
+    finalLr: o.finalLr ?? null,
+    distill: o.distill ?? null,
     runs,
     mean: {
       units: [0, 1].map((i) => mean(runs.map((r) => r.units[i]))),
       simplifiedAccuracy: mean(runs.map((r) => r.simplifiedAccuracy)),
       plainAccuracy: mean(runs.map((r) => r.plainAccuracy)),
       reducedAccuracy: mean(runs.map((r) => r.reducedAccuracy)),
+      ...(o.distilledBaseline === true && o.distill !== undefined
+        ? { distilledAccuracy: mean(runs.map((r) => r.distilledAccuracy ?? NaN)) }
+        : {}),
     },
     inference,
   };

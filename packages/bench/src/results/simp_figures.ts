@@ -27,6 +27,8 @@ export interface SimpSeedRun {
   simplifiedAccuracy: number;
   plainAccuracy: number;
   reducedAccuracy: number;
+  /** With --distilled-baseline: the reduced widths from scratch, distilled from the trained plain full-width model. */
+  distilledAccuracy?: number;
 }
 
 export interface SimpInference {
@@ -65,9 +67,19 @@ export interface SimpFigures {
   maxUnitsFromCycle?: number | null;
   /** Adam's learning rate in the last cycle, in all three arms; null: the same as before. */
   lastCycleLr?: number | null;
+  /** Learning rate the last cycle's cosine decay ends at, in all three arms; null: no decay. */
+  finalLr?: number | null;
+  /** Self-distillation in the meSimp arm (the model before a cut teaches); null: none. */
+  distill?: { weight: number; temperature: number; teacher: string } | null;
   runs: SimpSeedRun[];
   /** Means over the seeds. */
-  mean: { units: number[]; simplifiedAccuracy: number; plainAccuracy: number; reducedAccuracy: number };
+  mean: {
+    units: number[];
+    simplifiedAccuracy: number;
+    plainAccuracy: number;
+    reducedAccuracy: number;
+    distilledAccuracy?: number;
+  };
   /** predict() time of the first seed's plain full-width model against its simplified model, per backend. */
   inference: SimpInference[];
 }
