@@ -1,5 +1,3 @@
-import { spawnSync } from 'child_process';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { testBackends, useBackend } from '@meprop/test-utils';
 import {
@@ -18,6 +16,7 @@ import {
 import type { MePropSparseConvGradAttrs } from '@meprop/core';
 
 import { loadNativeOps } from './index';
+import { runThreadBitsChild } from './test-helpers/thread_bits';
 
 // The native conv ops exist only for tfjs-node: this suite runs when MEPROP_TEST_BACKENDS includes tensorflow.
 // References are never the code under test: plain tfjs's conv gradients (on dy with the dropped channels
@@ -623,17 +622,7 @@ run('native unified conv kernels [tensorflow]', () => {
 
   it('gives the same bits on one thread and on several (selections, dx, dW; unified and per-position)', () => {
     // The thread count is read from MEPROP_NATIVE_THREADS once per process: one child process per setting.
-    const pkg = path.join(__dirname, '..');
-    const runWith = (threads: string): Record<string, string> => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'test-helpers', 'conv_thread_bits.ts')], {
-        cwd: pkg,
-        env: { ...process.env, MEPROP_NATIVE_THREADS: threads, TSX_TSCONFIG_PATH: path.join(pkg, 'tsconfig.json') },
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      });
-      if (r.status !== 0) throw new Error(`MEPROP_NATIVE_THREADS=${threads}: child exited with ${r.status}: ${r.stderr}`);
-      return JSON.parse(r.stdout) as Record<string, string>;
-    };
+    const runWith = (threads: string): Record<string, string> => runThreadBitsChild('conv_thread_bits.ts', threads);
     const one = runWith('1');
     const two = runWith('2');
     const three = runWith('3');

@@ -1,10 +1,9 @@
-import { spawnSync } from 'child_process';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { testBackends, useBackend } from '@meprop/test-utils';
 import { mePropMatMul, mePropMatMulGrads, NativeVariable } from '@meprop/core';
 
 import { loadNativeOps } from './index';
+import { runThreadBitsChild } from './test-helpers/thread_bits';
 import { mlpKernelNames } from './mlp_kernels';
 import type { LazyUpdateInPlaceAttrs } from './mlp_kernels';
 
@@ -347,17 +346,7 @@ run('native MLP kernels [tensorflow]', () => {
     // The pool's size is read from MEPROP_NATIVE_THREADS once per process: one child process per setting. Each
     // share of a split computes whole rows, blocks or column tiles, so the cut (and the thread count) must not
     // change any bit.
-    const pkg = path.join(__dirname, '..');
-    const runWith = (threads: string): Record<string, string> => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'test-helpers', 'mlp_thread_bits.ts')], {
-        cwd: pkg,
-        env: { ...process.env, MEPROP_NATIVE_THREADS: threads, TSX_TSCONFIG_PATH: path.join(pkg, 'tsconfig.json') },
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      });
-      if (r.status !== 0) throw new Error(`MEPROP_NATIVE_THREADS=${threads}: child exited with ${r.status}: ${r.stderr}`);
-      return JSON.parse(r.stdout) as Record<string, string>;
-    };
+    const runWith = (threads: string): Record<string, string> => runThreadBitsChild('mlp_thread_bits.ts', threads);
     const one = runWith('1');
     const two = runWith('2');
     const three = runWith('3');

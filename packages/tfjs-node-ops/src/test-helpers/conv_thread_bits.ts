@@ -2,8 +2,7 @@
 // prints, as JSON, the bits (base64) of the native conv backward's outputs at a layer big enough for the
 // threaded paths (unified: selection, dx, dW; per-position: selection, dx, dW), so that the parent can compare
 // a run on one thread with a run on two.
-// The umbrella, not tfjs-node, for the types: tfjs-node is optional (provisioned by tools/provision-tfjs-node.sh)
-// and loadNativeOps() loads it, registering the `tensorflow` backend on the shared engine.
+// Helpers (seeded inputs, bits, loading the native ops) in thread_bits.ts.
 import * as tf from '@tensorflow/tfjs';
 import {
   MePropConvSelectChannelsAct,
@@ -12,28 +11,11 @@ import {
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
   MePropSparseConvGradInput,
-  Rng,
 } from '@meprop/core';
 import type { MePropSparseConvGradAttrs } from '@meprop/core';
-import { loadNativeOps } from '../index';
+import { bits, rand, startChild } from './thread_bits';
 
-function rand(shape: number[], seed: number): tf.Tensor {
-  const rng = new Rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(
-    Float32Array.from({ length: n }, () => rng.nextFloat() * 2 - 1),
-    shape,
-  );
-}
-
-function bits(t: tf.Tensor): string {
-  const v = t.dataSync();
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-const status = loadNativeOps();
-if (!status.loaded) throw new Error(`native ops not loaded: ${status.reason}`);
-if (tf.getBackend() !== 'tensorflow') throw new Error(`expected the tensorflow backend, got ${tf.getBackend()}`);
+startChild();
 const out: Record<string, string> = {};
 tf.tidy(() => {
   // 20 input channels (a padded vector), same padding: dx 8 × 30 × 30 × 20, about 30 M multiply-adds at k = 24.

@@ -2,28 +2,11 @@
 // prints, as JSON, the bits (base64) of the native MLP backward's outputs at shapes big enough for the threaded
 // paths (the unified op's split along K and its dense fill, the per-example selection and products, the
 // products from kept entries), so that the parent can compare runs on one, two and three threads.
-// The umbrella, not tfjs-node, for the types (see conv_thread_bits.ts); loadNativeOps() loads tfjs-node.
+// Helpers (seeded inputs, bits, loading the native ops) in thread_bits.ts.
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@meprop/core';
-import { loadNativeOps } from '../index';
+import { bits, rand, startChild } from './thread_bits';
 
-function rand(shape: number[], seed: number): tf.Tensor2D {
-  const rng = new Rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor2d(
-    Float32Array.from({ length: n }, () => rng.nextFloat() * 2 - 1),
-    shape as [number, number],
-  );
-}
-
-function bits(t: tf.Tensor): string {
-  const v = t.dataSync();
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-const status = loadNativeOps();
-if (!status.loaded) throw new Error(`native ops not loaded: ${status.reason}`);
-if (tf.getBackend() !== 'tensorflow') throw new Error(`expected the tensorflow backend, got ${tf.getBackend()}`);
+startChild();
 const out: Record<string, string> = {};
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor[] => {
   const o = tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor | tf.Tensor[];
