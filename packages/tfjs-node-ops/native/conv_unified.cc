@@ -288,32 +288,45 @@ InputTileFn InputTileFor(int jb) {
 void FilterVector(const ConvShape& s, const Geometry& g, const float* x, int64_t CIp, const float* dyk, float* acc,
                   int64_t b0, int64_t b1) {
   const int64_t k = s.k, taps = s.FH * s.FW;
-  // The next image's x is brought into L2 while this image's taps run, a share of it per tap: the taps are
-  // compute-bound, and the first tap of an image would otherwise wait for memory.
-  const int64_t xLines = s.H * s.W * CIp * 4 / 64;
-  ForEachTap(s, g, b0, b1, [&](int64_t b, const Tap& t) {
-    const float* x0 = x + ((b * s.H + t.ih) * s.W + t.iw) * CIp;
-    const float* d0 = dyk + ((b * s.OH + t.oh) * s.OW + t.ow) * k;
-    float* tap = acc + (t.fh * s.FW + t.fw) * k * CIp;
-    const Span sp{t.rows, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
-    Prefetch pf, none;
-    if (b + 1 < s.B) {
-      // Tap i of the image takes lines [i·L/taps, (i+1)·L/taps) of image b + 1.
-      const int64_t i = t.fh * s.FW + t.fw, a = i * xLines / taps, e = (i + 1) * xLines / taps;
-      pf.p = reinterpret_cast<const char*>(x + (b + 1) * s.H * s.W * CIp) + a * 64;
-      pf.lines = e - a;
-      pf.per_row = (pf.lines + t.rows - 1) / t.rows;
+  // Output rows in blocks whose input rows (about 32 KB) stay in L1 across the block's taps. Each tap's
+  // accumulators still take the positions in the same order (rows ascending), so the sums are the same bits.
+  const int64_t rowBytes = std::max<int64_t>(1, s.W * CIp * 4), reach = (s.FH - 1) * g.dilation_h + 1;
+  const int64_t fit = (int64_t{32} << 10) / rowBytes;
+  const int64_t RB = std::max<int64_t>(1, std::min(s.OH, fit > reach ? (fit - reach) / g.stride_h + 1 : 1));
+  const int64_t blocks = (s.OH + RB - 1) / RB;
+  // The next image's x is brought into L2 while this image's taps run, a share of it per (block, tap): the taps
+  // are compute-bound, and the first tap of an image would otherwise wait for memory.
+  const int64_t xLines = s.H * s.W * CIp * 4 / 64, shares = blocks * taps;
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      const int64_t R0 = blk * RB, R1 = std::min(s.OH, R0 + RB);
+      ForEachTap(s, g, b, b + 1, [&](int64_t, const Tap& t) {
+        const int64_t oa = std::max(t.oh, R0), oe = std::min(t.oh + t.rows, R1);
+        if (oa >= oe) return;
+        const int64_t ih = t.ih + (oa - t.oh) * g.stride_h;
+        const float* x0 = x + ((b * s.H + ih) * s.W + t.iw) * CIp;
+        const float* d0 = dyk + ((b * s.OH + oa) * s.OW + t.ow) * k;
+        float* tap = acc + (t.fh * s.FW + t.fw) * k * CIp;
+        const Span sp{oe - oa, t.cols, g.stride_w * CIp, g.stride_h * s.W * CIp, s.OW * k};
+        Prefetch pf, none;
+        if (b + 1 < s.B) {
+          // Share i takes lines [i·L/shares, (i+1)·L/shares) of image b + 1.
+          const int64_t i = blk * taps + t.fh * s.FW + t.fw, a = i * xLines / shares, e = (i + 1) * xLines / shares;
+          pf.p = reinterpret_cast<const char*>(x + (b + 1) * s.H * s.W * CIp) + a * 64;
+          pf.lines = e - a;
+          pf.per_row = (pf.lines + sp.rows - 1) / sp.rows;
+        }
+        for (int64_t cb = 0; cb < CIp;) {
+          const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
+          for (int64_t jb = 0; jb < k; jb += kMaxJ) {
+            const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
+            FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
+            fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp, cb == 0 && jb == 0 ? pf : none);
+          }
+          cb += nv * kLanes;
+        }
+      });
     }
-    for (int64_t cb = 0; cb < CIp;) {
-      const int nv = CIp - cb >= 2 * kLanes ? 2 : 1;
-      for (int64_t jb = 0; jb < k; jb += kMaxJ) {
-        const int nj = static_cast<int>(std::min<int64_t>(kMaxJ, k - jb));
-        FilterTileFn fn = nv == 2 ? FilterTileFor<2>(nj) : FilterTileFor<1>(nj);
-        fn(x0 + cb, d0 + jb, k, sp, tap + jb * CIp + cb, CIp, cb == 0 && jb == 0 ? pf : none);
-      }
-      cb += nv * kLanes;
-    }
-  });
 }
 
 // For J kept channels at once (independent FMA chains sharing the loads of x): acc[j] += x[i] * d_j[i]
