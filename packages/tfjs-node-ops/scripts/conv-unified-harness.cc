@@ -1,5 +1,5 @@
 // Times the unified conv ops' functions (native/conv_unified.cc: SelectChannels, UnifiedGradInput,
-// UnifiedGradFilter) on one thread, without TensorFlow's op machinery: thread CPU time, best of 21 calls. "hot"
+// UnifiedGradFilter) on one thread, without TensorFlow's op machinery: thread CPU time, best and median of 21 calls. "hot"
 // calls follow each other; "cold" ones follow a write of 64 MB, which evicts dy and x from the caches (as the
 // bench's plain TensorFlow backward between meProp's calls does). Issue 13's layer (batch 32, 28x28, 3x3 valid,
 // 32 -> 64 channels, k = 8), no ReLU.
@@ -35,17 +35,23 @@ static double CpuMs() {
 
 static std::vector<float> junk(16 << 20);
 
+// Best and median of 21 calls (thread CPU ms).
+struct Times {
+  double best, median;
+};
+
 template <typename Fn>
-static double Best(Fn fn, bool cold) {
-  double best = 1e300;
+static Times Time(Fn fn, bool cold) {
+  std::vector<double> t;
   for (int r = 0; r < 21; r++) {
     if (cold)
       for (size_t i = 0; i < junk.size(); i += 16) junk[i] += 1;
     const double t0 = CpuMs();
     fn();
-    best = std::min(best, CpuMs() - t0);
+    t.push_back(CpuMs() - t0);
   }
-  return best;
+  std::sort(t.begin(), t.end());
+  return {t[0], t[t.size() / 2]};
 }
 
 int main(int argc, char** argv) {
@@ -64,12 +70,29 @@ int main(int argc, char** argv) {
   const ConvShape s{B, H, W, CI, OH, OW, 3, 3, k};
   const Geometry g;
   for (const bool cold : {false, true}) {
-    const double a = Best(
+    const Times a = Time(
         [&] { SelectChannels(dy.data(), nullptr, false, P, CO, k, ch.data(), dyk.data(), sum.data(), threads); }, cold);
-    const double b = Best([&] { UnifiedGradInput(s, g, dyk.data(), ch.data(), filter.data(), CO, dx, threads); }, cold);
-    const double c =
-        Best([&] { UnifiedGradFilter(s, g, x.data(), dyk.data(), ch.data(), CO, dw.data(), threads); }, cold);
-    printf("%s: select %.3f ms, grad-input %.3f ms, grad-filter %.3f ms, sum %.3f ms\n", cold ? "cold" : "hot ", a, b,
-           c, a + b + c);
+    const Times b = Time([&] { UnifiedGradInput(s, g, dyk.data(), ch.data(), filter.data(), CO, dx, threads); }, cold);
+    const Times c =
+        Time([&] { UnifiedGradFilter(s, g, x.data(), dyk.data(), ch.data(), CO, dw.data(), threads); }, cold);
+    if (!cold) {
+      // A hash of the outputs' bits (-0 counted as +0), to compare builds.
+      uint64_t h = 1469598103934665603ull;
+      auto mix = [&](const float* p, int64_t n) {
+        for (int64_t i = 0; i < n; i++) {
+          const float v = p[i] + 0.0f;
+          uint32_t u;
+          std::memcpy(&u, &v, 4);
+          h = (h ^ u) * 1099511628211ull;
+        }
+      };
+      mix(dyk.data(), P * k);
+      mix(dx, B * H * W * CI);
+      mix(dw.data(), 9 * CI * CO);
+      printf("outputs' hash %016llx\n", static_cast<unsigned long long>(h));
+    }
+    printf("%s: select %.3f (median %.3f) ms, grad-input %.3f (%.3f) ms, grad-filter %.3f (%.3f) ms, sum %.3f (%.3f) ms\n",
+           cold ? "cold" : "hot ", a.best, a.median, b.best, b.median, c.best, c.median, a.best + b.best + c.best,
+           a.median + b.median + c.median);
   }
 }

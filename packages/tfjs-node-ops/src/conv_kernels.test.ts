@@ -345,67 +345,83 @@ run('native unified conv kernels [tensorflow]', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('supports dilations (brute-force loops as the reference)', () => {
-    const [B, H, W, CI, FH, FW, CO, d] = [2, 9, 8, 17, 3, 2, 7, 2];
-    const strides: [number, number] = [1, 2];
-    const x = rand([B, H, W, CI], 7);
-    const w = rand([FH, FW, CI, CO], 8);
-    // tfjs has no conv gradient with dilations > 1 (nor a forward with both strides and dilations > 1).
-    const info = tf.backend_util.computeConv2DInfo([B, H, W, CI], [FH, FW, CI, CO], strides, d, 'same');
-    const [OH, OW] = [info.outHeight, info.outWidth];
-    const dy = rand([B, OH, OW, CO], 9);
-    const keep = [1, 4, 5];
-    const channels = tf.tensor1d(keep, 'int32');
-    const dyK = tf.gather(dy, channels, 3);
-    const attrs: MePropSparseConvGradAttrs = {
-      inputShape: [B, H, W, CI],
-      filterShape: [FH, FW, CI, CO],
-      strides,
-      dilations: d,
-      pad: 'same',
-      dimRoundingMode: '',
-    };
-    const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
-    const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
-    const xs = x.dataSync();
-    const ws = w.dataSync();
-    const dys = dy.dataSync();
-    const rx = new Float64Array(xs.length);
-    const rw = new Float64Array(ws.length);
-    for (let b = 0; b < B; b++)
-      for (let oh = 0; oh < OH; oh++)
-        for (let ow = 0; ow < OW; ow++)
-          for (const co of keep) {
-            const g = dys[((b * OH + oh) * OW + ow) * CO + co];
-            for (let fh = 0; fh < FH; fh++)
-              for (let fw = 0; fw < FW; fw++) {
-                const ih = oh * strides[0] + fh * d - info.padInfo.top;
-                const iw = ow * strides[1] + fw * d - info.padInfo.left;
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                for (let ci = 0; ci < CI; ci++) {
-                  const xi = ((b * H + ih) * W + iw) * CI + ci;
-                  const wi = ((fh * FW + fw) * CI + ci) * CO + co;
-                  rx[xi] += g * ws[wi];
-                  rw[wi] += g * xs[xi];
+  // Stride 1 with vector input channels runs dx in gather form (each image's dy_k rows copied between zero
+  // columns, so that the border positions, which only some taps reach, go through the blocks too).
+  it.each([
+    { name: 'strides [1, 2], same', shape: [2, 9, 8, 17, 3, 2, 7], strides: [1, 2], pad: 'same' },
+    { name: 'stride 1, same (gather form)', shape: [2, 9, 8, 17, 3, 2, 7], strides: [1, 1], pad: 'same' },
+    {
+      name: 'stride 1, pad 1 (gather form, 3 border columns each side)',
+      shape: [2, 7, 10, 32, 2, 3, 9],
+      strides: [1, 1],
+      pad: 1,
+    },
+    { name: 'stride 1, pad 5 (gather form, no border column)', shape: [1, 5, 6, 16, 3, 3, 8], strides: [1, 1], pad: 5 },
+    { name: 'stride 1, valid, 5 columns (gather form)', shape: [3, 6, 5, 16, 3, 2, 6], strides: [1, 1], pad: 'valid' },
+  ] as Array<{ name: string; shape: number[]; strides: [number, number]; pad: 'same' | 'valid' | number }>)(
+    'supports dilations (brute-force loops as the reference): $name',
+    ({ shape, strides, pad }) => {
+      const [B, H, W, CI, FH, FW, CO] = shape;
+      const d = 2;
+      const x = rand([B, H, W, CI], 7);
+      const w = rand([FH, FW, CI, CO], 8);
+      // tfjs has no conv gradient with dilations > 1 (nor a forward with both strides and dilations > 1).
+      const info = tf.backend_util.computeConv2DInfo([B, H, W, CI], [FH, FW, CI, CO], strides, d, pad);
+      const [OH, OW] = [info.outHeight, info.outWidth];
+      const dy = rand([B, OH, OW, CO], 9);
+      const keep = [1, 4, 5];
+      const channels = tf.tensor1d(keep, 'int32');
+      const dyK = tf.gather(dy, channels, 3);
+      const attrs: MePropSparseConvGradAttrs = {
+        inputShape: [B, H, W, CI],
+        filterShape: [FH, FW, CI, CO],
+        strides,
+        dilations: d,
+        pad,
+        dimRoundingMode: '',
+      };
+      const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
+      const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
+      const xs = x.dataSync();
+      const ws = w.dataSync();
+      const dys = dy.dataSync();
+      const rx = new Float64Array(xs.length);
+      const rw = new Float64Array(ws.length);
+      for (let b = 0; b < B; b++)
+        for (let oh = 0; oh < OH; oh++)
+          for (let ow = 0; ow < OW; ow++)
+            for (const co of keep) {
+              const g = dys[((b * OH + oh) * OW + ow) * CO + co];
+              for (let fh = 0; fh < FH; fh++)
+                for (let fw = 0; fw < FW; fw++) {
+                  const ih = oh * strides[0] + fh * d - info.padInfo.top;
+                  const iw = ow * strides[1] + fw * d - info.padInfo.left;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  for (let ci = 0; ci < CI; ci++) {
+                    const xi = ((b * H + ih) * W + iw) * CI + ci;
+                    const wi = ((fh * FW + fw) * CI + ci) * CO + co;
+                    rx[xi] += g * ws[wi];
+                    rw[wi] += g * xs[xi];
+                  }
                 }
-              }
-          }
-    expectClose(dx, tf.tensor(Float32Array.from(rx), x.shape), 'dx');
-    expectClose(dW, tf.tensor(Float32Array.from(rw), w.shape), 'dW');
-    // The per-position kernels, given the same channels at every position.
-    const P = B * OH * OW;
-    const indices = tf.tensor2d(
-      Int32Array.from({ length: P * keep.length }, (_, i) => keep[i % keep.length]),
-      [P, 3],
-      'int32',
-    );
-    const values = tf.reshape(dyK, [P, 3]);
-    const sdx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values, filter: w }, attrs) as tf.Tensor;
-    const sdW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values, x }, attrs) as tf.Tensor;
-    expectClose(sdx, tf.tensor(Float32Array.from(rx), x.shape), 'dx (per-position)');
-    expectClose(sdW, tf.tensor(Float32Array.from(rw), w.shape), 'dW (per-position)');
-    tf.dispose([x, w, dy, channels, dyK, dx, dW, indices, values, sdx, sdW]);
-  });
+            }
+      expectClose(dx, tf.tensor(Float32Array.from(rx), x.shape), 'dx');
+      expectClose(dW, tf.tensor(Float32Array.from(rw), w.shape), 'dW');
+      // The per-position kernels, given the same channels at every position.
+      const P = B * OH * OW;
+      const indices = tf.tensor2d(
+        Int32Array.from({ length: P * keep.length }, (_, i) => keep[i % keep.length]),
+        [P, 3],
+        'int32',
+      );
+      const values = tf.reshape(dyK, [P, 3]);
+      const sdx = tf.engine().runKernel('MePropSparseConvGradInput', { indices, values, filter: w }, attrs) as tf.Tensor;
+      const sdW = tf.engine().runKernel('MePropSparseConvGradFilter', { indices, values, x }, attrs) as tf.Tensor;
+      expectClose(sdx, tf.tensor(Float32Array.from(rx), x.shape), 'dx (per-position)');
+      expectClose(sdW, tf.tensor(Float32Array.from(rw), w.shape), 'dW (per-position)');
+      tf.dispose([x, w, dy, channels, dyK, dx, dW, indices, values, sdx, sdW]);
+    },
+  );
 
   it('ranks a channel with a NaN first and carries the NaN into dyK', () => {
     tf.tidy(() => {
