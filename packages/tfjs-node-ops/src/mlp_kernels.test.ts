@@ -560,6 +560,67 @@ run('native MLP kernels [tensorflow]', () => {
       }
     });
 
+    // The op returns a new weight and must never write a buffer somebody still holds (a guard for any in-place
+    // scheme: one that reused the previous weight's buffer was tried on 2026-12-03, see the README): old values
+    // are kept as clones and as views, one weight is replaced from outside, and two weights of different shapes
+    // take turns, against plain JavaScript sgd (w - lr·g in float64, rounded to float32, as the op computes it).
+    it.each([0, 1] as const)(
+      'along axis %i, no tensor anybody still holds changes: kept old values, views, a reassigned weight, two weights in turn',
+      (axis) => {
+        const lr = 0.01;
+        const shapes: Array<[number, number]> = [
+          [6, 9],
+          [5, 7],
+        ];
+        const ref = shapes.map(([R, C], i) => values(R * C, 80 + i));
+        const cur: tf.Tensor[] = shapes.map(([R, C], i) => tf.tensor2d(ref[i], [R, C]));
+        const held: Array<{ t: tf.Tensor; expected: number[] }> = [];
+        const startTensors = tf.memory().numTensors;
+        for (let step = 0; step < 12; step++) {
+          const w = step % 2;
+          const [R, C] = shapes[w];
+          const extent = axis === 0 ? R : C;
+          const L = axis === 0 ? C : R;
+          // Two distinct indices per step, changing from step to step.
+          const indices = [
+            step % extent,
+            (step * 3 + 1) % extent === step % extent ? (step + 1) % extent : (step * 3 + 1) % extent,
+          ];
+          const rows = values(2 * L, 90 + step);
+          // Keep the old value of weight 0 at step 4 (a clone: the same tensor) and a view of weight 1 at step 7.
+          if (step === 4) held.push({ t: tf.clone(cur[w]), expected: [...ref[w]] });
+          if (step === 7) held.push({ t: tf.reshape(cur[w], [R * C]), expected: [...ref[w]] });
+          // Step 8 replaces weight 0 from outside the optimizer (a weight the kernel never produced).
+          if (step === 8) {
+            ref[w] = values(R * C, 99);
+            cur[w].dispose();
+            cur[w] = tf.tensor2d(ref[w], [R, C]);
+          }
+          const ins = { value: cur[w], indices: tf.tensor1d(indices, 'int32'), rows: tf.tensor2d(rows, [2, L]) };
+          const attrs = { rule: 'sgd', ...params(1), rows: R, cols: C, lazy: true, axis, unique: true, slots: [] };
+          const [next] = runKernel('MePropSparseLazyUpdateInPlace', ins, attrs) as tf.Tensor[];
+          tf.dispose(Object.values(ins));
+          cur[w] = next;
+          indices.forEach((j, t) => {
+            for (let l = 0; l < L; l++) {
+              const e = axis === 0 ? j * C + l : l * C + j;
+              ref[w][e] = Math.fround(ref[w][e] - lr * rows[t * L + l]);
+            }
+          });
+          // Every weight and every kept value is exactly what it should be after every step.
+          cur.forEach((t, i) => expect({ step, i, v: Array.from(t.dataSync()) }).toEqual({ step, i, v: ref[i] }));
+          held.forEach((h, i) =>
+            expect({ step, held: i, v: Array.from(h.t.dataSync()) }).toEqual({ step, held: i, v: h.expected }),
+          );
+        }
+        // Not vacuous: the kept values differ from today's weights.
+        expect(held[0].expected).not.toEqual(ref[0]);
+        expect(held[1].expected).not.toEqual(ref[1]);
+        expect(tf.memory().numTensors).toBe(startTensors + held.length);
+        tf.dispose([...cur, ...held.map((h) => h.t)]);
+      },
+    );
+
     it('rejects bad input with the argument and value named', () => {
       tf.tidy(() => {
         const value = tf.zeros([4, 3]);
