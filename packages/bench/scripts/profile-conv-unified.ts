@@ -15,27 +15,14 @@ import {
   validateMePropConfig,
 } from '@meprop/core';
 import { setupBackend } from '../src/util/backend';
-import { makeRng } from '../src/util/rng';
-
-function rand(shape: number[], std: number, rng: () => number): tf.Tensor {
-  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < v.length; i++) v[i] = (rng() + rng() + rng() - 1.5) * std;
-  return tf.tensor(v, shape);
-}
+import { convProblem } from './conv_problem';
 
 const faults = (): number => process.resourceUsage().minorPageFault;
 const med = (a: number[]): number => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 
 async function main(): Promise<void> {
   await setupBackend('tensorflow');
-  const reps = Number(process.argv[2] ?? 30);
-  const [B, H, W, CI, CO] = (process.argv[3] ?? '32x28x28x32x64').split('x').map(Number);
-  const k = Number(process.argv[4] ?? 8);
-  const rng = makeRng(1);
-  const x = rand([B, H, W, CI], 1, rng);
-  const w = rand([3, 3, CI, CO], 0.05, rng);
-  const dy = rand([B, H - 2, W - 2, CO], 1, rng);
-  const attrs = { inputShape: x.shape, filterShape: w.shape, strides: 1, dilations: 1, pad: 'valid', dimRoundingMode: '' };
+  const { reps, k, x, w, dy, attrs } = convProblem(process.argv);
   const run = (name: string, inputs: tf.NamedTensorMap, a: object) =>
     tf.engine().runKernel(name, inputs, a as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
   const [ch, dyK] = run(MePropConvSelectChannels, { dy }, { k }) as tf.Tensor[];
