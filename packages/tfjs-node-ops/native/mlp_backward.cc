@@ -15,9 +15,11 @@
 // contiguous rows (WkT [k, K]) so that dx is a sum of contiguous rows; per-example dx runs over W's rows
 // (one row of W in cache serves every kept entry), writing dx a column at a time.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -35,6 +37,37 @@ namespace meprop {
 namespace mlp {
 namespace {
 
+// The dense dW of the unified backward kept by its kernel between calls. Its buffer is zero outside the k slices
+// written last (`written`: columns of dW [K, N], or rows of dWᵀ [N, K]). When the next call finds that nobody else
+// holds a reference to the buffer any more (TF_TensorMaybeMove: the buffer's and its root's reference counts are
+// one, and TensorFlow's allocator owns the memory), it zeroes those k slices, writes the new ones and outputs the
+// same buffer: O(k·K) writes instead of zero-filling all K·N entries of a fresh allocation. Otherwise (the caller
+// kept last call's gradient, or the shape changed) it allocates a fresh output and keeps that one. Our reference
+// also keeps TensorFlow from forwarding the buffer into another op's output (forwarding needs a count of one), and
+// from letting a variable adopt it (AssignVariableOp copies a shared buffer), so nothing but this kernel writes it.
+struct DenseKeep {
+  std::mutex mu;           // try-locked: a concurrent call of the same kernel allocates a fresh output instead
+  TF_Tensor* t = nullptr;  // our reference, or none
+  int64_t d0 = 0, d1 = 0;  // its shape
+  bool valid = false;      // zero outside `written` (false while a call is filling it, and after a failed one)
+  std::vector<int32_t> written;
+  DenseKeep() = default;
+  DenseKeep(const DenseKeep&) = delete;
+  DenseKeep& operator=(const DenseKeep&) = delete;
+  ~DenseKeep() { Drop(); }
+  void Drop() {
+    if (t) TF_DeleteTensor(t);
+    t = nullptr;
+    valid = false;
+    written.clear();
+  }
+  bool Reusable(int64_t r, int64_t c) const { return t != nullptr && valid && d0 == r && d1 == c && TF_TensorMaybeMove(t) != nullptr; }
+};
+
+// Process-wide counts of the unified backward's dense dW outputs: kept buffers output again, fresh buffers kept
+// (read by MePropMlpDenseKeepStats, for tests).
+std::atomic<int32_t> gDenseReused{0}, gDenseKept{0};
+
 struct Attrs {
   int64_t k = 0;
   int64_t mode = 0;
@@ -43,7 +76,9 @@ struct Attrs {
   bool transposeB = false;
   bool denseW = false;
   bool withDx = false;
+  bool keepDw = true;
   int64_t threads = 0;
+  DenseKeep keep;  // the unified backward's kept dense dW
 };
 
 // Minimum work (multiply-adds) per thread before the pool is used: below that, waking a helper costs more.
@@ -361,6 +396,64 @@ void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const f
   }
 }
 
+// The same rows of a kept dW (DenseKeep) that is zero outside the `stale` columns: those zeroed, then the k kept
+// columns written. Row by row, so that both touch the row's lines once.
+void RefillDenseRows(float* out, int64_t N, const int32_t* stale, int64_t nStale, const int32_t* idx, int64_t k, const float* rows,
+                     int64_t K, int64_t r0, int64_t r1) {
+  // The kept buffer is usually out of L2 (4 MB at 1024 x 1024): each store misses. The lines of a row a few rows
+  // ahead are requested for writing first, so that the misses overlap instead of filling the store buffer.
+  constexpr int64_t kAhead = 4;
+  for (int64_t r = r0; r < r1; r++) {
+    float* o = out + r * N;
+    if (r + kAhead < r1) {
+      float* p = o + kAhead * N;
+      for (int64_t t = 0; t < nStale; t++) __builtin_prefetch(p + stale[t], 1);
+      for (int64_t t = 0; t < k; t++) __builtin_prefetch(p + idx[t], 1);
+    }
+    for (int64_t t = 0; t < nStale; t++) o[stale[t]] = 0.0f;
+    for (int64_t t = 0; t < k; t++) o[idx[t]] = rows[t * K + r];
+  }
+}
+
+// The entries of `before` (ascending) that are not in `now` (ascending): the slices a kept dW must clear.
+std::vector<int32_t> StaleSlices(const std::vector<int32_t>& before, const int32_t* now, int64_t k) {
+  std::vector<int32_t> out;
+  out.reserve(before.size());
+  int64_t j = 0;
+  for (int32_t v : before) {
+    while (j < k && now[j] < v) j++;
+    if (j == k || now[j] != v) out.push_back(v);
+  }
+  return out;
+}
+
+// Where a call writes the dense dW: a fresh buffer (every entry written) or the kept one.
+struct DenseTarget {
+  float* out = nullptr;
+  bool reuse = false;  // the kept buffer: only `stale` and the new slices are written
+  const int32_t* stale = nullptr;
+  int64_t nStale = 0;
+  // Rows [r0, r1) of dW [K, N] from the slices rows [k, K].
+  void Rows(int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K, int64_t r0, int64_t r1) const {
+    if (!reuse)
+      FillDenseRows(out, N, idx, k, rows, K, r0, r1);
+    else
+      RefillDenseRows(out, N, stale, nStale, idx, k, rows, K, r0, r1);
+  }
+  // All of dW [K, N] (split over the threads when it is a full fill: memory-bound).
+  void All(int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K) const {
+    ParallelRange(K, RowsPerTask(reuse ? 2 * k : N), [&](int64_t r0, int64_t r1) { Rows(N, idx, k, rows, K, r0, r1); });
+  }
+  // dWᵀ [N, K] from the slices rows [k, K]: k contiguous rows.
+  void Transposed(int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K) const {
+    if (!reuse)
+      std::memset(out, 0, N * K * sizeof(float));
+    else
+      for (int64_t t = 0; t < nStale; t++) std::memset(out + stale[t] * K, 0, K * sizeof(float));
+    for (int64_t t = 0; t < k; t++) std::memcpy(out + idx[t] * K, rows + t * K, K * sizeof(float));
+  }
+};
+
 // ---- MePropMlpUnifiedBackward
 // After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) are each a few
 // hundred microseconds of one thread at 128 x 1024 @ 1024 x 1024, so above kMinSplitWork multiply-adds per
@@ -371,7 +464,7 @@ void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const f
 constexpr int64_t kMinSplitWork = 2 * kMinWork;
 
 void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
-  const Attrs& at = *static_cast<Attrs*>(state);
+  Attrs& at = *static_cast<Attrs*>(state);
   Call call(ctx, "MePropMlpUnifiedBackward");
   OwnedTensor dy, a, b, idx, dW, third;
   if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
@@ -380,16 +473,48 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   if (!call.Check(at.threads >= 0, "attr threads must be >= 0 (0: by size), got " + std::to_string(at.threads))) return;
   // Every output is allocated before the parts run (TensorFlow's context is used from this thread only).
   if (!call.Output(0, TF_INT32, {k}, idx)) return;
+  DenseTarget dense;
+  std::unique_lock<std::mutex> keepLock;
   if (!at.denseW) {
     if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
-  } else if (!call.Output(1, TF_FLOAT, {at.transposeB ? N : K, at.transposeB ? K : N}, dW)) {
-    return;
+  } else {
+    const int64_t d0 = at.transposeB ? N : K, d1 = at.transposeB ? K : N;
+    DenseKeep& keep = at.keep;
+    if (at.keepDw) keepLock = std::unique_lock<std::mutex>(keep.mu, std::try_to_lock);
+    if (keepLock.owns_lock() && keep.Reusable(d0, d1)) {
+      OwnedStatus st;
+      TF_SetOutput(ctx, 1, keep.t, st.s);
+      if (!st.ok()) return (void)call.Error(std::string("cannot output the kept dW: ") + TF_Message(st.s));
+      dense.out = static_cast<float*>(TF_TensorData(keep.t));
+      dense.reuse = true;
+      gDenseReused++;
+    } else {
+      if (!call.Output(1, TF_FLOAT, {d0, d1}, dW)) return;
+      dense.out = dW.data<float>();
+      if (keepLock.owns_lock()) {
+        keep.Drop();  // our reference to the old buffer (whoever still holds it keeps it alive)
+        keep.t = dW.t;
+        dW.t = nullptr;
+        keep.d0 = d0;
+        keep.d1 = d1;
+        gDenseKept++;
+      }
+    }
+    // Not reusable until this call has written it completely (an early return below leaves it invalid).
+    if (keepLock.owns_lock()) keep.valid = false;
   }
   // Output 2: dx (shaped like a) or the kept values [M, k].
   const int64_t rows2 = at.withDx && at.transposeA ? K : M, cols2 = !at.withDx ? k : at.transposeA ? M : K;
   if (!call.Output(2, TF_FLOAT, {rows2, cols2}, third)) return;
   int32_t* ix = idx.data<int32_t>();
   SelectShared(dy.data<float>(), M, N, k, ix);
+  // A kept dW: only the slices written last time and not kept now need zeros (both lists ascending).
+  std::vector<int32_t> stale;
+  if (dense.reuse) {
+    stale = StaleSlices(at.keep.written, ix, k);
+    dense.stale = stale.data();
+    dense.nStale = static_cast<int64_t>(stale.size());
+  }
 
   std::vector<float> dykScratch;
   float* dyk;
@@ -408,16 +533,16 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     }
     std::vector<float> rows(k * K);
     SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, rows.data());
-    float* out = dW.data<float>();
-    if (at.transposeB) {
-      std::memset(out, 0, N * K * sizeof(float));
-      for (int64_t t = 0; t < k; t++) std::memcpy(out + ix[t] * K, rows.data() + t * K, K * sizeof(float));
-      return;
-    }
-    // Zeros and k entries per row: memory-bound, split over the threads by rows (when not already split).
-    ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-      FillDenseRows(out, N, ix, k, rows.data(), K, r0, r1);
-    });
+    if (at.transposeB)
+      dense.Transposed(N, ix, k, rows.data(), K);
+    else
+      dense.All(N, ix, k, rows.data(), K);
+  };
+  // Once dW is complete: a kept buffer is zero outside this call's k slices.
+  auto denseDone = [&] {
+    if (!keepLock.owns_lock() || at.keep.t == nullptr) return;
+    at.keep.written.assign(ix, ix + k);
+    at.keep.valid = true;
   };
   auto dxPart = [&] {
     std::vector<float> wkT(k * K);
@@ -431,6 +556,7 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   const bool together = at.threads == 0 ? at.denseW && M * k * K >= kMinSplitWork : at.threads >= 2;
   if (!together) {
     dwPart();
+    if (at.denseW) denseDone();
     if (at.withDx) dxPart();
     return;
   }
@@ -446,15 +572,17 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     ParallelRange((K + kGemmTile - 1) / kGemmTile, 1, [&](int64_t t0, int64_t t1) {
       const int64_t c0 = t0 * kGemmTile, c1 = std::min(K, t1 * kGemmTile);
       SmallGemm(k, M, c1 - c0, dyk, 1, k, x + c0, K, rows + c0, K);
-      if (at.denseW) FillDenseRows(dW.data<float>(), N, ix, k, rows, K, c0, c1);
+      if (at.denseW) dense.Rows(N, ix, k, rows, K, c0, c1);
       if (!at.withDx) return;
       GatherWeightRows(w, K, N, ix, k, wkT.data(), c0, c1);
       SmallGemm(M, k, c1 - c0, dyk, k, 1, wkT.data() + c0, K, dx + c0, K);
     });
+    if (at.denseW) denseDone();
     return;
   }
   if (!at.withDx) {
     dwPart();
+    if (at.denseW) denseDone();
     return;
   }
   // Transposed layouts: dW and dx as two parts. Part 0 (dx: the gather of W's columns makes it the longer one
@@ -468,6 +596,7 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
         dwPart();
     }
   });
+  if (at.denseW) denseDone();
 }
 
 // ---- MePropMlpGatherMatMul
@@ -727,6 +856,15 @@ void ReluGradCompute(void*, TF_OpKernelContext* ctx) {
   }
 }
 
+// ---- MePropMlpDenseKeepStats: [reused, kept] (see gDenseReused), for tests.
+void DenseKeepStatsCompute(void*, TF_OpKernelContext* ctx) {
+  Call call(ctx, "MePropMlpDenseKeepStats");
+  OwnedTensor out;
+  if (!call.Output(0, TF_INT32, {2}, out)) return;
+  out.data<int32_t>()[0] = gDenseReused.load();
+  out.data<int32_t>()[1] = gDenseKept.load();
+}
+
 // ---- Registration.
 void* CreateAttrs(TF_OpKernelConstruction* c, bool k, bool mode, bool n, bool tr, bool dense, bool withDx = false) {
   auto* at = new Attrs();
@@ -746,6 +884,7 @@ void* CreateSelect(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, tru
 void* CreateUnified(TF_OpKernelConstruction* c) {
   auto* at = static_cast<Attrs*>(CreateAttrs(c, true, false, false, true, true));
   AttrInt(c, "threads", &at->threads);
+  AttrBool(c, "keep_dw", &at->keepDw);
   return at;
 }
 void* CreatePerExample(TF_OpKernelConstruction* c) {
@@ -771,7 +910,8 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
       {"MePropMlpUnifiedBackward",
        {"dy: float", "a: float", "b: float"},
        {"indices: int32", "dw: float", "third: float"},
-       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool", "threads: int = 0"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool", "threads: int = 0",
+        "keep_dw: bool = true"},
        UnifiedBackwardCompute,
        CreateUnified},
       {"MePropMlpPerExampleBackward",
@@ -799,6 +939,7 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
        SparseGradBCompute,
        CreateGradB},
       {"MePropMlpReluGrad", {"dy: float", "y: float"}, {"dx: float"}, {}, ReluGradCompute, nullptr},
+      {"MePropMlpDenseKeepStats", {}, {"counts: int32"}, {}, DenseKeepStatsCompute, nullptr},
   };
   for (const OpSpec& s : specs) {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(s.name);
