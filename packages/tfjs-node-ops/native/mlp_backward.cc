@@ -400,9 +400,11 @@ void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const f
 // columns written. Row by row, so that both touch the row's lines once.
 void RefillDenseRows(float* out, int64_t N, const int32_t* stale, int64_t nStale, const int32_t* idx, int64_t k, const float* rows,
                      int64_t K, int64_t r0, int64_t r1) {
-  // The kept buffer is usually out of L2 (4 MB at 1024 x 1024): each store misses. The lines of a row a few rows
-  // ahead are requested for writing first, so that the misses overlap instead of filling the store buffer.
-  constexpr int64_t kAhead = 4;
+  // The kept buffer is usually out of L2 (4 MB at 1024 x 1024): each store misses. The lines of the row 16 rows
+  // ahead are requested for writing first, so that the misses overlap instead of filling the store buffer
+  // (measured on the op alone at 128x1024 k=32, 400 interleaved reps, 2 runs each: kept/fresh 0.94-1.03 without
+  // prefetch, 0.83-0.98 four rows ahead, 0.86-0.93 sixteen rows ahead).
+  constexpr int64_t kAhead = 16;
   for (int64_t r = r0; r < r1; r++) {
     float* o = out + r * N;
     if (r + kAhead < r1) {
@@ -671,6 +673,10 @@ void SparseDx(const KeptEntries& e, const float* w, int64_t K, int64_t N, bool t
       TransposeBlock(w + r0 * N, rw, N, blk.data());
       const float* bk = blk.data();
       auto store = [&](int64_t m, Lanes acc) {
+        if (!transposeA && rw == kLanes) {
+          StoreLanes(out + m * K + r0, acc);  // one vector store (a variable-length memcpy here is a libc call)
+          return;
+        }
         alignas(64) float res[kLanes];
         std::memcpy(res, &acc, sizeof(res));
         if (transposeA)
@@ -751,8 +757,11 @@ void SparseDw(const KeptEntries& e, const float* x, int64_t K, int64_t N, bool t
     std::vector<float> blk(N * kLanes), xblk(M * kLanes, 0.0f);
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
-      for (int64_t m = 0; m < M; m++)
-        for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
+      if (!transposeA && rw == kLanes)
+        for (int64_t m = 0; m < M; m++) StoreLanes(xblk.data() + m * kLanes, LoadLanes(x + m * K + r0));
+      else
+        for (int64_t m = 0; m < M; m++)
+          for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
       const int32_t* st = start.data();
       for (int64_t j = 0; j < N; j++) {
         Lanes acc = {};
