@@ -68,6 +68,14 @@ struct DenseKeep {
 // (read by MePropMlpDenseKeepStats, for tests).
 std::atomic<int32_t> gDenseReused{0}, gDenseKept{0};
 
+// The largest dense dW kept (bytes). A kept buffer is written a few entries per row, and pays off while it stays in
+// L2 (2 MB per core here) between calls: in the bench (same build, kept or not by a temporary switch, 6
+// alternating runs each, 2026-12-03 17:25 UTC, load 3.4-5.0) unified at 32x500 k=20 (dW 1 MB) took 0.29-0.40 ms
+// kept against 0.31-0.40 fresh, 2.65-3.17x against 2.29-2.53x; at 128x1024 k=32 (dW 4 MB, evicted by the other
+// work between calls, so each of its k scattered writes per row misses) 4.43x against 4.63x (medians): a fresh
+// buffer, the one TensorFlow just freed, is written faster there.
+constexpr int64_t kKeepMaxBytes = 2 << 20;
+
 struct Attrs {
   int64_t k = 0;
   int64_t mode = 0;
@@ -400,10 +408,10 @@ void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const f
 // columns written. Row by row, so that both touch the row's lines once.
 void RefillDenseRows(float* out, int64_t N, const int32_t* stale, int64_t nStale, const int32_t* idx, int64_t k, const float* rows,
                      int64_t K, int64_t r0, int64_t r1) {
-  // The kept buffer is usually out of L2 (4 MB at 1024 x 1024): each store misses. The lines of the row 16 rows
-  // ahead are requested for writing first, so that the misses overlap instead of filling the store buffer
-  // (measured on the op alone at 128x1024 k=32, 400 interleaved reps, 2 runs each: kept/fresh 0.94-1.03 without
-  // prefetch, 0.83-0.98 four rows ahead, 0.86-0.93 sixteen rows ahead).
+  // The kept buffer may be out of L1/L2 (other work ran since the last call): its stores may miss. The lines of the
+  // row 16 rows ahead are requested for writing first, so that the misses overlap instead of filling the store
+  // buffer (measured on the op alone at 128x1024 k=32, before kKeepMaxBytes, 400 interleaved reps, 2 runs each:
+  // kept/fresh 0.94-1.03 without prefetch, 0.83-0.98 four rows ahead, 0.86-0.93 sixteen rows ahead).
   constexpr int64_t kAhead = 16;
   for (int64_t r = r0; r < r1; r++) {
     float* o = out + r * N;
@@ -482,7 +490,8 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   } else {
     const int64_t d0 = at.transposeB ? N : K, d1 = at.transposeB ? K : N;
     DenseKeep& keep = at.keep;
-    if (at.keepDw) keepLock = std::unique_lock<std::mutex>(keep.mu, std::try_to_lock);
+    if (at.keepDw && d0 * d1 * static_cast<int64_t>(sizeof(float)) <= kKeepMaxBytes)
+      keepLock = std::unique_lock<std::mutex>(keep.mu, std::try_to_lock);
     if (keepLock.owns_lock() && keep.Reusable(d0, d1)) {
       OwnedStatus st;
       TF_SetOutput(ctx, 1, keep.t, st.s);

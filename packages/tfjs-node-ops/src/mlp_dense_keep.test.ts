@@ -78,12 +78,12 @@ run('unified backward: the kept dense dW [tensorflow]', () => {
   const cases: Case[] = [
     { M: 33, K: 70, N: 130, k: 17, tA: false, tB: false },
     { M: 33, K: 70, N: 130, k: 17, tA: true, tB: true },
-    { M: 128, K: 1024, N: 1024, k: 32, tA: false, tB: false }, // split over threads along K
+    { M: 256, K: 512, N: 1000, k: 20, tA: false, tB: false }, // dW of 2 MB (the largest kept), split along K
     { M: 12, K: 40, N: 90, k: 5, tA: false, tB: true },
   ];
 
   it.each(cases)('reuses the buffer once released: every call = a fresh buffer to the bit = brute force (%o)', (c) => {
-    for (const threads of [0, 1]) {
+    for (const threads of [0, 1, 2]) {
       let previous: Buffer | null = null;
       for (let step = 0; step < (c.M > 100 ? 3 : 5); step++) {
         const ops = operands(c, 100 + step);
@@ -101,6 +101,21 @@ run('unified backward: the kept dense dW [tensorflow]', () => {
         previous = now;
         tf.dispose([...kept, ...fresh, ops.dy, ops.a, ops.b]);
       }
+    }
+  });
+
+  it('keeps no dense dW above 2 MB (1024x1024): a fresh buffer every call, the same bits', () => {
+    const c: Case = { M: 64, K: 1024, N: 1024, k: 8, tA: false, tB: false };
+    for (let step = 0; step < 3; step++) {
+      const ops = operands(c, 200 + step);
+      const [r0, k0] = stats();
+      const kept = unified(ops, c, true);
+      const [r1, k1] = stats();
+      expect([r1 - r0, k1 - k0]).toEqual([0, 0]);
+      const fresh = unified(ops, c, false);
+      for (let i = 0; i < 3; i++) expect(bits(kept[i]).equals(bits(fresh[i]))).toBe(true);
+      expectClose(kept[1], bruteDw(ops, c, Array.from(kept[0].dataSync())));
+      tf.dispose([...kept, ...fresh, ops.dy, ops.a, ops.b]);
     }
   });
 
