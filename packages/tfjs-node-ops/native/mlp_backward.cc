@@ -70,8 +70,8 @@ std::atomic<int32_t> gDenseReused{0}, gDenseKept{0};
 
 // The largest dense dW kept (bytes). A kept buffer is written a few entries per row, and pays off while it stays in
 // L2 (2 MB per core here) between calls: in the bench (same build, kept or not by a temporary switch, 6
-// alternating runs each, 2026-12-03 17:25 UTC, load 3.4-5.0) unified at 32x500 k=20 (dW 1 MB) took 0.29-0.40 ms
-// kept against 0.31-0.40 fresh, 2.65-3.17x against 2.29-2.53x; at 128x1024 k=32 (dW 4 MB, evicted by the other
+// alternating runs each, 2026-12-03 17:25 UTC, load 3.4-5.0) unified at 32x500 k=20 (dW 1 MB) took 0.31 ms (median)
+// kept against 0.34 fresh, 2.65-3.17x against 2.29-2.53x; at 128x1024 k=32 (dW 4 MB, evicted by the other
 // work between calls, so each of its k scattered writes per row misses) 4.43x against 4.63x (medians): a fresh
 // buffer, the one TensorFlow just freed, is written faster there.
 constexpr int64_t kKeepMaxBytes = 2 << 20;
