@@ -15,9 +15,11 @@
 // contiguous rows (WkT [k, K]) so that dx is a sum of contiguous rows; per-example dx runs over W's rows
 // (one row of W in cache serves every kept entry), writing dx a column at a time.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -35,6 +37,45 @@ namespace meprop {
 namespace mlp {
 namespace {
 
+// The dense dW of the unified backward kept by its kernel between calls. Its buffer is zero outside the k slices
+// written last (`written`: columns of dW [K, N], or rows of dWᵀ [N, K]). When the next call finds that nobody else
+// holds a reference to the buffer any more (TF_TensorMaybeMove: the buffer's and its root's reference counts are
+// one, and TensorFlow's allocator owns the memory), it zeroes those k slices, writes the new ones and outputs the
+// same buffer: O(k·K) writes instead of zero-filling all K·N entries of a fresh allocation. Otherwise (the caller
+// kept last call's gradient, or the shape changed) it allocates a fresh output and keeps that one. Our reference
+// also keeps TensorFlow from forwarding the buffer into another op's output (forwarding needs a count of one), and
+// from letting a variable adopt it (AssignVariableOp copies a shared buffer), so nothing but this kernel writes it.
+struct DenseKeep {
+  std::mutex mu;           // try-locked: a concurrent call of the same kernel allocates a fresh output instead
+  TF_Tensor* t = nullptr;  // our reference, or none
+  int64_t d0 = 0, d1 = 0;  // its shape
+  bool valid = false;      // zero outside `written` (false while a call is filling it, and after a failed one)
+  std::vector<int32_t> written;
+  DenseKeep() = default;
+  DenseKeep(const DenseKeep&) = delete;
+  DenseKeep& operator=(const DenseKeep&) = delete;
+  ~DenseKeep() { Drop(); }
+  void Drop() {
+    if (t) TF_DeleteTensor(t);
+    t = nullptr;
+    valid = false;
+    written.clear();
+  }
+  bool Reusable(int64_t r, int64_t c) const { return t != nullptr && valid && d0 == r && d1 == c && TF_TensorMaybeMove(t) != nullptr; }
+};
+
+// Process-wide counts of the unified backward's dense dW outputs: kept buffers output again, fresh buffers kept
+// (read by MePropMlpDenseKeepStats, for tests).
+std::atomic<int32_t> gDenseReused{0}, gDenseKept{0};
+
+// The largest dense dW kept (bytes). A kept buffer is written a few entries per row, and pays off while it stays in
+// L2 (2 MB per core here) between calls: in the bench (same build, kept or not by a temporary switch, 6
+// alternating runs each, 2026-12-03 17:25 UTC, load 3.4-5.0) unified at 32x500 k=20 (dW 1 MB) took 0.31 ms (median)
+// kept against 0.34 fresh, 2.65-3.17x against 2.29-2.53x; at 128x1024 k=32 (dW 4 MB, evicted by the other
+// work between calls, so each of its k scattered writes per row misses) 4.43x against 4.63x (medians): a fresh
+// buffer, the one TensorFlow just freed, is written faster there.
+constexpr int64_t kKeepMaxBytes = 2 << 20;
+
 struct Attrs {
   int64_t k = 0;
   int64_t mode = 0;
@@ -43,7 +84,9 @@ struct Attrs {
   bool transposeB = false;
   bool denseW = false;
   bool withDx = false;
+  bool keepDw = true;
   int64_t threads = 0;
+  DenseKeep keep;  // the unified backward's kept dense dW
 };
 
 // Minimum work (multiply-adds) per thread before the pool is used: below that, waking a helper costs more.
@@ -361,6 +404,66 @@ void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const f
   }
 }
 
+// The same rows of a kept dW (DenseKeep) that is zero outside the `stale` columns: those zeroed, then the k kept
+// columns written. Row by row, so that both touch the row's lines once.
+void RefillDenseRows(float* out, int64_t N, const int32_t* stale, int64_t nStale, const int32_t* idx, int64_t k, const float* rows,
+                     int64_t K, int64_t r0, int64_t r1) {
+  // The kept buffer may be out of L1/L2 (other work ran since the last call): its stores may miss. The lines of the
+  // row 16 rows ahead are requested for writing first, so that the misses overlap instead of filling the store
+  // buffer (measured on the op alone at 128x1024 k=32, before kKeepMaxBytes, 400 interleaved reps, 2 runs each:
+  // kept/fresh 0.94-1.03 without prefetch, 0.83-0.98 four rows ahead, 0.86-0.93 sixteen rows ahead).
+  constexpr int64_t kAhead = 16;
+  for (int64_t r = r0; r < r1; r++) {
+    float* o = out + r * N;
+    if (r + kAhead < r1) {
+      float* p = o + kAhead * N;
+      for (int64_t t = 0; t < nStale; t++) __builtin_prefetch(p + stale[t], 1);
+      for (int64_t t = 0; t < k; t++) __builtin_prefetch(p + idx[t], 1);
+    }
+    for (int64_t t = 0; t < nStale; t++) o[stale[t]] = 0.0f;
+    for (int64_t t = 0; t < k; t++) o[idx[t]] = rows[t * K + r];
+  }
+}
+
+// The entries of `before` (ascending) that are not in `now` (ascending): the slices a kept dW must clear.
+std::vector<int32_t> StaleSlices(const std::vector<int32_t>& before, const int32_t* now, int64_t k) {
+  std::vector<int32_t> out;
+  out.reserve(before.size());
+  int64_t j = 0;
+  for (int32_t v : before) {
+    while (j < k && now[j] < v) j++;
+    if (j == k || now[j] != v) out.push_back(v);
+  }
+  return out;
+}
+
+// Where a call writes the dense dW: a fresh buffer (every entry written) or the kept one.
+struct DenseTarget {
+  float* out = nullptr;
+  bool reuse = false;  // the kept buffer: only `stale` and the new slices are written
+  const int32_t* stale = nullptr;
+  int64_t nStale = 0;
+  // Rows [r0, r1) of dW [K, N] from the slices rows [k, K].
+  void Rows(int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K, int64_t r0, int64_t r1) const {
+    if (!reuse)
+      FillDenseRows(out, N, idx, k, rows, K, r0, r1);
+    else
+      RefillDenseRows(out, N, stale, nStale, idx, k, rows, K, r0, r1);
+  }
+  // All of dW [K, N] (split over the threads when it is a full fill: memory-bound).
+  void All(int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K) const {
+    ParallelRange(K, RowsPerTask(reuse ? 2 * k : N), [&](int64_t r0, int64_t r1) { Rows(N, idx, k, rows, K, r0, r1); });
+  }
+  // dWᵀ [N, K] from the slices rows [k, K]: k contiguous rows.
+  void Transposed(int64_t N, const int32_t* idx, int64_t k, const float* rows, int64_t K) const {
+    if (!reuse)
+      std::memset(out, 0, N * K * sizeof(float));
+    else
+      for (int64_t t = 0; t < nStale; t++) std::memset(out + stale[t] * K, 0, K * sizeof(float));
+    for (int64_t t = 0; t < k; t++) std::memcpy(out + idx[t] * K, rows + t * K, K * sizeof(float));
+  }
+};
+
 // ---- MePropMlpUnifiedBackward
 // After the selection, dW (from dy's kept columns and X) and dx (from the same columns and W's) are each a few
 // hundred microseconds of one thread at 128 x 1024 @ 1024 x 1024, so above kMinSplitWork multiply-adds per
@@ -371,7 +474,7 @@ void FillDenseRows(float* out, int64_t N, const int32_t* idx, int64_t k, const f
 constexpr int64_t kMinSplitWork = 2 * kMinWork;
 
 void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
-  const Attrs& at = *static_cast<Attrs*>(state);
+  Attrs& at = *static_cast<Attrs*>(state);
   Call call(ctx, "MePropMlpUnifiedBackward");
   OwnedTensor dy, a, b, idx, dW, third;
   if (!call.Input(0, "dy", TF_FLOAT, 2, dy) || !call.Input(1, "a", TF_FLOAT, 2, a) || !call.Input(2, "b", TF_FLOAT, 2, b)) return;
@@ -380,16 +483,49 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   if (!call.Check(at.threads >= 0, "attr threads must be >= 0 (0: by size), got " + std::to_string(at.threads))) return;
   // Every output is allocated before the parts run (TensorFlow's context is used from this thread only).
   if (!call.Output(0, TF_INT32, {k}, idx)) return;
+  DenseTarget dense;
+  std::unique_lock<std::mutex> keepLock;
   if (!at.denseW) {
     if (!call.Output(1, TF_FLOAT, {k, K}, dW)) return;
-  } else if (!call.Output(1, TF_FLOAT, {at.transposeB ? N : K, at.transposeB ? K : N}, dW)) {
-    return;
+  } else {
+    const int64_t d0 = at.transposeB ? N : K, d1 = at.transposeB ? K : N;
+    DenseKeep& keep = at.keep;
+    if (at.keepDw && d0 * d1 * static_cast<int64_t>(sizeof(float)) <= kKeepMaxBytes)
+      keepLock = std::unique_lock<std::mutex>(keep.mu, std::try_to_lock);
+    if (keepLock.owns_lock() && keep.Reusable(d0, d1)) {
+      OwnedStatus st;
+      TF_SetOutput(ctx, 1, keep.t, st.s);
+      if (!st.ok()) return (void)call.Error(std::string("cannot output the kept dW: ") + TF_Message(st.s));
+      dense.out = static_cast<float*>(TF_TensorData(keep.t));
+      dense.reuse = true;
+      gDenseReused++;
+    } else {
+      if (!call.Output(1, TF_FLOAT, {d0, d1}, dW)) return;
+      dense.out = dW.data<float>();
+      if (keepLock.owns_lock()) {
+        keep.Drop();  // our reference to the old buffer (whoever still holds it keeps it alive)
+        keep.t = dW.t;
+        dW.t = nullptr;
+        keep.d0 = d0;
+        keep.d1 = d1;
+        gDenseKept++;
+      }
+    }
+    // Not reusable until this call has written it completely (an early return below leaves it invalid).
+    if (keepLock.owns_lock()) keep.valid = false;
   }
   // Output 2: dx (shaped like a) or the kept values [M, k].
   const int64_t rows2 = at.withDx && at.transposeA ? K : M, cols2 = !at.withDx ? k : at.transposeA ? M : K;
   if (!call.Output(2, TF_FLOAT, {rows2, cols2}, third)) return;
   int32_t* ix = idx.data<int32_t>();
   SelectShared(dy.data<float>(), M, N, k, ix);
+  // A kept dW: only the slices written last time and not kept now need zeros (both lists ascending).
+  std::vector<int32_t> stale;
+  if (dense.reuse) {
+    stale = StaleSlices(at.keep.written, ix, k);
+    dense.stale = stale.data();
+    dense.nStale = static_cast<int64_t>(stale.size());
+  }
 
   std::vector<float> dykScratch;
   float* dyk;
@@ -408,16 +544,16 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     }
     std::vector<float> rows(k * K);
     SlicesFromKept(dyk, a.data<float>(), M, K, k, at.transposeA, rows.data());
-    float* out = dW.data<float>();
-    if (at.transposeB) {
-      std::memset(out, 0, N * K * sizeof(float));
-      for (int64_t t = 0; t < k; t++) std::memcpy(out + ix[t] * K, rows.data() + t * K, K * sizeof(float));
-      return;
-    }
-    // Zeros and k entries per row: memory-bound, split over the threads by rows (when not already split).
-    ParallelRange(K, RowsPerTask(N), [&](int64_t r0, int64_t r1) {
-      FillDenseRows(out, N, ix, k, rows.data(), K, r0, r1);
-    });
+    if (at.transposeB)
+      dense.Transposed(N, ix, k, rows.data(), K);
+    else
+      dense.All(N, ix, k, rows.data(), K);
+  };
+  // Once dW is complete: a kept buffer is zero outside this call's k slices.
+  auto denseDone = [&] {
+    if (!keepLock.owns_lock() || at.keep.t == nullptr) return;
+    at.keep.written.assign(ix, ix + k);
+    at.keep.valid = true;
   };
   auto dxPart = [&] {
     std::vector<float> wkT(k * K);
@@ -431,6 +567,7 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
   const bool together = at.threads == 0 ? at.denseW && M * k * K >= kMinSplitWork : at.threads >= 2;
   if (!together) {
     dwPart();
+    if (at.denseW) denseDone();
     if (at.withDx) dxPart();
     return;
   }
@@ -446,15 +583,17 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
     ParallelRange((K + kGemmTile - 1) / kGemmTile, 1, [&](int64_t t0, int64_t t1) {
       const int64_t c0 = t0 * kGemmTile, c1 = std::min(K, t1 * kGemmTile);
       SmallGemm(k, M, c1 - c0, dyk, 1, k, x + c0, K, rows + c0, K);
-      if (at.denseW) FillDenseRows(dW.data<float>(), N, ix, k, rows, K, c0, c1);
+      if (at.denseW) dense.Rows(N, ix, k, rows, K, c0, c1);
       if (!at.withDx) return;
       GatherWeightRows(w, K, N, ix, k, wkT.data(), c0, c1);
       SmallGemm(M, k, c1 - c0, dyk, k, 1, wkT.data() + c0, K, dx + c0, K);
     });
+    if (at.denseW) denseDone();
     return;
   }
   if (!at.withDx) {
     dwPart();
+    if (at.denseW) denseDone();
     return;
   }
   // Transposed layouts: dW and dx as two parts. Part 0 (dx: the gather of W's columns makes it the longer one
@@ -468,6 +607,7 @@ void UnifiedBackwardCompute(void* state, TF_OpKernelContext* ctx) {
         dwPart();
     }
   });
+  if (at.denseW) denseDone();
 }
 
 // ---- MePropMlpGatherMatMul
@@ -542,6 +682,10 @@ void SparseDx(const KeptEntries& e, const float* w, int64_t K, int64_t N, bool t
       TransposeBlock(w + r0 * N, rw, N, blk.data());
       const float* bk = blk.data();
       auto store = [&](int64_t m, Lanes acc) {
+        if (!transposeA && rw == kLanes) {
+          StoreLanes(out + m * K + r0, acc);  // one vector store (a variable-length memcpy here is a libc call)
+          return;
+        }
         alignas(64) float res[kLanes];
         std::memcpy(res, &acc, sizeof(res));
         if (transposeA)
@@ -622,8 +766,11 @@ void SparseDw(const KeptEntries& e, const float* x, int64_t K, int64_t N, bool t
     std::vector<float> blk(N * kLanes), xblk(M * kLanes, 0.0f);
     for (int64_t bi = b0; bi < b1; bi++) {
       const int64_t r0 = bi * kLanes, rw = std::min<int64_t>(kLanes, K - r0);
-      for (int64_t m = 0; m < M; m++)
-        for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
+      if (!transposeA && rw == kLanes)
+        for (int64_t m = 0; m < M; m++) StoreLanes(xblk.data() + m * kLanes, LoadLanes(x + m * K + r0));
+      else
+        for (int64_t m = 0; m < M; m++)
+          for (int64_t l = 0; l < rw; l++) xblk[m * kLanes + l] = transposeA ? x[(r0 + l) * M + m] : x[m * K + r0 + l];
       const int32_t* st = start.data();
       for (int64_t j = 0; j < N; j++) {
         Lanes acc = {};
@@ -727,6 +874,15 @@ void ReluGradCompute(void*, TF_OpKernelContext* ctx) {
   }
 }
 
+// ---- MePropMlpDenseKeepStats: [reused, kept] (see gDenseReused), for tests.
+void DenseKeepStatsCompute(void*, TF_OpKernelContext* ctx) {
+  Call call(ctx, "MePropMlpDenseKeepStats");
+  OwnedTensor out;
+  if (!call.Output(0, TF_INT32, {2}, out)) return;
+  out.data<int32_t>()[0] = gDenseReused.load();
+  out.data<int32_t>()[1] = gDenseKept.load();
+}
+
 // ---- Registration.
 void* CreateAttrs(TF_OpKernelConstruction* c, bool k, bool mode, bool n, bool tr, bool dense, bool withDx = false) {
   auto* at = new Attrs();
@@ -746,6 +902,7 @@ void* CreateSelect(TF_OpKernelConstruction* c) { return CreateAttrs(c, true, tru
 void* CreateUnified(TF_OpKernelConstruction* c) {
   auto* at = static_cast<Attrs*>(CreateAttrs(c, true, false, false, true, true));
   AttrInt(c, "threads", &at->threads);
+  AttrBool(c, "keep_dw", &at->keepDw);
   return at;
 }
 void* CreatePerExample(TF_OpKernelConstruction* c) {
@@ -771,7 +928,8 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
       {"MePropMlpUnifiedBackward",
        {"dy: float", "a: float", "b: float"},
        {"indices: int32", "dw: float", "third: float"},
-       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool", "threads: int = 0"},
+       {"k: int", "transpose_a: bool", "transpose_b: bool", "dense_w: bool", "with_dx: bool", "threads: int = 0",
+        "keep_dw: bool = true"},
        UnifiedBackwardCompute,
        CreateUnified},
       {"MePropMlpPerExampleBackward",
@@ -799,6 +957,7 @@ void RegisterMlpBackward(std::vector<std::string>& names, TF_Status* status) {
        SparseGradBCompute,
        CreateGradB},
       {"MePropMlpReluGrad", {"dy: float", "y: float"}, {"dx: float"}, {}, ReluGradCompute, nullptr},
+      {"MePropMlpDenseKeepStats", {}, {"counts: int32"}, {}, DenseKeepStatsCompute, nullptr},
   };
   for (const OpSpec& s : specs) {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(s.name);

@@ -35,6 +35,9 @@ size_t TF_TensorByteSize(const TF_Tensor*);
 int64_t TF_TensorElementCount(const TF_Tensor*);
 TF_DataType TF_TensorType(const TF_Tensor*);
 void TF_DeleteTensor(TF_Tensor*);
+// The tensor itself if nobody else holds its buffer (the buffer's and its root's reference counts are one, and
+// the buffer owns its memory), else null. Deletes nothing.
+TF_Tensor* TF_TensorMaybeMove(TF_Tensor*);
 
 // Kernels
 TF_KernelBuilder* TF_NewKernelBuilder(const char* op_name, const char* device_name,
@@ -49,6 +52,8 @@ int TF_NumOutputs(TF_OpKernelContext*);
 void TF_GetInput(TF_OpKernelContext*, int i, TF_Tensor** tensor, TF_Status* status);
 TF_Tensor* TF_AllocateOutput(TF_OpKernelContext*, int index, TF_DataType dtype, const int64_t* dims,
                              int num_dims, size_t len, TF_Status* status);
+// Sets output i to a tensor sharing `tensor`'s buffer (the caller keeps its own reference).
+void TF_SetOutput(TF_OpKernelContext*, int i, const TF_Tensor* tensor, TF_Status* status);
 void TF_OpKernelContext_Failure(TF_OpKernelContext*, TF_Status*);
 void TF_OpKernelConstruction_Failure(TF_OpKernelConstruction*, TF_Status*);
 void TF_OpKernelConstruction_GetAttrInt32(TF_OpKernelConstruction*, const char* attr_name, int32_t* val,

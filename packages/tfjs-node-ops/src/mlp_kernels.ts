@@ -83,14 +83,23 @@ const select: KernelFunc = (args) => {
 
 const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, a, b } = inputs as Record<string, TensorInfo>;
-  // `threads` is a test hook (not one of core's attributes): 1 runs dW and dx one after the other, 2 on two
-  // threads at once; absent, the native op chooses by size.
-  const at = attrs as unknown as TransposeAttrs & { k: number; denseW: boolean; withDx: boolean; threads?: number };
+  // `threads` and `keepDw` are test hooks (not core's attributes). threads: 1 runs dW and dx one after the other,
+  // 2 on two threads at once; absent, the native op chooses by size. keepDw: false allocates every dense dW
+  // afresh (absent: the op reuses its last dense dW when nobody holds it any more; see native/mlp_backward.cc).
+  const at = attrs as unknown as TransposeAttrs & {
+    k: number;
+    denseW: boolean;
+    withDx: boolean;
+    threads?: number;
+    keepDw?: boolean;
+  };
   checkFloat2D('MePropUnifiedBackward', 'dy', dy);
   checkK('MePropUnifiedBackward', at.k, dy.shape[1]);
   const threads = at.threads ?? 0;
   if (!Number.isInteger(threads) || threads < 0)
     throw new Error(`MePropUnifiedBackward: threads must be an integer >= 0 (0: by size), got ${threads}`);
+  if (at.keepDw !== undefined && typeof at.keepDw !== 'boolean')
+    throw new Error(`MePropUnifiedBackward: keepDw must be a boolean, got ${String(at.keepDw)}`);
   return withNativeScope(backend, (s) => {
     const attrList = [
       s.int('k', at.k),
@@ -98,6 +107,7 @@ const unifiedBackward: KernelFunc = ({ inputs, backend, attrs }) => {
       s.bool('dense_w', at.denseW),
       s.bool('with_dx', at.withDx),
       s.int('threads', threads),
+      ...(at.keepDw === false ? [s.bool('keep_dw', false)] : []),
     ];
     const out = s.op('MePropMlpUnifiedBackward', attrList, [s.input(dy), s.input(a), s.input(b)], 3);
     return out.map((t) => s.output(t));

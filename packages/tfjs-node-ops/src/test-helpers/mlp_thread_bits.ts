@@ -37,5 +37,12 @@ tf.tidy(() => {
     out[`${tag}.sparseGradA`] = bits(run('MePropSparseGradA', { indices, values, b }, gradAttrs)[0]);
     out[`${tag}.sparseGradB`] = bits(run('MePropSparseGradB', { indices, values, a }, gradAttrs)[0]);
   }
+  // A kept dense dW (2 MB, the largest kept; split along K): the second call rewrites the first one's buffer.
+  const [M, K, N, k] = [256, 512, 1000, 20];
+  const a = rand([M, K], 4);
+  const b = rand([K, N], 5);
+  const attrs = { k, transposeA: false, transposeB: false, denseW: true, withDx: true };
+  tf.dispose(run('MePropUnifiedBackward', { dy: rand([M, N], 6), a, b }, attrs));
+  run('MePropUnifiedBackward', { dy: rand([M, N], 7), a, b }, attrs).forEach((t, i) => (out[`kept.${i}`] = bits(t)));
 });
 process.stdout.write(JSON.stringify(out));
