@@ -117,6 +117,97 @@ void UpdateCompute(void* state, TF_OpKernelContext* ctx) {
   }
 }
 
+// MePropMlpDenseLazyUpdate: the lazy optimizers' step from a dense gradient (the weights meProp does not
+// slice: biases, an exact output layer), as @meprop/layers' MePropLazyUpdate kernel on cpu and wasm computes it.
+//   inputs  w (any shape, float32), g (the same size), s0, s1 (the slots, the same size; unused ones may be any
+//           float tensor), params int32 [12] (as MePropMlpLazyUpdate).
+//   attrs   rule (0 adam, 1 adagrad, 2 sgd), rows, cols (w viewed as [rows, cols]), lazy (update only the
+//           columns with a non-zero or NaN gradient entry; otherwise every entry).
+//   outputs the new w and slots (each a copy with the entries changed; an unused slot is [0]).
+struct DenseAttrs {
+  int64_t rule = 0;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  bool lazy = true;
+};
+
+void DenseUpdateCompute(void* state, TF_OpKernelContext* ctx) {
+  const DenseAttrs& at = *static_cast<DenseAttrs*>(state);
+  Call call(ctx, "MePropMlpDenseLazyUpdate");
+  OwnedTensor w, g, s0, s1, params, w2, o0, o1;
+  if (!call.Input(0, "value", TF_FLOAT, -1, w) || !call.Input(1, "grad", TF_FLOAT, -1, g) ||
+      !call.Input(2, "slot0", TF_FLOAT, -1, s0) || !call.Input(3, "slot1", TF_FLOAT, -1, s1) ||
+      !call.Input(4, "params", TF_INT32, 1, params))
+    return;
+  const int64_t size = TF_TensorElementCount(w.t);
+  const int nSlots = at.rule == 0 ? 2 : at.rule == 1 ? 1 : 0;
+  if (!call.Check(at.rule >= 0 && at.rule <= 2, "rule must be 0 (adam), 1 (adagrad) or 2 (sgd), got " + std::to_string(at.rule)) ||
+      !call.Check(at.rows >= 0 && at.cols >= 0 && at.rows * at.cols == size,
+                  "rows x cols must be the size of value " + w.shape() + ", got " + std::to_string(at.rows) + " x " +
+                      std::to_string(at.cols)) ||
+      !call.Check(TF_TensorElementCount(g.t) == size, "grad " + g.shape() + " must have the size of value " + w.shape()) ||
+      !call.Check(params.dim(0) == 12, "params must hold 6 float64 as int32 [12], got " + params.shape()))
+    return;
+  for (int i = 0; i < nSlots; i++) {
+    const OwnedTensor& s = i == 0 ? s0 : s1;
+    if (!call.Check(TF_TensorElementCount(s.t) == size,
+                    std::string(i == 0 ? "slot0 " : "slot1 ") + s.shape() + " must have the size of value " + w.shape()))
+      return;
+  }
+  Params p;
+  std::memcpy(&p, params.data<int32_t>(), sizeof(p));
+  std::vector<int64_t> dims(w.rank());
+  for (int d = 0; d < w.rank(); d++) dims[d] = w.dim(d);
+  const auto out = [&](int i, bool used, OwnedTensor& t) {
+    OwnedStatus os;
+    std::vector<int64_t> d = used ? dims : std::vector<int64_t>{0};
+    t.t = TF_AllocateOutput(ctx, i, TF_FLOAT, d.data(), static_cast<int>(d.size()), (used ? size : 0) * sizeof(float), os.s);
+    return os.ok() && t.t != nullptr ? true : call.Error("cannot allocate output " + std::to_string(i));
+  };
+  if (!out(0, true, w2) || !out(1, nSlots >= 1, o0) || !out(2, nSlots >= 2, o1)) return;
+  float* wn = w2.data<float>();
+  std::memcpy(wn, w.data<float>(), size * sizeof(float));
+  float* m = nSlots >= 1 ? o0.data<float>() : nullptr;
+  float* v = nSlots >= 2 ? o1.data<float>() : nullptr;
+  if (m) std::memcpy(m, s0.data<float>(), size * sizeof(float));
+  if (v) std::memcpy(v, s1.data<float>(), size * sizeof(float));
+  const float* gs = g.data<float>();
+  const int64_t R = at.rows, C = at.cols;
+  std::vector<unsigned char> hit(C, at.lazy ? 0 : 1);
+  if (at.lazy)
+    for (int64_t e = 0; e < size; e++)
+      if (gs[e] != 0 || gs[e] != gs[e]) hit[e % C] = 1;
+  const double a1 = 1 - p.beta1, a2 = 1 - p.beta2;
+  for (int64_t r = 0; r < R; r++) {
+    for (int64_t c = 0; c < C; c++) {
+      if (!hit[c]) continue;
+      const int64_t e = r * C + c;
+      const double gi = gs[e];
+      if (at.rule == 0) {
+        const double mi = m[e] * p.beta1 + gi * a1;
+        const double vi = v[e] * p.beta2 + gi * gi * a2;
+        m[e] = static_cast<float>(mi);
+        v[e] = static_cast<float>(vi);
+        wn[e] = static_cast<float>(wn[e] - (p.lr * (mi / p.c1)) / (std::sqrt(vi / p.c2) + p.eps));
+      } else if (at.rule == 1) {
+        const double acc = m[e] + gi * gi;
+        m[e] = static_cast<float>(acc);
+        wn[e] = static_cast<float>(wn[e] - (p.lr * gi) / std::sqrt(acc + p.eps));
+      } else {
+        wn[e] = static_cast<float>(wn[e] - p.lr * gi);
+      }
+    }
+  }
+}
+
+void* CreateDenseUpdate(TF_OpKernelConstruction* c) {
+  auto* at = new DenseAttrs();
+  if (AttrInt(c, "rule", &at->rule) && AttrInt(c, "rows", &at->rows) && AttrInt(c, "cols", &at->cols))
+    AttrBool(c, "lazy", &at->lazy);
+  return at;
+}
+void DeleteDenseUpdate(void* p) { delete static_cast<DenseAttrs*>(p); }
+
 void* CreateUpdate(TF_OpKernelConstruction* c) {
   auto* at = new UpdateAttrs();
   if (AttrInt(c, "rule", &at->rule) && AttrInt(c, "axis", &at->axis)) AttrBool(c, "lazy", &at->lazy);
@@ -135,6 +226,17 @@ void RegisterMlpUpdate(std::vector<std::string>& names, TF_Status* status) {
     names.push_back("MePropMlpLazyUpdate");
 }
 MEPROP_REGISTER_OPS(RegisterMlpUpdate);
+void RegisterMlpDenseUpdate(std::vector<std::string>& names, TF_Status* status) {
+  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropMlpDenseLazyUpdate");
+  for (const char* i : {"value: float", "grad: float", "slot0: float", "slot1: float", "params: int32"})
+    TF_OpDefinitionBuilderAddInput(op, i);
+  for (const char* o : {"new_value: float", "new_slot0: float", "new_slot1: float"}) TF_OpDefinitionBuilderAddOutput(op, o);
+  for (const char* a : {"rule: int", "rows: int", "cols: int", "lazy: bool"}) TF_OpDefinitionBuilderAddAttr(op, a);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+  if (RegisterOpAndKernel(op, "MePropMlpDenseLazyUpdate", DenseUpdateCompute, CreateDenseUpdate, DeleteDenseUpdate, status))
+    names.push_back("MePropMlpDenseLazyUpdate");
+}
+MEPROP_REGISTER_OPS(RegisterMlpDenseUpdate);
 
 }  // namespace
 }  // namespace mlp

@@ -621,6 +621,43 @@ run('native MLP kernels [tensorflow]', () => {
       },
     );
 
+    it.each([
+      ['[6, 9], lazy, with an all-zero column and a NaN', [6, 9], true],
+      ['[7] (a bias: every entry)', [7], false],
+    ] as const)('MePropLazyUpdate (dense gradient) = the cpu kernel, to the bit, 3 steps: %s', async (_, shape, lazy) => {
+      const size = shape.reduce((p, q) => p * q, 1);
+      const [rows, cols] = shape.length === 2 ? shape : [1, size];
+      for (const { rule, slots: nSlots } of RULES) {
+        const w0 = values(size, 20);
+        const s0 = Array.from({ length: nSlots }, (_, i) => values(size, 21 + i, 0.1).map(Math.abs));
+        const grads = [1, 2, 3].map((step) =>
+          values(size, 30 + step).map((v, e) => (lazy && e % cols === 2 ? 0 : step === 2 && e === 4 ? NaN : v)),
+        );
+        const run = async (backend: 'cpu' | 'tensorflow') => {
+          await tf.setBackend(backend);
+          let w = Array.from(w0);
+          let slots = s0.map((v) => Array.from(v));
+          for (let step = 1; step <= 3; step++) {
+            const inputs: tf.NamedTensorMap = { value: tf.tensor(w, [...shape]), grad: tf.tensor(grads[step - 1], [...shape]) };
+            slots.forEach((v, i) => (inputs[`slot${i}`] = tf.tensor(v, [...shape])));
+            const outs = runKernel(MePropLazyUpdate, inputs, { rule, ...params(step), rows, cols, lazy }) as tf.Tensor[];
+            expect(outs.map((t) => t.shape)).toEqual(Array(1 + nSlots).fill([...shape]));
+            [w, ...slots] = outs.map((t) => Array.from(t.dataSync()));
+            tf.dispose([...outs, ...Object.values(inputs)]);
+          }
+          return { w, slots };
+        };
+        const cpu = await run('cpu');
+        const native = await run('tensorflow');
+        expect({ rule, ...native }).toEqual({ rule, ...cpu });
+        // Not vacuous: the weight moved, NaN reached it (step 2), and with lazy the all-zero column did not move.
+        expect(cpu.w.some((x, e) => Number.isFinite(x) && Math.abs(x - w0[e]) > 1e-4)).toBe(true);
+        expect(Number.isNaN(cpu.w[4])).toBe(true);
+        if (lazy) expect(cpu.w[2]).toBe(w0[2]);
+      }
+      expect(tf.getKernel(MePropLazyUpdate, 'tensorflow')).toBeDefined();
+    });
+
     it('rejects bad input with the argument and value named', () => {
       tf.tidy(() => {
         const value = tf.zeros([4, 3]);

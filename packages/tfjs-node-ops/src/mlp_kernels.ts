@@ -9,6 +9,8 @@
 //   MePropSparseLazyUpdateInPlace           the lazy optimizers' step from slices (@meprop/layers): the slots'
 //                                           rows are gathered from and scattered back into their resource
 //                                           variables in place; the rule runs in one op, in float64 like cpu
+//   MePropLazyUpdate                        the lazy optimizers' step from a dense gradient (biases, exact
+//                                           layers; @meprop/layers): one op instead of a dozen stock ones
 // Kernel names and attributes are those of core's kernel_names.ts and layers' kernels; they are repeated
 // here as strings because this package must not depend on @meprop/layers (tests check they still match).
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,6 +29,7 @@ export const mlpKernelNames = [
   'MePropSparseGradB',
   'MePropReluGradFromOutput',
   'MePropSparseLazyUpdateInPlace',
+  'MePropLazyUpdate',
 ] as const;
 
 interface TransposeAttrs {
@@ -182,7 +185,9 @@ const ruleCodes = { adam: 0, adagrad: 1, sgd: 2 } as const;
 const slotCounts = { adam: 2, adagrad: 1, sgd: 0 } as const;
 
 /** Six float64 hyper-parameters as the int32 bit pattern the op reads (nothing rounded to float32). */
-function paramBits(a: LazyUpdateInPlaceAttrs): Int32Array {
+function paramBits(
+  a: Pick<LazyUpdateInPlaceAttrs, 'learningRate' | 'beta1' | 'beta2' | 'epsilon' | 'correction1' | 'correction2'>,
+): Int32Array {
   const f = Float64Array.of(a.learningRate, a.beta1, a.beta2, a.epsilon, a.correction1, a.correction2);
   return new Int32Array(f.buffer);
 }
@@ -221,6 +226,39 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+/** The attributes of @meprop/layers' MePropLazyUpdate (the step from a dense gradient). */
+interface LazyUpdateAttrs {
+  rule: 'adam' | 'adagrad' | 'sgd';
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  correction1: number;
+  correction2: number;
+  rows: number;
+  cols: number;
+  lazy: boolean;
+}
+
+const denseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as LazyUpdateAttrs;
+  const { value, grad } = inputs as Record<string, TensorInfo>;
+  const slotsIn = [inputs.slot0, inputs.slot1].filter((t): t is TensorInfo => t !== undefined);
+  const rule = ruleCodes[a.rule];
+  if (rule === undefined) throw new Error(`MePropLazyUpdate: rule must be 'adam', 'adagrad' or 'sgd', got '${String(a.rule)}'`);
+  if (slotsIn.length !== slotCounts[a.rule])
+    throw new Error(`MePropLazyUpdate: rule '${a.rule}' takes ${slotCounts[a.rule]} slots, got ${slotsIn.length}`);
+  for (const [name, t] of [['value', value], ['grad', grad], ...slotsIn.map((s, i) => [`slot${i}`, s] as const)] as const)
+    if (t.dtype !== 'float32') throw new Error(`MePropLazyUpdate: ${name} must be float32, got ${t.dtype}`);
+  return withNativeScope(backend, (s) => {
+    const g = s.input(grad);
+    const ins = [s.input(value), g, slotsIn[0] ? s.input(slotsIn[0]) : g, slotsIn[1] ? s.input(slotsIn[1]) : g];
+    const attrList = [s.int('rule', rule), s.int('rows', a.rows), s.int('cols', a.cols), s.bool('lazy', a.lazy)];
+    const out = s.op('MePropMlpDenseLazyUpdate', attrList, [...ins, s.int32([12], paramBits(a))], 3);
+    return out.slice(0, 1 + slotsIn.length).map((t) => s.output(t));
+  });
+};
+
 /** The MLP kernels for the `tensorflow` backend (installed by index.ts once the native ops load). */
 export const nativeMlpKernelConfigs: KernelConfig[] = [
   { kernelName: 'MePropSelectColumns', kernelFunc: selectColumns },
@@ -232,6 +270,7 @@ export const nativeMlpKernelConfigs: KernelConfig[] = [
   { kernelName: 'MePropSparseGradB', kernelFunc: sparseGradB },
   { kernelName: 'MePropReluGradFromOutput', kernelFunc: reluGrad },
   { kernelName: 'MePropSparseLazyUpdateInPlace', kernelFunc: sparseLazyUpdate },
+  { kernelName: 'MePropLazyUpdate', kernelFunc: denseLazyUpdate },
 ].map((c) => ({ ...c, backendName: 'tensorflow' }));
 
 /** The attrs the lazy update reads (kept in step with @meprop/layers; for tests). */
