@@ -164,8 +164,8 @@ const reluGrad: KernelFunc = ({ inputs, backend }) => {
   return withNativeScope(backend, (s) => s.output(s.op1('MePropMlpReluGrad', [], [s.input(dy), s.input(y)])));
 };
 
-/** The attributes of @meprop/layers' MePropSparseLazyUpdateInPlace (layers/src/optimizers/sparse_update_kernel.ts). */
-interface LazyUpdateInPlaceAttrs {
+/** The attributes of @meprop/layers' MePropLazyUpdate (the step from a dense gradient). */
+interface LazyUpdateAttrs {
   rule: 'adam' | 'adagrad' | 'sgd';
   learningRate: number;
   beta1: number;
@@ -176,6 +176,10 @@ interface LazyUpdateInPlaceAttrs {
   rows: number;
   cols: number;
   lazy: boolean;
+}
+
+/** The attributes of @meprop/layers' MePropSparseLazyUpdateInPlace (layers/src/optimizers/sparse_update_kernel.ts). */
+interface LazyUpdateInPlaceAttrs extends LazyUpdateAttrs {
   axis: 0 | 1;
   unique: boolean;
   slots: NativeVariable[];
@@ -185,9 +189,7 @@ const ruleCodes = { adam: 0, adagrad: 1, sgd: 2 } as const;
 const slotCounts = { adam: 2, adagrad: 1, sgd: 0 } as const;
 
 /** Six float64 hyper-parameters as the int32 bit pattern the op reads (nothing rounded to float32). */
-function paramBits(
-  a: Pick<LazyUpdateInPlaceAttrs, 'learningRate' | 'beta1' | 'beta2' | 'epsilon' | 'correction1' | 'correction2'>,
-): Int32Array {
+function paramBits(a: LazyUpdateAttrs): Int32Array {
   const f = Float64Array.of(a.learningRate, a.beta1, a.beta2, a.epsilon, a.correction1, a.correction2);
   return new Int32Array(f.buffer);
 }
@@ -225,20 +227,6 @@ const sparseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
     return [s.output(w)];
   });
 };
-
-/** The attributes of @meprop/layers' MePropLazyUpdate (the step from a dense gradient). */
-interface LazyUpdateAttrs {
-  rule: 'adam' | 'adagrad' | 'sgd';
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  correction1: number;
-  correction2: number;
-  rows: number;
-  cols: number;
-  lazy: boolean;
-}
 
 const denseLazyUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as LazyUpdateAttrs;
