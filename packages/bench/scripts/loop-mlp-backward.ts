@@ -4,13 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { exactMatMulGrads, mePropMatMulGrads, mePropMatMulSliceGrads } from '@meprop/core';
 import { setupBackend } from '../src/util/backend';
 import { makeRng } from '../src/util/rng';
+import { rand } from './mlp_problem';
 import { settle } from '../src/util/timing';
-
-function rand(shape: [number, number], rng: () => number): tf.Tensor2D {
-  const v = new Float32Array(shape[0] * shape[1]);
-  for (let i = 0; i < v.length; i++) v[i] = rng() + rng() + rng() - 1.5;
-  return tf.tensor2d(v, shape);
-}
 
 async function main(): Promise<void> {
   await setupBackend('tensorflow');

@@ -3,42 +3,23 @@
 // plain alone and after unified. Wall and process CPU medians in µs.
 // Run: flock /work/wt/bench.lock npx tsx packages/bench/scripts/profile-after-plain.ts [reps]
 import * as tf from '@tensorflow/tfjs';
-import { mePropMatMulGrads, exactMatMulGrads } from '@meprop/core';
 import { setupBackend } from '../src/util/backend';
 import { makeRng } from '../src/util/rng';
-import { settle, timeInterleavedWithCpu } from '../src/util/timing';
+import { MLP_SHAPES, benchBackward, rand } from './mlp_problem';
+import { timeInterleavedWithCpu } from '../src/util/timing';
 import { median } from '../src/util/stats';
 
-function rand(shape: [number, number], rng: () => number): tf.Tensor2D {
-  const v = new Float32Array(shape[0] * shape[1]);
-  for (let i = 0; i < v.length; i++) v[i] = rng() + rng() + rng() - 1.5;
-  return tf.tensor2d(v, shape);
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function main() {
   await setupBackend('tensorflow');
   const reps = Number(process.argv[2] ?? 200);
-  for (const { M, K, N, k } of [
-    { M: 32, K: 500, N: 500, k: 20 },
-    { M: 128, K: 1024, N: 1024, k: 32 },
-  ]) {
+  for (const { M, K, N, k } of MLP_SHAPES) {
     const rng = makeRng(1);
     const x = rand([M, K], rng),
       w = rand([K, N], rng),
       dy = rand([M, N], rng);
-    const plain = async () => {
-      const g = tf.tidy(() => {
-        const t = exactMatMulGrads(dy, x, w, false, false);
-        return [t.a(), t.b()];
-      });
-      await settle(g);
-      tf.dispose(g);
-    };
-    const uni = async () => {
-      const { da, db } = mePropMatMulGrads(dy, x, w, { k, mode: 'unified', seed: 1 });
-      await settle([da, db]);
-      tf.dispose([da, db]);
-    };
+    const { plain, meProp } = benchBackward(dy, x, w, k);
+    const uni = meProp('unified');
     const rows: [string, number, number][] = [];
     const run = async (label: string, fns: (() => Promise<void>)[], idx: number) => {
       const s = await timeInterleavedWithCpu(fns, { warmup: 20, reps });

@@ -4,18 +4,14 @@
 // above 2 MB is never kept: at 128x1024 the keep and fresh rows run the same path.
 // Run: flock /work/wt/bench.lock npx tsx packages/bench/scripts/profile-dense-keep.ts [reps]
 import * as tf from '@tensorflow/tfjs';
-import { mePropMatMulGrads, withNativeScope, exactMatMulGrads } from '@meprop/core';
+import { mePropMatMulGrads, withNativeScope } from '@meprop/core';
 import { setupBackend } from '../src/util/backend';
 import { makeRng } from '../src/util/rng';
+import { MLP_SHAPES, benchBackward, rand } from './mlp_problem';
 import { settle, timeInterleavedWithCpu } from '../src/util/timing';
 import { median } from '../src/util/stats';
 import { loadNativeOps } from '@meprop/tfjs-node-ops';
 
-function rand(shape: [number, number], rng: () => number): tf.Tensor2D {
-  const v = new Float32Array(shape[0] * shape[1]);
-  for (let i = 0; i < v.length; i++) v[i] = rng() + rng() + rng() - 1.5;
-  return tf.tensor2d(v, shape);
-}
 function stats(be: unknown): number[] {
   return withNativeScope(be, (s) => Array.from(s.binding.tensorDataSync(s.op('MePropMlpDenseKeepStats', [], [], 1)[0].id)));
 }
@@ -24,10 +20,7 @@ async function main() {
   loadNativeOps();
   const reps = Number(process.argv[2] ?? 200);
   const be = tf.backend();
-  for (const { M, K, N, k } of [
-    { M: 32, K: 500, N: 500, k: 20 },
-    { M: 128, K: 1024, N: 1024, k: 32 },
-  ]) {
+  for (const { M, K, N, k } of MLP_SHAPES) {
     const rng = makeRng(1);
     const x = rand([M, K], rng),
       w = rand([K, N], rng),
@@ -70,20 +63,10 @@ async function main() {
       await settle([out[1], out[2]]);
       tf.dispose(out);
     };
+    const backward = benchBackward(dy, x, w, k);
     const fns: Record<string, () => Promise<void>> = {
-      'plain (bench)': async () => {
-        const g = tf.tidy(() => {
-          const t = exactMatMulGrads(dy, x, w, false, false);
-          return [t.a(), t.b()];
-        });
-        await settle(g);
-        tf.dispose(g);
-      },
-      'unified (bench)': async () => {
-        const { da, db } = mePropMatMulGrads(dy, x, w, { k, mode: 'unified', seed: 1 });
-        await settle([da, db]);
-        tf.dispose([da, db]);
-      },
+      'plain (bench)': backward.plain,
+      'unified (bench)': backward.meProp('unified'),
       'runKernel+settle keep': bench(true),
       'runKernel+settle fresh': bench(false),
       'native keep': uni(true),

@@ -3,17 +3,12 @@
 // costs (a trivial native op, a trivial tfjs op, the bench's settle). Interleaved, medians in µs.
 // Run: npx tsx packages/bench/scripts/profile-mlp-backward.ts [reps]   (under flock /work/wt/bench.lock)
 import * as tf from '@tensorflow/tfjs';
-import { exactMatMulGrads, mePropMatMulGrads, mePropMatMulSliceGrads, withNativeScope } from '@meprop/core';
+import { mePropMatMulGrads, mePropMatMulSliceGrads, withNativeScope } from '@meprop/core';
 import { setupBackend } from '../src/util/backend';
 import { makeRng } from '../src/util/rng';
+import { benchBackward, rand } from './mlp_problem';
 import { settle, timeInterleaved } from '../src/util/timing';
 import { median } from '../src/util/stats';
-
-function rand(shape: [number, number], rng: () => number): tf.Tensor2D {
-  const v = new Float32Array(shape[0] * shape[1]);
-  for (let i = 0; i < v.length; i++) v[i] = rng() + rng() + rng() - 1.5;
-  return tf.tensor2d(v, shape);
-}
 
 async function main(): Promise<void> {
   await setupBackend('tensorflow');
@@ -52,15 +47,9 @@ async function main(): Promise<void> {
         s.bool('transpose_b', false),
         s.bool('with_dx', withDx),
       ]);
+    const bench = benchBackward(dy, x, w, k);
     const fns: Record<string, () => Promise<void>> = {
-      'plain (bench)': async () => {
-        const g = tf.tidy(() => {
-          const t = exactMatMulGrads(dy, x, w, false, false);
-          return [t.a(), t.b()];
-        });
-        await settle(g);
-        tf.dispose(g);
-      },
+      'plain (bench)': bench.plain,
       'plain native MatMul x2 (no tfjs)': async () => {
         withNativeScope(be, (s) => {
           s.matMul(s.input(dy), s.input(w), false, true);
@@ -68,11 +57,7 @@ async function main(): Promise<void> {
           s.release();
         });
       },
-      'unified (bench)': async () => {
-        const { da, db } = mePropMatMulGrads(dy, x, w, { k, mode: 'unified', seed: 1 });
-        await settle([da, db]);
-        tf.dispose([da, db]);
-      },
+      'unified (bench)': bench.meProp('unified'),
       'unified slices (bench)': async () => {
         const { da, db } = mePropMatMulSliceGrads(dy, x, w, { k, mode: 'unified', seed: 1 });
         await settle([da, db.indices, db.rows]);
