@@ -36,6 +36,24 @@ struct Params {
   double lr, beta1, beta2, eps, c1, c2;
 };
 
+// One entry of the rule, as the cpu kernel computes it (float64 from float32, rounded when stored): w is the
+// weight entry, m and v the slots' entries (Adam: both; Adagrad: the accumulator in m; SGD: neither).
+inline void StepEntry(int64_t rule, const Params& p, double a1, double a2, double gi, float& w, float* m, float* v) {
+  if (rule == 0) {
+    const double mi = *m * p.beta1 + gi * a1;
+    const double vi = *v * p.beta2 + gi * gi * a2;
+    *m = static_cast<float>(mi);
+    *v = static_cast<float>(vi);
+    w = static_cast<float>(w - (p.lr * (mi / p.c1)) / (std::sqrt(vi / p.c2) + p.eps));
+  } else if (rule == 1) {
+    const double acc = *m + gi * gi;
+    *m = static_cast<float>(acc);
+    w = static_cast<float>(w - (p.lr * gi) / std::sqrt(acc + p.eps));
+  } else {
+    w = static_cast<float>(w - p.lr * gi);
+  }
+}
+
 void UpdateCompute(void* state, TF_OpKernelContext* ctx) {
   const UpdateAttrs& at = *static_cast<UpdateAttrs*>(state);
   Call call(ctx, "MePropMlpLazyUpdate");
@@ -97,23 +115,8 @@ void UpdateCompute(void* state, TF_OpKernelContext* ctx) {
     const int64_t stride = at.axis == 0 ? 1 : C;
     float* mt = m ? m + t * L : nullptr;
     float* vt = v ? v + t * L : nullptr;
-    for (int64_t l = 0; l < L; l++) {
-      float& we = base[l * stride];
-      const double gi = gt[l];
-      if (at.rule == 0) {
-        const double mi = mt[l] * p.beta1 + gi * a1;
-        const double vi = vt[l] * p.beta2 + gi * gi * a2;
-        mt[l] = static_cast<float>(mi);
-        vt[l] = static_cast<float>(vi);
-        we = static_cast<float>(we - (p.lr * (mi / p.c1)) / (std::sqrt(vi / p.c2) + p.eps));
-      } else if (at.rule == 1) {
-        const double acc = mt[l] + gi * gi;
-        mt[l] = static_cast<float>(acc);
-        we = static_cast<float>(we - (p.lr * gi) / std::sqrt(acc + p.eps));
-      } else {
-        we = static_cast<float>(we - p.lr * gi);
-      }
-    }
+    for (int64_t l = 0; l < L; l++)
+      StepEntry(at.rule, p, a1, a2, gt[l], base[l * stride], mt ? mt + l : nullptr, vt ? vt + l : nullptr);
   }
 }
 
@@ -182,20 +185,7 @@ void DenseUpdateCompute(void* state, TF_OpKernelContext* ctx) {
     for (int64_t c = 0; c < C; c++) {
       if (!hit[c]) continue;
       const int64_t e = r * C + c;
-      const double gi = gs[e];
-      if (at.rule == 0) {
-        const double mi = m[e] * p.beta1 + gi * a1;
-        const double vi = v[e] * p.beta2 + gi * gi * a2;
-        m[e] = static_cast<float>(mi);
-        v[e] = static_cast<float>(vi);
-        wn[e] = static_cast<float>(wn[e] - (p.lr * (mi / p.c1)) / (std::sqrt(vi / p.c2) + p.eps));
-      } else if (at.rule == 1) {
-        const double acc = m[e] + gi * gi;
-        m[e] = static_cast<float>(acc);
-        wn[e] = static_cast<float>(wn[e] - (p.lr * gi) / std::sqrt(acc + p.eps));
-      } else {
-        wn[e] = static_cast<float>(wn[e] - p.lr * gi);
-      }
+      StepEntry(at.rule, p, a1, a2, gs[e], wn[e], m ? m + e : nullptr, v ? v + e : nullptr);
     }
   }
 }
