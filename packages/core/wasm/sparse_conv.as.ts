@@ -1,0 +1,313 @@
+// AssemblyScript source of the WebAssembly SIMD versions of the per-position conv backward loops in
+// ../src/kernels/host/sparse_conv_grad.ts (see that file for what they compute). Built by
+// `npm run build:wasm -w @meprop/core` into ../src/kernels/host/sparse_conv_wasm_bytes.ts (committed; a test
+// rebuilds it and compares).
+//
+// Same bits as the JavaScript loops: every sum runs in float64, in the same order, two lanes at a time
+// (f64x2: the float32 inputs are promoted, products and sums are IEEE float64 as in JavaScript, and WebAssembly
+// never fuses a multiply-add), and each float32 output is rounded from the same float64 value.
+//
+// All arguments are byte offsets into this module's memory, which the caller fills and grows.
+
+
+@inline
+function lo2(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p));
+}
+
+// dx [B, H, W, CI] += the kept entries of dy times the filter, position by position (dx zeroed by the caller).
+// wT: the filter as [CO, FH, FW, CI] float32; idx/val: [P, k] int32/float32; patch: [FH·FW·CI] float64 scratch;
+// vs: [k] float64 and offs: [k] int32 scratch.
+export function gradInput(
+  B: i32, H: i32, W: i32, CI: i32, OH: i32, OW: i32, FH: i32, FW: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, k: i32,
+  idx: usize, val: usize, wT: usize, dx: usize, patch: usize, vs: usize, offs: usize,
+): void {
+  const patchSize = FH * FW * CI;
+  const pairs = patchSize & ~1;
+  const ciPairs = CI & ~1;
+  let p = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++, p++) {
+        let n = 0;
+        for (let t = 0; t < k; t++) {
+          const e = (<usize>(p * k + t)) << 2;
+          const v = load<f32>(val + e);
+          if (v == 0) continue;
+          store<f64>(vs + ((<usize>n) << 3), <f64>v);
+          store<i32>(offs + ((<usize>n) << 2), load<i32>(idx + e) * patchSize);
+          n++;
+        }
+        if (n == 0) continue;
+        memory.fill(patch, 0, (<usize>patchSize) << 3);
+        let t = 0;
+        for (; t + 8 <= n; t += 8) {
+          const v0 = f64x2.splat(load<f64>(vs + ((<usize>t) << 3)));
+          const v1 = f64x2.splat(load<f64>(vs + ((<usize>(t + 1)) << 3)));
+          const v2 = f64x2.splat(load<f64>(vs + ((<usize>(t + 2)) << 3)));
+          const v3 = f64x2.splat(load<f64>(vs + ((<usize>(t + 3)) << 3)));
+          const v4 = f64x2.splat(load<f64>(vs + ((<usize>(t + 4)) << 3)));
+          const v5 = f64x2.splat(load<f64>(vs + ((<usize>(t + 5)) << 3)));
+          const v6 = f64x2.splat(load<f64>(vs + ((<usize>(t + 6)) << 3)));
+          const v7 = f64x2.splat(load<f64>(vs + ((<usize>(t + 7)) << 3)));
+          const w0 = wT + ((<usize>load<i32>(offs + ((<usize>t) << 2))) << 2);
+          const w1 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 1)) << 2))) << 2);
+          const w2 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 2)) << 2))) << 2);
+          const w3 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 3)) << 2))) << 2);
+          const w4 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 4)) << 2))) << 2);
+          const w5 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 5)) << 2))) << 2);
+          const w6 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 6)) << 2))) << 2);
+          const w7 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 7)) << 2))) << 2);
+          let j = 0;
+          for (; j < pairs; j += 2) {
+            const jf = (<usize>j) << 2;
+            let s = f64x2.mul(v0, lo2(w0 + jf));
+            s = f64x2.add(s, f64x2.mul(v1, lo2(w1 + jf)));
+            s = f64x2.add(s, f64x2.mul(v2, lo2(w2 + jf)));
+            s = f64x2.add(s, f64x2.mul(v3, lo2(w3 + jf)));
+            s = f64x2.add(s, f64x2.mul(v4, lo2(w4 + jf)));
+            s = f64x2.add(s, f64x2.mul(v5, lo2(w5 + jf)));
+            s = f64x2.add(s, f64x2.mul(v6, lo2(w6 + jf)));
+            s = f64x2.add(s, f64x2.mul(v7, lo2(w7 + jf)));
+            const pp = patch + ((<usize>j) << 3);
+            v128.store(pp, f64x2.add(v128.load(pp), s));
+          }
+          if (j < patchSize) {
+            const jf = (<usize>j) << 2;
+            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(w0 + jf);
+            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(w1 + jf);
+            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(w2 + jf);
+            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(w3 + jf);
+            s += f64x2.extract_lane(v4, 0) * <f64>load<f32>(w4 + jf);
+            s += f64x2.extract_lane(v5, 0) * <f64>load<f32>(w5 + jf);
+            s += f64x2.extract_lane(v6, 0) * <f64>load<f32>(w6 + jf);
+            s += f64x2.extract_lane(v7, 0) * <f64>load<f32>(w7 + jf);
+            const pp = patch + ((<usize>j) << 3);
+            store<f64>(pp, load<f64>(pp) + s);
+          }
+        }
+        for (; t + 4 <= n; t += 4) {
+          const v0 = f64x2.splat(load<f64>(vs + ((<usize>t) << 3)));
+          const v1 = f64x2.splat(load<f64>(vs + ((<usize>(t + 1)) << 3)));
+          const v2 = f64x2.splat(load<f64>(vs + ((<usize>(t + 2)) << 3)));
+          const v3 = f64x2.splat(load<f64>(vs + ((<usize>(t + 3)) << 3)));
+          const w0 = wT + ((<usize>load<i32>(offs + ((<usize>t) << 2))) << 2);
+          const w1 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 1)) << 2))) << 2);
+          const w2 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 2)) << 2))) << 2);
+          const w3 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 3)) << 2))) << 2);
+          let j = 0;
+          for (; j < pairs; j += 2) {
+            const jf = (<usize>j) << 2;
+            let s = f64x2.mul(v0, lo2(w0 + jf));
+            s = f64x2.add(s, f64x2.mul(v1, lo2(w1 + jf)));
+            s = f64x2.add(s, f64x2.mul(v2, lo2(w2 + jf)));
+            s = f64x2.add(s, f64x2.mul(v3, lo2(w3 + jf)));
+            const pp = patch + ((<usize>j) << 3);
+            v128.store(pp, f64x2.add(v128.load(pp), s));
+          }
+          if (j < patchSize) {
+            const jf = (<usize>j) << 2;
+            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(w0 + jf);
+            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(w1 + jf);
+            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(w2 + jf);
+            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(w3 + jf);
+            const pp = patch + ((<usize>j) << 3);
+            store<f64>(pp, load<f64>(pp) + s);
+          }
+        }
+        for (; t < n; t++) {
+          const v0 = f64x2.splat(load<f64>(vs + ((<usize>t) << 3)));
+          const w0 = wT + ((<usize>load<i32>(offs + ((<usize>t) << 2))) << 2);
+          let j = 0;
+          for (; j < pairs; j += 2) {
+            const pp = patch + ((<usize>j) << 3);
+            v128.store(pp, f64x2.add(v128.load(pp), f64x2.mul(v0, lo2(w0 + ((<usize>j) << 2)))));
+          }
+          if (j < patchSize) {
+            const pp = patch + ((<usize>j) << 3);
+            store<f64>(pp, load<f64>(pp) + f64x2.extract_lane(v0, 0) * <f64>load<f32>(w0 + ((<usize>j) << 2)));
+          }
+        }
+        for (let fh = 0; fh < FH; fh++) {
+          const h = oh * sh + fh * dh - pt;
+          if (h < 0 || h >= H) continue;
+          for (let fw = 0; fw < FW; fw++) {
+            const w = ow * sw + fw * dw - pl;
+            if (w < 0 || w >= W) continue;
+            const d = dx + ((<usize>(((b * H + h) * W + w) * CI)) << 2);
+            const q = patch + ((<usize>((fh * FW + fw) * CI)) << 3);
+            let ci = 0;
+            for (; ci < ciPairs; ci += 2) {
+              const dp = d + ((<usize>ci) << 2);
+              const sum = f64x2.add(lo2(dp), v128.load(q + ((<usize>ci) << 3)));
+              v128.store64_lane(dp, f32x4.demote_f64x2_zero(sum), 0);
+            }
+            if (ci < CI) {
+              const dp = d + ((<usize>ci) << 2);
+              store<f32>(dp, <f32>(<f64>load<f32>(dp) + load<f64>(q + ((<usize>ci) << 3))));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// dW's block of channels [co0, co1) from x [B, H, W, CI] (float32) and the kept entries regrouped by channel:
+// entPos/entVal [n] (int32/float64), start [CO + 1] (int32), per position corner/h0s/w0s (int32) and inside (u8),
+// tapX [FH·FW] (int32, element offsets); dW [FH, FW, CI, CO] float32; acc [FH·FW·CI] float64 scratch.
+export function gradFilter(
+  H: i32, W: i32, CI: i32, CO: i32, FH: i32, FW: i32, dh: i32, dw: i32,
+  entPos: usize, entVal: usize, start: usize, corner: usize, inside: usize, h0s: usize, w0s: usize, tapX: usize,
+  x: usize, dW: usize, acc: usize,
+): void {
+  const FHW = FH * FW;
+  const patchSize = FHW * CI;
+  const ciPairs = CI & ~1;
+  for (let co = 0; co < CO; co++) {
+    memory.fill(acc, 0, (<usize>patchSize) << 3);
+    let e = load<i32>(start + ((<usize>co) << 2));
+    const end = load<i32>(start + ((<usize>(co + 1)) << 2));
+    while (e < end) {
+      const p0 = load<i32>(entPos + ((<usize>e) << 2));
+      if (
+        e + 8 <= end &&
+        load<u8>(inside + <usize>p0) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 1)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 2)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 3)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 4)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 5)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 6)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 7)) << 2))) != 0
+      ) {
+        const v0 = f64x2.splat(load<f64>(entVal + ((<usize>e) << 3)));
+        const v1 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 1)) << 3)));
+        const v2 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 2)) << 3)));
+        const v3 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 3)) << 3)));
+        const v4 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 4)) << 3)));
+        const v5 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 5)) << 3)));
+        const v6 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 6)) << 3)));
+        const v7 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 7)) << 3)));
+        const c0 = load<i32>(corner + ((<usize>p0) << 2));
+        const c1 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 1)) << 2))) << 2));
+        const c2 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 2)) << 2))) << 2));
+        const c3 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 3)) << 2))) << 2));
+        const c4 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 4)) << 2))) << 2));
+        const c5 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 5)) << 2))) << 2));
+        const c6 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 6)) << 2))) << 2));
+        const c7 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 7)) << 2))) << 2));
+        for (let f = 0; f < FHW; f++) {
+          const a = acc + ((<usize>(f * CI)) << 3);
+          const o = load<i32>(tapX + ((<usize>f) << 2));
+          const x0 = x + ((<usize>(c0 + o)) << 2);
+          const x1 = x + ((<usize>(c1 + o)) << 2);
+          const x2 = x + ((<usize>(c2 + o)) << 2);
+          const x3 = x + ((<usize>(c3 + o)) << 2);
+          const x4 = x + ((<usize>(c4 + o)) << 2);
+          const x5 = x + ((<usize>(c5 + o)) << 2);
+          const x6 = x + ((<usize>(c6 + o)) << 2);
+          const x7 = x + ((<usize>(c7 + o)) << 2);
+          let ci = 0;
+          for (; ci < ciPairs; ci += 2) {
+            const cf = (<usize>ci) << 2;
+            let s = f64x2.mul(v0, lo2(x0 + cf));
+            s = f64x2.add(s, f64x2.mul(v1, lo2(x1 + cf)));
+            s = f64x2.add(s, f64x2.mul(v2, lo2(x2 + cf)));
+            s = f64x2.add(s, f64x2.mul(v3, lo2(x3 + cf)));
+            s = f64x2.add(s, f64x2.mul(v4, lo2(x4 + cf)));
+            s = f64x2.add(s, f64x2.mul(v5, lo2(x5 + cf)));
+            s = f64x2.add(s, f64x2.mul(v6, lo2(x6 + cf)));
+            s = f64x2.add(s, f64x2.mul(v7, lo2(x7 + cf)));
+            const ap = a + ((<usize>ci) << 3);
+            v128.store(ap, f64x2.add(v128.load(ap), s));
+          }
+          if (ci < CI) {
+            const cf = (<usize>ci) << 2;
+            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(x0 + cf);
+            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(x1 + cf);
+            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(x2 + cf);
+            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(x3 + cf);
+            s += f64x2.extract_lane(v4, 0) * <f64>load<f32>(x4 + cf);
+            s += f64x2.extract_lane(v5, 0) * <f64>load<f32>(x5 + cf);
+            s += f64x2.extract_lane(v6, 0) * <f64>load<f32>(x6 + cf);
+            s += f64x2.extract_lane(v7, 0) * <f64>load<f32>(x7 + cf);
+            const ap = a + ((<usize>ci) << 3);
+            store<f64>(ap, load<f64>(ap) + s);
+          }
+        }
+        e += 8;
+        continue;
+      }
+      if (
+        e + 4 <= end &&
+        load<u8>(inside + <usize>p0) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 1)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 2)) << 2))) != 0 &&
+        load<u8>(inside + <usize>load<i32>(entPos + ((<usize>(e + 3)) << 2))) != 0
+      ) {
+        const v0 = f64x2.splat(load<f64>(entVal + ((<usize>e) << 3)));
+        const v1 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 1)) << 3)));
+        const v2 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 2)) << 3)));
+        const v3 = f64x2.splat(load<f64>(entVal + ((<usize>(e + 3)) << 3)));
+        const c0 = load<i32>(corner + ((<usize>p0) << 2));
+        const c1 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 1)) << 2))) << 2));
+        const c2 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 2)) << 2))) << 2));
+        const c3 = load<i32>(corner + ((<usize>load<i32>(entPos + ((<usize>(e + 3)) << 2))) << 2));
+        for (let f = 0; f < FHW; f++) {
+          const a = acc + ((<usize>(f * CI)) << 3);
+          const o = load<i32>(tapX + ((<usize>f) << 2));
+          const x0 = x + ((<usize>(c0 + o)) << 2);
+          const x1 = x + ((<usize>(c1 + o)) << 2);
+          const x2 = x + ((<usize>(c2 + o)) << 2);
+          const x3 = x + ((<usize>(c3 + o)) << 2);
+          let ci = 0;
+          for (; ci < ciPairs; ci += 2) {
+            const cf = (<usize>ci) << 2;
+            let s = f64x2.mul(v0, lo2(x0 + cf));
+            s = f64x2.add(s, f64x2.mul(v1, lo2(x1 + cf)));
+            s = f64x2.add(s, f64x2.mul(v2, lo2(x2 + cf)));
+            s = f64x2.add(s, f64x2.mul(v3, lo2(x3 + cf)));
+            const ap = a + ((<usize>ci) << 3);
+            v128.store(ap, f64x2.add(v128.load(ap), s));
+          }
+          if (ci < CI) {
+            const cf = (<usize>ci) << 2;
+            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(x0 + cf);
+            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(x1 + cf);
+            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(x2 + cf);
+            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(x3 + cf);
+            const ap = a + ((<usize>ci) << 3);
+            store<f64>(ap, load<f64>(ap) + s);
+          }
+        }
+        e += 4;
+        continue;
+      }
+      // One entry, with bounds checks (its field may cross the padding).
+      const v = load<f64>(entVal + ((<usize>e) << 3));
+      const h0 = load<i32>(h0s + ((<usize>p0) << 2));
+      const w0 = load<i32>(w0s + ((<usize>p0) << 2));
+      const c = load<i32>(corner + ((<usize>p0) << 2));
+      for (let fh = 0; fh < FH; fh++) {
+        const h = h0 + fh * dh;
+        if (h < 0 || h >= H) continue;
+        for (let fw = 0; fw < FW; fw++) {
+          const w = w0 + fw * dw;
+          if (w < 0 || w >= W) continue;
+          const a = acc + ((<usize>((fh * FW + fw) * CI)) << 3);
+          const xo = x + ((<usize>(c + load<i32>(tapX + ((<usize>(fh * FW + fw)) << 2)))) << 2);
+          for (let ci = 0; ci < CI; ci++) {
+            const ap = a + ((<usize>ci) << 3);
+            store<f64>(ap, load<f64>(ap) + v * <f64>load<f32>(xo + ((<usize>ci) << 2)));
+          }
+        }
+      }
+      e++;
+    }
+    for (let j = 0; j < patchSize; j++) {
+      store<f32>(dW + ((<usize>(j * CO + co)) << 2), <f32>load<f64>(acc + ((<usize>j) << 3)));
+    }
+  }
+}
