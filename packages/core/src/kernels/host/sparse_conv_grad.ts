@@ -8,7 +8,7 @@
 // dW 2.8× over one entry per pass), and for dW regrouping the entries by channel so that the accumulator is one
 // channel's block (L1) and x is read in ascending order.
 import type { backend_util } from '@tensorflow/tfjs-core';
-import { sparseConvSimd } from './sparse_conv_simd';
+import { hostSimd } from './host_simd';
 
 type Info = backend_util.Conv2DInfo;
 
@@ -34,10 +34,10 @@ export function channelsFirst(filter: ArrayLike<number>, FHW: number, CI: number
  * dx [B, H, W, CI] (zeroed by the caller) from the kept entries of dy and the filter [FH, FW, CI, CO]. Per
  * position, the k kept filter blocks are first summed into one patch (FH·FW·CI, contiguous, in L1), then the
  * patch is added into dx once: dx is read and written FH·FW·CI times per position instead of k times that.
- * Runs as WebAssembly SIMD where the runtime has it (sparse_conv_simd.ts: the same bits).
+ * Runs as WebAssembly SIMD where the runtime has it (host_simd.ts: the same bits).
  */
 export function sparseConvGradInput(info: Info, s: SparseDyPositions, filter: ArrayLike<number>, dx: Float32Array): void {
-  const simd = sparseConvSimd();
+  const simd = hostSimd();
   if (simd) {
     const { filterHeight: FH, filterWidth: FW, inChannels: CI, outChannels: CO } = info;
     simd.gradInput(info, s, channelsFirst(filter, FH * FW, CI, CO), dx);
@@ -218,10 +218,10 @@ export function filterEntries(info: Info, s: SparseDyPositions, arrays: EntryArr
  * channel first (a counting sort, positions stay ascending); then each channel's gradient block
  * (FH·FW·CI, in L1) sums v · patch(x) over its entries, eight or four entries at a time: one read and write of
  * the block per eight (four) multiply-adds, and x read in ascending order. Runs as WebAssembly SIMD where the
- * runtime has it (sparse_conv_simd.ts: the same bits).
+ * runtime has it (host_simd.ts: the same bits).
  */
 export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayLike<number>, dW: Float32Array): void {
-  const simd = sparseConvSimd();
+  const simd = hostSimd();
   if (simd) {
     simd.gradFilter(info, s.k, x, dW, (arrays) => filterEntries(info, s, arrays));
     return;

@@ -9,7 +9,8 @@ import {
   sparseConvGradInputJs,
   type SparseDyPositions,
 } from './sparse_conv_grad';
-import { setSparseConvSimd, sparseConvSimd } from './sparse_conv_simd';
+import { hostSimd, setHostSimd } from './host_simd';
+import { selectKept } from './top_k';
 
 type Shape4 = [number, number, number, number];
 
@@ -91,11 +92,11 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-describe('per-position conv backward: WebAssembly SIMD loops', () => {
-  afterEach(() => setSparseConvSimd(true));
+describe('host kernels as WebAssembly (per-position conv backward, small-k selection)', () => {
+  afterEach(() => setHostSimd(true));
 
   it('load in Node (WebAssembly SIMD is available here, so the fast path must be taken)', () => {
-    expect(sparseConvSimd()).not.toBeNull();
+    expect(hostSimd()).not.toBeNull();
   });
 
   describe.each(CASES)('$name', (c) => {
@@ -163,8 +164,8 @@ describe('per-position conv backward: WebAssembly SIMD loops', () => {
   });
 
   it('switched off, the JavaScript loops run (and give the same bits)', () => {
-    setSparseConvSimd(false);
-    expect(sparseConvSimd()).toBeNull();
+    setHostSimd(false);
+    expect(hostSimd()).toBeNull();
     const c = CASES[3];
     const info = backend_util.computeConv2DInfo(c.x, c.f, c.strides, c.dilations, c.pad);
     const s = keptEntries(info, c.k, 31, false);
@@ -174,16 +175,57 @@ describe('per-position conv backward: WebAssembly SIMD loops', () => {
     );
     const off = new Float32Array(c.x.reduce((a, b) => a * b));
     sparseConvGradInput(info, s, filter, off);
-    setSparseConvSimd(true);
+    setHostSimd(true);
     const on = new Float32Array(off.length);
     sparseConvGradInput(info, s, filter, on);
     expect(sameBits(on, off)).toBe(true);
   });
 
-  it('the committed module is a fresh build of wasm/sparse_conv.as.ts (run `npm run build:wasm -w @meprop/core` after editing it)', () => {
+  it.each([
+    [512, 64, 8, 0],
+    [300, 32, 4, 0],
+    [200, 100, 16, 0],
+    [1000, 7, 1, 0],
+    [400, 64, 8, 4], // values on 4 levels: many ties, the lower index must win
+    [4096, 3, 2, 2],
+  ])(
+    'per-row top-k on %i rows of %i, k = %i (levels %i): the same indices and values as the JavaScript selection',
+    (rows, cols, k, levels) => {
+      const next = rng(rows * 31 + cols);
+      const dy = Float32Array.from({ length: rows * cols }, () => {
+        const u = next();
+        if (u < 0.003) return NaN;
+        if (u < 0.006) return u < 0.0045 ? Infinity : -Infinity;
+        if (u < 0.02) return u < 0.013 ? 0 : -0;
+        const v = next() * 2 - 1;
+        return levels > 0 ? Math.round(v * levels) / levels : v;
+      });
+      expect(rows * cols).toBeGreaterThanOrEqual(4096); // large enough for the module path
+      const run = (on: boolean) => {
+        setHostSimd(on);
+        const idx = new Int32Array(rows * k);
+        const val = new Float32Array(rows * k);
+        selectKept(dy, rows, cols, k, 'per-example', 0, idx, val);
+        return { idx, val };
+      };
+      const js = run(false);
+      const simd = run(true);
+      expect(Array.from(simd.idx)).toEqual(Array.from(js.idx));
+      expect(sameBits(simd.val, js.val)).toBe(true);
+      // And it is a real top-k: every kept magnitude is >= every dropped one in its row (NaN largest).
+      const mag = (v: number) => (Number.isNaN(v) ? Infinity : Math.abs(v));
+      for (let r = 0; r < rows; r += 37) {
+        const kept = new Set(Array.from(simd.idx.subarray(r * k, (r + 1) * k)));
+        const minKept = Math.min(...[...kept].map((j) => mag(dy[r * cols + j])));
+        for (let j = 0; j < cols; j++) if (!kept.has(j)) expect(mag(dy[r * cols + j])).toBeLessThanOrEqual(minKept);
+      }
+    },
+  );
+
+  it('the committed module is a fresh build of wasm/host_simd.as.ts (run `npm run build:wasm -w @meprop/core` after editing it)', () => {
     const script = join(__dirname, '..', '..', '..', 'scripts', 'build-wasm.mjs');
     const out = execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
     expect(out).toContain('up to date');
-    expect(readFileSync(join(__dirname, 'sparse_conv_wasm_bytes.ts'), 'utf8')).toContain('Do not edit');
+    expect(readFileSync(join(__dirname, 'host_simd_bytes.ts'), 'utf8')).toContain('Do not edit');
   }, 60000);
 });

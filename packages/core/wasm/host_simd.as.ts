@@ -1,6 +1,7 @@
-// AssemblyScript source of the WebAssembly SIMD versions of the per-position conv backward loops in
-// ../src/kernels/host/sparse_conv_grad.ts (see that file for what they compute). Built by
-// `npm run build:wasm -w @meprop/core` into ../src/kernels/host/sparse_conv_wasm_bytes.ts (committed; a test
+// AssemblyScript source of the WebAssembly versions of host kernels' hot loops: the per-position conv backward
+// of ../src/kernels/host/sparse_conv_grad.ts (see that file for what they compute) and the small-k per-row
+// top-k of ../src/kernels/host/top_k_small.ts. Built by
+// `npm run build:wasm -w @meprop/core` into ../src/kernels/host/host_simd_bytes.ts (committed; a test
 // rebuilds it and compares).
 //
 // Same bits as the JavaScript loops: every sum runs in float64, in the same order, two lanes at a time
@@ -308,6 +309,50 @@ export function gradFilter(
     }
     for (let j = 0; j < patchSize; j++) {
       store<f32>(dW + ((<usize>(j * CO + co)) << 2), <f32>load<f64>(acc + ((<usize>j) << 3)));
+    }
+  }
+}
+
+// Per row of src [rows, cols] (float32): the k largest |v| (NaN largest, ties to the lower index) as ascending
+// indices outIdx [rows, k] (int32) and their values outVal [rows, k]; bufIdx [k] int32 and bufMag [k] float64
+// scratch. The same algorithm as topKIndicesSmall (a sorted buffer of k with insertion), so the same output.
+export function selectSmall(src: usize, rows: i32, cols: i32, k: i32, outIdx: usize, outVal: usize, bufIdx: usize, bufMag: usize): void {
+  const last = bufMag + ((<usize>(k - 1)) << 3);
+  for (let r = 0; r < rows; r++) {
+    const row = src + ((<usize>(r * cols)) << 2);
+    let count = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = load<f32>(row + ((<usize>j) << 2));
+      const m: f64 = v != v ? Infinity : v < 0 ? <f64>-v : <f64>v;
+      // Scanning in ascending index order: an equal magnitude never displaces an earlier index.
+      if (count == k && !(m > load<f64>(last))) continue;
+      let pos = count < k ? count++ : k - 1;
+      while (pos > 0) {
+        const prev = load<f64>(bufMag + ((<usize>(pos - 1)) << 3));
+        if (!(m > prev)) break;
+        store<f64>(bufMag + ((<usize>pos) << 3), prev);
+        store<i32>(bufIdx + ((<usize>pos) << 2), load<i32>(bufIdx + ((<usize>(pos - 1)) << 2)));
+        pos--;
+      }
+      store<f64>(bufMag + ((<usize>pos) << 3), m);
+      store<i32>(bufIdx + ((<usize>pos) << 2), j);
+    }
+    // Insertion sort of the k indices, ascending, then their values.
+    const out = outIdx + ((<usize>(r * k)) << 2);
+    for (let a = 0; a < k; a++) {
+      const id = load<i32>(bufIdx + ((<usize>a) << 2));
+      let b = a;
+      while (b > 0) {
+        const before = load<i32>(out + ((<usize>(b - 1)) << 2));
+        if (before <= id) break;
+        store<i32>(out + ((<usize>b) << 2), before);
+        b--;
+      }
+      store<i32>(out + ((<usize>b) << 2), id);
+    }
+    const vals = outVal + ((<usize>(r * k)) << 2);
+    for (let t = 0; t < k; t++) {
+      store<f32>(vals + ((<usize>t) << 2), load<f32>(row + ((<usize>load<i32>(out + ((<usize>t) << 2))) << 2)));
     }
   }
 }

@@ -1,12 +1,12 @@
 // The per-position conv backward loops of sparse_conv_grad.ts as WebAssembly SIMD (source: ../../../wasm/
-// sparse_conv.as.ts, AssemblyScript; bytes: sparse_conv_wasm_bytes.ts). They give the same bits as the
+// host_simd.as.ts, AssemblyScript; bytes: host_simd_bytes.ts). They give the same bits as the
 // JavaScript loops (float64 sums in the same order, two lanes at a time), so which one runs never changes a
 // result: the module is used wherever the runtime validates it (WebAssembly SIMD: Node ≥ 16.4, Chrome ≥ 91,
 // Firefox ≥ 89, Safari ≥ 16.4) and the JavaScript loops run elsewhere. The module has its own memory: each call
 // copies its inputs in and its output out (a few MB, about 1 ms at the issue-13 layer, against the loops' tens).
 import type { backend_util } from '@tensorflow/tfjs-core';
 import type { EntryArrays, FilterEntries, SparseDyPositions } from './sparse_conv_grad';
-import { SPARSE_CONV_WASM } from './sparse_conv_wasm_bytes';
+import { HOST_SIMD_WASM } from './host_simd_bytes';
 
 type Info = backend_util.Conv2DInfo;
 
@@ -30,6 +30,7 @@ interface SimdExports {
   memory: WasmMemory;
   gradInput(...args: number[]): void;
   gradFilter(...args: number[]): void;
+  selectSmall(...args: number[]): void;
 }
 
 const PAGE = 65536;
@@ -84,7 +85,7 @@ function copyIn(dst: Float32Array | Int32Array, src: ArrayLike<number>): void {
 }
 
 /** The SIMD loops over the module's memory. */
-export class SparseConvSimd {
+export class HostSimd {
   constructor(private readonly ex: SimdExports) {}
 
   /** As sparseConvGradInputJs: dx += the kept entries times the filter; wT is the filter as [CO, FH, FW, CI]. */
@@ -132,6 +133,23 @@ export class SparseConvSimd {
       offs.at,
     );
     dx.set(d.view);
+  }
+
+  /** As topKIndicesSmall on every row of src [rows, cols] (float32 values), then the kept values: [rows, k]. */
+  selectSmall(src: Float32Array, rows: number, cols: number, k: number, outIdx: Int32Array, outVal: Float32Array): void {
+    const n = rows * cols;
+    const r = new Regions(this.ex.memory);
+    for (const bytes of [n * 4, rows * k * 4, rows * k * 4, k * 4, k * 8]) r.reserve(bytes);
+    r.commit();
+    const x = r.f32(n);
+    const idx = r.i32(rows * k);
+    const val = r.f32(rows * k);
+    const bufIdx = r.i32(k);
+    const bufMag = r.f64(k);
+    x.view.set(src.subarray(0, n));
+    this.ex.selectSmall(x.at, rows, cols, k, idx.at, val.at, bufIdx.at, bufMag.at);
+    outIdx.set(idx.view);
+    outVal.set(val.view);
   }
 
   /**
@@ -187,7 +205,7 @@ export class SparseConvSimd {
 }
 
 let enabled = true;
-let instance: SparseConvSimd | null | undefined;
+let instance: HostSimd | null | undefined;
 
 function decode(base64: string, atob: (data: string) => string): Uint8Array {
   const text = atob(base64);
@@ -196,19 +214,19 @@ function decode(base64: string, atob: (data: string) => string): Uint8Array {
   return bytes;
 }
 
-function load(): SparseConvSimd | null {
+function load(): HostSimd | null {
   const wasm = runtime.WebAssembly;
   if (typeof wasm !== 'object' || typeof runtime.atob !== 'function') return null;
-  const bytes = decode(SPARSE_CONV_WASM, runtime.atob);
+  const bytes = decode(HOST_SIMD_WASM, runtime.atob);
   if (!wasm.validate(bytes)) return null; // no SIMD in this runtime
   try {
-    return new SparseConvSimd(new wasm.Instance(new wasm.Module(bytes), {}).exports as SimdExports);
+    return new HostSimd(new wasm.Instance(new wasm.Module(bytes), {}).exports as SimdExports);
   } catch {
     // A runtime that refuses synchronous compilation here (e.g. a page's main thread with a size limit):
     // compile asynchronously and use the JavaScript loops (the same bits) until it is ready.
     wasm.instantiate(bytes, {}).then(
       (r) => {
-        if (instance === null) instance = new SparseConvSimd(r.instance.exports as SimdExports);
+        if (instance === null) instance = new HostSimd(r.instance.exports as SimdExports);
       },
       () => undefined,
     );
@@ -217,13 +235,13 @@ function load(): SparseConvSimd | null {
 }
 
 /** The SIMD loops, or null where the runtime lacks WebAssembly SIMD (or they are switched off). */
-export function sparseConvSimd(): SparseConvSimd | null {
+export function hostSimd(): HostSimd | null {
   if (!enabled) return null;
   if (instance === undefined) instance = load();
   return instance;
 }
 
 /** Switches the SIMD loops off (false) or back on: tests and benchmarks compare them with the JavaScript loops. */
-export function setSparseConvSimd(on: boolean): void {
+export function setHostSimd(on: boolean): void {
   enabled = on;
 }
