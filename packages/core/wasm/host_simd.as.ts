@@ -16,6 +16,62 @@ function lo2(p: usize): v128 {
   return f64x2.promote_low_f32x4(v128.load64_zero(p));
 }
 
+// Σ v_t · promote(p_t[o], p_t[o + 1]) over 8 (4) terms, left to right: the sum JavaScript's
+// `v0 * a0 + v1 * a1 + ...` computes, two lanes at once.
+@inline
+function dot8(
+  v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, v6: v128, v7: v128,
+  p0: usize, p1: usize, p2: usize, p3: usize, p4: usize, p5: usize, p6: usize, p7: usize, o: usize,
+): v128 {
+  let s = f64x2.mul(v0, lo2(p0 + o));
+  s = f64x2.add(s, f64x2.mul(v1, lo2(p1 + o)));
+  s = f64x2.add(s, f64x2.mul(v2, lo2(p2 + o)));
+  s = f64x2.add(s, f64x2.mul(v3, lo2(p3 + o)));
+  s = f64x2.add(s, f64x2.mul(v4, lo2(p4 + o)));
+  s = f64x2.add(s, f64x2.mul(v5, lo2(p5 + o)));
+  s = f64x2.add(s, f64x2.mul(v6, lo2(p6 + o)));
+  return f64x2.add(s, f64x2.mul(v7, lo2(p7 + o)));
+}
+
+@inline
+function dot4(v0: v128, v1: v128, v2: v128, v3: v128, p0: usize, p1: usize, p2: usize, p3: usize, o: usize): v128 {
+  let s = f64x2.mul(v0, lo2(p0 + o));
+  s = f64x2.add(s, f64x2.mul(v1, lo2(p1 + o)));
+  s = f64x2.add(s, f64x2.mul(v2, lo2(p2 + o)));
+  return f64x2.add(s, f64x2.mul(v3, lo2(p3 + o)));
+}
+
+// The same sums for one element (the last of an odd count): lane 0 of each v, scalar loads.
+@inline
+function at(p: usize, o: usize): f64 {
+  return <f64>load<f32>(p + o);
+}
+@inline
+function lane(v: v128): f64 {
+  return f64x2.extract_lane(v, 0);
+}
+@inline
+function dot8s(
+  v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, v6: v128, v7: v128,
+  p0: usize, p1: usize, p2: usize, p3: usize, p4: usize, p5: usize, p6: usize, p7: usize, o: usize,
+): f64 {
+  let s = lane(v0) * at(p0, o);
+  s += lane(v1) * at(p1, o);
+  s += lane(v2) * at(p2, o);
+  s += lane(v3) * at(p3, o);
+  s += lane(v4) * at(p4, o);
+  s += lane(v5) * at(p5, o);
+  s += lane(v6) * at(p6, o);
+  return s + lane(v7) * at(p7, o);
+}
+@inline
+function dot4s(v0: v128, v1: v128, v2: v128, v3: v128, p0: usize, p1: usize, p2: usize, p3: usize, o: usize): f64 {
+  let s = lane(v0) * at(p0, o);
+  s += lane(v1) * at(p1, o);
+  s += lane(v2) * at(p2, o);
+  return s + lane(v3) * at(p3, o);
+}
+
 // dx [B, H, W, CI] += the kept entries of dy times the filter, position by position (dx zeroed by the caller).
 // wT: the filter as [CO, FH, FW, CI] float32; idx/val: [P, k] int32/float32; patch: [FH·FW·CI] float64 scratch;
 // vs: [k] float64 and offs: [k] int32 scratch.
@@ -62,28 +118,12 @@ export function gradInput(
           const w7 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 7)) << 2))) << 2);
           let j = 0;
           for (; j < pairs; j += 2) {
-            const jf = (<usize>j) << 2;
-            let s = f64x2.mul(v0, lo2(w0 + jf));
-            s = f64x2.add(s, f64x2.mul(v1, lo2(w1 + jf)));
-            s = f64x2.add(s, f64x2.mul(v2, lo2(w2 + jf)));
-            s = f64x2.add(s, f64x2.mul(v3, lo2(w3 + jf)));
-            s = f64x2.add(s, f64x2.mul(v4, lo2(w4 + jf)));
-            s = f64x2.add(s, f64x2.mul(v5, lo2(w5 + jf)));
-            s = f64x2.add(s, f64x2.mul(v6, lo2(w6 + jf)));
-            s = f64x2.add(s, f64x2.mul(v7, lo2(w7 + jf)));
+            const s = dot8(v0, v1, v2, v3, v4, v5, v6, v7, w0, w1, w2, w3, w4, w5, w6, w7, (<usize>j) << 2);
             const pp = patch + ((<usize>j) << 3);
             v128.store(pp, f64x2.add(v128.load(pp), s));
           }
           if (j < patchSize) {
-            const jf = (<usize>j) << 2;
-            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(w0 + jf);
-            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(w1 + jf);
-            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(w2 + jf);
-            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(w3 + jf);
-            s += f64x2.extract_lane(v4, 0) * <f64>load<f32>(w4 + jf);
-            s += f64x2.extract_lane(v5, 0) * <f64>load<f32>(w5 + jf);
-            s += f64x2.extract_lane(v6, 0) * <f64>load<f32>(w6 + jf);
-            s += f64x2.extract_lane(v7, 0) * <f64>load<f32>(w7 + jf);
+            const s = dot8s(v0, v1, v2, v3, v4, v5, v6, v7, w0, w1, w2, w3, w4, w5, w6, w7, (<usize>j) << 2);
             const pp = patch + ((<usize>j) << 3);
             store<f64>(pp, load<f64>(pp) + s);
           }
@@ -99,20 +139,12 @@ export function gradInput(
           const w3 = wT + ((<usize>load<i32>(offs + ((<usize>(t + 3)) << 2))) << 2);
           let j = 0;
           for (; j < pairs; j += 2) {
-            const jf = (<usize>j) << 2;
-            let s = f64x2.mul(v0, lo2(w0 + jf));
-            s = f64x2.add(s, f64x2.mul(v1, lo2(w1 + jf)));
-            s = f64x2.add(s, f64x2.mul(v2, lo2(w2 + jf)));
-            s = f64x2.add(s, f64x2.mul(v3, lo2(w3 + jf)));
+            const s = dot4(v0, v1, v2, v3, w0, w1, w2, w3, (<usize>j) << 2);
             const pp = patch + ((<usize>j) << 3);
             v128.store(pp, f64x2.add(v128.load(pp), s));
           }
           if (j < patchSize) {
-            const jf = (<usize>j) << 2;
-            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(w0 + jf);
-            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(w1 + jf);
-            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(w2 + jf);
-            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(w3 + jf);
+            const s = dot4s(v0, v1, v2, v3, w0, w1, w2, w3, (<usize>j) << 2);
             const pp = patch + ((<usize>j) << 3);
             store<f64>(pp, load<f64>(pp) + s);
           }
@@ -212,28 +244,12 @@ export function gradFilter(
           const x7 = x + ((<usize>(c7 + o)) << 2);
           let ci = 0;
           for (; ci < ciPairs; ci += 2) {
-            const cf = (<usize>ci) << 2;
-            let s = f64x2.mul(v0, lo2(x0 + cf));
-            s = f64x2.add(s, f64x2.mul(v1, lo2(x1 + cf)));
-            s = f64x2.add(s, f64x2.mul(v2, lo2(x2 + cf)));
-            s = f64x2.add(s, f64x2.mul(v3, lo2(x3 + cf)));
-            s = f64x2.add(s, f64x2.mul(v4, lo2(x4 + cf)));
-            s = f64x2.add(s, f64x2.mul(v5, lo2(x5 + cf)));
-            s = f64x2.add(s, f64x2.mul(v6, lo2(x6 + cf)));
-            s = f64x2.add(s, f64x2.mul(v7, lo2(x7 + cf)));
+            const s = dot8(v0, v1, v2, v3, v4, v5, v6, v7, x0, x1, x2, x3, x4, x5, x6, x7, (<usize>ci) << 2);
             const ap = a + ((<usize>ci) << 3);
             v128.store(ap, f64x2.add(v128.load(ap), s));
           }
           if (ci < CI) {
-            const cf = (<usize>ci) << 2;
-            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(x0 + cf);
-            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(x1 + cf);
-            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(x2 + cf);
-            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(x3 + cf);
-            s += f64x2.extract_lane(v4, 0) * <f64>load<f32>(x4 + cf);
-            s += f64x2.extract_lane(v5, 0) * <f64>load<f32>(x5 + cf);
-            s += f64x2.extract_lane(v6, 0) * <f64>load<f32>(x6 + cf);
-            s += f64x2.extract_lane(v7, 0) * <f64>load<f32>(x7 + cf);
+            const s = dot8s(v0, v1, v2, v3, v4, v5, v6, v7, x0, x1, x2, x3, x4, x5, x6, x7, (<usize>ci) << 2);
             const ap = a + ((<usize>ci) << 3);
             store<f64>(ap, load<f64>(ap) + s);
           }
@@ -265,20 +281,12 @@ export function gradFilter(
           const x3 = x + ((<usize>(c3 + o)) << 2);
           let ci = 0;
           for (; ci < ciPairs; ci += 2) {
-            const cf = (<usize>ci) << 2;
-            let s = f64x2.mul(v0, lo2(x0 + cf));
-            s = f64x2.add(s, f64x2.mul(v1, lo2(x1 + cf)));
-            s = f64x2.add(s, f64x2.mul(v2, lo2(x2 + cf)));
-            s = f64x2.add(s, f64x2.mul(v3, lo2(x3 + cf)));
+            const s = dot4(v0, v1, v2, v3, x0, x1, x2, x3, (<usize>ci) << 2);
             const ap = a + ((<usize>ci) << 3);
             v128.store(ap, f64x2.add(v128.load(ap), s));
           }
           if (ci < CI) {
-            const cf = (<usize>ci) << 2;
-            let s = f64x2.extract_lane(v0, 0) * <f64>load<f32>(x0 + cf);
-            s += f64x2.extract_lane(v1, 0) * <f64>load<f32>(x1 + cf);
-            s += f64x2.extract_lane(v2, 0) * <f64>load<f32>(x2 + cf);
-            s += f64x2.extract_lane(v3, 0) * <f64>load<f32>(x3 + cf);
+            const s = dot4s(v0, v1, v2, v3, x0, x1, x2, x3, (<usize>ci) << 2);
             const ap = a + ((<usize>ci) << 3);
             store<f64>(ap, load<f64>(ap) + s);
           }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mePropConv2d, type MePropConfig } from '@meprop/core';
 import type { CheckResult, ConvReport, LeakResult } from './check_result';
+import { relDiff, seeded } from './values';
 
 type Shape4 = [number, number, number, number];
 
@@ -30,17 +31,6 @@ const CASES: ConvCase[] = [
   },
 ];
 
-function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-  for (let i = 0; i < n; i++) out[i] = next() + next() + next() - 1.5;
-  return out;
-}
-
 /** dy [P, CO] masked to the k channels of largest |dy| per row (ties to the lower channel). */
 function maskPerPosition(dy: Float32Array, CO: number, k: number): Float32Array {
   const out = new Float32Array(dy.length);
@@ -63,17 +53,6 @@ function maskUnified(dy: Float32Array, CO: number, k: number): Float32Array {
       .slice(0, k),
   );
   return dy.map((v, i) => (keep.has(i % CO) ? v : 0));
-}
-
-function relDiff(got: Float32Array, want: Float32Array): number {
-  if (got.length !== want.length) return NaN;
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i]));
-    if (Number.isNaN(d)) return NaN;
-    if (d > worst) worst = d;
-  }
-  return worst;
 }
 
 export async function runConvChecks(backend: string): Promise<ConvReport> {
