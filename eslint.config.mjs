@@ -6,7 +6,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/coverage/**', '.nx/**', '.cache/**', '**/bench-out/**', 'docs/api/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'packages/core/wasm/**',
+      '**/coverage/**',
+      '.nx/**',
+      '.cache/**',
+      '**/bench-out/**',
+      'docs/api/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

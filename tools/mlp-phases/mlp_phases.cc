@@ -5,7 +5,7 @@
 //
 //   D=packages/tfjs-node-ops/native
 //   c++ -O3 -march=native -std=c++17 -fopenmp-simd -pthread -Wno-psabi -I$D tools/mlp-phases/mlp_phases.cc \
-//     $D/mlp_common.cc -o /tmp/mlp_phases && MEPROP_NATIVE_THREADS=1 /tmp/mlp_phases
+//     $D/mlp_common.cc $D/pool.cc -o /tmp/mlp_phases && MEPROP_NATIVE_THREADS=1 /tmp/mlp_phases
 // (point -I and the mlp_common.cc path at another checkout's native/ to compare two versions).
 #include <algorithm>
 #include <array>
@@ -98,13 +98,13 @@ int main() {
     });
     const double slices = Median([&] { SlicesFromKept(dyk.data(), x.data(), M, K, k, false, rows.data()); });
     const double fill =
-        Median([&] { FillDenseRows(dW.data(), N, sh.data(), k, rows.data(), K, 0, K, K * N >= kStreamFloats); });
+        Median([&] { FillDenseRows(dW.data(), N, sh.data(), k, rows.data(), K, 0, K); });
     const double gather = Median([&] { GatherWeightColumns(w.data(), K, N, false, sh.data(), k, wkT.data()); });
     const double dxu = Median([&] { DxFromKept(dyk.data(), wkT.data(), M, K, k, false, dx.data()); });
     std::printf(
         "%ldx%ldx%ld k=%ld threads=%d%s | per-example: select %.0f dW %.0f dx %.0f | unified: select %.0f slices %.0f "
         "dense fill %.0f gather W %.0f dx %.0f (us)\n",
-        static_cast<long>(M), static_cast<long>(K), static_cast<long>(N), static_cast<long>(k), PoolThreads(),
+        static_cast<long>(M), static_cast<long>(K), static_cast<long>(N), static_cast<long>(k), meprop::MaxThreads(),
         cold ? " cold" : "", sel, dw, dxt, usel, slices, fill, gather, dxu);
   }
 }

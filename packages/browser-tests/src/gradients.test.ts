@@ -1,7 +1,7 @@
 // Inside headless Chromium, per backend: meProp's gradients equal the cpu reference (every mode, all
 // transposes, the autodiff, eager and fused/Dense paths), nothing leaks, and mePropify + fit trains.
 import type { Page } from 'playwright-core';
-import type { FitReport, GradientReport, OptimizerReport } from './page/check_result';
+import type { ConvReport, FitReport, GradientReport, OptimizerReport } from './page/check_result';
 import { browserBackends, callChecks, ChecksPageSession } from './checks_page_session';
 
 let session: ChecksPageSession;
@@ -21,6 +21,7 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
   let grads: GradientReport;
   let fit: FitReport;
   let optimizers: OptimizerReport;
+  let conv: ConvReport;
 
   beforeAll(async () => {
     ({ page, errors } = await session.open());
@@ -29,6 +30,11 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     grads = await callChecks(page, 'runGradientChecks', backend);
     fit = await callChecks(page, 'runFitCheck', backend);
     optimizers = await callChecks(page, 'runOptimizerCheck', backend);
+    conv = await callChecks(page, 'runConvChecks', backend);
+    const worstConv = Math.max(...conv.checks.map((c) => c.maxRelDiff));
+    console.log(
+      `[${backend}] ${conv.checks.length} conv gradient checks, worst relative difference ${worstConv.toExponential(2)}`,
+    );
     const worstStep = Math.max(...optimizers.checks.map((c) => c.maxRelDiff));
     console.log(`[${backend}] lazy optimizers vs cpu after 3 steps: worst relative difference ${worstStep.toExponential(2)}`);
     const worst = Math.max(...grads.checks.map((c) => c.maxRelDiff));
@@ -44,6 +50,7 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     expect(grads.backend).toBe(backend);
     expect(fit.backend).toBe(backend);
     expect(optimizers.backend).toBe(backend);
+    expect(conv.backend).toBe(backend);
     expect(errors).toEqual([]);
   });
 
@@ -51,6 +58,15 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     expect(grads.checks).toHaveLength(EXPECTED_CHECKS);
     const off = grads.checks.filter((c) => !(c.maxRelDiff <= c.tol)).map((c) => `${c.name}: ${c.maxRelDiff} > ${c.tol}`);
     expect(off).toEqual([]);
+  });
+
+  test('meProp conv gradients (mePropConv2d: per-position, unified, exact) match plain gradients of the masked dy on cpu', () => {
+    // 2 layers x (per-example, unified, k >= channels) x (dx, dW)
+    expect(conv.checks).toHaveLength(12);
+    const off = conv.checks.filter((c) => !(c.maxRelDiff <= c.tol)).map((c) => `${c.name}: ${c.maxRelDiff} > ${c.tol}`);
+    expect(off).toEqual([]);
+    const leaked = conv.leaks.filter((l) => l.tensorsAfter !== l.tensorsBefore).map((l) => l.name);
+    expect(leaked).toEqual([]);
   });
 
   test('random mode keeps exactly k = 4 entries of a one-example dy', () => {

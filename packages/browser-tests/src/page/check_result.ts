@@ -21,6 +21,12 @@ export interface GradientReport {
   randomKeptCounts: number[];
 }
 
+export interface ConvReport {
+  backend: string;
+  checks: CheckResult[];
+  leaks: LeakResult[];
+}
+
 export interface FitReport {
   backend: string;
   losses: number[];
@@ -43,6 +49,7 @@ export interface OptimizerReport {
 /** What the checks page puts on `window.mepropChecks`. */
 export interface ChecksApi {
   runGradientChecks(backend: string): Promise<GradientReport>;
+  runConvChecks(backend: string): Promise<ConvReport>;
   runFitCheck(backend: string): Promise<FitReport>;
   runOptimizerCheck(backend: string): Promise<OptimizerReport>;
   backendInfo(): Promise<Record<string, string>>;

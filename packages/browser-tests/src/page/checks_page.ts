@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
+import { runConvChecks } from './conv_checks';
 import { runFitCheck } from './fit_check';
 import { runGradientChecks } from './gradient_checks';
 import { runOptimizerCheck } from './optimizer_check';
@@ -28,4 +29,4 @@ declare global {
     mepropChecks: ChecksApi;
   }
 }
-window.mepropChecks = { runGradientChecks, runFitCheck, runOptimizerCheck, backendInfo };
+window.mepropChecks = { runGradientChecks, runConvChecks, runFitCheck, runOptimizerCheck, backendInfo };

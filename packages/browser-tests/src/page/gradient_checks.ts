@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MePropConfig, mePropMatMul, mePropMatMulGrads, withMeProp } from '@meprop/core';
 import { plainGrads, referenceGrads } from '../../../core/src/test-helpers/reference';
 import type { CheckResult, GradientReport, LeakResult } from './check_result';
+import { relDiff, seeded } from './values';
 
 const TRANSPOSES: Array<[boolean, boolean]> = [
   [false, false],
@@ -15,18 +16,6 @@ const TRANSPOSES: Array<[boolean, boolean]> = [
   [true, true],
 ];
 type Exact = 'per-example' | 'unified';
-
-/** Deterministic normal-ish values (sum of uniforms from an LCG): identical on every backend. */
-function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-  for (let i = 0; i < n; i++) out[i] = next() + next() + next() - 1.5;
-  return out;
-}
 
 interface Operands {
   a: Float32Array;
@@ -50,17 +39,6 @@ function operands(M: number, K: number, N: number, tA: boolean, tB: boolean, see
 
 function tensors(o: Operands): { a: tf.Tensor2D; b: tf.Tensor2D; dy: tf.Tensor2D } {
   return { a: tf.tensor2d(o.a, o.aShape), b: tf.tensor2d(o.b, o.bShape), dy: tf.tensor2d(o.dy, o.dyShape) };
-}
-
-function relDiff(got: Float32Array | Int32Array | Uint8Array, want: Float32Array | Int32Array | Uint8Array): number {
-  if (got.length !== want.length) return NaN;
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i]));
-    if (Number.isNaN(d)) return NaN;
-    if (d > worst) worst = d;
-  }
-  return worst;
 }
 
 /** Runs fn on the cpu backend and returns its tensors' values; restores the backend under test after. */

@@ -8,6 +8,7 @@
 // dW 2.8× over one entry per pass), and for dW regrouping the entries by channel so that the accumulator is one
 // channel's block (L1) and x is read in ascending order.
 import type { backend_util } from '@tensorflow/tfjs-core';
+import { hostSimd } from './host_simd';
 
 type Info = backend_util.Conv2DInfo;
 
@@ -18,7 +19,7 @@ export interface SparseDyPositions {
 }
 
 /** filter [FH, FW, CI, CO] → [CO, FH, FW, CI], so a kept channel reads one contiguous block. */
-function channelsFirst(filter: ArrayLike<number>, FHW: number, CI: number, CO: number): Float32Array {
+export function channelsFirst(filter: ArrayLike<number>, FHW: number, CI: number, CO: number): Float32Array {
   const out = new Float32Array(FHW * CI * CO);
   for (let f = 0; f < FHW; f++) {
     for (let ci = 0; ci < CI; ci++) {
@@ -33,8 +34,20 @@ function channelsFirst(filter: ArrayLike<number>, FHW: number, CI: number, CO: n
  * dx [B, H, W, CI] (zeroed by the caller) from the kept entries of dy and the filter [FH, FW, CI, CO]. Per
  * position, the k kept filter blocks are first summed into one patch (FH·FW·CI, contiguous, in L1), then the
  * patch is added into dx once: dx is read and written FH·FW·CI times per position instead of k times that.
+ * Runs as WebAssembly SIMD where the runtime has it (host_simd.ts: the same bits).
  */
 export function sparseConvGradInput(info: Info, s: SparseDyPositions, filter: ArrayLike<number>, dx: Float32Array): void {
+  const simd = hostSimd();
+  if (simd) {
+    const { filterHeight: FH, filterWidth: FW, inChannels: CI, outChannels: CO } = info;
+    simd.gradInput(info, s, channelsFirst(filter, FH * FW, CI, CO), dx);
+    return;
+  }
+  sparseConvGradInputJs(info, s, filter, dx);
+}
+
+/** sparseConvGradInput in JavaScript (the reference of the SIMD version, and its fallback). */
+export function sparseConvGradInputJs(info: Info, s: SparseDyPositions, filter: ArrayLike<number>, dx: Float32Array): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const pt = info.padInfo.top;
@@ -123,29 +136,57 @@ export function sparseConvGradInput(info: Info, s: SparseDyPositions, filter: Ar
   }
 }
 
-/**
- * dW [FH, FW, CI, CO] from x [B, H, W, CI] and the kept entries of dy. The kept entries are regrouped by
- * channel first (a counting sort, positions stay ascending); then each channel's gradient block
- * (FH·FW·CI, in L1) sums v · patch(x) over its entries, four entries at a time: one read and write of the
- * block per four multiply-adds, and x read in ascending order.
- */
-export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayLike<number>, dW: Float32Array): void {
+/** Typed arrays for the dW pass's bookkeeping (plain arrays, or views of the SIMD module's memory). */
+export interface EntryArrays {
+  i32(n: number): Int32Array;
+  f64(n: number): Float64Array;
+  u8(n: number): Uint8Array;
+}
+
+const plainArrays: EntryArrays = {
+  i32: (n) => new Int32Array(n),
+  f64: (n) => new Float64Array(n),
+  u8: (n) => new Uint8Array(n),
+};
+
+/** The kept entries regrouped by channel, and the per-position and per-tap offsets the dW loops use. */
+export interface FilterEntries {
+  /** [CO + 1]: channel co's entries are [start[co], start[co + 1]). */
+  start: Int32Array;
+  /** Position and value of each nonzero kept entry, by channel, positions ascending. Sized P·k (n used). */
+  entPos: Int32Array;
+  entVal: Float64Array;
+  /** Per position: the element offset of its receptive field's corner in x (may be negative at the border),
+   * whether the field lies inside x, and the corner's row and column. */
+  corner: Int32Array;
+  inside: Uint8Array;
+  h0s: Int32Array;
+  w0s: Int32Array;
+  /** [FH·FW]: the taps' element offsets in x relative to the corner. */
+  tapX: Int32Array;
+}
+
+/** Counting sort of the nonzero kept entries by channel, and the offsets; arrays from `arrays`. */
+export function filterEntries(info: Info, s: SparseDyPositions, arrays: EntryArrays = plainArrays): FilterEntries {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const { idx, val, k } = s;
   const FHW = FH * FW;
-  const patchSize = FHW * CI;
   const P = B * OH * OW;
-  // Counting sort of the nonzero kept entries by channel.
-  const start = new Int32Array(CO + 1);
+  const start = arrays.i32(CO + 1);
+  const entPos = arrays.i32(P * k);
+  const entVal = arrays.f64(P * k);
+  const corner = arrays.i32(P);
+  const inside = arrays.u8(P);
+  const h0s = arrays.i32(P);
+  const w0s = arrays.i32(P);
+  const tapX = arrays.i32(FHW);
+  start.fill(0);
   for (let e = 0; e < P * k; e++) if (val[e] !== 0) start[idx[e] + 1]++;
   for (let co = 0; co < CO; co++) start[co + 1] += start[co];
   const fill = start.slice(0, CO);
-  const n = start[CO];
-  const entPos = new Int32Array(n);
-  const entVal = new Float64Array(n);
   for (let p = 0; p < P; p++) {
     for (let t = 0; t < k; t++) {
       const v = val[p * k + t];
@@ -155,11 +196,6 @@ export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayL
       entVal[slot] = v;
     }
   }
-  // Per position: the offset of its receptive field's corner in x, and whether the field lies inside x.
-  const corner = new Int32Array(P);
-  const inside = new Uint8Array(P);
-  const h0s = new Int32Array(P);
-  const w0s = new Int32Array(P);
   let p = 0;
   for (let b = 0; b < B; b++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -173,9 +209,33 @@ export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayL
       }
     }
   }
-  // Offsets of the filter taps in x relative to the corner, and in the gradient block.
-  const tapX = new Int32Array(FHW);
   for (let fh = 0; fh < FH; fh++) for (let fw = 0; fw < FW; fw++) tapX[fh * FW + fw] = (fh * dh * W + fw * dw) * CI;
+  return { start, entPos, entVal, corner, inside, h0s, w0s, tapX };
+}
+
+/**
+ * dW [FH, FW, CI, CO] from x [B, H, W, CI] and the kept entries of dy. The kept entries are regrouped by
+ * channel first (a counting sort, positions stay ascending); then each channel's gradient block
+ * (FH·FW·CI, in L1) sums v · patch(x) over its entries, eight or four entries at a time: one read and write of
+ * the block per eight (four) multiply-adds, and x read in ascending order. Runs as WebAssembly SIMD where the
+ * runtime has it (host_simd.ts: the same bits).
+ */
+export function sparseConvGradFilter(info: Info, s: SparseDyPositions, x: ArrayLike<number>, dW: Float32Array): void {
+  const simd = hostSimd();
+  if (simd) {
+    simd.gradFilter(info, s.k, x, dW, (arrays) => filterEntries(info, s, arrays));
+    return;
+  }
+  sparseConvGradFilterJs(info, s, x, dW);
+}
+
+/** sparseConvGradFilter in JavaScript (the reference of the SIMD version, and its fallback). */
+export function sparseConvGradFilterJs(info: Info, s: SparseDyPositions, x: ArrayLike<number>, dW: Float32Array): void {
+  const { inHeight: H, inWidth: W, inChannels: CI, outChannels: CO } = info;
+  const { filterHeight: FH, filterWidth: FW, dilationHeight: dh, dilationWidth: dw } = info;
+  const FHW = FH * FW;
+  const patchSize = FHW * CI;
+  const { start, entPos, entVal, corner, inside, h0s, w0s, tapX } = filterEntries(info, s);
   const acc = new Float64Array(patchSize);
   for (let co = 0; co < CO; co++) {
     acc.fill(0);

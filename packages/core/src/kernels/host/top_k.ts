@@ -1,5 +1,6 @@
 // Selection of the kept entries of dy, on plain typed arrays (shared by the cpu and wasm kernels).
 import { Rng } from '../../rng';
+import { hostSimd } from './host_simd';
 import { SMALL_K, topKIndicesSmall } from './top_k_small';
 
 /** |v| with NaN ranked above everything, so a NaN in dy is kept and propagates. */
@@ -67,6 +68,9 @@ export function topKIndices(
   outIdx.set(sorted, outOffset);
 }
 
+/** Below this many entries of dy the JavaScript selection runs (copying into the module costs more). */
+const SIMD_MIN_ENTRIES = 4096;
+
 export type SelectMode = 'per-example' | 'unified' | 'random';
 
 /**
@@ -83,6 +87,14 @@ export function selectKept(
   outIdx: Int32Array,
   outVal: Float32Array,
 ): void {
+  if (mode === 'per-example' && k <= SMALL_K && dy instanceof Float32Array && rows * cols >= SIMD_MIN_ENTRIES) {
+    // The same selection as WebAssembly where the runtime has it (host_simd.ts): the same indices and values.
+    const simd = hostSimd();
+    if (simd) {
+      simd.selectSmall(dy, rows, cols, k, outIdx, outVal);
+      return;
+    }
+  }
   const heapIdx = new Int32Array(k);
   const heapMag = new Float64Array(k);
   if (mode === 'per-example' && k <= SMALL_K) {
