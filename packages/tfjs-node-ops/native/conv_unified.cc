@@ -757,6 +757,69 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
                     ThreadsFor(s.B * s.OH * s.OW * s.FH * s.FW * s.CI * s.k));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The whole unified backward in one op: selection, dx, dW and the bias sum, with dy_k in a buffer of the op's
+// own (no tensor, no further op calls). The same functions as the three ops above, so the same bits.
+
+struct BackwardAttrs {
+  Geometry g;
+  int64_t k = 1;
+  bool relu = false, with_dx = true, with_dw = true;
+};
+
+void* BackwardCreate(TF_OpKernelConstruction* c) {
+  auto* a = new BackwardAttrs;
+  if (ReadGeometry(c, &a->g) && IntAttr(c, "k", 1, &a->k) && BoolAttr(c, "relu", &a->relu) &&
+      BoolAttr(c, "with_dx", &a->with_dx))
+    BoolAttr(c, "with_dw", &a->with_dw);
+  return a;
+}
+void BackwardDelete(void* p) { delete static_cast<BackwardAttrs*>(p); }
+
+void BackwardCompute(void* p, TF_OpKernelContext* ctx) {
+  const BackwardAttrs& a = *static_cast<BackwardAttrs*>(p);
+  const char* op = "MePropConvUnifiedBackward";
+  Tensors io(ctx);
+  TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
+  if (!dy_t) return;
+  TF_Tensor* y_t = io.Input(1, TF_FLOAT, "y");
+  if (!y_t) return;
+  TF_Tensor* x_t = io.Input(2, TF_FLOAT, "x");
+  if (!x_t) return;
+  TF_Tensor* f_t = io.Input(3, TF_FLOAT, "filter");
+  if (!f_t) return;
+  const std::vector<int64_t> dd = Dims(dy_t), xd = Dims(x_t), fd = Dims(f_t);
+  if (dd.size() != 4 || xd.size() != 4 || fd.size() != 4 || xd[0] != dd[0] || fd[2] != xd[3] || fd[3] != dd[3])
+    return Fail(ctx, std::string(op) + ": expected dy [B, OH, OW, CO], x [B, H, W, CI], filter [FH, FW, CI, CO]; got " +
+                         ShapeText(dd) + ", " + ShapeText(xd) + ", " + ShapeText(fd));
+  const int64_t CO = dd[3];
+  if (a.k > CO)
+    return Fail(ctx, std::string(op) + ": k (" + std::to_string(a.k) + ") exceeds dy's " + std::to_string(CO) +
+                         " channels (shape " + ShapeText(dd) + ")");
+  if (a.relu && Dims(y_t) != dd)
+    return Fail(ctx, std::string(op) + ": y's shape " + ShapeText(Dims(y_t)) + " must equal dy's " + ShapeText(dd));
+  const ConvShape s{xd[0], xd[1], xd[2], xd[3], dd[1], dd[2], fd[0], fd[1], a.k};
+  TF_Tensor* dx_t = io.Output(0, TF_FLOAT, a.with_dx ? xd : std::vector<int64_t>{0});
+  if (!dx_t) return;
+  TF_Tensor* dw_t = io.Output(1, TF_FLOAT, a.with_dw ? fd : std::vector<int64_t>{0});
+  if (!dw_t) return;
+  TF_Tensor* sum_t = io.Output(2, TF_FLOAT, {CO});
+  if (!sum_t) return;
+  const int64_t P = s.B * s.OH * s.OW;
+  std::vector<int32_t> ch(s.k);
+  std::vector<float> dyk(P * s.k);
+  SelectChannels(static_cast<const float*>(TF_TensorData(dy_t)), static_cast<const float*>(TF_TensorData(y_t)), a.relu,
+                 P, CO, s.k, ch.data(), dyk.data(), static_cast<float*>(TF_TensorData(sum_t)),
+                 ThreadsFor(P * CO, kElementsPerThread));
+  const int threads = ThreadsFor(P * s.FH * s.FW * s.CI * s.k);
+  if (a.with_dx)
+    UnifiedGradInput(s, a.g, dyk.data(), ch.data(), static_cast<const float*>(TF_TensorData(f_t)), CO,
+                     static_cast<float*>(TF_TensorData(dx_t)), threads);
+  if (a.with_dw)
+    UnifiedGradFilter(s, a.g, static_cast<const float*>(TF_TensorData(x_t)), dyk.data(), ch.data(), CO,
+                      static_cast<float*>(TF_TensorData(dw_t)), threads);
+}
+
 void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {
   {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSelect");
@@ -798,6 +861,25 @@ void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {
     if (!RegisterOpAndKernel(op, "MePropConvUnifiedGradFilter", FilterCompute, FilterCreate, FilterDelete, status))
       return;
     names.push_back("MePropConvUnifiedGradFilter");
+  }
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvUnifiedBackward");
+    TF_OpDefinitionBuilderAddInput(op, "dy: float");
+    TF_OpDefinitionBuilderAddInput(op, "y: float");
+    TF_OpDefinitionBuilderAddInput(op, "x: float");
+    TF_OpDefinitionBuilderAddInput(op, "filter: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dx: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dw: float");
+    TF_OpDefinitionBuilderAddOutput(op, "sum: float");
+    TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
+    TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
+    TF_OpDefinitionBuilderAddAttr(op, "with_dx: bool = true");
+    TF_OpDefinitionBuilderAddAttr(op, "with_dw: bool = true");
+    AddGeometryAttrs(op);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvUnifiedBackward", BackwardCompute, BackwardCreate, BackwardDelete, status))
+      return;
+    names.push_back("MePropConvUnifiedBackward");
   }
 }
 
