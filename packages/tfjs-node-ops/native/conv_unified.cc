@@ -781,12 +781,11 @@ class PhaseProfile {
     for (int i = 0; i < 3; i++) sums_[phase][i] += t.v[i] - last_.v[i];
     last_ = t;
   }
-  void End(int threads) {
-    if (threads <= 1) solo_++;
+  void End() {
     if (++calls_ < 200) return;
     static const char* names[kPhases] = {"select", "dx", "dW"};
-    std::string line = "MePropConvUnifiedBackward, mean of " + std::to_string(calls_) + " calls (" +
-                       std::to_string(solo_) + " on one thread; ms: wall / process CPU / caller CPU):";
+    std::string line =
+        "MePropConvUnifiedBackward, mean of " + std::to_string(calls_) + " calls (ms: wall / process CPU / caller CPU):";
     for (int p = 0; p < kPhases; p++) {
       char buf[96];
       snprintf(buf, sizeof buf, " %s %.3f / %.3f / %.3f;", names[p], sums_[p][0] / calls_, sums_[p][1] / calls_,
@@ -794,7 +793,7 @@ class PhaseProfile {
       line += buf;
     }
     fprintf(stderr, "%s\n", line.c_str());
-    calls_ = solo_ = 0;
+    calls_ = 0;
     for (auto& ph : sums_)
       for (double& v : ph) v = 0;
   }
@@ -812,54 +811,9 @@ class PhaseProfile {
   static Stamp Now() { return {{Ms(CLOCK_MONOTONIC), Ms(CLOCK_PROCESS_CPUTIME_ID), Ms(CLOCK_THREAD_CPUTIME_ID)}}; }
   Stamp last_{};
   double sums_[kPhases][3] = {};
-  int calls_ = 0, solo_ = 0;
+  int calls_ = 0;
 };
 PhaseProfile phaseProfile;
-
-// A/B switch while measuring: MEPROP_CONV_CONTENTION=0 turns the Contention guard off.
-inline bool ContentionGuard() {
-  static const bool on = [] {
-    const char* e = std::getenv("MEPROP_CONV_CONTENTION");
-    return e == nullptr || std::string(e) != "0";
-  }();
-  return on;
-}
-
-// On a busy machine a second thread of ours only shares the caller's part of the cores (the scheduler shares
-// them between processes, or between sessions with autogroups): the helper's chunks then wait, and the call runs
-// slower than on one thread. A call on several threads whose calling thread was off its core for over a third
-// of the call's wall time makes the next kSoloCalls calls run on the calling thread alone; then threads are tried
-// again. (The results are the same bits on any number of threads.) MEPROP_NATIVE_THREADS, when set, is obeyed.
-class Contention {
- public:
-  static constexpr int kSoloCalls = 16;
-  // The threads for the next call that would use `threads`.
-  int Threads(int threads) {
-    if (threads <= 1 || ThreadsFixed()) return threads;
-    if (solo_ > 0) {
-      solo_--;
-      return 1;
-    }
-    return threads;
-  }
-  void Start() { t0_ = Clock(CLOCK_MONOTONIC), c0_ = Clock(CLOCK_THREAD_CPUTIME_ID); }
-  // After a call that ran on `threads` threads.
-  void End(int threads) {
-    if (threads <= 1) return;
-    const double wall = Clock(CLOCK_MONOTONIC) - t0_, cpu = Clock(CLOCK_THREAD_CPUTIME_ID) - c0_;
-    if (wall - cpu > wall / 3) solo_ = kSoloCalls;
-  }
-
- private:
-  static double Clock(clockid_t c) {
-    timespec t;
-    clock_gettime(c, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-  }
-  int solo_ = 0;
-  double t0_ = 0, c0_ = 0;
-};
-Contention contention;  // op calls run one at a time (tfjs's engine is single-threaded)
 
 struct BackwardAttrs {
   Geometry g;
@@ -909,15 +863,12 @@ void BackwardCompute(void* p, TF_OpKernelContext* ctx) {
   std::vector<int32_t> ch(s.k);
   const bool profile = PhaseProfile::On();
   if (profile) phaseProfile.Start();
-  const int wanted = std::max(ThreadsFor(P * CO, kElementsPerThread), ThreadsFor(P * s.FH * s.FW * s.CI * s.k));
-  const int most = ContentionGuard() ? contention.Threads(wanted) : wanted;
-  if (most > 1) contention.Start();
   std::vector<float> dyk(P * s.k);
   SelectChannels(static_cast<const float*>(TF_TensorData(dy_t)), static_cast<const float*>(TF_TensorData(y_t)), a.relu,
                  P, CO, s.k, ch.data(), dyk.data(), static_cast<float*>(TF_TensorData(sum_t)),
-                 std::min(most, ThreadsFor(P * CO, kElementsPerThread)));
+                 ThreadsFor(P * CO, kElementsPerThread));
   if (profile) phaseProfile.Mark(0);
-  const int threads = std::min(most, ThreadsFor(P * s.FH * s.FW * s.CI * s.k));
+  const int threads = ThreadsFor(P * s.FH * s.FW * s.CI * s.k);
   if (a.with_dx)
     UnifiedGradInput(s, a.g, dyk.data(), ch.data(), static_cast<const float*>(TF_TensorData(f_t)), CO,
                      static_cast<float*>(TF_TensorData(dx_t)), threads);
@@ -925,10 +876,9 @@ void BackwardCompute(void* p, TF_OpKernelContext* ctx) {
   if (a.with_dw)
     UnifiedGradFilter(s, a.g, static_cast<const float*>(TF_TensorData(x_t)), dyk.data(), ch.data(), CO,
                       static_cast<float*>(TF_TensorData(dw_t)), threads);
-  if (most > 1) contention.End(most);
   if (profile) {
     phaseProfile.Mark(2);
-    phaseProfile.End(most);
+    phaseProfile.End();
   }
 }
 
