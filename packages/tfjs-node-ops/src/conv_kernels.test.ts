@@ -661,6 +661,33 @@ run('native unified conv kernels [tensorflow]', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a first conv layer (no dx wanted) runs the one op once for dW and the bias, the same bits, nothing left over', async () => {
+    const before = tf.memory().numTensors;
+    const x = rand([2, 9, 9, 16], 51);
+    const w0 = rand([3, 3, 16, 8], 52);
+    const b0 = rand([8], 53);
+    const w = tf.variable(w0);
+    const b = tf.variable(b0);
+    const dy = rand([2, 7, 7, 8], 54);
+    const config = { k: 3, mode: 'unified' as const };
+    const layer = (xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor): tf.Tensor =>
+      tf.sum(
+        tf.mul(mePropConv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, config, { bias: ba as tf.Tensor1D, activation: 'relu' }), dy),
+      );
+    let grads: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    const profile = await tf.profile(() => {
+      grads = tf.variableGrads(() => layer(x, w, b) as tf.Scalar, [w, b]);
+    });
+    expect(profile.kernels.map((kk) => kk.name).filter((n) => n === MePropConvUnifiedBackward)).toHaveLength(1);
+    // Reference: the same layer with dx wanted too (dx first, dW and the bias from the stash).
+    const all = tf.grads(layer)([x, w, b]);
+    const got = grads as { value: tf.Scalar; grads: tf.NamedTensorMap };
+    expect(bitsOf(got.grads[w.name])).toEqual(bitsOf(all[1]));
+    expect(bitsOf(got.grads[b.name])).toEqual(bitsOf(all[2]));
+    tf.dispose([x, w0, b0, w, b, dy, got.value, ...Object.values(got.grads), ...all]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('runs the meProp conv forward like tfjs (Conv2D + MePropBiasAct; plain kernels otherwise)', () => {
     const before = tf.memory().numTensors;
     tf.tidy(() => {
