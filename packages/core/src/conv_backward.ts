@@ -296,7 +296,8 @@ function fusedUnified(a: ConvAttrs): boolean {
  * MePropConvUnifiedBackward call: the first thunk called runs it for its own gradient and for those of the
  * thunks tfjs calls after it (dx, then dW, then the bias), which take them from the stash. A thunk that finds
  * nothing stashed runs the kernel for its own gradient only, so any order and any subset of the thunks gives
- * the same values. dW is made ahead only when the filter can want a gradient (not a non-trainable variable).
+ * the same values. dW is made ahead unless the filter is a non-trainable variable (through tfjs's tape the filter is
+ * a saved copy, so there it is always made: a frozen layer's dW is computed and dropped with the stash).
  */
 function fusedUnifiedThunks(
   dy: tf.Tensor,
