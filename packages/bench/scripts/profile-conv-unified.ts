@@ -2,12 +2,14 @@
 // its three ops timed alone (wall ms) with the minor page faults of the process during the call, in two
 // schedules: "interleaved" (plain's Conv2DBackpropInput + Conv2DBackpropFilter run before each unified backward,
 // as the bench does) and "alone" (the unified ops only). Also the whole backward as the bench runs it
-// (mePropConv2dGradThunks) in both schedules. Run:
+// (mePropConv2dGradThunks: one MePropConvUnifiedBackward call where the native ops have it), the three ops back to
+// back ("unified 3 ops", the path before that op) and the one op alone ("unified 1 op"), in both schedules. Run:
 //   npx tsx --tsconfig packages/bench/tsconfig.json packages/bench/scripts/profile-conv-unified.ts [reps] [BxHxWxCIxCO] [k]
 //     [alone|interleaved seconds: a loop for perf instead]
 import * as tf from '@tensorflow/tfjs';
 import {
   MePropConvSelectChannels,
+  MePropConvUnifiedBackward,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   mePropConv2dGradThunks,
@@ -42,6 +44,26 @@ async function main(): Promise<void> {
     ['unified dx', () => run(MePropConvUnifiedGradInput, { dyK, channels: ch, filter: w }, attrs)],
     ['unified dW', () => run(MePropConvUnifiedGradFilter, { dyK, channels: ch, x }, attrs)],
     [
+      'unified 3 ops',
+      () =>
+        tf.tidy(() => {
+          const [c, d] = run(MePropConvSelectChannels, { dy }, { k }) as tf.Tensor[];
+          return [
+            run(MePropConvUnifiedGradInput, { dyK: d, channels: c, filter: w }, attrs) as tf.Tensor,
+            run(MePropConvUnifiedGradFilter, { dyK: d, channels: c, x }, attrs) as tf.Tensor,
+          ];
+        }),
+    ],
+    [
+      'unified 1 op',
+      () =>
+        run(
+          MePropConvUnifiedBackward,
+          { dy, y: dy, x, filter: w },
+          { ...attrs, k, activation: 'linear', withDx: true, withDw: true },
+        ),
+    ],
+    [
       'unified whole',
       () =>
         tf.tidy(() => {
@@ -54,7 +76,8 @@ async function main(): Promise<void> {
   if (loop !== undefined) {
     // A loop for a profiler (perf record -p): 'alone' (the whole unified backward) or 'interleaved' (plain's two
     // backprops before each) for [seconds].
-    const cases = loop === 'alone' ? [ours[3]] : [...plain, ours[3]];
+    const whole = ours[ours.length - 1];
+    const cases = loop === 'alone' ? [whole] : [...plain, whole];
     const end = Date.now() + Number(process.argv[6] ?? 10) * 1000;
     let n = 0;
     while (Date.now() < end) {

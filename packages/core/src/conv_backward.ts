@@ -21,6 +21,8 @@ import {
   MePropConvSelectPositionsAct,
   MePropConvSelectPositionsActAttrs,
   MePropConvSelectPositionsAttrs,
+  MePropConvUnifiedBackward,
+  MePropConvUnifiedBackwardAttrs,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropScatterColumns,
@@ -263,6 +265,82 @@ function nativeUnifiedProducts(a: ConvAttrs): boolean {
 }
 
 /**
+ * Gradients that a MePropConvUnifiedBackward call made ahead of the thunk that returns them (dW and Σdz when the
+ * dx thunk ran first): kept (tfjs runs each thunk in a tidy of its own) until taken. One left untaken (a
+ * gradient nobody asked for) is disposed when the next unified backward starts.
+ */
+const stashed = new Set<tf.Tensor>();
+
+function stash(t: tf.Tensor): tf.Tensor {
+  stashed.add(tf.keep(t));
+  return t;
+}
+
+/** A stashed tensor handed to the current scope (the same data, no copy), or undefined if none is left. */
+function take(t: tf.Tensor | undefined): tf.Tensor | undefined {
+  if (t === undefined || !stashed.delete(t)) return undefined;
+  const engine = tf.engine();
+  const out = engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  engine.backend.incRef(t.dataId); // out's reference: disposing t below leaves the data to out
+  t.dispose();
+  return out;
+}
+
+/** Whether the backend runs the whole unified backward in one kernel (tensorflow with @meprop/tfjs-node-ops). */
+function fusedUnified(a: ConvAttrs): boolean {
+  return tf.getKernel(MePropConvUnifiedBackward, tf.getBackend()) !== undefined && nativeUnifiedProducts(a);
+}
+
+/**
+ * Unified meProp gradients (dx, dW and, with `y`, the bias gradient of dz = dy · activation'(y)) from one
+ * MePropConvUnifiedBackward call: the first thunk called runs it for its own gradient and for those of the
+ * thunks tfjs calls after it (dx, then dW, then the bias), which take them from the stash. A thunk that finds
+ * nothing stashed runs the kernel for its own gradient only, so any order and any subset of the thunks gives
+ * the same values. dW is made ahead unless the filter is a non-trainable variable (through tfjs's tape the filter is
+ * a saved copy, so there it is always made: a frozen layer's dW is computed and dropped with the stash).
+ */
+function fusedUnifiedThunks(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  filter: tf.Tensor,
+  y: tf.Tensor | undefined,
+  activation: 'linear' | 'relu',
+  a: ConvAttrs,
+  k: number,
+): ConvActGradThunks {
+  for (const t of stashed) t.dispose();
+  stashed.clear();
+  const attrs: MePropConvUnifiedBackwardAttrs = {
+    ...sparseConvAttrs(x.shape, filter.shape, a),
+    k,
+    activation,
+    withDx: false,
+    withDw: false,
+  };
+  const run = (withDx: boolean, withDw: boolean): tf.Tensor[] =>
+    tf.engine().runKernel(MePropConvUnifiedBackward, { dy, y: y ?? dy, x, filter }, { ...attrs, withDx, withDw }) as tf.Tensor[];
+  const filterWanted = !(filter instanceof tf.Variable) || filter.trainable;
+  let dW: tf.Tensor | undefined;
+  let bias: tf.Tensor | undefined;
+  return {
+    x: () => {
+      const [dx, w, b] = run(true, filterWanted);
+      if (filterWanted) dW = stash(w);
+      if (y !== undefined) bias = stash(b);
+      return dx;
+    },
+    filter: () => {
+      const ready = take(dW);
+      if (ready !== undefined) return ready;
+      const [, w, b] = run(false, true);
+      if (y !== undefined && bias === undefined) bias = stash(b);
+      return w;
+    },
+    bias: () => take(bias) ?? run(false, false)[2],
+  };
+}
+
+/**
  * The meProp gradients of y = conv2d(x, filter) (NHWC, x [B, H, W, CI], filter [FH, FW, CI, CO]) for dy.
  * Selection runs now; the products run when the thunks are called (tfjs skips dx of a model's first layer).
  */
@@ -286,6 +364,10 @@ export function mePropConv2dGradThunks(
   // sparse loops below, issue 13's layer under load), so unified runs the sparse loops with the shared channels.
   const sparseLoops = tf.getKernel(MePropSparseConvGradInput, tf.getBackend()) !== undefined;
   if (mode === 'per-sample') return exactConv2dGrads(perSampleMaskedDy(dy, k), x, filter, a);
+  if (mode === 'unified' && fusedUnified(a)) {
+    const g = fusedUnifiedThunks(dy, x, filter, undefined, 'linear', a, k);
+    return { x: g.x, filter: g.filter };
+  }
   if (mode === 'unified' && !(sparseLoops && tf.getBackend() === 'cpu')) {
     const { channels, dyK } = unifiedChannels(dy, k, seed);
     if (nativeUnifiedProducts(a)) {
@@ -351,6 +433,12 @@ export function mePropConv2dActGradThunks(
   }
   const [FH, FW, CI, CO] = filter.shape;
   const k = keptCount(runtime.config.k, CO);
+  if (runtime.config.mode === 'unified' && k < CO && fusedUnified(a)) {
+    const [B, OH, OW] = dy.shape;
+    runtime.rng.nextUint32(); // the draw mePropConv2dGradThunks makes: the stream stays the same either way
+    recordBackward(B * OH * OW, FH * FW * CI, CO, k);
+    return fusedUnifiedThunks(dy, x, filter, y, activation, a, k);
+  }
   const fused =
     runtime.config.mode === 'unified' &&
     k < CO &&

@@ -64,6 +64,7 @@ export {
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
   MePropConvSelectPositionsAct,
+  MePropConvUnifiedBackward,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
@@ -75,6 +76,7 @@ export type {
   MePropConvSelectChannelsAttrs,
   MePropConvSelectPositionsActAttrs,
   MePropConvSelectPositionsAttrs,
+  MePropConvUnifiedBackwardAttrs,
   MePropSparseConvGradAttrs,
 } from './kernel_names';
 export { batchMatMulDelegate } from './kernels/me_prop_mat_mul_forward';

@@ -176,6 +176,19 @@ export interface MePropConvSelectChannelsActAttrs extends NamedAttrMap {
 export const MePropConvUnifiedGradInput = 'MePropConvUnifiedGradInput';
 /** ... dW: inputs {dyK, channels, x} → the dense filter gradient shaped `filterShape`, zero outside the k channels. */
 export const MePropConvUnifiedGradFilter = 'MePropConvUnifiedGradFilter';
+/**
+ * The whole unified conv backward in one kernel: inputs {dy [B, OH, OW, CO], y (read with 'relu' only), x, filter}
+ * → [dx shaped like x (shape [0] without `withDx`), dW shaped like filter, zero outside the k channels (shape [0]
+ * without `withDw`), biasGrad [CO]]: the selection of MePropConvSelectChannelsAct and the products of
+ * MePropConvUnifiedGradInput / MePropConvUnifiedGradFilter, the same values, in one call. Backends with native ops.
+ */
+export const MePropConvUnifiedBackward = 'MePropConvUnifiedBackward';
+export interface MePropConvUnifiedBackwardAttrs extends MePropSparseConvGradAttrs {
+  k: number;
+  activation: 'linear' | 'relu';
+  withDx: boolean;
+  withDw: boolean;
+}
 
 /**
  * y = conv2d(x, filter) or depthwiseConv2d(x, filter) (NHWC), the forward of `mePropConv2d` /

@@ -14,6 +14,8 @@
 // The products are register-tiled loops over the kept channels only (up to 8 channels × 2 vectors of input
 // channels held in registers, FMA), with no im2col buffer: each output row's input rows stay in L1.
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <numeric>
 
@@ -757,6 +759,129 @@ void FilterCompute(void* p, TF_OpKernelContext* ctx) {
                     ThreadsFor(s.B * s.OH * s.OW * s.FH * s.FW * s.CI * s.k));
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The whole unified backward in one op: selection, dx, dW and the bias sum, with dy_k in a buffer of the op's
+// own (no tensor, no further op calls). The same functions as the three ops above, so the same bits.
+
+// MEPROP_CONV_PROFILE=1 (a debugging aid, off by default): the wall time, the process's CPU time (every thread)
+// and the calling thread's CPU time of each phase of MePropConvUnifiedBackward, averaged over every 200 calls and
+// printed to stderr: whether the phases keep both threads busy.
+class PhaseProfile {
+ public:
+  static bool On() {
+    static const bool on = [] {
+      const char* e = std::getenv("MEPROP_CONV_PROFILE");
+      return e != nullptr && *e != '\0' && std::string(e) != "0";
+    }();
+    return on;
+  }
+  void Start() { last_ = Now(); }
+  void Mark(int phase) {
+    const Stamp t = Now();
+    for (int i = 0; i < 3; i++) sums_[phase][i] += t.v[i] - last_.v[i];
+    last_ = t;
+  }
+  void End() {
+    if (++calls_ < 200) return;
+    static const char* names[kPhases] = {"select", "dx", "dW"};
+    std::string line =
+        "MePropConvUnifiedBackward, mean of " + std::to_string(calls_) + " calls (ms: wall / process CPU / caller CPU):";
+    for (int p = 0; p < kPhases; p++) {
+      char buf[96];
+      snprintf(buf, sizeof buf, " %s %.3f / %.3f / %.3f;", names[p], sums_[p][0] / calls_, sums_[p][1] / calls_,
+               sums_[p][2] / calls_);
+      line += buf;
+    }
+    fprintf(stderr, "%s\n", line.c_str());
+    calls_ = 0;
+    for (auto& ph : sums_)
+      for (double& v : ph) v = 0;
+  }
+
+ private:
+  static constexpr int kPhases = 3;
+  struct Stamp {
+    double v[3];
+  };
+  static double Ms(clockid_t c) {
+    timespec t;
+    clock_gettime(c, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+  }
+  static Stamp Now() { return {{Ms(CLOCK_MONOTONIC), Ms(CLOCK_PROCESS_CPUTIME_ID), Ms(CLOCK_THREAD_CPUTIME_ID)}}; }
+  Stamp last_{};
+  double sums_[kPhases][3] = {};
+  int calls_ = 0;
+};
+PhaseProfile phaseProfile;
+
+struct BackwardAttrs {
+  Geometry g;
+  int64_t k = 1;
+  bool relu = false, with_dx = true, with_dw = true;
+};
+
+void* BackwardCreate(TF_OpKernelConstruction* c) {
+  auto* a = new BackwardAttrs;
+  if (ReadGeometry(c, &a->g) && IntAttr(c, "k", 1, &a->k) && BoolAttr(c, "relu", &a->relu) &&
+      BoolAttr(c, "with_dx", &a->with_dx))
+    BoolAttr(c, "with_dw", &a->with_dw);
+  return a;
+}
+void BackwardDelete(void* p) { delete static_cast<BackwardAttrs*>(p); }
+
+void BackwardCompute(void* p, TF_OpKernelContext* ctx) {
+  const BackwardAttrs& a = *static_cast<BackwardAttrs*>(p);
+  const char* op = "MePropConvUnifiedBackward";
+  Tensors io(ctx);
+  TF_Tensor* dy_t = io.Input(0, TF_FLOAT, "dy");
+  if (!dy_t) return;
+  TF_Tensor* y_t = io.Input(1, TF_FLOAT, "y");
+  if (!y_t) return;
+  TF_Tensor* x_t = io.Input(2, TF_FLOAT, "x");
+  if (!x_t) return;
+  TF_Tensor* f_t = io.Input(3, TF_FLOAT, "filter");
+  if (!f_t) return;
+  const std::vector<int64_t> dd = Dims(dy_t), xd = Dims(x_t), fd = Dims(f_t);
+  if (dd.size() != 4 || xd.size() != 4 || fd.size() != 4 || xd[0] != dd[0] || fd[2] != xd[3] || fd[3] != dd[3])
+    return Fail(ctx, std::string(op) + ": expected dy [B, OH, OW, CO], x [B, H, W, CI], filter [FH, FW, CI, CO]; got " +
+                         ShapeText(dd) + ", " + ShapeText(xd) + ", " + ShapeText(fd));
+  const int64_t CO = dd[3];
+  if (a.k > CO)
+    return Fail(ctx, std::string(op) + ": k (" + std::to_string(a.k) + ") exceeds dy's " + std::to_string(CO) +
+                         " channels (shape " + ShapeText(dd) + ")");
+  if (a.relu && Dims(y_t) != dd)
+    return Fail(ctx, std::string(op) + ": y's shape " + ShapeText(Dims(y_t)) + " must equal dy's " + ShapeText(dd));
+  const ConvShape s{xd[0], xd[1], xd[2], xd[3], dd[1], dd[2], fd[0], fd[1], a.k};
+  TF_Tensor* dx_t = io.Output(0, TF_FLOAT, a.with_dx ? xd : std::vector<int64_t>{0});
+  if (!dx_t) return;
+  TF_Tensor* dw_t = io.Output(1, TF_FLOAT, a.with_dw ? fd : std::vector<int64_t>{0});
+  if (!dw_t) return;
+  TF_Tensor* sum_t = io.Output(2, TF_FLOAT, {CO});
+  if (!sum_t) return;
+  const int64_t P = s.B * s.OH * s.OW;
+  std::vector<int32_t> ch(s.k);
+  const bool profile = PhaseProfile::On();
+  if (profile) phaseProfile.Start();
+  std::vector<float> dyk(P * s.k);
+  SelectChannels(static_cast<const float*>(TF_TensorData(dy_t)), static_cast<const float*>(TF_TensorData(y_t)), a.relu,
+                 P, CO, s.k, ch.data(), dyk.data(), static_cast<float*>(TF_TensorData(sum_t)),
+                 ThreadsFor(P * CO, kElementsPerThread));
+  if (profile) phaseProfile.Mark(0);
+  const int threads = ThreadsFor(P * s.FH * s.FW * s.CI * s.k);
+  if (a.with_dx)
+    UnifiedGradInput(s, a.g, dyk.data(), ch.data(), static_cast<const float*>(TF_TensorData(f_t)), CO,
+                     static_cast<float*>(TF_TensorData(dx_t)), threads);
+  if (profile) phaseProfile.Mark(1);
+  if (a.with_dw)
+    UnifiedGradFilter(s, a.g, static_cast<const float*>(TF_TensorData(x_t)), dyk.data(), ch.data(), CO,
+                      static_cast<float*>(TF_TensorData(dw_t)), threads);
+  if (profile) {
+    phaseProfile.Mark(2);
+    phaseProfile.End();
+  }
+}
+
 void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {
   {
     TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvSelect");
@@ -798,6 +923,25 @@ void RegisterConvUnified(std::vector<std::string>& names, TF_Status* status) {
     if (!RegisterOpAndKernel(op, "MePropConvUnifiedGradFilter", FilterCompute, FilterCreate, FilterDelete, status))
       return;
     names.push_back("MePropConvUnifiedGradFilter");
+  }
+  {
+    TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder("MePropConvUnifiedBackward");
+    TF_OpDefinitionBuilderAddInput(op, "dy: float");
+    TF_OpDefinitionBuilderAddInput(op, "y: float");
+    TF_OpDefinitionBuilderAddInput(op, "x: float");
+    TF_OpDefinitionBuilderAddInput(op, "filter: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dx: float");
+    TF_OpDefinitionBuilderAddOutput(op, "dw: float");
+    TF_OpDefinitionBuilderAddOutput(op, "sum: float");
+    TF_OpDefinitionBuilderAddAttr(op, "k: int >= 1");
+    TF_OpDefinitionBuilderAddAttr(op, "relu: bool = false");
+    TF_OpDefinitionBuilderAddAttr(op, "with_dx: bool = true");
+    TF_OpDefinitionBuilderAddAttr(op, "with_dw: bool = true");
+    AddGeometryAttrs(op);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, UnknownShape);
+    if (!RegisterOpAndKernel(op, "MePropConvUnifiedBackward", BackwardCompute, BackwardCreate, BackwardDelete, status))
+      return;
+    names.push_back("MePropConvUnifiedBackward");
   }
 }
 

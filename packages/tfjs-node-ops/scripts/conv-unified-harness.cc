@@ -1,5 +1,6 @@
 // Times the unified conv ops' functions (native/conv_unified.cc: SelectChannels, UnifiedGradInput,
-// UnifiedGradFilter) on one thread, without TensorFlow's op machinery: thread CPU time, best and median of 21 calls. "hot"
+// UnifiedGradFilter, and the three back to back as MePropConvUnifiedBackward runs them) on one thread, without
+// TensorFlow's op machinery: thread CPU time, best and median of 21 calls. "hot"
 // calls follow each other; "cold" ones follow a write of 64 MB, which evicts dy and x from the caches (as the
 // bench's plain TensorFlow backward between meProp's calls does). Issue 13's layer (batch 32, 28x28, 3x3 valid,
 // 32 -> 64 channels, k = 8), no ReLU.
@@ -91,6 +92,15 @@ int main(int argc, char** argv) {
       mix(dw.data(), 9 * CI * CO);
       printf("outputs' hash %016llx\n", static_cast<unsigned long long>(h));
     }
+    // The whole backward as MePropConvUnifiedBackward runs it (the three functions back to back, dy_k in a buffer).
+    const Times whole = Time(
+        [&] {
+          SelectChannels(dy.data(), nullptr, false, P, CO, k, ch.data(), dyk.data(), sum.data(), threads);
+          UnifiedGradInput(s, g, dyk.data(), ch.data(), filter.data(), CO, dx, threads);
+          UnifiedGradFilter(s, g, x.data(), dyk.data(), ch.data(), CO, dw.data(), threads);
+        },
+        cold);
+    printf("%s: whole %.3f (median %.3f) ms\n", cold ? "cold" : "hot ", whole.best, whole.median);
     printf("%s: select %.3f (median %.3f) ms, grad-input %.3f (%.3f) ms, grad-filter %.3f (%.3f) ms, sum %.3f (%.3f) ms\n",
            cold ? "cold" : "hot ", a.best, a.median, b.best, b.median, c.best, c.median, a.best + b.best + c.best,
            a.median + b.median + c.median);

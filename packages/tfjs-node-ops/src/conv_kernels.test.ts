@@ -5,6 +5,7 @@ import {
   MePropConvSelectChannelsAct,
   MePropConvSelectPositions,
   MePropConvSelectPositionsAct,
+  MePropConvUnifiedBackward,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   mePropConv2d,
@@ -488,8 +489,11 @@ run('native unified conv kernels [tensorflow]', () => {
       });
       const names = profile.kernels.map((kk) => kk.name);
       if (mode === 'unified') {
-        expect(names).toContain(MePropConvSelectChannelsAct);
-        expect(names).toContain(MePropConvUnifiedGradInput);
+        // The whole backward (selection, dx, dW, bias) in one kernel call.
+        expect(names.filter((n) => n === MePropConvUnifiedBackward)).toHaveLength(1);
+        expect(names).not.toContain(MePropConvSelectChannelsAct);
+        expect(names).not.toContain(MePropConvUnifiedGradInput);
+        expect(names).not.toContain(MePropConvUnifiedGradFilter);
       } else {
         expect(names).toContain(MePropConvSelectPositionsAct);
         expect(names).toContain('MePropSparseConvGradInput');
@@ -510,6 +514,179 @@ run('native unified conv kernels [tensorflow]', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+
+  /** A float tensor's bits (NaN payloads included), for exact comparisons. */
+  const bitsOf = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+
+  interface OneOpCase extends Case {
+    dilations?: number;
+    activation: 'relu' | 'linear';
+    /** Puts NaN into dy (and y) at a few entries. */
+    nan?: boolean;
+  }
+  const ONE_OP_CASES: OneOpCase[] = [
+    { ...CASES[0], activation: 'relu' },
+    { ...CASES[1], activation: 'linear' },
+    { ...CASES[2], activation: 'relu', nan: true },
+    { ...CASES[4], activation: 'linear', nan: true },
+    { ...CASES[6], activation: 'relu' },
+    { ...CASES[8], activation: 'relu', nan: true },
+    { ...CASES[11], activation: 'linear' },
+    {
+      name: 'dilation 2, same, 13 -> 11 channels',
+      x: [2, 9, 10, 13],
+      filter: [3, 3, 13, 11],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+      activation: 'relu',
+    },
+    {
+      name: 'odd shape: batch 3, 11x13, 17 -> 9 channels, 5x3, k = 4',
+      x: [3, 11, 13, 17],
+      filter: [5, 3, 17, 9],
+      strides: 1,
+      pad: 'valid',
+      k: 4,
+      activation: 'relu',
+    },
+  ];
+
+  it.each(ONE_OP_CASES)(
+    'MePropConvUnifiedBackward gives the bits of the three-op path (selection, dx, dW): $name, $activation',
+    (c) => {
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const x = rand(c.x, 31);
+        const w = rand(c.filter, 32);
+        const dilations = c.dilations ?? 1;
+        const info = tf.backend_util.computeConv2DInfo(
+          c.x as [number, number, number, number],
+          c.filter as [number, number, number, number],
+          c.strides,
+          dilations,
+          c.pad,
+        );
+        const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+        const dyV = rand(dyShape, 33).dataSync() as Float32Array;
+        const yV = rand(dyShape, 34).dataSync() as Float32Array;
+        if (c.nan === true) {
+          dyV[5] = NaN;
+          dyV[dyV.length - 3] = NaN;
+          yV[17 % yV.length] = NaN;
+        }
+        const dy = tf.tensor(dyV, dyShape);
+        const y = tf.tensor(yV, dyShape);
+        const CO = c.filter[3];
+        const k = c.k ?? Math.max(1, Math.floor(CO / 3));
+        const attrs = { ...convAttrs(c), dilations };
+        const sel = { k, activation: c.activation };
+        const [channels, dzK, bias] = tf.engine().runKernel(MePropConvSelectChannelsAct, { dy, y }, sel) as tf.Tensor[];
+        const dx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK: dzK, channels, filter: w }, attrs) as tf.Tensor;
+        const dW = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK: dzK, channels, x }, attrs) as tf.Tensor;
+        const one = (withDx: boolean, withDw: boolean): tf.Tensor[] =>
+          tf
+            .engine()
+            .runKernel(MePropConvUnifiedBackward, { dy, y, x, filter: w }, { ...attrs, ...sel, withDx, withDw }) as tf.Tensor[];
+        const [dx1, dW1, bias1] = one(true, true);
+        expect(dx1.shape).toEqual(c.x);
+        expect(dW1.shape).toEqual(c.filter);
+        expect(bitsOf(dx1)).toEqual(bitsOf(dx));
+        expect(bitsOf(dW1)).toEqual(bitsOf(dW));
+        expect(bitsOf(bias1)).toEqual(bitsOf(bias));
+        // Not a vacuous comparison: the kept channels of dW hold values (NaN included), the others zeros.
+        expect(bitsOf(dW1).some((b) => b !== 0)).toBe(true);
+        const [dx2, dW2, bias2] = one(false, true);
+        expect(dx2.shape).toEqual([0]);
+        expect(bitsOf(dW2)).toEqual(bitsOf(dW));
+        expect(bitsOf(bias2)).toEqual(bitsOf(bias));
+        const [dx3, dW3] = one(true, false);
+        expect(dW3.shape).toEqual([0]);
+        expect(bitsOf(dx3)).toEqual(bitsOf(dx));
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
+  it('unified thunks: one kernel call for dx and dW, the same bits in any order or subset, nothing left over', async () => {
+    const before = tf.memory().numTensors;
+    const x = rand([4, 10, 9, 24], 41);
+    const w = rand([3, 3, 24, 16], 42);
+    const dy = rand([4, 8, 7, 16], 43);
+    const a = { strides: 1, pad: 'valid' as const };
+    const runtime = () => ({ config: validateMePropConfig({ k: 5, mode: 'unified', seed: 1 }), rng: new Rng(1) });
+    const thunks = () => mePropConv2dGradThunks(dy, x, w, a, runtime());
+    // Reference: the three ops.
+    const attrs = convAttrs({ name: '', x: x.shape, filter: w.shape, ...a });
+    const ref = tf.tidy(() => {
+      const [channels, dyK] = tf.engine().runKernel(MePropConvSelectChannels, { dy }, { k: 5 }) as tf.Tensor[];
+      const rx = tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs) as tf.Tensor;
+      const rw = tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs) as tf.Tensor;
+      return [bitsOf(rx), bitsOf(rw)];
+    });
+    const profile = await tf.profile(() =>
+      tf.tidy(() => {
+        const g = thunks();
+        expect(bitsOf(g.x())).toEqual(ref[0]);
+        expect(bitsOf(g.filter())).toEqual(ref[1]);
+      }),
+    );
+    expect(profile.kernels.map((kk) => kk.name)).toEqual([MePropConvUnifiedBackward]);
+    expect(tf.memory().numTensors).toBe(before + 3);
+    tf.tidy(() => {
+      const g = thunks();
+      expect(bitsOf(g.filter())).toEqual(ref[1]); // filter only (a first layer), then dx
+      expect(bitsOf(g.x())).toEqual(ref[0]);
+    });
+    tf.tidy(() => {
+      // Two sets of thunks interleaved: the second's start drops the first's stash, whose filter thunk recomputes.
+      const g1 = thunks();
+      expect(bitsOf(g1.x())).toEqual(ref[0]);
+      const g2 = thunks();
+      expect(bitsOf(g1.filter())).toEqual(ref[1]);
+      expect(bitsOf(g2.x())).toEqual(ref[0]);
+      expect(bitsOf(g2.filter())).toEqual(ref[1]);
+    });
+    expect(tf.memory().numTensors).toBe(before + 3);
+    // dx only: dW waits in the stash (one tensor) until the next unified backward starts.
+    tf.tidy(() => {
+      thunks().x();
+    });
+    expect(tf.memory().numTensors).toBe(before + 4);
+    tf.tidy(() => {
+      thunks().filter();
+    });
+    expect(tf.memory().numTensors).toBe(before + 3);
+    tf.dispose([x, w, dy]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a first conv layer (no dx wanted) runs the one op once for dW and the bias, the same bits, nothing left over', async () => {
+    const before = tf.memory().numTensors;
+    const x = rand([2, 9, 9, 16], 51);
+    const w0 = rand([3, 3, 16, 8], 52);
+    const b0 = rand([8], 53);
+    const w = tf.variable(w0);
+    const b = tf.variable(b0);
+    const dy = rand([2, 7, 7, 8], 54);
+    const config = { k: 3, mode: 'unified' as const };
+    const layer = (xa: tf.Tensor, wa: tf.Tensor, ba: tf.Tensor): tf.Tensor =>
+      tf.sum(
+        tf.mul(mePropConv2d(xa as tf.Tensor4D, wa as tf.Tensor4D, config, { bias: ba as tf.Tensor1D, activation: 'relu' }), dy),
+      );
+    let grads: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    const profile = await tf.profile(() => {
+      grads = tf.variableGrads(() => layer(x, w, b) as tf.Scalar, [w, b]);
+    });
+    expect(profile.kernels.map((kk) => kk.name).filter((n) => n === MePropConvUnifiedBackward)).toHaveLength(1);
+    // Reference: the same layer with dx wanted too (dx first, dW and the bias from the stash).
+    const all = tf.grads(layer)([x, w, b]);
+    const got = grads as { value: tf.Scalar; grads: tf.NamedTensorMap };
+    expect(bitsOf(got.grads[w.name])).toEqual(bitsOf(all[1]));
+    expect(bitsOf(got.grads[b.name])).toEqual(bitsOf(all[2]));
+    tf.dispose([x, w0, b0, w, b, dy, got.value, ...Object.values(got.grads), ...all]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('runs the meProp conv forward like tfjs (Conv2D + MePropBiasAct; plain kernels otherwise)', () => {
     const before = tf.memory().numTensors;
@@ -645,15 +822,20 @@ run('native unified conv kernels [tensorflow]', () => {
     expect(Object.keys(one).sort()).toEqual([
       'bias',
       'bias2',
+      'biasOne',
       'channels',
       'dW',
+      'dWOne',
       'dWSparse',
       'dx',
+      'dxOne',
       'dxSparse',
       'dyK',
       'indices',
       'values',
     ]);
+    // The one-op backward gives the three ops' bits (the same functions) on any number of threads.
+    expect([one.dxOne === one.dx, one.dWOne === one.dW, one.biasOne === one.bias]).toEqual([true, true, true]);
     for (const key of Object.keys(one)) {
       expect([key, two[key] === one[key], three[key] === one[key]]).toEqual([key, true, true]);
     }

@@ -1,12 +1,13 @@
 // Run as a child process by conv_kernels.test.ts (under tsx, with MEPROP_NATIVE_THREADS set by the parent):
 // prints, as JSON, the bits (base64) of the native conv backward's outputs at a layer big enough for the
-// threaded paths (unified: selection, dx, dW; per-position: selection, dx, dW), so that the parent can compare
+// threaded paths (unified: selection, dx, dW, and the one-op backward; per-position: selection, dx, dW), so that the parent can compare
 // a run on one thread with a run on two.
 // Helpers (seeded inputs, bits, loading the native ops) in thread_bits.ts.
 import * as tf from '@tensorflow/tfjs';
 import {
   MePropConvSelectChannelsAct,
   MePropConvSelectPositionsAct,
+  MePropConvUnifiedBackward,
   MePropConvUnifiedGradFilter,
   MePropConvUnifiedGradInput,
   MePropSparseConvGradFilter,
@@ -38,6 +39,11 @@ tf.tidy(() => {
   out.bias = bits(bias);
   out.dx = bits(tf.engine().runKernel(MePropConvUnifiedGradInput, { dyK, channels, filter: w }, attrs as never) as tf.Tensor);
   out.dW = bits(tf.engine().runKernel(MePropConvUnifiedGradFilter, { dyK, channels, x }, attrs as never) as tf.Tensor);
+  const one = { ...attrs, ...sel, withDx: true, withDw: true };
+  const [dxOne, dWOne, biasOne] = tf.engine().runKernel(MePropConvUnifiedBackward, { dy, y, x, filter: w }, one) as tf.Tensor[];
+  out.dxOne = bits(dxOne);
+  out.dWOne = bits(dWOne);
+  out.biasOne = bits(biasOne);
   const dy2 = tf.reshape(dy, [-1, 48]);
   const y2 = tf.reshape(y, [-1, 48]);
   const [indices, values, bias2] = tf.engine().runKernel(MePropConvSelectPositionsAct, { dy: dy2, y: y2 }, sel) as tf.Tensor[];
