@@ -212,6 +212,16 @@ function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
 /** dy with everything but the kept entries zeroed (backends without meProp kernels, per-position modes). */
 function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', seed: number): tf.Tensor2D {
   const CO = dy2.shape[1];
+  if (mode === 'per-example' && tf.getBackend() === 'webgpu') {
+    // tfjs 4.22's webgpu backend (Chromium 156, SwiftShader) turns the index mask below into zeros (one-hot, compare
+    // or slice of the int32 indices, then a sum: every variant tried came back empty or wrong in the browser tests),
+    // so webgpu keeps the entries whose |dy| reaches the smallest kept magnitude of their row, in float32 ops only.
+    // The same entries as the selection, except that an exact tie with the k-th magnitude keeps every tied entry.
+    const { values } = selectEntries(dy2, k, mode, seed);
+    const magnitude = (t: tf.Tensor): tf.Tensor => tf.where(tf.isNaN(t), tf.fill(t.shape, Infinity), tf.abs(t));
+    const threshold = tf.min(magnitude(values), 1, true);
+    return tf.mul(dy2, tf.cast(tf.greaterEqual(magnitude(dy2), threshold), 'float32')) as tf.Tensor2D;
+  }
   // cpu/wasm: meProp's kernels (wasm's gather with batchDims crashes); native backends: their own top-k per row
   // (ties to the lower index, as ours); random: indices from the host generator.
   const indices =
