@@ -60,9 +60,9 @@ describe.each(browserBackends())('in Chromium on %s', (backend) => {
     expect(off).toEqual([]);
   });
 
-  test('meProp conv gradients (mePropConv2d: per-position, unified, exact) match plain gradients of the masked dy on cpu', () => {
-    // 2 layers x (per-example, unified, k >= channels) x (dx, dW)
-    expect(conv.checks).toHaveLength(12);
+  test('meProp conv gradients (mePropConv2d: per-position, unified, per-sample, exact; random equals cpu) match plain gradients of the masked dy on cpu', () => {
+    // 2 layers x (per-example, unified, per-sample, k >= channels, random vs cpu) x (dx, dW)
+    expect(conv.checks).toHaveLength(20);
     const off = conv.checks.filter((c) => !(c.maxRelDiff <= c.tol)).map((c) => `${c.name}: ${c.maxRelDiff} > ${c.tol}`);
     expect(off).toEqual([]);
     const leaked = conv.leaks.filter((l) => l.tensorsAfter !== l.tensorsBefore).map((l) => l.name);

@@ -31,7 +31,7 @@ import {
   MePropSparseConvGradFilter,
   MePropSparseConvGradInput,
 } from './kernel_names';
-import { topKIndices } from './kernels/host/top_k';
+import { selectKept, topKIndices } from './kernels/host/top_k';
 import { hasMePropKernels, selectEntries } from './selection';
 import type { MePropRuntime } from './sparse_backward';
 import { recordBackward } from './stats';
@@ -222,6 +222,16 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
     const threshold = tf.min(magnitude(values), 1, true);
     return tf.mul(dy2, tf.cast(tf.greaterEqual(magnitude(dy2), threshold), 'float32')) as tf.Tensor2D;
   }
+  if (mode === 'random' && tf.getBackend() === 'webgpu') {
+    // No index mask on webgpu (above): the mask of the same draw (the kernels take random indices from this host
+    // generator with this seed) is made on the host and uploaded, with no read of dy.
+    const [P] = dy2.shape;
+    const idx = new Int32Array(P * k);
+    selectKept(new Float32Array(P * CO), P, CO, k, 'random', seed, idx, new Float32Array(P * k));
+    const mask = new Float32Array(P * CO);
+    for (let p = 0; p < P; p++) for (let t = 0; t < k; t++) mask[p * CO + idx[p * k + t]] = 1;
+    return tf.mul(dy2, tf.tensor2d(mask, [P, CO])) as tf.Tensor2D;
+  }
   // cpu/wasm: meProp's kernels (wasm's gather with batchDims crashes); native backends: their own top-k per row
   // (ties to the lower index, as ours); random: indices from the host generator.
   const indices =
@@ -245,6 +255,13 @@ function perSampleChannels(dy: tf.Tensor, k: number): tf.Tensor2D {
 /** dy [B, OH, OW, CO] with every channel but each example's k per-sample channels zeroed. */
 function perSampleMaskedDy(dy: tf.Tensor, k: number): tf.Tensor {
   const [B, , , CO] = dy.shape;
+  if (tf.getBackend() === 'webgpu') {
+    // As in maskedDy: no index mask on webgpu; the channels whose score reaches the k-th largest of the example.
+    const score = tf.sum(tf.abs(dy), [1, 2]);
+    const ranked = tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score);
+    const threshold = tf.min(tf.topk(ranked, k, true).values, 1, true);
+    return tf.mul(dy, tf.reshape(tf.cast(tf.greaterEqual(ranked, threshold), 'float32'), [B, 1, 1, CO]));
+  }
   const channels = perSampleChannels(dy, k);
   const mask = tf.reshape(tf.sum(oneHotFloat(channels, CO), 1), [B, 1, 1, CO]);
   return tf.mul(dy, mask);

@@ -2,7 +2,8 @@
 // the page's cpu backend, for dy masked to the entries meProp keeps: the k channels of largest |dy| at every
 // example and position (per-example, the paper's CNN mode; on cpu and wasm the sparse loops of @meprop/core,
 // WebAssembly SIMD where the browser has it) and the k channels of largest Σ|dy| over the batch and positions
-// (unified); k >= channels is the exact gradient. The masks are computed here in plain JavaScript.
+// (unified), and each example's k channels of largest Σ|dy| over its positions (per-sample, an ablation); k >=
+// channels is the exact gradient. The masks are computed here in plain JavaScript.
 import * as tf from '@tensorflow/tfjs';
 import { mePropConv2d, type MePropConfig } from '@meprop/core';
 import type { CheckResult, ConvReport, LeakResult } from './check_result';
@@ -43,6 +44,23 @@ function maskPerPosition(dy: Float32Array, CO: number, k: number): Float32Array 
   return out;
 }
 
+/** dy [B, OH, OW, CO] masked to each example's k channels of largest Σ|dy| over its positions (per-sample). */
+function maskPerSample(dy: Float32Array, B: number, CO: number, k: number): Float32Array {
+  const per = dy.length / B;
+  const out = new Float32Array(dy.length);
+  for (let b = 0; b < B; b++) {
+    const score = new Float64Array(CO);
+    for (let i = 0; i < per; i++) score[i % CO] += Math.abs(dy[b * per + i]);
+    const keep = new Set(
+      Array.from({ length: CO }, (_, c) => c)
+        .sort((p, q) => score[q] - score[p] || p - q)
+        .slice(0, k),
+    );
+    for (let i = 0; i < per; i++) if (keep.has(i % CO)) out[b * per + i] = dy[b * per + i];
+  }
+  return out;
+}
+
 /** dy [P, CO] masked to the k channels of largest Σ|dy| over all rows (ties to the lower channel). */
 function maskUnified(dy: Float32Array, CO: number, k: number): Float32Array {
   const score = new Float64Array(CO);
@@ -79,6 +97,7 @@ export async function runConvChecks(backend: string): Promise<ConvReport> {
     const wants: Array<[string, MePropConfig, Float32Array]> = [
       ['per-example', { k: c.k, mode: 'per-example' }, maskPerPosition(dyv, CO, c.k)],
       ['unified', { k: c.k, mode: 'unified' }, maskUnified(dyv, CO, c.k)],
+      ['per-sample', { k: c.k, mode: 'per-sample' }, maskPerSample(dyv, c.x[0], CO, c.k)],
       ['per-example k >= channels (exact)', { k: CO, mode: 'per-example' }, dyv],
     ];
     for (const [label, config, masked] of wants) {
@@ -109,6 +128,40 @@ export async function runConvChecks(backend: string): Promise<ConvReport> {
         checks.push({ name: `${c.name} ${label}: ${part}`, maxRelDiff: relDiff(values[i], wantValues[i]), tol }),
       );
     }
+    // Random channels (an ablation): the same seed draws the same entries on every backend, so the gradients
+    // must equal meProp's own on cpu (whose random path core's tests check against plain gradients).
+    const grads = (): tf.Tensor[] =>
+      tf.grads((x: tf.Tensor, f: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            // A fresh config object per call: a config's random stream advances with each backward.
+            mePropConv2d(
+              x as tf.Tensor4D,
+              f as tf.Tensor4D,
+              { k: c.k, mode: 'random', seed: 5 },
+              { strides: c.strides, pad: c.pad },
+            ),
+            tf.tensor(dyv, yShape),
+          ),
+        ),
+      )([tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.f)]);
+    await tf.setBackend('cpu');
+    const onCpu = tf.tidy(grads);
+    const cpuValues = onCpu.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(onCpu);
+    await tf.setBackend(backend);
+    const got = tf.tidy(grads);
+    const values = (await Promise.all(got.map((t) => t.data()))) as Float32Array[];
+    tf.dispose(got);
+    ['dx', 'dW'].forEach((part, i) => {
+      // Both all zero would pass the comparison: an all-zero gradient counts as a failure.
+      const empty = !values[i].some((v) => v !== 0);
+      checks.push({
+        name: `${c.name} random (vs cpu): ${part}`,
+        maxRelDiff: empty ? NaN : relDiff(values[i], cpuValues[i]),
+        tol,
+      });
+    });
   }
   return { backend, checks, leaks };
 }
