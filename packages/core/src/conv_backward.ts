@@ -190,7 +190,7 @@ function unifiedChannels2D(dy2: tf.Tensor2D, k: number, seed: number): { channel
   // (Any order of the channels works: dy, the filter and the scatter all use the same list.)
   const idx = tf.tidy(() => {
     const score = tf.sum(tf.abs(dy2), 0);
-    return tf.topk(tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score), k, true).indices as tf.Tensor1D;
+    return tf.topk(rankKeys(score), k, true).indices as tf.Tensor1D;
   });
   return { channels: idx, values: tf.gather(dy2, idx, 1) as tf.Tensor2D };
 }
@@ -209,6 +209,19 @@ function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
   return tf.cast(tf.oneHot(indices, depth), 'float32');
 }
 
+/** Ranking keys for top-k on a backend: NaN ranks above everything (+∞), so a NaN in dy is kept and propagates. */
+function rankKeys(t: tf.Tensor): tf.Tensor {
+  return tf.where(tf.isNaN(t), tf.fill(t.shape, Infinity), t);
+}
+
+/**
+ * The 0/1 float32 mask of the keys that reach their row's threshold [R, 1]: the kept entries, found in float ops
+ * only (webgpu; see maskedDy). An exact tie with the threshold keeps every tied entry.
+ */
+function reachingMask(keys: tf.Tensor, threshold: tf.Tensor): tf.Tensor {
+  return tf.cast(tf.greaterEqual(keys, threshold), 'float32');
+}
+
 /** dy with everything but the kept entries zeroed (backends without meProp kernels, per-position modes). */
 function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', seed: number): tf.Tensor2D {
   const CO = dy2.shape[1];
@@ -218,9 +231,8 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
     // so webgpu keeps the entries whose |dy| reaches the smallest kept magnitude of their row, in float32 ops only.
     // The same entries as the selection, except that an exact tie with the k-th magnitude keeps every tied entry.
     const { values } = selectEntries(dy2, k, mode, seed);
-    const magnitude = (t: tf.Tensor): tf.Tensor => tf.where(tf.isNaN(t), tf.fill(t.shape, Infinity), tf.abs(t));
-    const threshold = tf.min(magnitude(values), 1, true);
-    return tf.mul(dy2, tf.cast(tf.greaterEqual(magnitude(dy2), threshold), 'float32')) as tf.Tensor2D;
+    const threshold = tf.min(rankKeys(tf.abs(values)), 1, true);
+    return tf.mul(dy2, reachingMask(rankKeys(tf.abs(dy2)), threshold)) as tf.Tensor2D;
   }
   if (mode === 'random' && tf.getBackend() === 'webgpu') {
     // No index mask on webgpu (above): the mask of the same draw (the kernels take random indices from this host
@@ -236,7 +248,7 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
   // (ties to the lower index, as ours); random: indices from the host generator.
   const indices =
     mode === 'per-example' && !hasMePropKernels()
-      ? tf.topk(tf.where(tf.isNaN(dy2), tf.fill(dy2.shape, Infinity), tf.abs(dy2)), k, true).indices
+      ? tf.topk(rankKeys(tf.abs(dy2)), k, true).indices
       : selectEntries(dy2, k, mode, seed).indices;
   return tf.mul(dy2, tf.sum(oneHotFloat(indices, CO), 1)) as tf.Tensor2D;
 }
@@ -248,7 +260,7 @@ function maskedDy(dy2: tf.Tensor2D, k: number, mode: 'per-example' | 'random', s
 function perSampleChannels(dy: tf.Tensor, k: number): tf.Tensor2D {
   return tf.tidy(() => {
     const score = tf.sum(tf.abs(dy), [1, 2]) as tf.Tensor2D; // [B, CO]
-    return tf.topk(tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score), k, true).indices as tf.Tensor2D;
+    return tf.topk(rankKeys(score), k, true).indices as tf.Tensor2D;
   });
 }
 
@@ -257,10 +269,9 @@ function perSampleMaskedDy(dy: tf.Tensor, k: number): tf.Tensor {
   const [B, , , CO] = dy.shape;
   if (tf.getBackend() === 'webgpu') {
     // As in maskedDy: no index mask on webgpu; the channels whose score reaches the k-th largest of the example.
-    const score = tf.sum(tf.abs(dy), [1, 2]);
-    const ranked = tf.where(tf.isNaN(score), tf.fill(score.shape, Infinity), score);
-    const threshold = tf.min(tf.topk(ranked, k, true).values, 1, true);
-    return tf.mul(dy, tf.reshape(tf.cast(tf.greaterEqual(ranked, threshold), 'float32'), [B, 1, 1, CO]));
+    const keys = rankKeys(tf.sum(tf.abs(dy), [1, 2]));
+    const threshold = tf.min(tf.topk(keys, k, true).values, 1, true);
+    return tf.mul(dy, tf.reshape(reachingMask(keys, threshold), [B, 1, 1, CO]));
   }
   const channels = perSampleChannels(dy, k);
   const mask = tf.reshape(tf.sum(oneHotFloat(channels, CO), 1), [B, 1, 1, CO]);

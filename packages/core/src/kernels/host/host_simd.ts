@@ -73,10 +73,6 @@ class Regions {
     const at = this.take(n);
     return { at, view: new Uint8Array(this.buffer as ArrayBuffer, at, n) };
   }
-  /** The byte offset of a view taken from these regions. */
-  static offset(view: ArrayBufferView): number {
-    return view.byteOffset;
-  }
 }
 
 function copyIn(dst: Float32Array | Int32Array, src: ArrayLike<number>): void {
@@ -178,7 +174,6 @@ export class HostSimd {
     const out = r.f32(dW.length);
     const acc = r.f64(FHW * CI);
     copyIn(xs.view, ArrayBuffer.isView(x) ? (x as Float32Array).subarray(0, xLength) : x);
-    const at = Regions.offset;
     this.ex.gradFilter(
       H,
       W,
@@ -188,14 +183,14 @@ export class HostSimd {
       FW,
       dh,
       dw,
-      at(e.entPos),
-      at(e.entVal),
-      at(e.start),
-      at(e.corner),
-      at(e.inside),
-      at(e.h0s),
-      at(e.w0s),
-      at(e.tapX),
+      e.entPos.byteOffset,
+      e.entVal.byteOffset,
+      e.start.byteOffset,
+      e.corner.byteOffset,
+      e.inside.byteOffset,
+      e.h0s.byteOffset,
+      e.w0s.byteOffset,
+      e.tapX.byteOffset,
       xs.at,
       out.at,
       acc.at,
